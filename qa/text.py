@@ -1,0 +1,199 @@
+"""Script folding, sentence splitting and tokenising for BM25: pure functions."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+import jieba
+import opencc
+import Stemmer
+
+Lang = Literal["en", "zh-Hans", "zh-Hant"]
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RE = re.compile(f"[{_CJK}]")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+# A sentence ends at 。！？ (or ；, which separates full clauses in this prose) plus any closing marks.
+_SENTENCE_END_RE = re.compile(r"[。！？!?；;]+[」』）)\"”’]*")
+_DIGIT_COMMA_RE = re.compile(r"(?<=\d),(?=\d{3})")
+_WORD_RE = re.compile(f"[a-z]+|\\d+(?:\\.\\d+)?|%|[{_CJK}]+")
+
+# Words that carry no topic; dropped from queries and sentences when scoring overlap.
+STOPWORDS = frozenset(
+    """的 了 是 在 和 与 及 或 也 都 就 又 还 而 对 把 被 给 让 向 从 到 于 以 为 之 其 这 那 这个 那个 这场
+    这次 那次 什么 哪 哪些 哪个 哪一天 哪里 谁 吗 呢 吧 啊 么 怎么 怎样 如何 为什么 为何 多少 几 有 没有 是否
+    文章 作者 认为 提到 说 请问 一 个 各自 分别 到底 真的 后来 当时 一共 共 各 些 所 得 地 着 过 会 能 要 想
+    a an the of to in on at for by with from and or is are was were be been being do does did has have had
+    what which who whom whose when where why how many much does did according article author say says said
+    that this these those it its as about into than then there their they he she his her not no yes so
+    way think each also just only still yet all any some more most very can could would should will may
+    might must get got make made take keep kept give go come thing things other such tell told
+    i me my we our you your us them him if but because while over under up down out off again
+    """.split()
+)
+
+
+@cache
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
+def to_simplified(text: str) -> str:
+    """Convert Traditional Chinese to Simplified (characters only; used for answers)."""
+    return str(_converter("t2s").convert(text))
+
+
+@cache
+def _aliases() -> tuple[tuple[str, str], ...]:
+    """Name variants that script folding misses, as (variant, canonical) in folded form."""
+    raw = resources.files("qa").joinpath("data/aliases.tsv").read_text(encoding="utf-8")
+    pairs: list[tuple[str, str]] = []
+    for line in raw.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        canonical, *variants = line.split()
+        canonical = _fold_script(canonical)
+        pairs.extend((_fold_script(v), canonical) for v in variants)
+    # Longest variants first so that a longer name is not half-replaced by a shorter one.
+    return tuple(sorted(pairs, key=lambda p: -len(p[0])))
+
+
+def _fold_script(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _DIGIT_COMMA_RE.sub("", text)
+    return str(_converter("tw2sp").convert(text))
+
+
+def fold(text: str) -> str:
+    """Fold width, case, thousands separators, script (to Simplified) and name variants."""
+    text = _fold_script(text)
+    for variant, canonical in _aliases():
+        if variant in text:
+            text = text.replace(variant, canonical)
+    return text
+
+
+def detect_lang(text: str) -> Lang:
+    """Guess whether a question is English, Simplified or Traditional Chinese."""
+    cjk = len(_CJK_RE.findall(text))
+    latin = len(_LATIN_RE.findall(text))
+    if cjk == 0 or latin > 3 * cjk:
+        return "en"
+    simplified = to_simplified(text)
+    traditional = str(_converter("s2t").convert(text))
+    if simplified != text and traditional == text:
+        return "zh-Hant"
+    if traditional != text and simplified == text:
+        return "zh-Hans"
+    if simplified != text and traditional != text:
+        # Mixed: count which way more characters change.
+        diff_t = sum(a != b for a, b in zip(text, simplified, strict=False))
+        diff_s = sum(a != b for a, b in zip(text, traditional, strict=False))
+        return "zh-Hant" if diff_t >= diff_s else "zh-Hans"
+    return "zh-Hant"
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
+    """Yield (start, end) of sentences in text[start:end], trimmed of surrounding blanks."""
+    end = len(text) if end is None else end
+    pos = start
+    for m in _SENTENCE_END_RE.finditer(text, start, end):
+        yield from _trimmed(text, pos, m.end())
+        pos = m.end()
+    yield from _trimmed(text, pos, end)
+
+
+def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        yield start, end
+
+
+@cache
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def stem(word: str) -> str:
+    """Snowball stem of an English word, lower-cased."""
+    return str(_stemmer().stemWord(word.lower()))
+
+
+def english_terms(text: str) -> list[str]:
+    """Stemmed English content words of a text."""
+    return [stem(w) for w in re.findall(r"[a-z]+", text.lower()) if w not in STOPWORDS and len(w) > 1]
+
+
+def _words(folded: str) -> Iterator[str]:
+    for m in _WORD_RE.finditer(folded):
+        piece = m.group()
+        if _CJK_RE.match(piece):
+            yield from (w for w in jieba.lcut(piece, HMM=False) if w.strip())
+        else:
+            yield piece
+
+
+def words(text: str) -> list[str]:
+    """Fold text and cut it into words: jieba words for Chinese, lower-case words and numbers otherwise."""
+    return list(_words(fold(text)))
+
+
+def bigrams(folded_word: str) -> Iterator[str]:
+    """Character bigrams of a run of Chinese characters."""
+    return (folded_word[i : i + 2] for i in range(len(folded_word) - 1))
+
+
+def tokens(text: str, *, drop_stopwords: bool = False) -> list[str]:
+    """BM25 tokens: folded words plus character bigrams of the Chinese runs they came from."""
+    folded = fold(text)
+    out: list[str] = []
+    for m in _WORD_RE.finditer(folded):
+        piece = m.group()
+        if _CJK_RE.match(piece):
+            cut = [w for w in jieba.lcut(piece, HMM=False) if w.strip()]
+            out.extend(w for w in cut if not (drop_stopwords and w in STOPWORDS))
+            out.extend("#" + b for b in bigrams(piece))
+        elif not (drop_stopwords and piece in STOPWORDS):
+            out.append(stem(piece) if piece.isalpha() else piece)
+    return out
+
+
+def content_terms(text: str) -> list[str]:
+    """The topic words of a text: folded words without stopwords or single CJK function characters."""
+    return [w for w in words(text) if w not in STOPWORDS]
+
+
+def unique(items: Iterable[str]) -> list[str]:
+    """Items in first-seen order without repeats."""
+    return list(dict.fromkeys(items))
+
+
+TOKENIZER_VERSION = 1
+
+
+def tokenizer_signature() -> dict[str, str | int]:
+    """What the BM25 tokens depend on; an index built under another signature is stale."""
+    aliases = resources.files("qa").joinpath("data/aliases.tsv").read_bytes()
+    return {
+        "version": TOKENIZER_VERSION,
+        "aliases_sha256": hashlib.sha256(aliases).hexdigest(),
+        "jieba": str(jieba.__version__),
+    }
+
+
+def initialise() -> None:
+    """Load jieba's dictionary and the converters now rather than on the first request."""
+    jieba.setLogLevel(60)
+    jieba.initialize()
+    fold("預熱")
+    to_simplified("預熱")

@@ -1,0 +1,89 @@
+"""Frozen dataclasses used inside the package: documents, chunks, hits, citations, answers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ChunkKind = Literal["text", "caption"]
+Mode = Literal["extractive", "llm", "llm-fallback"]
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file: its text exactly as read with UTF-8, and its metadata."""
+
+    id: str
+    path: str
+    text: str
+    sha256: str
+    date: str | None = None
+    title: str | None = None
+    body_start: int = 0
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence (or full clause) with offsets into its document: text == doc.text[start:end]."""
+
+    id: str
+    doc: str
+    chunk_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage (a paragraph, or part of a long one) with exact offsets."""
+
+    id: str
+    doc: str
+    start: int
+    end: int
+    text: str
+    kind: ChunkKind = "text"
+    heading: str | None = None
+    sentences: tuple[Sentence, ...] = ()
+
+    @property
+    def index_text(self) -> str:
+        """The text embedded and tokenised: the section heading helps the chunk be found."""
+        return f"{self.heading}\n{self.text}" if self.heading else self.text
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk found for a query, with the fused score and the scores of each side."""
+
+    chunk: Chunk
+    score: float
+    lexical: float = 0.0
+    dense: float = 0.0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """An exact quote of a source that supports part of an answer."""
+
+    n: int
+    doc: str
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A cited answer, or an abstention, with the passages it was drawn from."""
+
+    answer: str
+    abstained: bool
+    mode: Mode
+    citations: tuple[Citation, ...]
+    passages: tuple[Hit, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None
+    lang: str = "zh-Hant"
