@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+import math
+import re
 
 from qa.lexicon import english_terms
 from qa.question import Expectation, analyse
@@ -17,6 +18,15 @@ from qa.types import Hit, Sentence
 MIN_SUPPORT = 0.34
 # A further sentence joins the first when it scores at least this share of the first's score.
 SECOND_SENTENCE_RATIO = 0.6
+# ... and covers at least this much more of the question's topic words.
+MIN_GAIN = 0.1
+# Sentence ranking: the share of the question a sentence holds, plus these shares of its lead-in sentence's
+# share and of its BM25 score; then weighted by its chunk's retrieval score to this degree.
+CONTEXT_WEIGHT = 0.0
+BM25_WEIGHT = 0.0
+CHUNK_WEIGHT = 0.5
+# Longer sentences hold more words by chance: the share is divided by (length / mean length) ** this.
+LENGTH_EXPONENT = 0.0
 # A typed question (date, number, ...) may take its answer from a sentence this far down the ranking.
 TYPED_CANDIDATES = 3
 
@@ -35,23 +45,111 @@ class Evidence:
         return not self.sentences
 
 
-def term_groups(question: str, lexicon: dict[str, list[str]]) -> list[set[str]]:
-    """The question's topic words; each as a set of folded alternatives (an English word with its Chinese)."""
-    groups: list[set[str]] = [{w} for w in content_terms(question) if len(w) > 1 or not w.isascii()]
-    if detect_lang(question) == "en":
-        groups = [{t, *lexicon.get(t, ())} for t in english_terms(question)]
-    return [g for g in groups if g]
+@dataclass(frozen=True)
+class Term:
+    """A topic word of the question with its folded alternatives (an English word with its Chinese)."""
+
+    alternatives: frozenset[str]
+    weight: float
+    in_corpus: bool
 
 
-def support(groups: list[set[str]], text: str) -> float:
-    """Share of the topic-word groups with an alternative in the text (longer words weigh more)."""
-    if not groups:
-        return 0.0
-    folded = fold(text)
-    stems = set(english_terms(text))
-    weight = [min(4, max(len(w) for w in g)) for g in groups]
-    found = [any(alt in folded or alt in stems for alt in g) for g in groups]
-    return float(sum(w for w, f in zip(weight, found, strict=True) if f) / sum(weight))
+class SentenceStats:
+    """Folded sentence texts of an index, for matching question terms and weighing them by rarity."""
+
+    def __init__(self, sentences: list[Sentence], headings: list[str]) -> None:
+        self.folded = [fold(s.text) for s in sentences]
+        self.stems = [set(english_terms(s.text)) for s in sentences]
+        self.context = [fold(h) for h in headings]
+        self.mean_length = sum(len(s.text) for s in sentences) / max(1, len(sentences))
+        self._df: dict[str, int] = {}
+
+    def df(self, alternative: str) -> int:
+        """In how many sentences an alternative occurs."""
+        if alternative not in self._df:
+            if alternative.isascii() and alternative.isalpha():
+                self._df[alternative] = sum(alternative in st for st in self.stems)
+            else:
+                self._df[alternative] = sum(alternative in f for f in self.folded)
+        return self._df[alternative]
+
+    def terms(self, question: str, lexicon: dict[str, list[str]]) -> list[Term]:
+        """The question's topic words, each weighed by the rarest of its alternatives found in the corpus."""
+        n = len(self.folded)
+        if detect_lang(question) == "en":
+            groups = [frozenset({t, *lexicon.get(t, ())}) for t in english_terms(question)]
+        else:
+            groups = [frozenset({w}) for w in content_terms(question) if len(w) > 1 or not w.isascii()]
+        out: list[Term] = []
+        for group in dict.fromkeys(groups):
+            dfs = [d for d in (self.df(a) for a in group) if d > 0]
+            idf = math.log(1 + (n + 0.5) / (min(dfs) + 0.5)) if dfs else math.log(1 + (n + 0.5) / 0.5)
+            out.append(Term(group, idf, bool(dfs)))
+        return out
+
+
+def match(term: Term, folded: str, stems: set[str]) -> float:
+    """1 when an alternative occurs in the text; partial credit for the bigrams of a long Chinese word."""
+    best = 0.0
+    for alt in term.alternatives:
+        if alt in folded or alt in stems:
+            return 1.0
+        if len(alt) >= 3 and not alt.isascii():
+            pairs = [alt[i : i + 2] for i in range(len(alt) - 1)]
+            best = max(best, 0.5 * sum(p in folded for p in pairs) / len(pairs))
+    return best
+
+
+def support(terms: list[Term], text: str, *, english: bool) -> float:
+    """Weighted share of the question's topic words found in a text.
+
+    An English word with no Chinese counterpart in the corpus cannot be looked for and does not count;
+    a Chinese word absent from the corpus counts against (it is what the article does not cover).
+    """
+    folded, stems = fold(text), set(english_terms(text))
+    counted = [t for t in terms if t.in_corpus or not english]
+    total = sum(t.weight for t in counted)
+    return sum(t.weight * match(t, folded, stems) for t in counted) / total if total else 0.0
+
+
+_MULTI_RE = re.compile(
+    r"和|与|跟|及|以及|各自|分别|哪些|哪两|两场|不同|对比|比较|异同|\band\b|\beach\b|\bboth\b|\bcompare|\bdiffer|"
+    r"\bwhat signs\b|\bwhich\b.*\band\b"
+)
+_WHY_RE = re.compile(
+    r"为什么|为何|原因|根源|怎么|如何|怎样|理由|作用|反应|解读|看法|不同|区别|差别|差异|"
+    r"\bwhy\b|\bhow\b|\bwhat signs\b|\bdiffer|\bexplain"
+)
+_QUESTION_WORD_RE = re.compile(r"什么|哪|谁|吗|多少|几|如何|怎|为何|为什么|是否|\b(?:what|which|who|when|where|why|how|is|are|do|does|did)\b")
+# A sentence opening with one of these spells out the one before it (an example, a reason, a list).
+_FOLLOW_ON_RE = re.compile(r"^[「（(]?(?:例如|比如|譬如|包括|其中|具体|因为|由于|原因|首先|第一)")
+# A sentence with fewer new characters than this, beyond the question's own words, only restates it.
+ECHO_CHARS = 14
+
+
+def _is_topic(question: str) -> bool:
+    """A bare topic (`戰斧導彈？`) rather than a question: it asks for what the article says of it."""
+    return not _QUESTION_WORD_RE.search(fold(question)) and len(content_terms(question)) <= 2
+
+
+def split_question(question: str) -> list[str]:
+    """Separate questions asked together (`...嗎？...如何？`); parts too short to stand alone stay joined."""
+    parts = [p.strip() for p in re.split(r"(?<=[？?])", question) if p.strip()]
+    if len(parts) < 2:
+        return [question]
+    merged: list[str] = []
+    for part in parts:
+        if merged and len(content_terms(part)) < 2:
+            merged[-1] = merged[-1] + part
+        else:
+            merged.append(part)
+    return merged[:3]
+
+
+def new_chars(sentence: str, question: str) -> int:
+    """How many characters of the sentence's topic words the question does not already hold."""
+    asked = fold(question)
+    return sum(len(w) for w in content_terms(sentence) if w not in asked)
 
 
 class EvidenceSelector:
@@ -61,53 +159,111 @@ class EvidenceSelector:
         self.retriever = retriever
         self.max_sentences = max_sentences
         self.min_support = min_support
+        index = retriever.index
+        self.stats = SentenceStats(index.sentences, [index.chunk_by_id[s.chunk_id].heading or "" for s in index.sentences])
 
     def select(self, question: str, query: Query, hits: list[Hit]) -> Evidence:
         """Choose evidence sentences from the hits, or abstain with a reason."""
+        parts = split_question(question)
+        if len(parts) == 1:
+            return self._select_one(question, query, hits)
+        found = []
+        for part in parts:
+            sub = self.retriever.prepare(part)
+            found.append(self._select_one(part, sub, self.retriever.search(sub, len(hits))))
+        kept = [e for e in found if not e.abstained]
+        if not kept:
+            return found[0]
+        chosen = list(dict.fromkeys(s for e in kept for s in e.sentences))
+        return Evidence(self._in_order(chosen), min(e.support for e in kept))
+
+    def _select_one(self, question: str, query: Query, hits: list[Hit]) -> Evidence:
         if not hits or not query.tokens:
             return Evidence((), 0.0, "no passage matches the question")
         expectation = analyse(question)
-        ranked = self._rank(query, hits)
+        terms = self.stats.terms(question, self.retriever.index.lexicon)
+        ranked = self._rank(terms, query, hits)
         if not ranked or ranked[0][1] <= 0:
             return Evidence((), 0.0, "no sentence matches the question")
-        groups = term_groups(question, self.retriever.index.lexicon)
         context = " ".join(h.chunk.text for h in hits[:3])
         if not expectation.names_given(context):
             return Evidence((), 0.0, f"the article does not mention {', '.join(expectation.given)}")
         first = self._first(ranked, expectation)
         if first is None:
             return Evidence((), 0.0, f"no passage holds the {expectation.expect} the question asks for")
+        english = query.lang == "en"
         chunk = self.retriever.index.chunk_by_id[first[0].chunk_id]
-        score = support(groups, chunk.index_text)
+        score = support(terms, chunk.index_text, english=english)
         if score < self.min_support:
             return Evidence((), score, "the passages found share too little with the question")
         chosen = [first[0]]
-        covered = support(groups, first[0].text)
-        for sentence, value in ranked:
-            if len(chosen) >= self.max_sentences or value < SECOND_SENTENCE_RATIO * first[1]:
-                break
-            if sentence in chosen:
-                continue
-            gain = support(groups, " ".join(s.text for s in [*chosen, sentence])) - covered
-            if gain > 0:
-                chosen.append(sentence)
-                covered += gain
-        order = {s.id: i for i, s in enumerate(self.retriever.index.sentences)}
-        return Evidence(tuple(sorted(chosen, key=lambda s: order[s.id])), score)
+        follow = self._follow_on(first[0], question)
+        if follow:
+            # A first sentence that only restates a why/how question gives way to the ones that explain.
+            chosen = follow if self._echoes(first[0], question) else [first[0], *follow]
+        if _is_topic(question):
+            chosen += [s for s, v in ranked[1:2] if v >= first[1] and s not in chosen]
+        if _MULTI_RE.search(fold(question)):
+            covered = support(terms, " ".join(s.text for s in chosen), english=english)
+            for sentence, value in ranked[1:]:
+                if len(chosen) >= self.max_sentences or value < SECOND_SENTENCE_RATIO * first[1]:
+                    break
+                if sentence in chosen:
+                    continue
+                gain = support(terms, " ".join(s.text for s in [*chosen, sentence]), english=english) - covered
+                if gain >= MIN_GAIN:
+                    chosen.append(sentence)
+                    covered += gain
+        return Evidence(self._in_order(chosen), score)
 
-    def _rank(self, query: Query, hits: list[Hit]) -> list[tuple[Sentence, float]]:
-        """Sentences of the hit chunks, by sentence score weighted by their chunk's score."""
-        index = self.retriever.index
-        sentence_scores = normalise(self.retriever.sentence_scores(query))
-        position = {s.id: i for i, s in enumerate(index.sentences)}
+    def _echoes(self, sentence: Sentence, question: str) -> bool:
+        return new_chars(sentence.text, question) < ECHO_CHARS and bool(_WHY_RE.search(fold(question)))
+
+    def _follow_on(self, sentence: Sentence, question: str) -> list[Sentence]:
+        """The next sentences of the paragraph, when the chosen one only restates the question or the next one
+        spells it out; a part ending in ； runs on into the next part."""
+        chunk = self.retriever.index.chunk_by_id[sentence.chunk_id]
+        rest = chunk.sentences[chunk.sentences.index(sentence) + 1 :]
+        if not rest or not (self._echoes(sentence, question) or _FOLLOW_ON_RE.match(rest[0].text)):
+            return []
+        out = [rest[0]]
+        for nxt in rest[1:]:
+            if not out[-1].text.endswith(("；", ";")):
+                break
+            out.append(nxt)
+        return out
+
+    def _in_order(self, sentences: list[Sentence]) -> tuple[Sentence, ...]:
+        order = self.retriever.index.sentence_position
+        return tuple(sorted(sentences, key=lambda s: order[s.id]))
+
+    def _rank(self, terms: list[Term], query: Query, hits: list[Hit]) -> list[tuple[Sentence, float]]:
+        """Sentences of the hit chunks by how much of the question they hold (their lead-in sentence and
+        section heading help a little), then by BM25, weighted by their chunk's rank."""
+        position = self.retriever.index.sentence_position
+        lexical = normalise(self.retriever.sentence_scores(query))
+        weights = [t.weight for t in terms if t.in_corpus]
+        total = sum(weights) or 1.0
         top = max(h.score for h in hits) or 1.0
         ranked = []
         for hit in hits:
+            previous = -1
             for sentence in hit.chunk.sentences:
-                value = float(sentence_scores[position[sentence.id]]) * (0.75 + 0.25 * hit.score / top)
+                i = position[sentence.id]
+                own = self._coverage(terms, i) / total
+                lead = self._coverage(terms, previous) / total if previous >= 0 else 0.0
+                length = (len(sentence.text) / self.stats.mean_length) ** LENGTH_EXPONENT
+                value = (own / length + CONTEXT_WEIGHT * lead + BM25_WEIGHT * float(lexical[i])) * (
+                    1 - CHUNK_WEIGHT + CHUNK_WEIGHT * hit.score / top
+                )
                 ranked.append((sentence, value))
+                previous = i
         ranked.sort(key=lambda item: -item[1])
-        return [item for item in ranked if item[1] > 0 and np.isfinite(item[1])]
+        return [item for item in ranked if item[1] > 0]
+
+    def _coverage(self, terms: list[Term], i: int) -> float:
+        folded, stems = self.stats.folded[i], self.stats.stems[i]
+        return sum(t.weight * match(t, folded, stems) for t in terms if t.in_corpus)
 
     def _first(
         self, ranked: list[tuple[Sentence, float]], expectation: Expectation

@@ -50,10 +50,12 @@ class Index:
     lexicon: dict[str, list[str]]
     sentences: list[Sentence] = field(default_factory=list)
     chunk_by_id: dict[str, Chunk] = field(default_factory=dict)
+    sentence_position: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.sentences = [s for c in self.chunks for s in c.sentences]
         self.chunk_by_id = {c.id: c for c in self.chunks}
+        self.sentence_position = {s.id: i for i, s in enumerate(self.sentences)}
 
     @property
     def corpus_coverage(self) -> float:

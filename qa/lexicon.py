@@ -26,6 +26,8 @@ MONTHS = (
 )
 # An English word that stands for this many corpus terms or more says too little to expand.
 MAX_TERMS_PER_WORD = 10
+# A gloss with more content words than this is a description, not a translation.
+MAX_GLOSS_WORDS = 2
 
 
 def _cedict_lines() -> Iterator[str]:
@@ -35,13 +37,15 @@ def _cedict_lines() -> Iterator[str]:
 
 
 def _primary_senses(definitions: str) -> Iterator[str]:
-    """The head of each sense: text before the first comma, without bracketed notes."""
+    """Short glosses of an entry: each `;`-separated part of each sense, up to its first comma, without
+    bracketed notes, and only when it has at most MAX_GLOSS_WORDS content words (longer ones describe)."""
     for sense in definitions.strip("/\n").split("/"):
-        if sense.startswith(("CL:", "variant of", "old variant", "see ", "abbr. for", "surname ")):
+        if sense.startswith(("CL:", "variant of", "old variant", "see ", "abbr. for", "surname ", "lit. ")):
             continue
-        head = _PAREN_RE.sub(" ", sense).split(",")[0].split(";")[0]
-        if head.strip():
-            yield head
+        for part in sense.split(";"):
+            head = _PAREN_RE.sub(" ", part).split(",")[0]
+            if head.strip() and len(english_terms(head)) <= MAX_GLOSS_WORDS:
+                yield head
 
 
 def corpus_words(texts: Iterable[str]) -> set[str]:
@@ -64,15 +68,32 @@ def _senses_of(vocabulary: set[str]) -> dict[str, list[str]]:
     return senses
 
 
-def _keys(sense: str) -> list[str]:
-    """Stems of a sense, and its two-word phrases joined by '_' (`united states` -> `unit_state`)."""
-    terms = english_terms(sense)
-    return terms + [f"{a}_{b}" for a, b in zip(terms, terms[1:], strict=False)]
+def _keys(gloss: str) -> list[str]:
+    """The lexicon keys of a gloss that translates a word: a one-word gloss gives its stem, a two-word
+    gloss its phrase (`united states` -> `unit_state`); a proper name (capitalised) also each word."""
+    words = [w for w in re.findall(r"[A-Za-z]+", gloss)]
+    while words and words[0].lower() in ("to", "a", "an", "the"):
+        words.pop(0)
+    stems = english_terms(" ".join(words))
+    if len(words) == 1:
+        return stems
+    phrase = [f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False)] if len(words) == 2 else []
+    return phrase + stems if words[0][:1].isupper() else phrase
+
+
+def _phrase_key(english: str) -> str:
+    return "_".join(english_terms(english))
+
+
+def _name_keys(name: str) -> list[str]:
+    stems = english_terms(name)
+    return stems + [f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False)]
 
 
 def build_lexicon(texts: list[str]) -> dict[str, list[str]]:
     """Map English stems to the folded corpus terms whose CC-CEDICT senses or bracketed names use them."""
     vocabulary = corpus_words(texts)
+    corpus = "\n".join(fold(t) for t in texts)
     senses = _senses_of(vocabulary)
     table: dict[str, set[str]] = defaultdict(set)
     for word, glosses in senses.items():
@@ -83,11 +104,18 @@ def build_lexicon(texts: list[str]) -> dict[str, list[str]]:
     for text in texts:
         for run, name in _BRACKETED_NAME_RE.findall(text):
             target = _name_word(fold(run), senses)
-            for key in _keys(name):
+            for key in _name_keys(name):
                 table[key].add(target)
                 names.add(key)
     for number, month in enumerate(MONTHS, start=1):
         table[stem(month)].add(f"{number}月")
+    for line in resources.files("qa").joinpath("data/english.tsv").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            english, *chinese = line.split("\t")
+            for word in (fold(c) for c in chinese):
+                if word in corpus:
+                    table[_phrase_key(english)].add(word)
     return {k: sorted(v) for k, v in sorted(table.items()) if len(v) <= MAX_TERMS_PER_WORD or k in names}
 
 

@@ -12,7 +12,9 @@ from qa.text import fold
 Expect = Literal["date", "number", "percent", "money", "ordinal", "unit", "any"]
 
 _CN_DIGITS = "零〇一二兩两三四五六七八九十百千萬万億亿"
-_NUMBER = f"(?:\\d[\\d,.]*|[{_CN_DIGITS}]+)"
+# A Chinese numeral counts as a number only before a measure word (兩場, 三年), not in 統一 or 一定.
+_MEASURE = "个個条條次场場架枚年月日天人名位家国國轮輪项項倍成岁歲周週轮"
+_NUMBER = f"(?:\\d[\\d,.]*|[{_CN_DIGITS}]+(?=[{_MEASURE}]))"
 _DATE_RE = re.compile(r"\d{4}年|\d{1,2}月|\d{1,2}日|\b(?:19|20)\d{2}\b")
 _NUMBER_RE = re.compile(_NUMBER)
 _PERCENT_RE = re.compile(rf"{_NUMBER}\s*%|百分之|{_NUMBER}成")

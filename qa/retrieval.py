@@ -17,7 +17,7 @@ from qa.types import Hit
 Fusion = Literal["weighted", "lexical", "dense", "rrf", "weighted-rrf"]
 RRF_K = 60
 MAX_DENSE_WEIGHT = 0.5
-COVERAGE_FLOOR = 0.3
+COVERAGE_FLOOR = 0.4
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class Retriever:
         """How far to trust the dense side: what the model understands of the question and of the corpus.
 
         A model that knows under COVERAGE_FLOOR of either side's word pieces (all-MiniLM-L6-v2 on Chinese
-        knows about 0.3) gets almost no say; one that knows both fully (bge-m3, multilingual-e5) gets
+        knows about 0.3) gets no say; one that knows both fully (bge-m3, multilingual-e5) gets
         MAX_DENSE_WEIGHT, an equal say with BM25.
         """
         if self.fusion == "lexical":
