@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import math
 import re
 
-from qa.lexicon import english_terms
+from qa.lexicon import english_groups, english_terms
 from qa.question import Expectation, analyse
 from qa.retrieval import Query, Retriever, normalise
 from qa.text import content_terms, detect_lang, fold
@@ -17,16 +17,22 @@ from qa.types import Hit, Sentence
 # topic words found in the best evidence and its paragraph, the article is taken not to answer.
 MIN_SUPPORT = 0.34
 # A further sentence joins the first when it scores at least this share of the first's score.
-SECOND_SENTENCE_RATIO = 0.6
+SECOND_SENTENCE_RATIO = 0.75
 # ... and covers at least this much more of the question's topic words.
-MIN_GAIN = 0.1
+MIN_GAIN = 0.2
 # Sentence ranking: the share of the question a sentence holds, plus these shares of its lead-in sentence's
 # share and of its BM25 score; then weighted by its chunk's retrieval score to this degree.
 CONTEXT_WEIGHT = 0.0
 BM25_WEIGHT = 0.0
-CHUNK_WEIGHT = 0.5
+CHUNK_WEIGHT = 0.25
 # Longer sentences hold more words by chance: the share is divided by (length / mean length) ** this.
 LENGTH_EXPONENT = 0.0
+# Question words that stand close together in a sentence add up to this much to its score; at PROXIMITY_SPAN
+# characters apart they add half of it.
+PROXIMITY_WEIGHT = 0.4
+PROXIMITY_SPAN = 20
+# A bare topic also cites its second-best sentence when that scores this share of the best.
+TOPIC_SECOND_RATIO = 0.8
 # A typed question (date, number, ...) may take its answer from a sentence this far down the ranking.
 TYPED_CANDIDATES = 3
 
@@ -77,7 +83,7 @@ class SentenceStats:
         """The question's topic words, each weighed by the rarest of its alternatives found in the corpus."""
         n = len(self.folded)
         if detect_lang(question) == "en":
-            groups = [frozenset({t, *lexicon.get(t, ())}) for t in english_terms(question)]
+            groups = [frozenset({t, *chinese}) for t, chinese in english_groups(question, lexicon)]
         else:
             groups = [frozenset({w}) for w in content_terms(question) if len(w) > 1 or not w.isascii()]
         out: list[Term] = []
@@ -100,6 +106,35 @@ def match(term: Term, folded: str, stems: set[str]) -> float:
     return best
 
 
+def proximity(terms: list[Term], folded: str) -> float:
+    """1 when the question's words found in a text stand side by side, falling as they spread apart:
+    PROXIMITY_SPAN / (PROXIMITY_SPAN + the narrowest window holding one occurrence of each)."""
+    occurrences: list[tuple[int, int]] = []
+    for k, term in enumerate(terms):
+        for alt in term.alternatives:
+            if alt.isascii():
+                continue
+            start = folded.find(alt)
+            while start >= 0:
+                occurrences.append((start, k))
+                start = folded.find(alt, start + 1)
+    found = {k for _, k in occurrences}
+    if len(found) < 2:
+        return 0.0
+    occurrences.sort()
+    best, counts, left = len(folded), dict[int, int](), 0
+    for right, (position, k) in enumerate(occurrences):
+        counts[k] = counts.get(k, 0) + 1
+        while len(counts) == len(found):
+            best = min(best, position - occurrences[left][0])
+            lk = occurrences[left][1]
+            counts[lk] -= 1
+            if not counts[lk]:
+                del counts[lk]
+            left += 1
+    return PROXIMITY_SPAN / (PROXIMITY_SPAN + best)
+
+
 def support(terms: list[Term], text: str, *, english: bool) -> float:
     """Weighted share of the question's topic words found in a text.
 
@@ -112,9 +147,10 @@ def support(terms: list[Term], text: str, *, english: bool) -> float:
     return sum(t.weight * match(t, folded, stems) for t in counted) / total if total else 0.0
 
 
+# A question that asks for several things at once (not one that merely names two subjects: 甲和乙何時...).
 _MULTI_RE = re.compile(
-    r"和|与|跟|及|以及|各自|分别|哪些|哪两|两场|不同|对比|比较|异同|\band\b|\beach\b|\bboth\b|\bcompare|\bdiffer|"
-    r"\bwhat signs\b|\bwhich\b.*\band\b"
+    r"各自|分别|哪些|哪两|哪几|两场|两个|不同|对比|比较|异同|\beach\b|\bboth\b|\bcompare|\bdiffer|"
+    r"\bwhat signs\b|\band (?:from |in |to |for |by )?(?:which|what|who|whom|when|where|why|how)\b"
 )
 _WHY_RE = re.compile(
     r"为什么|为何|原因|根源|怎么|如何|怎样|理由|作用|反应|解读|看法|不同|区别|差别|差异|"
@@ -202,7 +238,7 @@ class EvidenceSelector:
             # A first sentence that only restates a why/how question gives way to the ones that explain.
             chosen = follow if self._echoes(first[0], question) else [first[0], *follow]
         if _is_topic(question):
-            chosen += [s for s, v in ranked[1:2] if v >= first[1] and s not in chosen]
+            chosen += [s for s, v in ranked[1:2] if v >= TOPIC_SECOND_RATIO * first[1] and s not in chosen]
         if _MULTI_RE.search(fold(question)):
             covered = support(terms, " ".join(s.text for s in chosen), english=english)
             for sentence, value in ranked[1:]:
@@ -253,7 +289,8 @@ class EvidenceSelector:
                 own = self._coverage(terms, i) / total
                 lead = self._coverage(terms, previous) / total if previous >= 0 else 0.0
                 length = (len(sentence.text) / self.stats.mean_length) ** LENGTH_EXPONENT
-                value = (own / length + CONTEXT_WEIGHT * lead + BM25_WEIGHT * float(lexical[i])) * (
+                near = PROXIMITY_WEIGHT * proximity(terms, self.stats.folded[i])
+                value = (own / length + near + CONTEXT_WEIGHT * lead + BM25_WEIGHT * float(lexical[i])) * (
                     1 - CHUNK_WEIGHT + CHUNK_WEIGHT * hit.score / top
                 )
                 ranked.append((sentence, value))

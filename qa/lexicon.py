@@ -116,7 +116,7 @@ def build_lexicon(texts: list[str]) -> dict[str, list[str]]:
             for word in (fold(c) for c in chinese):
                 if word in corpus:
                     table[_phrase_key(english)].add(word)
-    return {k: sorted(v) for k, v in sorted(table.items()) if len(v) <= MAX_TERMS_PER_WORD or k in names}
+    return {k: sorted(v) for k, v in sorted(table.items()) if k and (len(v) <= MAX_TERMS_PER_WORD or k in names)}
 
 
 def _name_word(run: str, senses: dict[str, list[str]]) -> str:
@@ -138,17 +138,23 @@ def _name_word(run: str, senses: dict[str, list[str]]) -> str:
     return "".join(name) or run
 
 
-def expand(question: str, lexicon: dict[str, list[str]]) -> list[str]:
-    """Chinese corpus terms for the English words of a question (two-word phrases first)."""
+def english_groups(question: str, lexicon: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
+    """The English terms of a question, each with its Chinese corpus terms; a known two-word phrase
+    (`game of chicken`, `united states`) stands as one term in place of its words."""
     terms = english_terms(question)
-    out: list[str] = []
-    used: set[int] = set()
-    for i in range(len(terms) - 1):
-        phrase = lexicon.get(f"{terms[i]}_{terms[i + 1]}")
-        if phrase:
-            out.extend(phrase)
-            used.update((i, i + 1))
-    for i, term in enumerate(terms):
-        if i not in used:
-            out.extend(lexicon.get(term, ()))
-    return list(dict.fromkeys(out))
+    groups: list[tuple[str, list[str]]] = [(n, []) for n in re.findall(r"\d+(?:\.\d+)?", question)]
+    i = 0
+    while i < len(terms):
+        phrase = f"{terms[i]}_{terms[i + 1]}" if i + 1 < len(terms) else ""
+        if phrase and phrase in lexicon:
+            groups.append((phrase, lexicon[phrase]))
+            i += 2
+        else:
+            groups.append((terms[i], lexicon.get(terms[i], [])))
+            i += 1
+    return groups
+
+
+def expand(question: str, lexicon: dict[str, list[str]]) -> list[str]:
+    """Chinese corpus terms for the English words of a question."""
+    return list(dict.fromkeys(c for _, chinese in english_groups(question, lexicon) for c in chinese))

@@ -133,8 +133,12 @@ def stem(word: str) -> str:
 
 
 def english_terms(text: str) -> list[str]:
-    """Stemmed English content words of a text."""
-    return [stem(w) for w in re.findall(r"[a-z]+", text.lower()) if w not in STOPWORDS and len(w) > 1]
+    """Stemmed English content words of a text; an acronym (US, EU) is never a stopword."""
+    return [
+        stem(w)
+        for w in re.findall(r"[A-Za-z]+", text)
+        if len(w) > 1 and (w.isupper() or w.lower() not in STOPWORDS)
+    ]
 
 
 def _words(folded: str) -> Iterator[str]:
