@@ -256,17 +256,22 @@ class EvidenceSelector:
         return new_chars(sentence.text, question) < ECHO_CHARS and bool(_WHY_RE.search(fold(question)))
 
     def _follow_on(self, sentence: Sentence, question: str) -> list[Sentence]:
-        """The next sentences of the paragraph, when the chosen one only restates the question or the next one
-        spells it out; a part ending in ； runs on into the next part."""
-        chunk = self.retriever.index.chunk_by_id[sentence.chunk_id]
-        rest = chunk.sentences[chunk.sentences.index(sentence) + 1 :]
-        if not rest or not (self._echoes(sentence, question) or _FOLLOW_ON_RE.match(rest[0].text)):
+        """The next sentences, when the chosen one only restates the question or the next one spells it out
+        (`例如…`, even at the start of the next paragraph); a part ending in ； runs on into the next part."""
+        index = self.retriever.index
+        sentences = index.sentences
+        at = index.sentence_position[sentence.id] + 1
+        if at >= len(sentences) or sentences[at].doc != sentence.doc:
             return []
-        out = [rest[0]]
-        for nxt in rest[1:]:
-            if not out[-1].text.endswith(("；", ";")):
+        nxt = sentences[at]
+        same_paragraph = nxt.chunk_id == sentence.chunk_id
+        if not (_FOLLOW_ON_RE.match(nxt.text) or (same_paragraph and self._echoes(sentence, question))):
+            return []
+        out = [nxt]
+        for later in sentences[at + 1 :]:
+            if later.chunk_id != nxt.chunk_id or not out[-1].text.endswith(("；", ";")):
                 break
-            out.append(nxt)
+            out.append(later)
         return out
 
     def _in_order(self, sentences: list[Sentence]) -> tuple[Sentence, ...]:

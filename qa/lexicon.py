@@ -69,16 +69,15 @@ def _senses_of(vocabulary: set[str]) -> dict[str, list[str]]:
 
 
 def _keys(gloss: str) -> list[str]:
-    """The lexicon keys of a gloss that translates a word: a one-word gloss gives its stem, a two-word
-    gloss its phrase (`united states` -> `unit_state`); a proper name (capitalised) also each word."""
-    words = [w for w in re.findall(r"[A-Za-z]+", gloss)]
-    while words and words[0].lower() in ("to", "a", "an", "the"):
-        words.pop(0)
-    stems = english_terms(" ".join(words))
-    if len(words) == 1:
+    """The lexicon keys of a gloss that translates a word: a gloss of one content word gives its stem
+    (`to look for` -> `look`), one of two its phrase (`united states` -> `unit_state`); a proper name
+    (capitalised) also gives each of its words."""
+    words = re.findall(r"[A-Za-z]+", gloss)
+    stems = english_terms(gloss)
+    if len(stems) == 1:
         return stems
-    phrase = [f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False)] if len(words) == 2 else []
-    return phrase + stems if words[0][:1].isupper() else phrase
+    phrase = [f"{stems[0]}_{stems[1]}"] if len(stems) == 2 else []
+    return phrase + stems if words and words[0][:1].isupper() else phrase
 
 
 def _phrase_key(english: str) -> str:
