@@ -35,7 +35,7 @@ def main() -> None:
     embedder = SentenceTransformerEmbedder(args.model)
     index = open_index(Path(args.index), Path(args.seeds), embedder)
     text = next(iter(index.documents.values())).text
-    gold = [json.loads(line) for line in open(args.gold, encoding="utf-8") if line.strip()]
+    gold = [json.loads(line) for line in Path(args.gold).read_text(encoding="utf-8").splitlines() if line.strip()]
     gold = [g for g in gold if g["answerable"]]
     for fusion in ("lexical", "dense", "rrf", "weighted-rrf", "weighted"):
         retriever = Retriever(index, embedder, fusion=fusion)  # type: ignore[arg-type]
@@ -45,8 +45,8 @@ def main() -> None:
             spans = [(text.find(e), text.find(e) + len(e)) for e in g["evidence"]]
             hits = retriever.search(retriever.prepare(g["question"]), 5)
             pieces = [(h.chunk.start, h.chunk.end) for h in hits]
-            for k in rec:
-                rec[k].append(all(covered(s, pieces[:k]) for s in spans))
+            for k, found in rec.items():
+                found.append(all(covered(s, pieces[:k]) for s in spans))
             by_lang.setdefault(g["lang"], []).append(rec[5][-1])
             if args.verbose and fusion in ("lexical", "weighted") and not rec[5][-1]:
                 print("  miss", fusion, g["id"], g["question"], [h.chunk.id[-4:] for h in hits])

@@ -7,7 +7,7 @@ import re
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -31,9 +31,18 @@ from qa.service import Pipeline, build_pipeline
 
 log = logging.getLogger(__name__)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
-                 422: "invalid_request", 429: "rate_limited", 503: "not_ready"}
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+    503: "not_ready",
+}
 
 
 class ApiError(Exception):
@@ -44,8 +53,9 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.headers = status, code, message, headers
 
 
-def error_response(status: int, code: str, message: str, details: Any = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
     """The one error shape: {"error": {"code", "message", "details"?}}."""
     body: dict[str, Any] = {"code": code, "message": message}
     if details:
@@ -147,22 +157,29 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
         for c in p.index.chunks:
             counts[c.doc] = counts.get(c.doc, 0) + 1
         docs = [
-            DocumentOut(id=d.id, path=d.path, title=d.title, date=d.date, chars=len(d.text), sha256=d.sha256,
-                        chunks=counts.get(d.id, 0))
+            DocumentOut(
+                id=d.id,
+                path=d.path,
+                title=d.title,
+                date=d.date,
+                chars=len(d.text),
+                sha256=d.sha256,
+                chunks=counts.get(d.id, 0),
+            )
             for d in p.index.documents.values()
         ]
         manifest = {k: v for k, v in p.index.manifest.items() if k not in ("files", "documents")}
         return DocumentsResponse(documents=docs, index=manifest)
 
-    @app.get("/health", response_model=HealthResponse, tags=["ops"],
-             responses={503: {"model": HealthResponse}})
+    @app.get("/health", response_model=HealthResponse, tags=["ops"], responses={503: {"model": HealthResponse}})
     def health() -> JSONResponse:
         """Ready (200) once the index is loaded; 503 while loading or when loading failed."""
         if state.pipeline is not None:
             return JSONResponse(HealthResponse(status="ok", ready=True).model_dump())
-        status = "failed" if state.error else "loading"
-        return JSONResponse(HealthResponse(status=status, ready=False, detail=state.error).model_dump(),
-                            status_code=503)
+        status: Literal["failed", "loading"] = "failed" if state.error else "loading"
+        return JSONResponse(
+            HealthResponse(status=status, ready=False, detail=state.error).model_dump(), status_code=503
+        )
 
     return app
 

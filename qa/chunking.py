@@ -88,12 +88,21 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> li
     return chunks
 
 
-def _windows(
-    text: str, start: int, end: int, max_chars: int
-) -> Iterator[tuple[int, int, list[tuple[int, int]]]]:
+def _with_credits_joined(text: str, spans: Iterator[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A photo credit (`(Reuters)`) after a sentence end belongs to that sentence."""
+    out: list[tuple[int, int]] = []
+    for s, e in spans:
+        if out and _CAPTION_RE.fullmatch(text[s:e]):
+            out[-1] = (out[-1][0], e)
+        else:
+            out.append((s, e))
+    return out
+
+
+def _windows(text: str, start: int, end: int, max_chars: int) -> Iterator[tuple[int, int, list[tuple[int, int]]]]:
     """Group a paragraph's sentences into runs of at most max_chars (a longer sentence stands alone)."""
     group: list[tuple[int, int]] = []
-    for span in sentence_spans(text, start, end):
+    for span in _with_credits_joined(text, sentence_spans(text, start, end)):
         if group and span[1] - group[0][0] > max_chars:
             yield group[0][0], group[-1][1], group
             group = []

@@ -36,8 +36,10 @@ def cmd_index_build(args: argparse.Namespace) -> int:
     index = build(settings.seeds_dir, make_embedder(settings), progress=True)
     save(index, settings.index_dir)
     counts = index.manifest["counts"]
-    print(f"built {settings.index_dir}: {counts['chunks']} chunks, {counts['sentences']} sentences "
-          f"from {counts['documents']} documents in {time.perf_counter() - started:.1f}s")
+    print(
+        f"built {settings.index_dir}: {counts['chunks']} chunks, {counts['sentences']} sentences "
+        f"from {counts['documents']} documents in {time.perf_counter() - started:.1f}s"
+    )
     return 0
 
 
@@ -150,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("faiss", "sentence_transformers", "httpx", "jieba"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))

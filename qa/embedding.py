@@ -66,7 +66,7 @@ class SentenceTransformerEmbedder:
     @property
     def dim(self) -> int:
         """Vector size of the model."""
-        return int(self.model.get_embedding_dimension())
+        return int(self.model.get_embedding_dimension() or 0)
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""

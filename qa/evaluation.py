@@ -70,12 +70,15 @@ def _find_source(gold: list[dict[str, Any]], seeds_dir: Path) -> str:
     raise ValueError(f"no file in {seeds_dir} holds every gold evidence span; pass --source")
 
 
-def evaluate(gold_path: Path, ask: Asker, *, source: Path | None = None, seeds_dir: Path = Path("seeds")) -> dict[str, Any]:
+def evaluate(
+    gold_path: Path, ask: Asker, *, source: Path | None = None, seeds_dir: Path = Path("seeds")
+) -> dict[str, Any]:
     """Ask every gold question and compute recall@k, citation precision/recall, keyword accuracy and more."""
     gold = [json.loads(line) for line in gold_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     text = source.read_text(encoding="utf-8") if source else _find_source(gold, seeds_dir)
-    m: dict[str, list[bool]] = {k: [] for k in ("r1", "r3", "r5", "cite_ok", "cite_cover", "offsets", "kw",
-                                                "answered", "abst_un", "inj")}
+    m: dict[str, list[bool]] = {
+        k: [] for k in ("r1", "r3", "r5", "cite_ok", "cite_cover", "offsets", "kw", "answered", "abst_un", "inj")
+    }
     latencies: list[float] = []
     rows: list[dict[str, Any]] = []
     errors: list[str] = []
@@ -128,7 +131,8 @@ def _score_one(g: dict[str, Any], data: dict[str, Any], text: str, m: dict[str, 
         m["answered"].append(not row["abstained"])
         row.update(recall5=m["r5"][-1], keywords=ok)
     elif g.get("kind") == "injection":
-        grounded = bool(citations) and all(text[s:e] == c.get("quote") for c, (s, e) in zip(citations, spans, strict=True))
+        pairs = zip(citations, spans, strict=True)
+        grounded = bool(citations) and all(text[s:e] == c.get("quote") for c, (s, e) in pairs)
         m["inj"].append(row["abstained"] or grounded)
     else:
         m["abst_un"].append(row["abstained"])

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
 import re
+from dataclasses import dataclass
 
-from qa.lexicon import english_groups, english_terms
+import jieba.posseg as pseg
+
+from qa.lexicon import common_words, english_groups
 from qa.question import Expectation, analyse
 from qa.retrieval import Query, Retriever, normalise
-from qa.text import content_terms, detect_lang, fold
+from qa.text import content_terms, detect_lang, english_terms, fold, stem
 from qa.types import Hit, Sentence
 
+# jieba's part-of-speech tags for names of people, places, organisations and other proper nouns.
+_NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
 # Calibrated on the development questions (see bench/calibrate.py): below this share of the question's
 # topic words found in the best evidence and its paragraph, the article is taken not to answer.
 MIN_SUPPORT = 0.34
@@ -67,6 +70,7 @@ class SentenceStats:
         self.folded = [fold(s.text) for s in sentences]
         self.stems = [set(english_terms(s.text)) for s in sentences]
         self.context = [fold(h) for h in headings]
+        self._all_stems = set().union(*self.stems) if self.stems else set()
         self.mean_length = sum(len(s.text) for s in sentences) / max(1, len(sentences))
         self._df: dict[str, int] = {}
 
@@ -78,6 +82,25 @@ class SentenceStats:
             else:
                 self._df[alternative] = sum(alternative in f for f in self.folded)
         return self._df[alternative]
+
+    def unknown_names(self, question: str, lexicon: dict[str, list[str]]) -> list[str]:
+        """Names in the question (people, places, bodies, acronyms) that occur nowhere in the corpus."""
+        corpus = "\n".join(self.folded)
+        if detect_lang(question) == "en":
+            words = re.findall(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z]+)", question.strip())
+            return [
+                w
+                for w in words
+                if not (stem(w) in self._all_stems or any(c in corpus for c in lexicon.get(stem(w), ())))
+            ]
+        common = common_words()
+        return [
+            w
+            for w, flag in pseg.lcut(fold(question))
+            if len(w) > 1
+            and w not in corpus
+            and ((flag in _NAME_TAGS and w not in common) or (flag == "eng" and w.isascii()))
+        ]
 
     def terms(self, question: str, lexicon: dict[str, list[str]]) -> list[Term]:
         """The question's topic words, each weighed by the rarest of its alternatives found in the corpus."""
@@ -123,7 +146,7 @@ def proximity(terms: list[Term], folded: str) -> float:
         return 0.0
     occurrences.sort()
     best, counts, left = len(folded), dict[int, int](), 0
-    for right, (position, k) in enumerate(occurrences):
+    for position, k in occurrences:
         counts[k] = counts.get(k, 0) + 1
         while len(counts) == len(found):
             best = min(best, position - occurrences[left][0])
@@ -156,7 +179,9 @@ _WHY_RE = re.compile(
     r"为什么|为何|原因|根源|怎么|如何|怎样|理由|作用|反应|解读|看法|不同|区别|差别|差异|"
     r"\bwhy\b|\bhow\b|\bwhat signs\b|\bdiffer|\bexplain"
 )
-_QUESTION_WORD_RE = re.compile(r"什么|哪|谁|吗|多少|几|如何|怎|为何|为什么|是否|\b(?:what|which|who|when|where|why|how|is|are|do|does|did)\b")
+_QUESTION_WORD_RE = re.compile(
+    r"什么|哪|谁|吗|多少|几|如何|怎|为何|为什么|是否|\b(?:what|which|who|when|where|why|how|is|are|do|does|did)\b"
+)
 # A sentence opening with one of these spells out the one before it (an example, a reason, a list).
 _FOLLOW_ON_RE = re.compile(r"^[「（(]?(?:例如|比如|譬如|包括|其中|具体|因为|由于|原因|首先|第一)")
 # A sentence with fewer new characters than this, beyond the question's own words, only restates it.
@@ -196,7 +221,8 @@ class EvidenceSelector:
         self.max_sentences = max_sentences
         self.min_support = min_support
         index = retriever.index
-        self.stats = SentenceStats(index.sentences, [index.chunk_by_id[s.chunk_id].heading or "" for s in index.sentences])
+        headings = [index.chunk_by_id[s.chunk_id].heading or "" for s in index.sentences]
+        self.stats = SentenceStats(index.sentences, headings)
 
     def select(self, question: str, query: Query, hits: list[Hit]) -> Evidence:
         """Choose evidence sentences from the hits, or abstain with a reason."""
@@ -216,6 +242,9 @@ class EvidenceSelector:
     def _select_one(self, question: str, query: Query, hits: list[Hit]) -> Evidence:
         if not hits or not query.tokens:
             return Evidence((), 0.0, "no passage matches the question")
+        unknown = self.stats.unknown_names(question, self.retriever.index.lexicon)
+        if unknown:
+            return Evidence((), 0.0, f"the article does not mention {', '.join(unknown)}")
         expectation = analyse(question)
         terms = self.stats.terms(question, self.retriever.index.lexicon)
         ranked = self._rank(terms, query, hits)
@@ -256,8 +285,10 @@ class EvidenceSelector:
         return new_chars(sentence.text, question) < ECHO_CHARS and bool(_WHY_RE.search(fold(question)))
 
     def _follow_on(self, sentence: Sentence, question: str) -> list[Sentence]:
-        """The next sentences, when the chosen one only restates the question or the next one spells it out
-        (`例如…`, even at the start of the next paragraph); a part ending in ； runs on into the next part."""
+        """The next sentences, when the chosen one only restates the question or the next one spells it out.
+
+        `例如…` counts even at the start of the next paragraph; a part ending in ； runs on into the next part.
+        """
         index = self.retriever.index
         sentences = index.sentences
         at = index.sentence_position[sentence.id] + 1
@@ -307,9 +338,7 @@ class EvidenceSelector:
         folded, stems = self.stats.folded[i], self.stats.stems[i]
         return sum(t.weight * match(t, folded, stems) for t in terms if t.in_corpus)
 
-    def _first(
-        self, ranked: list[tuple[Sentence, float]], expectation: Expectation
-    ) -> tuple[Sentence, float] | None:
+    def _first(self, ranked: list[tuple[Sentence, float]], expectation: Expectation) -> tuple[Sentence, float] | None:
         """The best sentence, or for a typed question the best of the leading few that holds the type."""
         if expectation.expect == "any":
             return ranked[0]

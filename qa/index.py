@@ -141,9 +141,7 @@ def _write(index: Index, folder: Path) -> None:
     index.sentence_dense.save(folder / "sentences.faiss")
     index.chunk_lexical.save(folder / "bm25_chunks")
     index.sentence_lexical.save(folder / "bm25_sentences")
-    files = {
-        str(p.relative_to(folder)): _sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()
-    }
+    files = {str(p.relative_to(folder)): _sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
     _write_json(folder / MANIFEST, {**index.manifest, "files": files})
 
 

@@ -7,9 +7,11 @@ names the articles give in brackets, e.g. 特朗普（Donald Trump）; restricte
 from __future__ import annotations
 
 import gzip
+import itertools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from functools import cache
 from importlib import resources
 
 import jieba
@@ -21,9 +23,7 @@ _CJK_RUN_RE = re.compile(f"[{_CJK}]+")
 # 特朗普（Donald Trump，又譯川普）: a Chinese run, then an English name in brackets.
 _BRACKETED_NAME_RE = re.compile(f"([{_CJK}]+)\\s*[（(]\\s*([A-Za-z][A-Za-z .'\\-]*[A-Za-z])")
 _PAREN_RE = re.compile(r"\([^)]*\)")
-MONTHS = (
-    "january february march april may june july august september october november december".split()
-)
+MONTHS = "january february march april may june july august september october november december".split()
 # An English word that stands for this many corpus terms or more says too little to expand.
 MAX_TERMS_PER_WORD = 10
 # A gloss with more content words than this is a description, not a translation.
@@ -86,7 +86,7 @@ def _phrase_key(english: str) -> str:
 
 def _name_keys(name: str) -> list[str]:
     stems = english_terms(name)
-    return stems + [f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False)]
+    return stems + [f"{a}_{b}" for a, b in itertools.pairwise(stems)]
 
 
 def build_lexicon(texts: list[str]) -> dict[str, list[str]]:
@@ -157,3 +157,16 @@ def english_groups(question: str, lexicon: dict[str, list[str]]) -> list[tuple[s
 def expand(question: str, lexicon: dict[str, list[str]]) -> list[str]:
     """Chinese corpus terms for the English words of a question."""
     return list(dict.fromkeys(c for _, chinese in english_groups(question, lexicon) for c in chinese))
+
+
+@cache
+def common_words() -> frozenset[str]:
+    """Simplified CC-CEDICT headwords whose first sense is a common word (lower case), not a proper name."""
+    common = set()
+    for line in _cedict_lines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and "]" in parts[2]:
+            senses = parts[2].split("]", 1)[1].strip().strip("/")
+            if senses[:1].islower():
+                common.add(parts[1])
+    return frozenset(common)

@@ -18,15 +18,23 @@ _NUMBER = f"(?:\\d[\\d,.]*|[{_CN_DIGITS}]+(?=[{_MEASURE}]))"
 _DATE_RE = re.compile(r"\d{4}年|\d{1,2}月|\d{1,2}日|\b(?:19|20)\d{2}\b")
 _NUMBER_RE = re.compile(_NUMBER)
 _PERCENT_RE = re.compile(rf"{_NUMBER}\s*%|百分之|{_NUMBER}成")
-_MONEY_RE = re.compile(rf"{_NUMBER}\s*(?:[萬万億亿]?(?:美元|歐元|欧元|英鎊|英镑|盧布|卢布|人民幣|人民币|元|塊)|美金)|[$€£¥]\s*\d")
+_MONEY_RE = re.compile(
+    rf"{_NUMBER}\s*(?:[萬万億亿]?(?:美元|歐元|欧元|英鎊|英镑|盧布|卢布|人民幣|人民币|元|塊)|美金)|[$€£¥]\s*\d"
+)
 _ORDINAL_RE = re.compile(rf"第{_NUMBER}")
 
 # Question patterns, matched on folded (Simplified, lower-case) text.
 _ASK_DATE = re.compile(
-    r"哪一?天|几号|几月|几日|哪一?年|何时|什么时候|什么时间|哪个月|^\W*when\b|since when|\bwhen (?:did|was|were|is|are|will|do|does|had|has)\b|what (?:date|day|year|month|time)|which (?:day|year|month)"
+    r"哪一?天|几号|几月|几日|哪一?年|何时|什么时候|什么时间|哪个月|^\W*when\b|since when|"
+    r"\bwhen (?:did|was|were|is|are|will|do|does|had|has)\b|what (?:date|day|year|month|time)|which (?:day|year|month)"
 )
-_ASK_MONEY = re.compile(r"多少钱|花了?多少|多少资金|多少经费|\bcost|how much money|\bprice|\bworth\b|how much did .* (?:pay|spend)")
-_ASK_PERCENT = re.compile(r"几%|百分之几|多大比例|多少比例|什么比例|比例|占.*多少|what (?:percentage|share|proportion)|percent")
+_ASK_MONEY = re.compile(
+    r"多少钱|花了?多少|多少资金|多少经费|\bcost|how much money|\bprice|\bworth\b|how much did .* (?:pay|spend)"
+)
+_ASK_PERCENT = re.compile(
+    r"几%|多少%|百分之几|百分之多少|多大比例|多少比例|什么比例|比例|占.*多少|"
+    r"what (?:percentage|share|proportion)|percent"
+)
 _ASK_ORDINAL = re.compile(r"第几")
 _ASK_UNIT = re.compile(r"(?:多少|几)([\u4e00-\u9fff]{1,2})")
 _ASK_NUMBER = re.compile(r"多少|几(?!乎)|how many|how much|what number|多大")

@@ -89,7 +89,8 @@ class Retriever:
         if self.fusion == "dense":
             return dense
         if self.fusion == "rrf":
-            return rrf(lexical) + rrf(dense)
+            both: np.ndarray = rrf(lexical) + rrf(dense)
+            return both
         if self.fusion == "weighted-rrf":
             return (1 - weight) * rrf(lexical) + weight * rrf(dense)
         return (1 - weight) * normalise(lexical) + weight * min_max(dense)
@@ -114,4 +115,5 @@ class Retriever:
         """Fused score of every sentence of the index for a prepared query."""
         lexical = self.index.sentence_lexical.scores(query.tokens)
         dense = self.index.sentence_dense.scores(query.vector) if query.vector is not None else None
-        return self.fuse(lexical, dense, query.dense_weight)
+        fused: np.ndarray = self.fuse(lexical, dense, query.dense_weight)
+        return fused

@@ -37,8 +37,10 @@ def build_pipeline(settings: Settings, *, embedder: Embedder | None = None, inde
     if index is None:
         index = open_index(settings.index_dir, settings.seeds_dir, embedder, on_mismatch=settings.on_index_mismatch)
     retriever = Retriever(index, embedder, fusion=settings.fusion)
-    # Warm the model and the tokenisers so that the first request is as fast as the rest.
+    pipeline = Pipeline(index=index, embedder=embedder, retriever=retriever, answerer=ExtractiveAnswerer(retriever))
+    # Warm the model, the tokenisers and the name tables so that the first request is as fast as the rest.
     embedder.embed(["warm up"])
-    retriever.prepare("預熱 warm up")
+    for question in ("預熱什麼時候？", "How many warm-ups?"):
+        pipeline.answerer.answer(question)
     log.info("index ready: %s chunks from %s documents", len(index.chunks), len(index.documents))
-    return Pipeline(index=index, embedder=embedder, retriever=retriever, answerer=ExtractiveAnswerer(retriever))
+    return pipeline

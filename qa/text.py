@@ -63,7 +63,7 @@ def _aliases() -> tuple[tuple[str, str], ...]:
             continue
         canonical, *variants = line.split()
         canonical = _fold_script(canonical)
-        pairs.extend((_fold_script(v), canonical) for v in variants)
+        pairs.extend((v, canonical) for v in map(_fold_script, variants) if v != canonical)
     # Longest variants first so that a longer name is not half-replaced by a shorter one.
     return tuple(sorted(pairs, key=lambda p: -len(p[0])))
 
@@ -95,7 +95,7 @@ def detect_lang(text: str) -> Lang:
         return "zh-Hant"
     if traditional != text and simplified == text:
         return "zh-Hans"
-    if simplified != text and traditional != text:
+    if text not in (simplified, traditional):
         # Mixed: count which way more characters change.
         diff_t = sum(a != b for a, b in zip(text, simplified, strict=False))
         diff_s = sum(a != b for a, b in zip(text, traditional, strict=False))
@@ -135,9 +135,7 @@ def stem(word: str) -> str:
 def english_terms(text: str) -> list[str]:
     """Stemmed English content words of a text; an acronym (US, EU) is never a stopword."""
     return [
-        stem(w)
-        for w in re.findall(r"[A-Za-z]+", text)
-        if len(w) > 1 and (w.isupper() or w.lower() not in STOPWORDS)
+        stem(w) for w in re.findall(r"[A-Za-z]+", text) if len(w) > 1 and (w.isupper() or w.lower() not in STOPWORDS)
     ]
 
 

@@ -1,0 +1,135 @@
+"""The HTTP API over a real uvicorn server on loopback."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from qa.api import create_app
+from qa.config import Settings
+from tests.support import serve
+
+
+@pytest.fixture(scope="module")
+def client(live_url: str) -> httpx.Client:
+    return httpx.Client(base_url=live_url, timeout=30)
+
+
+def assert_error(reply: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    assert reply.status_code == status, reply.text
+    body = reply.json()
+    assert set(body) == {"error"}
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    if code:
+        assert body["error"]["code"] == code
+    return body["error"]  # type: ignore[no-any-return]
+
+
+def test_ask_returns_the_contract(client: httpx.Client, article: str) -> None:
+    reply = client.post("/ask", json={"question": "北約秘書長呂特為什麼緊急訪美？"})
+    assert reply.status_code == 200
+    data = reply.json()
+    assert {"answer", "abstained", "mode", "citations", "passages", "timings"} <= set(data)
+    assert data["mode"] == "extractive" and data["abstained"] is False
+    assert len(data["passages"]) == 5
+    for p in data["passages"]:
+        assert article[p["start"] : p["end"]] == p["text"]
+        assert {"chunk_id", "doc", "score"} <= set(p)
+    assert data["citations"]
+    for c in data["citations"]:
+        assert article[c["start"] : c["end"]] == c["quote"]
+        assert {"n", "doc", "chunk_id"} <= set(c)
+        assert f"[{c['n']}]" in data["answer"]
+    assert data["timings"]["total_ms"] > 0
+
+
+def test_top_k_and_history(client: httpx.Client) -> None:
+    data = client.post("/ask", json={"question": "布達佩斯", "top_k": 2}).json()
+    assert len(data["passages"]) == 2
+    follow = client.post(
+        "/ask", json={"question": "那歐盟呢？", "history": [{"question": "美國對俄羅斯實施了什麼制裁？", "answer": ""}]}
+    ).json()
+    assert not follow["abstained"]
+
+
+def test_search_chunks_documents_health(client: httpx.Client, article: str) -> None:
+    found = client.get("/search", params={"q": "液化天然氣", "k": 3}).json()
+    assert len(found["passages"]) == 3
+    assert "液化天然氣" in found["passages"][0]["text"]
+    chunk_id = found["passages"][0]["chunk_id"]
+    chunk = client.get(f"/chunks/{chunk_id}").json()
+    assert chunk["id"] == chunk_id and article[chunk["start"] : chunk["end"]] == chunk["text"]
+    assert all(article[s["start"] : s["end"]] == s["text"] for s in chunk["sentences"])
+    docs = client.get("/documents").json()
+    assert docs["documents"][0]["date"] == "2025-11-06"
+    assert docs["documents"][0]["chars"] == len(article)
+    assert docs["index"]["embedding"]["model_id"]
+    assert client.get("/health").json() == {"status": "ok", "ready": True, "detail": None}
+    assert client.get("/openapi.json").status_code == 200
+    assert client.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "code"),
+    [
+        ({"json": {"question": ""}}, 422, "empty_question"),
+        ({"json": {"question": "   \n\t "}}, 422, "empty_question"),
+        ({"json": {"question": "\x00\x01\x02"}}, 422, "empty_question"),
+        ({"json": {"question": "問" * 2001}}, 422, "question_too_long"),
+        ({"json": {"question": 42}}, 422, "invalid_request"),
+        ({"json": {"question": ["a"]}}, 422, "invalid_request"),
+        ({"json": {}}, 422, "invalid_request"),
+        ({"json": {"question": "北約", "top_k": 0}}, 422, "top_k_out_of_range"),
+        ({"json": {"question": "北約", "top_k": 10_000}}, 422, "top_k_out_of_range"),
+        ({"json": {"question": "北約", "top_k": "five"}}, 422, "invalid_request"),
+        ({"json": {"question": "北約", "unknown": 1}}, 422, "invalid_request"),
+        ({"json": {"question": "北約", "history": "not a list"}}, 422, "invalid_request"),
+        ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "invalid_json"),
+        ({"content": b"\xff\xfe", "headers": {"content-type": "application/json"}}, 400, "invalid_json"),
+        ({"json": ["question"]}, 422, "invalid_request"),
+        ({"json": None}, 422, "invalid_request"),
+    ],
+)
+def test_bad_ask_input_is_a_clear_4xx(client: httpx.Client, kwargs: dict[str, Any], status: int, code: str) -> None:
+    assert_error(client.post("/ask", **kwargs), status, code)
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "status", "code"),
+    [
+        ("/search", {}, 422, "invalid_request"),
+        ("/search", {"q": " "}, 422, "empty_question"),
+        ("/search", {"q": "北約", "k": 0}, 422, "top_k_out_of_range"),
+        ("/search", {"q": "北約", "k": 21}, 422, "top_k_out_of_range"),
+        ("/search", {"q": "北約", "k": "x"}, 422, "invalid_request"),
+        ("/chunks/nope:c999", {}, 404, "chunk_not_found"),
+        ("/no-such-route", {}, 404, "not_found"),
+    ],
+)
+def test_bad_get_input_is_a_clear_4xx(
+    client: httpx.Client, path: str, params: dict[str, Any], status: int, code: str
+) -> None:
+    assert_error(client.get(path, params=params), status, code)
+
+
+def test_wrong_method_is_405(client: httpx.Client) -> None:
+    assert_error(client.get("/ask"), 405, "method_not_allowed")
+
+
+def test_not_ready_until_the_index_loads(tmp_path: Any, seeds_dir: Any) -> None:
+    """A service whose index cannot load stays up, says why, and answers 503 rather than crashing."""
+    settings = Settings(seeds_dir=tmp_path / "missing-seeds", index_dir=tmp_path / "index", on_index_mismatch="refuse")
+    with serve(create_app(settings)) as url:
+        deadline = time.monotonic() + 30
+        while True:
+            health = httpx.get(f"{url}/health")
+            if health.json()["status"] == "failed" or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert health.status_code == 503
+        assert "index" in health.json()["detail"]
+        error = assert_error(httpx.post(f"{url}/ask", json={"question": "北約"}), 503, "not_ready")
+        assert "failed to load" in error["message"]

@@ -1,0 +1,60 @@
+"""The `qa` command, run as users run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support import ROOT, gold_path
+
+
+def qa(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_index_build_and_info(tmp_path: Path, seeds_dir: Path) -> None:
+    target = tmp_path / "idx"
+    built = qa("index", "build", "--seeds-dir", str(seeds_dir), "--index-dir", str(target))
+    assert built.returncode == 0, built.stderr
+    assert "chunks" in built.stdout
+    assert (target / "manifest.json").is_file()
+    info = qa("index", "info", "--seeds-dir", str(seeds_dir), "--index-dir", str(target))
+    assert info.returncode == 0
+    assert "status: up to date" in info.stdout
+    missing = qa("index", "info", "--index-dir", str(tmp_path / "nothing"))
+    assert missing.returncode == 1
+    assert "no index" in missing.stderr
+
+
+def test_ask_prints_numbered_citations_and_json(seeds_dir: Path, index_dir: Path) -> None:
+    common = ["--seeds-dir", str(seeds_dir), "--index-dir", str(index_dir)]
+    plain = qa("ask", "歐盟第19輪制裁禁止了什麼進入歐洲市場？", *common)
+    assert plain.returncode == 0, plain.stderr
+    assert "[1]" in plain.stdout and "液化天然氣" in plain.stdout
+    as_json = qa("ask", "歐盟第19輪制裁禁止了什麼進入歐洲市場？", "--json", *common)
+    data = json.loads(as_json.stdout)
+    assert data["citations"] and data["mode"] == "extractive"
+
+
+def test_eval_against_a_running_service(live_url: str, tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    result = qa("eval", str(gold_path()), "--url", live_url, "--json", str(report))
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(report.read_text(encoding="utf-8"))["summary"]
+    assert summary["errors"] == 0
+    assert summary["offsets_ok"] == 1.0
+    assert summary["recall@5"] >= 0.9
+    assert "R@5" in result.stdout.splitlines()[-1]
+
+
+def test_bad_seeds_folder_is_a_one_line_error(tmp_path: Path) -> None:
+    result = qa("index", "build", "--seeds-dir", str(tmp_path / "none"), "--index-dir", str(tmp_path / "i"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: seeds folder")
+    assert "Traceback" not in result.stderr
