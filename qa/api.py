@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -11,17 +12,19 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa.answer import Turn
 from qa.config import Settings
+from qa.engine import Event
 from qa.schemas import (
     AskRequest,
     AskResponse,
     ChunkOut,
     DocumentOut,
     DocumentsResponse,
+    DocumentText,
     ErrorResponse,
     HealthResponse,
     PassageOut,
@@ -123,13 +126,28 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
 
     _install_error_handlers(app)
 
-    @app.post("/ask", response_model=AskResponse, tags=["qa"])
-    def ask(body: AskRequest, p: Ready) -> AskResponse:
-        """Answer a question with citations that point at the exact words of the source."""
+    def parse(body: AskRequest) -> tuple[str, int, list[Turn]]:
         question = clean_question(body.question, settings.max_question_chars)
-        top_k = _top_k(body.top_k, settings)
         history = [Turn(t.question, t.answer) for t in (body.history or [])][-settings.max_history_turns :]
-        return AskResponse.of(p.answerer.answer(question, top_k=top_k, history=history))
+        return question, _top_k(body.top_k, settings), history
+
+    @app.post("/ask", response_model=AskResponse, tags=["qa"])
+    async def ask(body: AskRequest, p: Ready) -> AskResponse:
+        """Answer a question with citations that point at the exact words of the source."""
+        question, top_k, history = parse(body)
+        return AskResponse.of(await p.engine.ask(question, top_k=top_k, history=history))
+
+    @app.post(
+        "/ask/stream",
+        tags=["qa"],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}, "description": STREAM_DOC}},
+    )
+    async def ask_stream(body: AskRequest, p: Ready) -> StreamingResponse:
+        """Server-Sent Events: `passages`, then `delta` text pieces, then `final` (the authoritative answer)."""
+        question, top_k, history = parse(body)
+        events = p.engine.stream(question, top_k=top_k, history=history)
+        return StreamingResponse(sse(events), media_type="text/event-stream", headers=SSE_HEADERS)
 
     @app.get("/search", response_model=SearchResponse, tags=["qa"])
     def search(
@@ -171,6 +189,14 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
         manifest = {k: v for k, v in p.index.manifest.items() if k not in ("files", "documents")}
         return DocumentsResponse(documents=docs, index=manifest)
 
+    @app.get("/documents/{doc_id}", response_model=DocumentText, tags=["documents"])
+    def document(doc_id: str, p: Ready) -> DocumentText:
+        """One document's full text (offsets of chunks and citations index into it)."""
+        doc = p.index.documents.get(doc_id)
+        if doc is None:
+            raise ApiError(404, "document_not_found", f"no document with id {doc_id!r}")
+        return DocumentText(id=doc.id, title=doc.title, date=doc.date, text=doc.text, body_start=doc.body_start)
+
     @app.get("/health", response_model=HealthResponse, tags=["ops"], responses={503: {"model": HealthResponse}})
     def health() -> JSONResponse:
         """Ready (200) once the index is loaded; 503 while loading or when loading failed."""
@@ -182,6 +208,29 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
         )
 
     return app
+
+
+STREAM_DOC = (
+    "event: passages / data: {passages: [...]}; event: delta / data: {text}; "
+    "event: final / data: the /ask response (authoritative: replaces the streamed text)."
+)
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+async def sse(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
+    """Format engine events as Server-Sent Events; a client that leaves cancels the generator (and the LLM)."""
+    try:
+        async for event in events:
+            if event.kind == "passages":
+                data: Any = {"passages": [PassageOut.of(h).model_dump() for h in event.passages]}
+            elif event.kind == "delta":
+                data = {"text": event.text}
+            else:
+                assert event.answer is not None
+                data = AskResponse.of(event.answer).model_dump()
+            yield f"event: {event.kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
 
 
 def _top_k(k: int | None, settings: Settings) -> int:

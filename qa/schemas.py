@@ -156,6 +156,16 @@ class DocumentOut(BaseModel):
     chunks: int
 
 
+class DocumentText(BaseModel):
+    """A document's full text; offsets index into it."""
+
+    id: str
+    title: str | None
+    date: str | None
+    text: str
+    body_start: int
+
+
 class DocumentsResponse(BaseModel):
     """The indexed documents and the index they are in."""
 

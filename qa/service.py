@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from qa.answer import ExtractiveAnswerer
 from qa.config import Settings
 from qa.embedding import Embedder, SentenceTransformerEmbedder
+from qa.engine import Engine, ExtractiveEngine
 from qa.index import Index, open_index
 from qa.retrieval import Retriever
 from qa.text import initialise
@@ -23,6 +24,7 @@ class Pipeline:
     embedder: Embedder
     retriever: Retriever
     answerer: ExtractiveAnswerer
+    engine: Engine
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -37,7 +39,10 @@ def build_pipeline(settings: Settings, *, embedder: Embedder | None = None, inde
     if index is None:
         index = open_index(settings.index_dir, settings.seeds_dir, embedder, on_mismatch=settings.on_index_mismatch)
     retriever = Retriever(index, embedder, fusion=settings.fusion)
-    pipeline = Pipeline(index=index, embedder=embedder, retriever=retriever, answerer=ExtractiveAnswerer(retriever))
+    answerer = ExtractiveAnswerer(retriever)
+    pipeline = Pipeline(
+        index=index, embedder=embedder, retriever=retriever, answerer=answerer, engine=ExtractiveEngine(answerer)
+    )
     # Warm the model, the tokenisers and the name tables so that the first request is as fast as the rest.
     embedder.embed(["warm up"])
     for question in ("預熱什麼時候？", "How many warm-ups?"):
