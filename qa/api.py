@@ -18,6 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from qa.answer import Turn
 from qa.config import Settings
 from qa.engine import Event
+from qa.openai_compat import install_openai
+from qa.production import install_production
 from qa.schemas import (
     AskRequest,
     AskResponse,
@@ -31,6 +33,7 @@ from qa.schemas import (
     SearchResponse,
 )
 from qa.service import Pipeline, build_pipeline
+from qa.webui import install_web
 
 log = logging.getLogger(__name__)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -207,6 +210,9 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
             HealthResponse(status=status, ready=False, detail=state.error).model_dump(), status_code=503
         )
 
+    install_openai(app, settings)
+    install_web(app, settings)
+    install_production(app, settings)
     return app
 
 

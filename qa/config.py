@@ -34,6 +34,24 @@ class Settings(BaseSettings):
         "/embed in a frame; JSON list or comma-separated",
     )
 
+    # LLM-assisted answers (any OpenAI-compatible server); empty base URL: extractive answers only.
+    llm_base_url: str = Field("", description="e.g. http://127.0.0.1:8080/v1 (llama.cpp), http://localhost:11434/v1")
+    llm_model: str = Field("local", description="model name sent to the server")
+    llm_api_key: str = Field("", description="bearer token, when the server wants one")
+    llm_timeout: float = Field(30.0, gt=0, le=600, description="seconds for a whole completion")
+    llm_connect_timeout: float = Field(2.0, gt=0, le=60)
+    llm_max_tokens: int = Field(300, ge=16, le=8192)
+    llm_temperature: float = Field(0.0, ge=0, le=2)
+    llm_retries: int = Field(2, ge=0, le=10, description="retries on connection errors, 429 and 5xx")
+    llm_backoff: float = Field(0.25, ge=0, le=30, description="first retry delay in seconds, doubled each time")
+    llm_dead_seconds: float = Field(30.0, ge=0, le=3600, description="how long a server that refused is not tried")
+    llm_max_concurrency: int = Field(4, ge=1, le=256, description="LLM calls in flight at once")
+    llm_context: Literal["retrieved", "article"] = Field(
+        "retrieved", description="sources shown to the LLM: the retrieved passages, or the whole article by sentence"
+    )
+
+    # Production settings (limits, keys, logging) follow below.
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
