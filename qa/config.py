@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -50,7 +50,32 @@ class Settings(BaseSettings):
         "retrieved", description="sources shown to the LLM: the retrieved passages, or the whole article by sentence"
     )
 
+    llm_rewrite_followups: bool = Field(True, description="with an LLM, rewrite a follow-up to stand alone")
+
     # Production settings (limits, keys, logging) follow below.
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Keys accepted on the API routes (Authorization: Bearer <key> or X-API-Key); empty: the API "
+        "is open; JSON list or comma-separated",
+    )
+    admin_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Keys for the routes under /admin/, which are refused while none is set; JSON list or "
+        "comma-separated",
+    )
+    metrics_require_key: bool = Field(False, description="Whether GET /metrics needs an API or admin key")
+    max_body_bytes: int = Field(
+        1_048_576, ge=0, le=1_073_741_824, description="Largest request body accepted (413 above it); 0: no limit"
+    )
+    rate_limit_rps: float = Field(
+        0.0, ge=0, le=100_000, description="Requests per second allowed to each client (API key, else IP); 0: off"
+    )
+    rate_limit_burst: int = Field(20, ge=1, le=100_000, description="Requests a client may make at once")
+    request_timeout: float = Field(
+        120.0, ge=0, le=3600, description="Seconds until a response must start (504 otherwise); 0: no limit"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Level of the logs")
+    log_format: Literal["json", "text"] = Field("json", description="One JSON object per line, or plain text")
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -59,4 +84,14 @@ class Settings(BaseSettings):
             value = json.loads(value) if value.strip().startswith("[") else value.split(",")
         if isinstance(value, list):
             return [str(v).strip().rstrip("/") for v in value if str(v).strip()]
+        return value
+
+    @field_validator("api_keys", "admin_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip().startswith("[") else value.split(",")
+        if isinstance(value, list):
+            texts = (k.get_secret_value() if isinstance(k, SecretStr) else str(k) for k in value)
+            return [t.strip() for t in texts if t.strip()]
         return value

@@ -10,6 +10,8 @@ from qa.config import Settings
 from qa.embedding import Embedder, SentenceTransformerEmbedder
 from qa.engine import Engine, ExtractiveEngine
 from qa.index import Index, open_index
+from qa.llm import LLMClient, LLMConfig
+from qa.llm_engine import LLMEngine, Observer
 from qa.retrieval import Retriever
 from qa.text import initialise
 
@@ -32,6 +34,33 @@ def make_embedder(settings: Settings) -> Embedder:
     return SentenceTransformerEmbedder(settings.embedding_model)
 
 
+def make_engine(settings: Settings, answerer: ExtractiveAnswerer, *, observe: Observer | None = None) -> Engine:
+    """The LLM engine when an LLM server is configured, else the extractive one."""
+    if not settings.llm_base_url.strip():
+        return ExtractiveEngine(answerer)
+    config = LLMConfig(
+        base_url=settings.llm_base_url.strip(),
+        model=settings.llm_model,
+        api_key=settings.llm_api_key,
+        timeout=settings.llm_timeout,
+        connect_timeout=settings.llm_connect_timeout,
+        max_tokens=settings.llm_max_tokens,
+        temperature=settings.llm_temperature,
+        retries=settings.llm_retries,
+        backoff=settings.llm_backoff,
+        dead_seconds=settings.llm_dead_seconds,
+        max_concurrency=settings.llm_max_concurrency,
+    )
+    extra = {"observe": observe} if observe else {}
+    return LLMEngine(
+        answerer,
+        LLMClient(config),
+        context=settings.llm_context,
+        rewrite_followups=settings.llm_rewrite_followups,
+        **extra,
+    )
+
+
 def build_pipeline(settings: Settings, *, embedder: Embedder | None = None, index: Index | None = None) -> Pipeline:
     """Open (or rebuild) the index and wire the retriever and the answerer."""
     initialise()
@@ -41,7 +70,7 @@ def build_pipeline(settings: Settings, *, embedder: Embedder | None = None, inde
     retriever = Retriever(index, embedder, fusion=settings.fusion)
     answerer = ExtractiveAnswerer(retriever)
     pipeline = Pipeline(
-        index=index, embedder=embedder, retriever=retriever, answerer=answerer, engine=ExtractiveEngine(answerer)
+        index=index, embedder=embedder, retriever=retriever, answerer=answerer, engine=make_engine(settings, answerer)
     )
     # Warm the model, the tokenisers and the name tables so that the first request is as fast as the rest.
     embedder.embed(["warm up"])

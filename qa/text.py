@@ -52,6 +52,11 @@ def to_simplified(text: str) -> str:
     return str(_converter("t2s").convert(text))
 
 
+def to_traditional(text: str) -> str:
+    """Convert Simplified Chinese to Traditional (characters only)."""
+    return str(_converter("s2t").convert(text))
+
+
 @cache
 def _aliases() -> tuple[tuple[str, str], ...]:
     """Name variants that script folding misses, as (variant, canonical) in folded form."""

@@ -1,0 +1,185 @@
+"""LLM-assisted answers: the LLM writes, verification keeps only what the sources back, the extractive
+answer stands in whenever the LLM fails."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import anyio
+
+from qa import prompts
+from qa.answer import ExtractiveAnswerer, Turn, abstention
+from qa.engine import Event
+from qa.evidence import Evidence
+from qa.llm import LLMClient, LLMError
+from qa.text import Lang, content_terms, detect_lang, fold
+from qa.types import Answer, Hit, Sentence
+from qa.verify import Verified, verify
+
+log = logging.getLogger(__name__)
+Observer = Callable[[str, str | None], None]
+Context = Literal["retrieved", "article"]
+
+
+def _no_observer(outcome: str, reason: str | None) -> None:
+    """Default observer: nothing to record."""
+
+
+@dataclass
+class Job:
+    """One question on its way through the LLM: what retrieval found and what the LLM will see."""
+
+    question: str
+    lang: Lang
+    passages: tuple[Hit, ...]
+    evidence: Evidence
+    sources: list[Sentence]
+    timings: dict[str, float]
+    started: float
+
+    def elapsed_ms(self) -> float:
+        """Milliseconds since the question arrived."""
+        return (time.perf_counter() - self.started) * 1000
+
+
+class LLMEngine:
+    """Answers through an OpenAI-compatible LLM, verified against the retrieved sources."""
+
+    def __init__(
+        self,
+        answerer: ExtractiveAnswerer,
+        client: LLMClient,
+        *,
+        context: Context = "retrieved",
+        rewrite_followups: bool = True,
+        observe: Observer = _no_observer,
+    ) -> None:
+        self.answerer = answerer
+        self.client = client
+        self.context = context
+        self.rewrite_followups = rewrite_followups
+        self.observe = observe
+
+    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> Answer:
+        """A whole verified LLM answer, or the extractive answer with mode `llm-fallback`."""
+        job = await self._prepare(question, top_k, history)
+        if isinstance(job, Answer):
+            return job
+        t0 = time.perf_counter()
+        try:
+            output = await self.client.complete(self._messages(job, history))
+        except LLMError as exc:
+            return self._fallback(job, exc.reason)
+        job.timings["llm_ms"] = (time.perf_counter() - t0) * 1000
+        return self._finish(job, output)
+
+    async def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncIterator[Event]:
+        """Passages, the LLM's text as it comes, then the verified (or fallback) answer."""
+        job = await self._prepare(question, top_k, history)
+        if isinstance(job, Answer):
+            yield Event("passages", passages=job.passages)
+            yield Event("delta", text=job.answer)
+            yield Event("final", answer=job)
+            return
+        yield Event("passages", passages=job.passages)
+        pieces: list[str] = []
+        t0 = time.perf_counter()
+        pieces_stream = self.client.stream(self._messages(job, history))
+        try:
+            async for piece in pieces_stream:
+                pieces.append(piece)
+                yield Event("delta", text=piece)
+        except LLMError as exc:
+            yield Event("final", answer=self._fallback(job, exc.reason))
+            return
+        finally:
+            await pieces_stream.aclose()  # type: ignore[attr-defined]  # a client that left stops the LLM call
+        job.timings["llm_ms"] = (time.perf_counter() - t0) * 1000
+        yield Event("final", answer=self._finish(job, "".join(pieces)))
+
+    async def _prepare(self, question: str, top_k: int, history: Sequence[Turn]) -> Answer | Job:
+        """Retrieve (a follow-up rewritten to stand alone); abstain at once when the evidence is too weak."""
+        started = time.perf_counter()
+        search_for = await self._standalone(question, history) if history else question
+        hits, evidence, timings = await anyio.to_thread.run_sync(
+            lambda: self.answerer.retrieve(search_for, top_k, history)
+        )
+        lang = detect_lang(question)
+        if evidence.abstained:
+            # The rules found nothing to answer from: an LLM could only invent. Say so without asking it.
+            self.observe("skipped", evidence.reason)
+            return self.answerer.from_evidence(
+                lang, hits[:top_k], evidence, timings, started, mode="llm", reason=evidence.reason
+            )
+        return Job(question, lang, tuple(hits[:top_k]), evidence, self._sources(hits), timings, started)
+
+    def _sources(self, hits: list[Hit]) -> list[Sentence]:
+        """The numbered sources: sentences of the retrieved chunks, or of the whole article(s) they are from."""
+        index = self.answerer.retriever.index
+        if self.context == "article":
+            docs = {h.chunk.doc for h in hits}
+            return [s for s in index.sentences if s.doc in docs]
+        return [s for h in hits for s in h.chunk.sentences]
+
+    def _messages(self, job: Job, history: Sequence[Turn]) -> list[dict[str, str]]:
+        pairs = [(t.question, t.answer) for t in history]
+        return prompts.messages(job.question, [s.text for s in job.sources], job.lang, pairs)
+
+    def _finish(self, job: Job, output: str) -> Answer:
+        verified = verify(output, job.sources, job.lang, self.answerer.retriever.index.lexicon)
+        if verified is None:
+            return self._fallback(job, "no cited sentence survived verification")
+        self.observe("abstained" if verified.abstained else "answered", None)
+        return Answer(
+            answer=abstention(job.lang) if verified.abstained else verified.text,
+            abstained=verified.abstained,
+            mode="llm",
+            citations=verified.citations,
+            passages=job.passages,
+            timings={k: round(v, 2) for k, v in {**job.timings, "total_ms": job.elapsed_ms()}.items()},
+            reason=_note(verified),
+            lang=job.lang,
+        )
+
+    def _fallback(self, job: Job, reason: str) -> Answer:
+        log.info("LLM answer replaced by the extractive one: %s", reason)
+        self.observe("fallback", reason)
+        return self.answerer.from_evidence(
+            job.lang,
+            list(job.passages),
+            job.evidence,
+            job.timings,
+            job.started,
+            mode="llm-fallback",
+            reason=f"llm: {reason}",
+        )
+
+    async def _standalone(self, question: str, history: Sequence[Turn]) -> str:
+        """The follow-up rewritten to stand alone, when the LLM manages it sensibly; else the question as asked."""
+        if not self.rewrite_followups:
+            return question
+        try:
+            rewritten = await self.client.complete(prompts.rewrite_messages(question, [t.question for t in history]))
+        except LLMError:
+            return question
+        rewritten = rewritten.strip().strip("<>").strip()
+        context = fold(question + " " + " ".join(t.question for t in history))
+        sensible = (
+            0 < len(rewritten) <= 2 * len(question) + 200
+            and prompts.SENTINEL not in rewritten
+            and any(w in context for w in content_terms(rewritten))
+        )
+        return rewritten if sensible else question
+
+
+def _note(verified: Verified) -> str | None:
+    parts = []
+    if verified.removed_sentences:
+        parts.append(f"removed {verified.removed_sentences} uncited or unsupported sentence(s)")
+    if verified.dropped_markers:
+        parts.append(f"dropped {verified.dropped_markers} citation(s) of no source")
+    return "; ".join(parts) or None

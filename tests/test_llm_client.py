@@ -1,0 +1,170 @@
+"""The OpenAI-compatible client: retries, failures, streaming (httpx.MockTransport, no sockets)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from qa.llm import LLMClient, LLMConfig, LLMError
+from tests.fake_llm import chunk, completion
+
+MESSAGES = [{"role": "user", "content": "hi"}]
+
+
+def client_for(handler: Callable[[httpx.Request], httpx.Response], **config: object) -> LLMClient:
+    settings = {"base_url": "http://llm.test/v1", "backoff": 0.0, **config}
+    return LLMClient(LLMConfig(**settings), transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def test_completion_sends_the_openai_request() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=completion("答案[1]"))
+
+    client = client_for(handler, model="gemma", api_key="k", max_tokens=50, temperature=0.2)
+    assert run(client.complete(MESSAGES)) == "答案[1]"
+    body = json.loads(seen[0].content)
+    assert seen[0].url == "http://llm.test/v1/chat/completions"
+    assert seen[0].headers["authorization"] == "Bearer k"
+    assert body == {"model": "gemma", "messages": MESSAGES, "max_tokens": 50, "temperature": 0.2, "stream": False}
+
+
+def test_500_then_success_is_retried() -> None:
+    replies = [httpx.Response(500), httpx.Response(503), httpx.Response(200, json=completion("ok"))]
+    client = client_for(lambda request: replies.pop(0), retries=2)
+    assert run(client.complete(MESSAGES)) == "ok"
+    assert not replies
+
+
+def test_429_is_retried_and_persistent_5xx_fails() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(429 if len(calls) == 1 else 500, headers={"retry-after": "0"})
+
+    with pytest.raises(LLMError) as caught:
+        run(client_for(handler, retries=2).complete(MESSAGES))
+    assert caught.value.reason == "http-500"
+    assert len(calls) == 3
+
+
+def test_4xx_is_not_retried() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(401)
+
+    with pytest.raises(LLMError, match="http-401"):
+        run(client_for(handler, retries=3).complete(MESSAGES))
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        httpx.Response(200, content=b"<html>not json"),
+        httpx.Response(200, json={"choices": []}),
+        httpx.Response(200, json={"choices": [{"message": {"content": None}}]}),
+    ],
+)
+def test_malformed_replies_fail_clearly(reply: httpx.Response) -> None:
+    with pytest.raises(LLMError) as caught:
+        run(client_for(lambda request: reply).complete(MESSAGES))
+    assert caught.value.reason == "malformed"
+
+
+def test_timeout_fails_without_retry() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with pytest.raises(LLMError, match="timeout"):
+        run(client_for(handler, retries=3).complete(MESSAGES))
+    assert len(calls) == 1
+
+
+def test_unreachable_server_is_remembered_for_a_while() -> None:
+    calls = []
+    now = [100.0]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        raise httpx.ConnectError("refused", request=request)
+
+    client = LLMClient(
+        LLMConfig(base_url="http://llm.test/v1", retries=1, backoff=0.0, dead_seconds=30),
+        transport=httpx.MockTransport(handler),
+        clock=lambda: now[0],
+    )
+    with pytest.raises(LLMError, match="unavailable"):
+        run(client.complete(MESSAGES))
+    assert len(calls) == 2 and client.dead
+    with pytest.raises(LLMError, match="unavailable"):
+        run(client.complete(MESSAGES))
+    assert len(calls) == 2  # not tried again while remembered dead
+    now[0] += 31
+    with pytest.raises(LLMError):
+        run(client.complete(MESSAGES))
+    assert len(calls) == 4
+
+
+def sse(*parts: str) -> httpx.Response:
+    return httpx.Response(200, content="".join(parts).encode(), headers={"content-type": "text/event-stream"})
+
+
+async def collect(client: LLMClient) -> list[str]:
+    return [piece async for piece in client.stream(MESSAGES)]
+
+
+def test_stream_yields_pieces_until_done() -> None:
+    reply = sse(": comment\n\n", chunk("北約"), chunk("賭[1]"), chunk("", finish="stop"), "data: [DONE]\n\n")
+    assert run(collect(client_for(lambda request: reply))) == ["北約", "賭[1]"]
+
+
+def test_stream_cut_in_the_middle_fails() -> None:
+    reply = sse(chunk("北約"), chunk("賭"))
+    with pytest.raises(LLMError) as caught:
+        run(collect(client_for(lambda request: reply)))
+    assert caught.value.reason == "stream-cut"
+
+
+def test_stream_with_a_garbage_chunk_fails() -> None:
+    reply = sse(chunk("北約"), "data: {oops\n\n")
+    with pytest.raises(LLMError) as caught:
+        run(collect(client_for(lambda request: reply)))
+    assert caught.value.reason == "malformed"
+
+
+def test_concurrency_is_capped() -> None:
+    in_flight = [0, 0]
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        in_flight[0] += 1
+        in_flight[1] = max(in_flight[1], in_flight[0])
+        await asyncio.sleep(0.05)
+        in_flight[0] -= 1
+        return httpx.Response(200, json=completion("ok"))
+
+    client = LLMClient(
+        LLMConfig(base_url="http://llm.test/v1", max_concurrency=2), transport=httpx.MockTransport(handler)
+    )
+
+    async def many() -> list[str]:
+        return await asyncio.gather(*(client.complete(MESSAGES) for _ in range(6)))
+
+    assert run(many()) == ["ok"] * 6
+    assert in_flight[1] == 2

@@ -1,0 +1,186 @@
+"""LLM-assisted answers end to end over HTTP, against a scripted OpenAI-compatible server on loopback."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from qa.api import create_app
+from qa.config import Settings
+from qa.service import Pipeline, make_engine
+from tests.fake_llm import Script, Step, citing, fake_llm_app
+from tests.support import free_port, serve
+
+QUESTION = "歐盟第19輪對俄制裁首次瞄準哪個產業？"
+GAS = "首次瞄準俄羅斯天然氣產業"
+GOOD = citing("第19輪制裁首次瞄準俄羅斯天然氣產業[{n}]。", n=GAS)
+
+
+def app_with_llm(settings: Settings, pipeline: Pipeline, llm_url: str, **extra: Any) -> Any:
+    update = {"llm_base_url": llm_url, "llm_backoff": 0.0, "llm_timeout": 2.0, "llm_retries": 1, **extra}
+    configured = settings.model_copy(update=update)
+    return create_app(configured, pipeline=dataclasses.replace(pipeline, engine=make_engine(configured, pipeline.answerer)))
+
+
+@pytest.fixture
+def script() -> Script:
+    return Script()
+
+
+@pytest.fixture
+def url(script: Script, settings: Settings, pipeline: Pipeline) -> Iterator[str]:
+    with serve(fake_llm_app(script)) as fake, serve(app_with_llm(settings, pipeline, fake + "/v1")) as service:
+        yield service
+
+
+def ask(url: str, question: str = QUESTION, **body: Any) -> dict[str, Any]:
+    reply = httpx.post(f"{url}/ask", json={"question": question, **body}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    return reply.json()  # type: ignore[no-any-return]
+
+
+def check_citations(data: dict[str, Any], article: str) -> None:
+    for c in data["citations"]:
+        assert article[c["start"] : c["end"]] == c["quote"]
+        assert f"[{c['n']}]" in data["answer"]
+
+
+def stream(url: str, question: str = QUESTION) -> list[tuple[str, Any]]:
+    events = []
+    with httpx.stream("POST", f"{url}/ask/stream", json={"question": question}, timeout=30) as reply:
+        assert reply.status_code == 200
+        assert reply.headers["content-type"].startswith("text/event-stream")
+        kind = None
+        for line in reply.iter_lines():
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                events.append((kind, json.loads(line[6:])))
+    return events
+
+
+def test_a_valid_cited_answer_passes_with_exact_offsets(url: str, script: Script, article: str) -> None:
+    script.steps = [Step(reply=GOOD)]
+    data = ask(url)
+    assert data["mode"] == "llm" and not data["abstained"]
+    assert data["answer"] == "第19輪制裁首次瞄準俄羅斯天然氣產業[1]。"
+    assert len(data["citations"]) == 1 and GAS in data["citations"][0]["quote"]
+    check_citations(data, article)
+    prompt = script.requests[0]["messages"]
+    assert "<<<\n" + QUESTION + "\n>>>" in prompt[-1]["content"]
+    assert "NOT_IN_SOURCES" in prompt[0]["content"]
+
+
+def test_invented_citation_is_dropped_and_uncited_sentence_removed(url: str, script: Script, article: str) -> None:
+    script.steps = [Step(reply=citing("瞄準天然氣產業[{n}][99]。俄羅斯已經投降。", n=GAS))]
+    data = ask(url)
+    assert data["mode"] == "llm"
+    assert data["answer"] == "瞄準天然氣產業[1]。"
+    assert "removed 1" in data["reason"] and "dropped 1" in data["reason"]
+    check_citations(data, article)
+
+
+def test_the_sentinel_abstains(url: str, script: Script) -> None:
+    script.steps = [Step(content="NOT_IN_SOURCES")]
+    data = ask(url)
+    assert data["abstained"] and data["mode"] == "llm" and data["citations"] == []
+    assert data["answer"] == "文章沒有提到這一點。"
+
+
+def test_500_then_success_is_retried(url: str, script: Script) -> None:
+    script.steps = [Step(status=500), Step(reply=GOOD)]
+    assert ask(url)["mode"] == "llm"
+    assert len(script.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("step", "reason"),
+    [
+        (Step(delay=3.0, content="遲到的答案[1]。"), "timeout"),
+        (Step(raw="{this is not json", status=200), "malformed"),
+        (Step(status=503), "http-503"),
+        (Step(content="俄羅斯已經投降。美國退出北約。"), "no cited sentence survived"),
+    ],
+)
+def test_failures_fall_back_to_the_extractive_answer(
+    url: str, script: Script, article: str, step: Step, reason: str
+) -> None:
+    script.steps = [step, step]
+    data = ask(url)
+    assert data["mode"] == "llm-fallback"
+    assert reason in data["reason"]
+    assert not data["abstained"] and data["citations"]
+    assert any(GAS in c["quote"] for c in data["citations"])
+    check_citations(data, article)
+
+
+def test_weak_evidence_abstains_without_asking_the_llm(url: str, script: Script) -> None:
+    data = ask(url, "特朗普什麼時候訪問了北韓？")
+    assert data["abstained"] and data["mode"] == "llm"
+    assert script.requests == []
+
+
+def test_stream_sends_passages_deltas_then_the_verified_answer(url: str, script: Script, article: str) -> None:
+    script.steps = [Step(reply=citing("第19輪制裁首次瞄準天然氣產業[{n}][99]。", n=GAS))]
+    events = stream(url)
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "passages" and kinds[-1] == "final"
+    assert kinds.count("delta") > 2
+    streamed = "".join(d["text"] for k, d in events if k == "delta")
+    assert "[99]" in streamed  # raw text as it came ...
+    final = events[-1][1]
+    assert final["answer"] == "第19輪制裁首次瞄準天然氣產業[1]。"  # ... the final answer is the verified one
+    assert final["mode"] == "llm"
+    check_citations(final, article)
+
+
+def test_stream_cut_in_the_middle_falls_back(url: str, script: Script, article: str) -> None:
+    script.steps = [Step(stream_pieces=["第19輪", "制裁", "首次"], cut_after=2)]
+    events = stream(url)
+    final = events[-1][1]
+    assert events[-1][0] == "final"
+    assert final["mode"] == "llm-fallback" and "stream-cut" in final["reason"]
+    check_citations(final, article)
+
+
+def test_a_client_that_disconnects_stops_the_llm_call(url: str, script: Script) -> None:
+    script.steps = [Step(stream_pieces=["片段"] * 50, piece_delay=0.1)]
+    with httpx.stream("POST", f"{url}/ask/stream", json={"question": QUESTION}, timeout=30) as reply:
+        for line in reply.iter_lines():
+            if line.startswith("event: delta"):
+                break
+    deadline = time.monotonic() + 5
+    while script.disconnected == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert script.disconnected == 1
+    assert script.finished_streams == 0
+
+
+def test_a_dead_server_fails_fast_and_is_remembered(settings: Settings, pipeline: Pipeline, article: str) -> None:
+    closed = f"http://127.0.0.1:{free_port()}/v1"
+    with serve(app_with_llm(settings, pipeline, closed, llm_retries=2)) as url:
+        first = time.perf_counter()
+        data = ask(url)
+        first = time.perf_counter() - first
+        assert data["mode"] == "llm-fallback" and "unavailable" in data["reason"]
+        check_citations(data, article)
+        start = time.perf_counter()
+        for _ in range(5):
+            assert ask(url)["mode"] == "llm-fallback"
+        assert (time.perf_counter() - start) / 5 < first  # remembered: no new connection attempts
+
+
+def test_follow_up_is_rewritten_to_stand_alone(url: str, script: Script) -> None:
+    script.steps = [Step(content="歐盟第19輪對俄制裁首次瞄準哪個產業？"), Step(reply=GOOD)]
+    data = ask(url, "那第19輪呢？", history=[{"question": "歐盟對俄制裁的目的是什麼？", "answer": "切斷能源收入。"}])
+    assert data["mode"] == "llm"
+    rewrite_prompt = script.requests[0]["messages"][-1]["content"]
+    assert "那第19輪呢？" in rewrite_prompt and "歐盟對俄制裁的目的是什麼？" in rewrite_prompt
+    answer_prompt = script.requests[1]["messages"][-1]["content"]
+    assert "Earlier question: 歐盟對俄制裁的目的是什麼？" in answer_prompt
