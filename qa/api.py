@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import signal
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -16,8 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa.answer import Turn
 from qa.config import Settings
-from qa.deps import STATUS_CODES, ApiError, Ready, State, clean_question, error_response
+from qa.deps import STATUS_CODES, ApiError, Ready, ReindexBusy, State, clean_question, error_response
+from qa.documents import SourceError
 from qa.engine import Event
+from qa.index import IndexError_
 from qa.openai_compat import install_openai
 from qa.production import install_production
 from qa.schemas import (
@@ -30,6 +35,7 @@ from qa.schemas import (
     ErrorResponse,
     HealthResponse,
     PassageOut,
+    ReindexResponse,
     SearchResponse,
 )
 from qa.service import Pipeline
@@ -47,6 +53,7 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if state.pipeline is None:
             threading.Thread(target=state.load, args=(settings,), name="index-loader", daemon=True).start()
+        _on_sighup(lambda: _reindex_in_background(state, settings))
         yield
 
     app = FastAPI(
@@ -60,6 +67,16 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
 
     _install_error_handlers(app)
 
+    _qa_routes(app, settings)
+    _document_routes(app)
+    _ops_routes(app, settings, state)
+    install_openai(app, settings)
+    install_web(app, settings)
+    install_production(app, settings)
+    return app
+
+
+def _qa_routes(app: FastAPI, settings: Settings) -> None:
     def parse(body: AskRequest) -> tuple[str, int, list[Turn]]:
         question = clean_question(body.question, settings.max_question_chars)
         history = [Turn(t.question, t.answer) for t in (body.history or [])][-settings.max_history_turns :]
@@ -94,6 +111,8 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
         hits = p.retriever.search(p.retriever.prepare(query), _top_k(k, settings))
         return SearchResponse(query=query, passages=[PassageOut.of(h) for h in hits])
 
+
+def _document_routes(app: FastAPI) -> None:
     @app.get("/chunks/{chunk_id:path}", response_model=ChunkOut, tags=["documents"])
     def chunk(chunk_id: str, p: Ready) -> ChunkOut:
         """One chunk with its sentences and offsets."""
@@ -131,6 +150,20 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
             raise ApiError(404, "document_not_found", f"no document with id {doc_id!r}")
         return DocumentText(id=doc.id, title=doc.title, date=doc.date, text=doc.text, body_start=doc.body_start)
 
+
+def _ops_routes(app: FastAPI, settings: Settings, state: State) -> None:
+    @app.post("/admin/reindex", response_model=ReindexResponse, tags=["admin"])
+    async def reindex(_: Ready) -> ReindexResponse:
+        """Rebuild the index from the seeds and swap it in; requests in flight finish on the old one."""
+        try:
+            fresh = await anyio.to_thread.run_sync(state.reindex, settings)
+        except ReindexBusy as exc:
+            raise ApiError(409, "reindex_running", str(exc)) from exc
+        except (SourceError, IndexError_) as exc:
+            raise ApiError(422, "reindex_failed", f"{exc}; the previous index is still serving") from exc
+        manifest = fresh.index.manifest
+        return ReindexResponse(built_at=manifest["built_at"], counts=manifest["counts"])
+
     @app.get("/health", response_model=HealthResponse, tags=["ops"], responses={503: {"model": HealthResponse}})
     def health() -> JSONResponse:
         """Ready (200) once the index is loaded; 503 while loading or when loading failed."""
@@ -140,11 +173,6 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
         return JSONResponse(
             HealthResponse(status=status, ready=False, detail=state.error).model_dump(), status_code=503
         )
-
-    install_openai(app, settings)
-    install_web(app, settings)
-    install_production(app, settings)
-    return app
 
 
 STREAM_DOC = (
@@ -168,6 +196,26 @@ async def sse(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
             yield f"event: {event.kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
     finally:
         await events.aclose()  # type: ignore[attr-defined]
+
+
+def _on_sighup(callback: Callable[[], None]) -> None:
+    """Run callback on SIGHUP, when serving from the main thread (signals cannot be caught elsewhere)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGHUP"):
+        return
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, callback)
+    except (NotImplementedError, RuntimeError, ValueError):
+        log.warning("SIGHUP reindexing is not available here")
+
+
+def _reindex_in_background(state: State, settings: Settings) -> None:
+    def run() -> None:
+        try:
+            state.reindex(settings)
+        except Exception:  # the old index keeps serving; the log says why
+            log.exception("reindex on SIGHUP failed")
+
+    threading.Thread(target=run, name="reindex", daemon=True).start()
 
 
 def _top_k(k: int | None, settings: Settings) -> int:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 
 from qa.config import Settings
-from qa.service import Pipeline, build_pipeline
+from qa.index import build as build_index
+from qa.index import load as load_index
+from qa.index import save as save_index
+from qa.service import Pipeline, build_pipeline, make_embedder
 
 log = logging.getLogger(__name__)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -52,6 +56,7 @@ class State:
     def __init__(self) -> None:
         self.pipeline: Pipeline | None = None
         self.error: str | None = None
+        self._reindexing = threading.Lock()
 
     def load(self, settings: Settings) -> None:
         """Build the pipeline (in a background thread at start-up)."""
@@ -60,6 +65,30 @@ class State:
         except Exception as exc:  # the service stays up and says why it is not ready
             log.exception("index could not be loaded")
             self.error = str(exc)
+
+    def reindex(self, settings: Settings) -> Pipeline:
+        """Rebuild the index from the seeds and swap the new pipeline in at once.
+
+        Requests in flight keep the pipeline they started with and finish on the old index. Raises
+        ReindexBusy when a rebuild is already running; any build error leaves the old pipeline serving.
+        """
+        if not self._reindexing.acquire(blocking=False):
+            raise ReindexBusy("a rebuild is already running")
+        try:
+            old = self.pipeline
+            embedder = old.embedder if old else None
+            fresh = build_index(settings.seeds_dir, embedder or make_embedder(settings))
+            save_index(fresh, settings.index_dir)
+            pipeline = build_pipeline(settings, embedder=embedder, index=load_index(settings.index_dir))
+            self.pipeline, self.error = pipeline, None
+            log.info("reindexed: %s chunks", len(pipeline.index.chunks))
+            return pipeline
+        finally:
+            self._reindexing.release()
+
+
+class ReindexBusy(RuntimeError):
+    """A rebuild was asked for while one is running."""
 
 
 def ready_pipeline(request: Request) -> Pipeline:

@@ -173,6 +173,13 @@ class DocumentsResponse(BaseModel):
     index: dict[str, Any]
 
 
+class ReindexResponse(BaseModel):
+    """The index now serving."""
+
+    built_at: str
+    counts: dict[str, int]
+
+
 class HealthResponse(BaseModel):
     """Liveness and readiness."""
 
