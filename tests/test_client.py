@@ -1,0 +1,230 @@
+"""The Python client against real uvicorn servers (and httpx.MockTransport for replies a real server never sends)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from qa.api import create_app
+from qa.client import (
+    AskResult,
+    AsyncQAClient,
+    Citation,
+    Health,
+    Passage,
+    QAClient,
+    QAConnectionError,
+    QAError,
+    QARequestError,
+    QAUnavailableError,
+    StreamEvent,
+)
+from qa.config import Settings
+from tests.support import free_port, serve
+
+QUESTION = "歐盟第19輪制裁禁止了什麼進入歐洲市場？"
+
+
+@pytest.fixture(scope="module")
+def client(live_url: str) -> Iterator[QAClient]:
+    with QAClient(live_url) as c:
+        yield c
+
+
+def assert_cited(result: AskResult, article: str) -> None:
+    assert result.citations and not result.abstained
+    for c in result.citations:
+        assert isinstance(c, Citation)
+        assert article[c.start : c.end] == c.quote
+        assert f"[{c.n}]" in result.answer
+
+
+def test_ask_returns_a_typed_cited_answer(client: QAClient, live_url: str, article: str) -> None:
+    result = client.ask(QUESTION)
+    assert isinstance(result, AskResult) and result.mode == "extractive" and result.lang == "zh-Hant"
+    assert "液化天然氣" in result.answer
+    assert_cited(result, article)
+    assert len(result.passages) == 5 and all(isinstance(p, Passage) for p in result.passages)
+    assert all(article[p.start : p.end] == p.text for p in result.passages)
+    assert result.timings["total_ms"] > 0
+    raw = httpx.post(live_url + "/ask", json={"question": QUESTION}, timeout=30).json()
+    assert result.answer == raw["answer"]
+    assert [dataclasses.asdict(c) for c in result.citations] == raw["citations"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.answer = "changed"  # type: ignore[misc]
+
+
+def test_top_k_and_history_reach_the_server(client: QAClient, live_url: str) -> None:
+    assert len(client.ask(QUESTION, top_k=2).passages) == 2
+    history = [("美國財長貝森特宣布制裁了哪些俄羅斯公司？", "根據文章：……[1]")]
+    result = client.ask("那歐洲呢？", history=history)
+    raw = httpx.post(
+        live_url + "/ask",
+        json={"question": "那歐洲呢？", "history": [{"question": q, "answer": a} for q, a in history]},
+        timeout=30,
+    ).json()
+    assert result.answer == raw["answer"]
+    assert [p.chunk_id for p in result.passages] == [p["chunk_id"] for p in raw["passages"]]
+
+
+def test_ask_stream_events_in_order(client: QAClient, article: str) -> None:
+    events = list(client.ask_stream(QUESTION, top_k=3))
+    assert all(isinstance(e, StreamEvent) for e in events)
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "passages" and kinds[-1] == "final"
+    assert set(kinds[1:-1]) == {"delta"}
+    assert len(events[0].passages) == 3
+    final = events[-1].result
+    assert final is not None
+    assert_cited(final, article)
+    assert "".join(e.text for e in events if e.kind == "delta") == final.answer
+    assert final.answer == client.ask(QUESTION).answer
+
+
+def test_search_and_health(client: QAClient, article: str) -> None:
+    found = client.search("液化天然氣", k=3)
+    assert len(found) == 3 and "液化天然氣" in found[0].text
+    assert all(article[p.start : p.end] == p.text for p in found)
+    assert len(client.search("液化天然氣")) == 5
+    assert client.health() == Health(status="ok", ready=True, detail=None)
+
+
+@pytest.mark.parametrize(
+    ("question", "top_k", "code"),
+    [
+        ("", None, "empty_question"),
+        ("  \t\n ", None, "empty_question"),
+        ("字" * 2001, None, "question_too_long"),
+        (QUESTION, 0, "top_k_out_of_range"),
+    ],
+)
+def test_request_errors_carry_the_servers_code_and_message(
+    client: QAClient, live_url: str, question: str, top_k: int | None, code: str
+) -> None:
+    body = {"question": question} if top_k is None else {"question": question, "top_k": top_k}
+    expected = httpx.post(live_url + "/ask", json=body, timeout=30).json()["error"]
+    with pytest.raises(QARequestError) as caught:
+        client.ask(question, top_k=top_k)
+    assert (caught.value.status, caught.value.code, caught.value.message) == (422, code, expected["message"])
+    assert expected["message"] in str(caught.value)
+    with pytest.raises(QARequestError) as streamed:
+        list(client.ask_stream(question, top_k=top_k))
+    assert streamed.value.code == code
+    if code == "empty_question":
+        with pytest.raises(QARequestError) as searched:
+            client.search(question)
+        assert searched.value.code == code
+
+
+def test_connection_failures_are_qa_errors() -> None:
+    refused = f"http://127.0.0.1:{free_port()}"
+    with QAClient(refused) as c:
+        with pytest.raises(QAConnectionError) as caught:
+            c.ask(QUESTION)
+        assert caught.value.status is None and caught.value.code == "connection_error"
+        assert refused in caught.value.message and isinstance(caught.value, QAError)
+        with pytest.raises(QAConnectionError):
+            list(c.ask_stream(QUESTION))
+        with pytest.raises(QAConnectionError):
+            c.health()
+    with QAClient("http://no-such-host.invalid", timeout=5) as c, pytest.raises(QAConnectionError) as unknown:
+        c.search("x")
+    assert "no-such-host.invalid" in unknown.value.message
+
+
+def test_a_server_that_never_answers_times_out() -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # connections are queued, never answered
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        with QAClient(url, timeout=0.3) as c, pytest.raises(QAConnectionError) as caught:
+            c.ask(QUESTION)
+    assert caught.value.code == "timeout" and url in caught.value.message
+
+
+def test_not_ready_is_unavailable(tmp_path: Path) -> None:
+    settings = Settings(seeds_dir=tmp_path / "missing", index_dir=tmp_path / "i", on_index_mismatch="refuse")
+    with serve(create_app(settings)) as url, QAClient(url) as c:
+        deadline = time.monotonic() + 30
+        while (health := c.health()).status == "loading" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert health.status == "failed" and health.ready is False and health.detail
+        with pytest.raises(QAUnavailableError) as caught:
+            c.ask(QUESTION)
+        with pytest.raises(QAUnavailableError):
+            list(c.ask_stream(QUESTION))
+    assert (caught.value.status, caught.value.code) == (503, "not_ready")
+    assert caught.value.message.startswith("index failed to load") and caught.value.retry_after == 2.0
+
+
+def test_async_client(live_url: str, article: str) -> None:
+    async def main() -> tuple[AskResult, list[StreamEvent], list[Passage], Health]:
+        async with AsyncQAClient(live_url) as c:
+            result = await c.ask(QUESTION, top_k=2)
+            events = [e async for e in c.ask_stream(QUESTION)]
+            found = await c.search("液化天然氣", k=2)
+            health = await c.health()
+            with pytest.raises(QARequestError) as caught:
+                await c.ask(" ")
+            assert caught.value.code == "empty_question"
+            with pytest.raises(QARequestError):
+                [e async for e in c.ask_stream("")]
+        async with AsyncQAClient(f"http://127.0.0.1:{free_port()}") as down:
+            with pytest.raises(QAConnectionError):
+                await down.ask(QUESTION)
+        return result, events, found, health
+
+    result, events, found, health = asyncio.run(main())
+    assert_cited(result, article)
+    assert len(result.passages) == 2
+    assert events[0].kind == "passages" and events[-1].kind == "final"
+    assert events[-1].result is not None and events[-1].result.answer == result.answer
+    assert len(found) == 2 and health.ready
+
+
+def test_api_key_and_headers_are_sent() -> None:
+    seen: list[httpx.Request] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"status": "ok", "ready": True})
+
+    transport = httpx.MockTransport(reply)
+    with QAClient("http://qa.test/base/", api_key="k-123", headers={"X-App": "demo"}, transport=transport) as c:
+        assert c.health().ready
+    with QAClient("http://qa.test", transport=transport) as c:
+        c.health()
+    assert seen[0].headers["authorization"] == "Bearer k-123" and seen[0].headers["x-app"] == "demo"
+    assert str(seen[0].url) == "http://qa.test/base/health"
+    assert "authorization" not in seen[1].headers
+
+
+def test_replies_a_real_server_does_not_send() -> None:
+    def reply(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/ask":
+            return httpx.Response(502, text="<html>Bad Gateway</html>")
+        if request.url.path == "/search":
+            return httpx.Response(200, json={"unexpected": True})
+        stream = b'event: passages\ndata: {"passages": []}\n\nevent: delta\ndata: {"text": "half"}\n\n'
+        return httpx.Response(200, content=stream, headers={"content-type": "text/event-stream"})
+
+    with QAClient("http://qa.test", transport=httpx.MockTransport(reply)) as c:
+        with pytest.raises(QAUnavailableError) as proxy:
+            c.ask(QUESTION)
+        assert proxy.value.code == "http_502" and "Bad Gateway" in proxy.value.message
+        with pytest.raises(QAError) as odd:
+            c.search("x")
+        assert odd.value.code == "invalid_response"
+        events: list[StreamEvent] = []
+        with pytest.raises(QAError) as cut:
+            for event in c.ask_stream(QUESTION):
+                events.append(event)
+        assert cut.value.code == "incomplete_stream"
+        assert [e.kind for e in events] == ["passages", "delta"] and events[1].text == "half"
