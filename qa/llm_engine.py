@@ -15,6 +15,7 @@ from qa import prompts
 from qa.answer import ExtractiveAnswerer, Turn, abstention
 from qa.engine import Event
 from qa.evidence import Evidence
+from qa.injection import WITHHELD, looks_like_instruction
 from qa.llm import LLMClient, LLMError
 from qa.text import Lang, content_terms, detect_lang, fold
 from qa.types import Answer, Hit, Sentence
@@ -127,10 +128,11 @@ class LLMEngine:
 
     def _messages(self, job: Job, history: Sequence[Turn]) -> list[dict[str, str]]:
         pairs = [(t.question, t.answer) for t in history]
-        return prompts.messages(job.question, [s.text for s in job.sources], job.lang, pairs)
+        return prompts.messages(job.question, shown(job.sources), job.lang, pairs)
 
     def _finish(self, job: Job, output: str) -> Answer:
-        verified = verify(output, job.sources, job.lang, self.answerer.retriever.index.lexicon)
+        lexicon = self.answerer.retriever.index.lexicon
+        verified = verify(output, job.sources, job.lang, lexicon, shown=shown(job.sources))
         if verified is None:
             return self._fallback(job, "no cited sentence survived verification")
         self.observe("abstained" if verified.abstained else "answered", None)
@@ -174,6 +176,12 @@ class LLMEngine:
             and any(w in context for w in content_terms(rewritten))
         )
         return rewritten if sensible else question
+
+
+def shown(sources: Sequence[Sentence]) -> list[str]:
+    """The source texts the LLM sees: a sentence that gives instructions to an AI is withheld (indirect
+    prompt injection stays data: the extractive answer can still quote it)."""
+    return [WITHHELD if looks_like_instruction(s.text) else s.text for s in sources]
 
 
 def _note(verified: Verified) -> str | None:

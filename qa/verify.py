@@ -69,11 +69,20 @@ def supported(claim: str, cited: str, lexicon: dict[str, list[str]]) -> bool:
     return bool(found) and len(found) / len(groups) >= MIN_OVERLAP
 
 
-def verify(output: str, sources: Sequence[Sentence], lang: str, lexicon: dict[str, list[str]]) -> Verified | None:
+def verify(
+    output: str,
+    sources: Sequence[Sentence],
+    lang: str,
+    lexicon: dict[str, list[str]],
+    *,
+    shown: Sequence[str] | None = None,
+) -> Verified | None:
     """Keep the claims that cite real sources that support them, renumbered; None when nothing survives.
 
-    The sentinel alone means the sources do not answer (abstained).
+    `shown` is the source text the model saw (a withheld source backs nothing); the sentinel alone means the
+    sources do not answer (abstained).
     """
+    seen = list(shown) if shown is not None else [s.text for s in sources]
     claims = split_claims(output.replace(SENTINEL, "\n"))
     kept: list[str] = []
     order: dict[int, int] = {}
@@ -82,8 +91,8 @@ def verify(output: str, sources: Sequence[Sentence], lang: str, lexicon: dict[st
         valid = [n for n in dict.fromkeys(markers(claim)) if 1 <= n <= len(sources)]
         body = strip_markers(claim)
         # Each citation must back the claim on its own; a claim drawn from several needs them together.
-        cited = [n for n in valid if supported(body, sources[n - 1].text, lexicon)]
-        if not cited and valid and supported(body, " ".join(sources[n - 1].text for n in valid), lexicon):
+        cited = [n for n in valid if supported(body, seen[n - 1], lexicon)]
+        if not cited and valid and supported(body, " ".join(seen[n - 1] for n in valid), lexicon):
             cited = valid
         dropped += len(markers(claim)) - len(cited)
         if not cited or not body:
