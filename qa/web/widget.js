@@ -1,0 +1,140 @@
+// The embeddable widget. One tag on any page:
+//   <script src="https://qa.example.org/widget.js" data-lang="zh" async></script>
+// adds a floating button; it opens the compact chat (/embed, next to this script) in a frame.
+// Styles are set through element.style (allowed by any host CSP) inside a shadow root, so the host's CSS and
+// the widget's do not meet; nothing is read from or written to the host page beyond the button itself.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || !script.src || window.__articleQaWidget) return;
+  window.__articleQaWidget = true;
+
+  var lang = script.getAttribute("data-lang") === "en" ? "en" : "zh";
+  var embed = new URL("embed", script.src); // /widget.js -> /embed; /qa/widget.js -> /qa/embed
+  embed.search = "lang=" + lang;
+  var label = lang === "en" ? "Ask about the article" : "文章問答";
+  var closeLabel = lang === "en" ? "Close the Q&A window" : "關閉問答視窗";
+  var SVG = "http://www.w3.org/2000/svg";
+
+  function css(node, styles) {
+    for (var name in styles) node.style.setProperty(name, styles[name]);
+    return node;
+  }
+
+  function icon(d) {
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "26");
+    svg.setAttribute("height", "26");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", d);
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  var CHAT = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zm3 6v2h2v-2H7zm4 0v2h2v-2h-2zm4 0v2h2v-2h-2z";
+  var CLOSE = "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6l5.6-5.6L5 6.4z";
+
+  function mount() {
+    var host = document.createElement("div");
+    host.setAttribute("data-article-qa-widget", "");
+    var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+
+    var button = css(document.createElement("button"), {
+      position: "fixed",
+      right: "20px",
+      bottom: "20px",
+      "z-index": "2147483000",
+      width: "56px",
+      height: "56px",
+      "border-radius": "50%",
+      border: "2px solid #ffffff",
+      background: "#0b57d0",
+      color: "#ffffff",
+      cursor: "pointer",
+      display: "flex",
+      "align-items": "center",
+      "justify-content": "center",
+      padding: "0",
+      "box-shadow": "0 4px 14px rgba(0, 0, 0, 0.3)",
+    });
+    button.type = "button";
+    button.className = "article-qa-button";
+    button.setAttribute("aria-label", label);
+    button.setAttribute("aria-expanded", "false");
+    button.title = label;
+    button.appendChild(icon(CHAT));
+
+    var panel = css(document.createElement("div"), {
+      position: "fixed",
+      "z-index": "2147483000",
+      display: "none",
+      background: "#ffffff",
+      "border-radius": "12px",
+      overflow: "hidden",
+      "box-shadow": "0 8px 30px rgba(0, 0, 0, 0.35)",
+    });
+    panel.className = "article-qa-panel";
+    panel.id = "article-qa-panel";
+    button.setAttribute("aria-controls", panel.id);
+    var frame = null;
+
+    function place() {
+      var small = window.innerWidth < 480;
+      css(panel, {
+        right: small ? "0" : "20px",
+        bottom: "88px",
+        width: small ? "100%" : "min(380px, calc(100vw - 40px))",
+        height: small ? "calc(100% - 88px)" : "min(560px, calc(100vh - 110px))",
+        "border-radius": small ? "0" : "12px",
+      });
+    }
+
+    function open() {
+      if (!frame) {
+        frame = css(document.createElement("iframe"), { width: "100%", height: "100%", border: "0", display: "block" });
+        frame.className = "article-qa-frame";
+        frame.title = label;
+        frame.src = embed.href;
+        frame.setAttribute("allow", "clipboard-write");
+        panel.appendChild(frame);
+      }
+      place();
+      panel.style.display = "block";
+      button.setAttribute("aria-expanded", "true");
+      button.setAttribute("aria-label", closeLabel);
+      button.replaceChild(icon(CLOSE), button.firstChild);
+      frame.focus();
+    }
+
+    function close() {
+      panel.style.display = "none";
+      button.setAttribute("aria-expanded", "false");
+      button.setAttribute("aria-label", label);
+      button.replaceChild(icon(CHAT), button.firstChild);
+      button.focus();
+    }
+
+    button.addEventListener("click", function () {
+      if (panel.style.display === "none") open();
+      else close();
+    });
+    window.addEventListener("resize", function () {
+      if (panel.style.display !== "none") place();
+    });
+    window.addEventListener("message", function (event) {
+      var fromFrame = frame && event.source === frame.contentWindow && event.origin === embed.origin;
+      if (fromFrame && event.data && event.data.type === "article-qa:close") close();
+    });
+
+    root.appendChild(panel);
+    root.appendChild(button);
+    document.body.appendChild(host);
+  }
+
+  if (document.body) mount();
+  else document.addEventListener("DOMContentLoaded", mount);
+})();

@@ -1,0 +1,562 @@
+"""The chat page, the article view and the widget: their headers, and their behaviour in a real headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, FrameLocator, Locator, Page, expect, sync_playwright
+
+from qa.answer import Turn
+from qa.api import create_app
+from qa.config import Settings
+from qa.engine import Engine, Event
+from qa.service import Pipeline
+from qa.types import Answer
+from qa.webui import WEB_DIR, frame_ancestors
+from tests.support import ROOT, free_port, serve
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SHOTS = ROOT / "artifacts" / "screenshots"
+QUESTION = "歐盟第19輪制裁禁止了什麼進入歐洲市場？"
+FOLLOW_UP = "那美國制裁了哪兩家俄羅斯石油公司？"
+ABSTAIN = "特朗普什麼時候訪問了北韓？"
+HOSTILE = "<img src=x onerror=alert(1)><script>window.__pwned = 1</script>是什麼？"
+DRAFT = "（草稿：正在寫）"
+
+
+# ---- without a browser: headers, confinement, no HTML parsing in the scripts ----
+
+
+@pytest.fixture(scope="module")
+def client(live_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_url, timeout=30) as c:
+        yield c
+
+
+def csp(headers: Mapping[str, str]) -> dict[str, str]:
+    """The Content-Security-Policy as {directive: sources}."""
+    policy = headers["content-security-policy"]
+    return {d.split(" ", 1)[0]: d.split(" ", 1)[1] for d in (p.strip() for p in policy.split(";")) if d}
+
+
+@pytest.mark.parametrize("path", ["/", "/article", "/embed"])
+def test_pages_forbid_inline_code(client: httpx.Client, path: str) -> None:
+    reply = client.get(path)
+    assert reply.status_code == 200
+    assert reply.headers["content-type"].startswith("text/html")
+    policy = csp(reply.headers)
+    assert policy["default-src"] == "'self'" and policy["script-src"] == "'self'"
+    assert "unsafe" not in reply.headers["content-security-policy"]
+    assert policy["frame-ancestors"] == "'none'"  # the live server allows no origins, so not even /embed
+    html = reply.text
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html), "inline script"
+    assert not re.search(r"\s(on\w+|style)\s*=", html, re.IGNORECASE), "inline handler or style"
+    assert "http://" not in html and "https://" not in html, "nothing from another host"
+    for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
+        assert client.get(asset).status_code == 200, asset
+
+
+def test_embed_may_be_framed_only_by_allowed_origins(settings: Settings, pipeline: Pipeline) -> None:
+    origins = ["http://127.0.0.1:9123", "https://example.org", "https://x.org; script-src *", "https://example.org"]
+    app = create_app(settings.model_copy(update={"allowed_origins": origins}), pipeline=pipeline)
+    with TestClient(app) as c:
+        embed, chat = c.get("/embed"), c.get("/")
+    policy = csp(embed.headers)
+    assert policy["frame-ancestors"] == "http://127.0.0.1:9123 https://example.org"
+    assert "script-src *" not in embed.headers["content-security-policy"]
+    assert "x-frame-options" not in embed.headers
+    assert csp(chat.headers)["frame-ancestors"] == "'none'" and chat.headers["x-frame-options"] == "DENY"
+    assert frame_ancestors([]) == "'none'"
+
+
+def test_static_files_are_confined_to_the_web_folder(client: httpx.Client) -> None:
+    assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
+    widget = client.get("/widget.js")
+    assert widget.status_code == 200 and "javascript" in widget.headers["content-type"]
+    assert widget.headers["cross-origin-resource-policy"] == "cross-origin"
+    for path in ["/static/nope.js", "/static/..%2Fwebui.py", "/static/index.html", "/static/.hidden.js"]:
+        reply = client.get(path)
+        assert reply.status_code == 404, path
+        assert set(reply.json()) == {"error"}
+
+
+def test_scripts_never_turn_strings_into_html_or_code() -> None:
+    scripts = sorted(WEB_DIR.glob("*.js"))
+    assert {p.name for p in scripts} >= {"chat.js", "article.js", "i18n.js", "source.js", "widget.js"}
+    for path in scripts:
+        source = path.read_text(encoding="utf-8")
+        for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"]:
+            assert sink not in source, f"{path.name} uses {sink}"
+
+
+# ---- in Chromium ----
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    # A missing browser fails rather than skips: a skipped browser test would pass CI having checked nothing.
+    assert CHROMIUM.exists(), "needs Debian's chromium at /usr/bin/chromium (scripts/setup-test.sh installs it)"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def problems() -> list[str]:
+    """Console errors (CSP violations among them) and uncaught exceptions of the test's pages."""
+    return []
+
+
+def open_page(browser: Browser, problems: list[str], **options: Any) -> Page:
+    """A page in a fresh context (own storage), in Traditional Chinese unless told otherwise."""
+    options = {"viewport": {"width": 1280, "height": 800}, "locale": "zh-TW", **options}
+    page = browser.new_context(**options).new_page()
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            problems.append(message.text)
+
+    page.on("console", console)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    return page
+
+
+@pytest.fixture
+def page(browser: Browser, problems: list[str]) -> Iterator[Page]:
+    tab = open_page(browser, problems)
+    yield tab
+    tab.context.close()
+    assert problems == []
+
+
+def ask(page: Page, question: str, *, scope: FrameLocator | None = None) -> Locator:
+    """Type the question, press Enter, and return the finished answer element."""
+    root: Page | FrameLocator = scope or page
+    count = root.locator(".turn").count()
+    root.locator("#question").fill(question)
+    root.locator("#question").press("Enter")
+    answer = root.locator(".turn").nth(count).locator(".answer:not(.pending)")
+    answer.wait_for()
+    return answer
+
+
+def api(client: httpx.Client, question: str, history: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
+    """What the API answers (the extractive pipeline is deterministic)."""
+    body: dict[str, Any] = {"question": question}
+    if history:
+        body["history"] = list(history)
+    reply = client.post("/ask", json=body)
+    assert reply.status_code == 200, reply.text
+    return reply.json()  # type: ignore[no-any-return]
+
+
+def in_viewport(page: Page, locator: Locator) -> bool:
+    box = locator.bounding_box()
+    size = page.viewport_size
+    assert box is not None and size is not None
+    return box["y"] >= 0 and box["y"] + box["height"] <= size["height"] and 0 <= box["x"] <= size["width"]
+
+
+@pytest.mark.browser
+def test_answer_with_a_citation_opens_the_quote_in_its_paragraph(
+    page: Page, live_url: str, client: httpx.Client, article: str
+) -> None:
+    expected = api(client, QUESTION)
+    assert not expected["abstained"] and expected["citations"]
+    streamed: list[str] = []
+    page.on("request", lambda r: streamed.append(r.url) if r.method == "POST" else None)
+    page.goto(live_url + "/")
+    answer = ask(page, QUESTION)
+    assert streamed == [live_url + "/ask/stream"]
+    assert answer.locator(".answer-text").inner_text() == expected["answer"]
+    markers = answer.locator(".answer-text .cite")
+    assert markers.count() == len(expected["citations"])
+
+    first = expected["citations"][0]
+    markers.first.click()
+    mark = page.locator("#source-body mark")
+    mark.wait_for()
+    assert mark.inner_text() == first["quote"] == article[first["start"] : first["end"]]
+    assert in_viewport(page, mark)
+    paragraph = page.locator("#source-body p").inner_text()
+    assert first["quote"] in paragraph and len(paragraph) > len(first["quote"])
+    link = page.locator("#source-link").get_attribute("href")
+    assert link == f"/article?doc={first['doc']}#c-{first['start']}-{first['end']}"
+    page.screenshot(path=SHOTS / "chat-answer-citation.png")
+
+
+@pytest.mark.browser
+def test_keyboard_alone_asks_reaches_a_citation_and_closes_the_source(page: Page, live_url: str) -> None:
+    page.goto(live_url + "/")
+    assert page.evaluate("document.activeElement.id") == "question"
+    page.keyboard.type(QUESTION)
+    page.keyboard.press("Enter")
+    page.locator(".answer:not(.pending)").wait_for()
+    for _ in range(10):  # back from the question box into the conversation
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement.matches('.answer-text .cite')"):
+            break
+    else:
+        pytest.fail("no citation marker is reachable with the Tab key")
+    outline = page.evaluate(
+        "(e => [getComputedStyle(e).outlineStyle, getComputedStyle(e).outlineWidth])(document.activeElement)"
+    )
+    assert outline[0] != "none" and float(outline[1].rstrip("px")) >= 2
+    page.keyboard.press("Enter")
+    page.locator("#source-body mark").wait_for()
+    page.keyboard.press("Escape")
+    assert page.locator("#source-panel").is_hidden()
+    assert page.evaluate("document.activeElement.matches('.answer-text .cite')")
+
+
+@pytest.mark.browser
+def test_language_switch_relabels_the_page_and_is_remembered(page: Page, live_url: str) -> None:
+    page.goto(live_url + "/")
+    assert page.locator("#ask-button").inner_text() == "提問"
+    assert page.evaluate("document.documentElement.lang") == "zh-Hant"
+    abstained = ask(page, ABSTAIN)
+    assert abstained.locator(".answer-label").inner_text().endswith("文章沒有提到")
+
+    page.locator("[data-lang-switch]").click()
+    assert page.locator("#ask-button").inner_text() == "Ask"
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert (page.locator("#question").get_attribute("placeholder") or "").startswith("e.g.")
+    assert abstained.locator(".answer-label").inner_text().endswith("Not in the article")
+    assert page.locator("[data-lang-switch]").inner_text() == "中文"
+    page.screenshot(path=SHOTS / "chat-english.png")
+
+    page.reload()
+    assert page.locator("#ask-button").inner_text() == "Ask"
+    page.locator("[data-lang-switch]").click()
+    assert page.locator("h1").inner_text() == "文章問答"
+
+
+@pytest.mark.browser
+def test_an_abstention_looks_different_from_an_answer(page: Page, live_url: str, client: httpx.Client) -> None:
+    assert api(client, ABSTAIN)["abstained"] is True
+    page.goto(live_url + "/")
+    answered = ask(page, QUESTION)
+    abstained = ask(page, ABSTAIN)
+    assert "abstained" in (abstained.get_attribute("class") or "")
+    assert "abstained" not in (answered.get_attribute("class") or "")
+    assert abstained.locator(".answer-label").inner_text().endswith("文章沒有提到")
+    assert abstained.locator(".cite").count() == 0
+    style = "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).borderTopStyle, getComputedStyle(e).color]"
+    assert answered.evaluate(style) != abstained.evaluate(style)
+    assert abstained.evaluate(style)[1] == "dashed"
+    abstained.screenshot(path=SHOTS / "chat-abstained.png")
+
+
+@pytest.mark.browser
+def test_markup_in_a_question_is_shown_as_text(page: Page, live_url: str) -> None:
+    dialogs: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    page.goto(live_url + "/")
+    answer = ask(page, HOSTILE)
+    assert page.locator(".question-text").inner_text() == HOSTILE
+    assert answer.locator(".answer-text").inner_text()  # answered (or abstained), not an error
+    assert page.locator("img").count() == 0
+    scripts = page.locator("script").evaluate_all("els => els.map(e => e.getAttribute('src'))")
+    assert scripts == ["/static/chat.js"]
+    assert dialogs == []
+    assert page.evaluate("window.__pwned") is None
+
+
+@pytest.mark.browser
+def test_a_follow_up_sends_the_conversation_so_far(page: Page, live_url: str, client: httpx.Client) -> None:
+    bodies: list[Any] = []
+    page.on("request", lambda r: bodies.append(r.post_data_json) if r.url.endswith("/ask/stream") else None)
+    page.goto(live_url + "/")
+    first = ask(page, QUESTION)
+    second = ask(page, FOLLOW_UP)
+    first_answer = api(client, QUESTION)["answer"]
+    assert bodies[0] == {"question": QUESTION}
+    assert bodies[1] == {"question": FOLLOW_UP, "history": [{"question": QUESTION, "answer": first_answer}]}
+    follow = api(client, FOLLOW_UP, [{"question": QUESTION, "answer": first_answer}])
+    assert second.locator(".answer-text").inner_text() == follow["answer"]
+    assert first.locator(".answer-text").inner_text() == first_answer  # the conversation stays on the page
+    assert page.locator(".turn").count() == 2
+
+
+@pytest.mark.browser
+def test_copy_puts_the_answer_and_its_sources_on_the_clipboard(
+    browser: Browser, problems: list[str], live_url: str, client: httpx.Client
+) -> None:
+    expected = api(client, QUESTION)
+    page = open_page(browser, problems, permissions=["clipboard-read", "clipboard-write"])
+    try:
+        page.goto(live_url + "/")
+        answer = ask(page, QUESTION)
+        answer.locator("button.copy").click()
+        expect(answer.locator(".copy-note")).to_have_text("已複製")
+        copied = page.evaluate("navigator.clipboard.readText()")
+    finally:
+        page.context.close()
+    sources = "\n".join(f"[{c['n']}] {c['quote']}" for c in expected["citations"])
+    assert copied == f"{expected['answer']}\n\n{sources}"
+    assert problems == []
+
+
+@pytest.mark.browser
+def test_a_phone_sized_screen_still_works(browser: Browser, problems: list[str], live_url: str) -> None:
+    page = open_page(browser, problems, viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    try:
+        page.goto(live_url + "/")
+        answer = ask(page, QUESTION)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        answer.locator(".answer-text .cite").first.tap()
+        mark = page.locator("#source-body mark")
+        mark.wait_for()
+        assert in_viewport(page, mark)
+        box = page.locator("#source-panel").bounding_box()
+        assert box is not None and box["width"] <= 375 and box["y"] + box["height"] <= 740 + 1
+        page.screenshot(path=SHOTS / "chat-phone.png")
+        page.locator("#source-close").tap()
+        assert page.locator("#source-panel").is_hidden()
+    finally:
+        page.context.close()
+    assert problems == []
+
+
+@pytest.mark.browser
+def test_the_article_view_opens_at_the_highlighted_quote(
+    page: Page, live_url: str, client: httpx.Client, article: str
+) -> None:
+    citation = api(client, QUESTION)["citations"][0]
+    page.goto(f"{live_url}/article?doc={citation['doc']}#c-{citation['start']}-{citation['end']}")
+    mark = page.locator("mark")
+    mark.wait_for()
+    assert mark.count() == 1 and mark.inner_text() == citation["quote"]
+    assert in_viewport(page, mark)
+    assert mark.get_attribute("id") == f"c-{citation['start']}-{citation['end']}"
+    # every paragraph carries its own offsets as its anchor, and its text is exactly the source there
+    spans = page.locator(".para").evaluate_all("els => els.map(e => [e.id, e.querySelector('.para-text').textContent])")
+    assert len(spans) > 20
+    for anchor, text in spans:
+        start, end = map(int, anchor.removeprefix("p-").split("-"))
+        assert article[start:end] == text
+    page.screenshot(path=SHOTS / "article-highlight.png")
+
+    page.evaluate("location.hash = '#c-0-1'")  # a new quote replaces the old highlight
+    page.wait_for_function("document.querySelectorAll('mark').length === 0")
+
+
+@pytest.mark.browser
+def test_the_article_view_without_a_document_shows_the_first(page: Page, live_url: str, client: httpx.Client) -> None:
+    first = client.get("/documents").json()["documents"][0]
+    page.goto(live_url + "/article")
+    page.locator(".para").first.wait_for()
+    assert page.locator("#article-title").inner_text() == (first["title"] or first["id"])
+
+
+@pytest.mark.browser
+def test_an_unknown_document_shows_the_api_message(browser: Browser, problems: list[str], live_url: str) -> None:
+    page = open_page(browser, problems)
+    try:
+        page.goto(live_url + "/article?doc=nope")
+        expect(page.locator("#article-error")).to_have_text("no document with id 'nope'")
+    finally:
+        page.context.close()
+    assert problems and all("404" in p for p in problems)
+
+
+@pytest.mark.browser
+def test_errors_and_broken_streams_show_a_message(browser: Browser, problems: list[str], live_url: str) -> None:
+    page = open_page(browser, problems)
+    replies = iter(
+        [
+            {"status": 503, "json": {"error": {"code": "not_ready", "message": "the index is still loading"}}},
+            {"status": 200, "content_type": "text/event-stream", "body": 'event: delta\ndata: {"text": "半句"}\n\n'},
+        ]
+    )
+    page.route("**/ask/stream", lambda route: route.fulfill(**next(replies)))
+    try:
+        page.goto(live_url + "/")
+        failed = ask(page, QUESTION)
+        assert "error" in (failed.get_attribute("class") or "") and failed.get_attribute("role") == "alert"
+        assert failed.locator(".answer-text").inner_text() == "the index is still loading"
+        cut = ask(page, QUESTION)
+        assert cut.locator(".answer-text").inner_text() == "連線中斷，沒有收到完整回答。"
+        page.locator("[data-lang-switch]").click()
+        assert cut.locator(".answer-label").inner_text() == "Something went wrong"
+    finally:
+        page.context.close()
+    assert problems and all("503" in p for p in problems)
+
+
+CONTRAST = """els => els.map(e => {
+    const rgb = s => s.match(/[\\d.]+/g).map(Number);
+    const lum = c => {
+        const linear = v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        const [r, g, b] = c.slice(0, 3).map(linear);
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    let n = e, bg = [255, 255, 255];
+    while (n && n.nodeType === 1) {
+        const c = rgb(getComputedStyle(n).backgroundColor);
+        if (c.length < 4 || c[3] > 0) { bg = c; break; }
+        n = n.parentElement;
+    }
+    const [a, b] = [lum(rgb(getComputedStyle(e).color)), lum(bg)].sort((x, y) => y - x);
+    return [e.className || e.tagName, (a + 0.05) / (b + 0.05)];
+})"""
+
+
+@pytest.mark.browser
+def test_text_has_readable_contrast(page: Page, live_url: str) -> None:
+    page.goto(live_url + "/")
+    ask(page, QUESTION)
+    ask(page, ABSTAIN)
+    page.locator(".answer-text .cite").first.click()
+    page.locator("#source-body mark").wait_for()
+    selectors = ".bar-title, .bar-link, .lang-switch, .question-text, .who, .answer-text, .answer-label, .cite, "
+    selectors += ".sources q, .copy, .ask-button, .hint, #source-body p, mark, .source-doc, .source-link"
+    ratios = page.locator(selectors).evaluate_all(CONTRAST)
+    assert len(ratios) >= 16
+    low = [(name, round(ratio, 2)) for name, ratio in ratios if ratio < 4.5]
+    assert low == []
+
+
+class GatedEngine:
+    """Streams a draft, waits for the test's signal, then sends the real answer as final."""
+
+    def __init__(self, inner: Engine, gate: threading.Event) -> None:
+        self.inner, self.gate = inner, gate
+
+    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> Answer:
+        return await self.inner.ask(question, top_k=top_k, history=history)
+
+    async def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncIterator[Event]:
+        answer = await self.inner.ask(question, top_k=top_k, history=history)
+        yield Event("passages", passages=answer.passages)
+        yield Event("delta", text=DRAFT)
+        await anyio.to_thread.run_sync(self.gate.wait, 20)
+        yield Event("delta", text="……")
+        yield Event("final", answer=answer)
+
+
+@pytest.mark.browser
+def test_streamed_text_shows_then_the_final_answer_replaces_it(
+    page: Page, settings: Settings, pipeline: Pipeline, client: httpx.Client
+) -> None:
+    gate = threading.Event()
+    app = create_app(settings, pipeline=replace(pipeline, engine=GatedEngine(pipeline.engine, gate)))
+    with serve(app) as url:
+        page.goto(url + "/")
+        page.locator("#question").fill(QUESTION)
+        page.locator("#question").press("Enter")
+        streaming = page.locator(".answer.streaming .answer-text")
+        streaming.wait_for()
+        assert streaming.inner_text() == DRAFT
+        gate.set()
+        page.locator(".answer:not(.pending)").wait_for()
+    assert page.locator(".answer-text").inner_text() == api(client, QUESTION)["answer"]
+    assert DRAFT not in page.locator(".answer").inner_text()
+
+
+def host_app(qa_url: str) -> FastAPI:
+    """A page on another origin that carries the widget tag, and one that tries to frame the chat page."""
+    app = FastAPI()
+
+    @app.get("/")
+    def home() -> HTMLResponse:
+        return HTMLResponse(
+            '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">'
+            "<title>Host</title></head>"
+            "<body><h1>Someone else's news site</h1><p>Their own text.</p>"
+            f'<script src="{qa_url}/widget.js" data-lang="zh"></script></body></html>'
+        )
+
+    @app.get("/framed")
+    def framed() -> HTMLResponse:
+        return HTMLResponse(
+            f'<!doctype html><link rel="icon" href="data:,"><iframe id="chat" src="{qa_url}/"></iframe>'
+        )
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def widget_site(settings: Settings, pipeline: Pipeline) -> Iterator[tuple[str, str]]:
+    """(QA service that lets the host embed /embed, the host page's origin)."""
+    port = free_port()
+    host = f"http://127.0.0.1:{port}"
+    qa_app = create_app(settings.model_copy(update={"allowed_origins": [host]}), pipeline=pipeline)
+    with serve(qa_app) as qa_url, serve(host_app(qa_url), port=port):
+        yield qa_url, host
+
+
+@pytest.mark.browser
+def test_the_widget_opens_and_answers_on_another_origin(
+    page: Page, widget_site: tuple[str, str], client: httpx.Client
+) -> None:
+    qa_url, host = widget_site
+    assert csp(httpx.get(qa_url + "/embed").headers)["frame-ancestors"] == host
+    expected = api(client, QUESTION)
+    page.goto(host + "/")
+    button = page.locator("[data-article-qa-widget] button")
+    assert button.get_attribute("aria-expanded") == "false"
+    button.click()
+    assert button.get_attribute("aria-expanded") == "true"
+    assert page.locator("iframe.article-qa-frame").get_attribute("src") == qa_url + "/embed?lang=zh"
+    chat = page.frame_locator("iframe.article-qa-frame")
+    answer = ask(page, QUESTION, scope=chat)
+    assert answer.locator(".answer-text").inner_text() == expected["answer"]
+    answer.locator(".answer-text .cite").first.click()
+    assert chat.locator("#source-body mark").inner_text() == expected["citations"][0]["quote"]
+    page.screenshot(path=SHOTS / "widget-open.png")
+
+    chat.locator("#embed-close").click()  # the frame asks its host to close it
+    page.locator("iframe.article-qa-frame").wait_for(state="hidden")
+    assert button.get_attribute("aria-expanded") == "false"
+
+
+@pytest.mark.browser
+def test_pages_refuse_to_be_framed_where_not_allowed(
+    browser: Browser, problems: list[str], live_url: str, widget_site: tuple[str, str]
+) -> None:
+    _, host = widget_site
+    page = open_page(browser, problems)
+    try:
+
+        def refused(message: ConsoleMessage) -> bool:
+            return "frame-ancestors" in message.text
+
+        with page.expect_console_message(refused, timeout=5000):
+            page.goto(host + "/framed")  # the chat page may never be framed
+        assert page.frame_locator("#chat").locator("#question").count() == 0
+        with serve(host_app(live_url)) as other:  # a host the live server does not allow
+            page.goto(other + "/")
+            with page.expect_console_message(refused, timeout=5000):
+                page.locator("[data-article-qa-widget] button").click()
+            assert page.frame_locator("iframe.article-qa-frame").locator("#question").count() == 0
+    finally:
+        page.context.close()
+    assert len([p for p in problems if "frame-ancestors" in p]) == 2, problems
