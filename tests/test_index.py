@@ -18,7 +18,9 @@ def test_manifest_records_sources_model_and_settings(index_dir: Path, article_pa
     assert manifest["built_at"]
     import hashlib
 
-    assert manifest["sources"] == {article_path.name: hashlib.sha256(article_path.read_bytes()).hexdigest()}
+    assert manifest["sources"][article_path.name] == hashlib.sha256(article_path.read_bytes()).hexdigest()
+    sidecar = article_path.with_suffix(".json")  # the title lives beside the article; it counts too
+    assert manifest["sources"][sidecar.name] == hashlib.sha256(sidecar.read_bytes()).hexdigest()
     assert set(manifest["files"]) >= {"chunks.faiss", "chunks.json", "documents.json", "lexicon.json"}
 
 
