@@ -96,7 +96,10 @@ def main() -> None:
         started = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "qa.cli", "index", "build", "--index-dir", str(index)],
-            cwd=ROOT, env=env, check=True, capture_output=True,
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
         )
         report["index_build_s"] = round(time.perf_counter() - started, 2)
         if args.llm_closed_port:
@@ -106,7 +109,10 @@ def main() -> None:
         started = time.perf_counter()
         server = subprocess.Popen(
             [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--index-dir", str(index)],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             while True:

@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
@@ -23,6 +24,7 @@ from qa.deps import STATUS_CODES, ApiError, Ready, ReindexBusy, State, clean_que
 from qa.documents import SourceError
 from qa.engine import Event
 from qa.index import IndexError_
+from qa.metrics import record_retrieval
 from qa.openai_compat import install_openai
 from qa.production import install_production
 from qa.schemas import (
@@ -76,6 +78,15 @@ def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastA
     return app
 
 
+def app_factory() -> FastAPI:
+    """The app from the environment: for `qa serve --workers N` (uvicorn imports it in each worker)."""
+    from qa.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings)
+
+
 def _qa_routes(app: FastAPI, settings: Settings) -> None:
     def parse(body: AskRequest) -> tuple[str, int, list[Turn]]:
         question = clean_question(body.question, settings.max_question_chars)
@@ -108,7 +119,9 @@ def _qa_routes(app: FastAPI, settings: Settings) -> None:
     ) -> SearchResponse:
         """Ranked passages for a query, without an answer."""
         query = clean_question(q, settings.max_question_chars)
+        started = time.perf_counter()
         hits = p.retriever.search(p.retriever.prepare(query), _top_k(k, settings))
+        record_retrieval(time.perf_counter() - started)
         return SearchResponse(query=query, passages=[PassageOut.of(h) for h in hits])
 
 

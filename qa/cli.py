@@ -82,13 +82,32 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the HTTP service with uvicorn."""
+    """Run the HTTP service with uvicorn: JSON logs, --workers N processes."""
     import uvicorn
 
-    from qa.api import create_app
+    from qa.logs import configure_logging
 
-    app = create_app(_settings(args))
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    settings = _settings(args)
+    if args.log_level:
+        settings = settings.model_copy(update={"log_level": args.log_level.upper()})
+    configure_logging(settings)
+    options: dict[str, Any] = {
+        "host": args.host,
+        "port": args.port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+    }
+    if args.workers > 1:
+        # Workers import the app afresh: hand them the command line's overrides through the environment.
+        for name in ("seeds_dir", "index_dir", "embedding_model"):
+            if (value := getattr(args, name, None)) is not None:
+                os.environ[f"QA_{name.upper()}"] = str(value)
+        uvicorn.run("qa.api:app_factory", factory=True, workers=args.workers, **options)
+    else:
+        from qa.api import create_app
+
+        uvicorn.run(create_app(settings), **options)
     return 0
 
 
@@ -135,7 +154,8 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR (QA_LOG_LEVEL)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (each loads the index)")
     serve.set_defaults(func=cmd_serve)
 
     ev = sub.add_parser("eval", parents=[common], help="score a gold question set")

@@ -9,6 +9,7 @@ from typing import Literal, Protocol
 import anyio
 
 from qa.answer import ExtractiveAnswerer, Turn
+from qa.metrics import record_answer
 from qa.types import Answer, Hit
 
 EventKind = Literal["passages", "delta", "final"]
@@ -52,3 +53,27 @@ class ExtractiveEngine:
         yield Event("passages", passages=answer.passages)
         yield Event("delta", text=answer.answer)
         yield Event("final", answer=answer)
+
+
+class RecordedEngine:
+    """Counts every answer another engine gives (for /metrics), whole or streamed, whichever route asked."""
+
+    def __init__(self, inner: Engine) -> None:
+        self.inner = inner
+
+    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> Answer:
+        """The inner engine's answer, counted."""
+        answer = await self.inner.ask(question, top_k=top_k, history=history)
+        record_answer(answer)
+        return answer
+
+    async def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncIterator[Event]:
+        """The inner engine's events; the final answer counted."""
+        events = self.inner.stream(question, top_k=top_k, history=history)
+        try:
+            async for event in events:
+                if event.answer is not None:
+                    record_answer(event.answer)
+                yield event
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]

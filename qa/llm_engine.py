@@ -22,6 +22,7 @@ from qa.types import Answer, Hit, Sentence
 from qa.verify import Verified, verify
 
 log = logging.getLogger(__name__)
+UNVERIFIED = "no cited sentence survived verification"
 Observer = Callable[[str, str | None], None]
 Context = Literal["retrieved", "article"]
 
@@ -112,7 +113,7 @@ class LLMEngine:
         lang = detect_lang(question)
         if evidence.abstained:
             # The rules found nothing to answer from: an LLM could only invent. Say so without asking it.
-            self.observe("skipped", evidence.reason)
+            self.observe("skipped", None)
             return self.answerer.from_evidence(
                 lang, hits[:top_k], evidence, timings, started, mode="llm", reason=evidence.reason
             )
@@ -134,7 +135,7 @@ class LLMEngine:
         lexicon = self.answerer.retriever.index.lexicon
         verified = verify(output, job.sources, job.lang, lexicon, shown=shown(job.sources))
         if verified is None:
-            return self._fallback(job, "no cited sentence survived verification")
+            return self._fallback(job, UNVERIFIED)
         self.observe("abstained" if verified.abstained else "answered", None)
         return Answer(
             answer=abstention(job.lang) if verified.abstained else verified.text,
@@ -149,7 +150,7 @@ class LLMEngine:
 
     def _fallback(self, job: Job, reason: str) -> Answer:
         log.info("LLM answer replaced by the extractive one: %s", reason)
-        self.observe("fallback", reason)
+        self.observe("fallback", "unverified" if reason == UNVERIFIED else reason)
         return self.answerer.from_evidence(
             job.lang,
             list(job.passages),

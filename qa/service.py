@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from qa.answer import ExtractiveAnswerer
 from qa.config import Settings
 from qa.embedding import Embedder, SentenceTransformerEmbedder
-from qa.engine import Engine, ExtractiveEngine
+from qa.engine import Engine, ExtractiveEngine, RecordedEngine
 from qa.index import Index, open_index
 from qa.llm import LLMClient, LLMConfig
 from qa.llm_engine import LLMEngine, Observer
+from qa.metrics import record_llm
 from qa.retrieval import Retriever
 from qa.text import initialise
 
@@ -37,7 +38,7 @@ def make_embedder(settings: Settings) -> Embedder:
 def make_engine(settings: Settings, answerer: ExtractiveAnswerer, *, observe: Observer | None = None) -> Engine:
     """The LLM engine when an LLM server is configured, else the extractive one."""
     if not settings.llm_base_url.strip():
-        return ExtractiveEngine(answerer)
+        return RecordedEngine(ExtractiveEngine(answerer))
     config = LLMConfig(
         base_url=settings.llm_base_url.strip(),
         model=settings.llm_model,
@@ -51,14 +52,14 @@ def make_engine(settings: Settings, answerer: ExtractiveAnswerer, *, observe: Ob
         dead_seconds=settings.llm_dead_seconds,
         max_concurrency=settings.llm_max_concurrency,
     )
-    extra = {"observe": observe} if observe else {}
-    return LLMEngine(
+    engine = LLMEngine(
         answerer,
         LLMClient(config),
         context=settings.llm_context,
         rewrite_followups=settings.llm_rewrite_followups,
-        **extra,
+        observe=observe or record_llm,
     )
+    return RecordedEngine(engine)
 
 
 def build_pipeline(settings: Settings, *, embedder: Embedder | None = None, index: Index | None = None) -> Pipeline:

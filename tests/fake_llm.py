@@ -49,7 +49,10 @@ def completion(content: str) -> dict[str, Any]:
 
 
 def chunk(piece: str, finish: str | None = None) -> str:
-    body = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": finish}]}
+    body = {
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": finish}],
+    }
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
@@ -71,7 +74,11 @@ def fake_llm_app(script: Script) -> FastAPI:
         content = step.reply(body["messages"][-1]["content"]) if step.reply else step.content
         if not body.get("stream"):
             return JSONResponse(completion(content))
-        pieces = step.stream_pieces if step.stream_pieces is not None else [content[i : i + 4] for i in range(0, len(content), 4)]
+        pieces = (
+            step.stream_pieces
+            if step.stream_pieces is not None
+            else [content[i : i + 4] for i in range(0, len(content), 4)]
+        )
 
         async def events() -> AsyncIterator[str]:
             try:

@@ -33,8 +33,22 @@ def model() -> Path:
 def llama_server(*, context: int = 4096, slots: int = 2) -> Iterator[str]:
     """Run llama-server on a free loopback port; yield its OpenAI-compatible base URL (…/v1)."""
     port = free_port()
-    command = [str(binary()), "-m", str(model()), "--host", "127.0.0.1", "--port", str(port),
-               "-c", str(context * slots), "-np", str(slots), "-t", "2", "--no-webui"]
+    command = [
+        str(binary()),
+        "-m",
+        str(model()),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "-c",
+        str(context * slots),
+        "-np",
+        str(slots),
+        "-t",
+        "2",
+        "--no-webui",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120

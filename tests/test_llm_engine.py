@@ -25,7 +25,9 @@ GOOD = citing("第19輪制裁首次瞄準俄羅斯天然氣產業[{n}]。", n=GA
 def app_with_llm(settings: Settings, pipeline: Pipeline, llm_url: str, **extra: Any) -> Any:
     update = {"llm_base_url": llm_url, "llm_backoff": 0.0, "llm_timeout": 2.0, "llm_retries": 1, **extra}
     configured = settings.model_copy(update=update)
-    return create_app(configured, pipeline=dataclasses.replace(pipeline, engine=make_engine(configured, pipeline.answerer)))
+    return create_app(
+        configured, pipeline=dataclasses.replace(pipeline, engine=make_engine(configured, pipeline.answerer))
+    )
 
 
 @pytest.fixture
@@ -118,6 +120,17 @@ def test_failures_fall_back_to_the_extractive_answer(
     assert not data["abstained"] and data["citations"]
     assert any(GAS in c["quote"] for c in data["citations"])
     check_citations(data, article)
+
+
+def test_llm_calls_and_fallbacks_are_counted_in_metrics(url: str, script: Script) -> None:
+    script.steps = [Step(reply=GOOD), Step(raw="{oops"), Step(raw="{oops")]
+    ask(url)
+    ask(url)
+    metrics = httpx.get(f"{url}/metrics", timeout=10).text
+    assert 'qa_llm_calls_total{outcome="answered"} 1.0' in metrics
+    assert 'qa_llm_fallbacks_total{reason="malformed"} 1.0' in metrics
+    assert 'qa_answers_total{mode="llm"} 1.0' in metrics
+    assert 'qa_answers_total{mode="llm_fallback"} 1.0' in metrics
 
 
 def test_weak_evidence_abstains_without_asking_the_llm(url: str, script: Script) -> None:

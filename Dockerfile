@@ -1,0 +1,47 @@
+# syntax=docker/dockerfile:1
+# Article QA: the HTTP service with its index built into the image. Every setting is a QA_* environment variable.
+#   docker build -t article-qa .
+#   docker run --rm -p 8000:8000 -e QA_API_KEYS=secret article-qa
+
+FROM python:3.11-slim AS build
+# DL3064 takes TOKENIZERS_PARALLELISM for a secret; no ENV here holds one (keys come at `docker run -e`).
+# hadolint ignore=DL3064
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HF_HUB_OFFLINE=1 \
+    TOKENIZERS_PARALLELISM=false \
+    PATH=/opt/venv/bin:$PATH
+# The CPU build of torch first (as in the Makefile): a plain `torch` requirement would pull a multi-GB CUDA build.
+RUN python -m venv /opt/venv \
+    && pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY qa ./qa
+RUN pip install --no-cache-dir . && rm -rf build ./*.egg-info
+COPY seeds ./seeds
+# The index is built now, so that a container is ready seconds after it starts, with no write access needed.
+RUN qa index build --seeds-dir /app/seeds --index-dir /app/index
+
+FROM python:3.11-slim AS runtime
+# hadolint ignore=DL3064
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HF_HUB_OFFLINE=1 \
+    TOKENIZERS_PARALLELISM=false \
+    PATH=/opt/venv/bin:$PATH \
+    QA_SEEDS_DIR=/app/seeds \
+    QA_INDEX_DIR=/app/index \
+    QA_LOG_FORMAT=json \
+    QA_RATE_LIMIT_RPS=10 \
+    QA_RATE_LIMIT_BURST=40
+RUN useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin qa
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build --chown=qa:qa /app/seeds /app/seeds
+COPY --from=build --chown=qa:qa /app/index /app/index
+WORKDIR /app
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/ready', timeout=4)"]
+CMD ["qa", "serve", "--host", "0.0.0.0", "--port", "8000"]
