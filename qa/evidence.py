@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import jieba.posseg as pseg
 
-from qa.lexicon import common_words, english_groups
+from qa.lexicon import common_words, english_common_words, english_groups
 from qa.question import Expectation, analyse
 from qa.retrieval import Query, Retriever, normalise
 from qa.text import content_terms, detect_lang, english_terms, fold, stem
@@ -88,10 +88,12 @@ class SentenceStats:
         corpus = "\n".join(self.folded)
         if detect_lang(question) == "en":
             words = re.findall(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z]+)", question.strip())
+            ordinary = english_common_words()
             return [
                 w
                 for w in words
-                if not (stem(w) in self._all_stems or any(c in corpus for c in lexicon.get(stem(w), ())))
+                if w.lower() not in ordinary
+                and not (stem(w) in self._all_stems or any(c in corpus for c in lexicon.get(stem(w), ())))
             ]
         common = common_words()
         return [

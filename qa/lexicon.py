@@ -170,3 +170,13 @@ def common_words() -> frozenset[str]:
             if senses[:1].islower():
                 common.add(parts[1])
     return frozenset(common)
+
+
+@cache
+def english_common_words() -> frozenset[str]:
+    """English words CC-CEDICT glosses use in lower case (`southern`, `military`): not names when capitalised."""
+    words: set[str] = set()
+    for line in _cedict_lines():
+        gloss = line.split("/", 1)[1] if "/" in line else ""
+        words.update(re.findall(r"\b[a-z]{2,}\b", _PAREN_RE.sub(" ", gloss)))
+    return frozenset(words)

@@ -123,9 +123,10 @@ def _unit(q: str) -> str | None:
 
 
 def _given(question: str) -> tuple[str, ...]:
-    """Dates the question takes as given (`in December 2025`, `2025年12月`), folded as the article writes them."""
+    """Dates the question takes as given (`in December 2025`, `2025年12月`, `in 2026`), folded as the article
+    writes them."""
     q = fold(question)
-    found = re.findall(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{1,2}月", q)
+    found = re.findall(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{1,2}月|(?<!\d)(?:19|20)\d{2}(?!\d)", q)
     for number, month in enumerate(MONTHS, start=1):
         if re.search(rf"\b{month}\b", q):
             found.append(f"{number}月")

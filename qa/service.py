@@ -75,7 +75,7 @@ def build_pipeline(settings: Settings, *, embedder: Embedder | None = None, inde
     )
     # Warm the model, the tokenisers and the name tables so that the first request is as fast as the rest.
     embedder.embed(["warm up"])
-    for question in ("預熱什麼時候？", "How many warm-ups?"):
+    for question in ("預熱什麼時候？", "How many Warm-ups?"):
         pipeline.answerer.answer(question)
     log.info("index ready: %s chunks from %s documents", len(index.chunks), len(index.documents))
     return pipeline
