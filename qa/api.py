@@ -46,14 +46,18 @@ from qa.webui import install_web
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, *, pipeline: Pipeline | None = None) -> FastAPI:
-    """The application; given a pipeline it is ready at once, otherwise it loads the index in the background."""
+def create_app(settings: Settings, *, pipeline: Pipeline | None = None, load_before_serving: bool = False) -> FastAPI:
+    """The application; given a pipeline it is ready at once, otherwise it loads the index in the background
+    (answering 503 until then), or before it starts serving at all (load_before_serving: for worker processes
+    that share one socket, so that none takes requests it cannot answer)."""
     state = State()
     state.pipeline = pipeline
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if state.pipeline is None:
+        if state.pipeline is None and load_before_serving:
+            await anyio.to_thread.run_sync(state.load, settings)
+        elif state.pipeline is None:
             threading.Thread(target=state.load, args=(settings,), name="index-loader", daemon=True).start()
         _on_sighup(lambda: _reindex_in_background(state, settings))
         yield
@@ -84,7 +88,7 @@ def app_factory() -> FastAPI:
 
     settings = Settings()
     configure_logging(settings)
-    return create_app(settings)
+    return create_app(settings, load_before_serving=True)
 
 
 def _qa_routes(app: FastAPI, settings: Settings) -> None:
