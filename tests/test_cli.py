@@ -58,3 +58,50 @@ def test_bad_seeds_folder_is_a_one_line_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: seeds folder")
     assert "Traceback" not in result.stderr
+
+
+def test_serve_with_two_workers_answers_from_the_first_request(
+    tmp_path: Path, seeds_dir: Path, index_dir: Path
+) -> None:
+    """Each worker loads the index before it takes requests: no 503 from a worker still loading."""
+    import time
+
+    import httpx
+
+    from tests.support import free_port
+
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_LOG_LEVEL": "WARNING"}
+    args = [
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--seeds-dir",
+        str(seeds_dir),
+        "--index-dir",
+        str(index_dir),
+    ]
+    server = subprocess.Popen([sys.executable, "-m", "qa.cli", *args], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{url}/live", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and server.poll() is None, "server did not start"
+            time.sleep(0.2)
+        statuses = [
+            httpx.post(f"{url}/ask", json={"question": "歐盟第19輪制裁禁止了什麼？"}, timeout=60).status_code
+            for _ in range(30)
+        ]
+        assert statuses == [200] * 30
+        children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        assert len(children) >= 2  # two worker processes under the supervisor
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
