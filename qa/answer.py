@@ -64,18 +64,19 @@ class ExtractiveAnswerer:
         self.selector = selector or EvidenceSelector(retriever)
 
     def retrieve(
-        self, question: str, top_k: int, history: Sequence[Turn] = ()
+        self, question: str, top_k: int, history: Sequence[Turn] = (), *, also: Sequence[str] = ()
     ) -> tuple[list[Hit], Evidence, dict[str, float]]:
-        """Search and choose evidence; the earlier question's words help a follow-up find its passage."""
+        """Search and choose evidence; the earlier question's words help a follow-up find its passage, and
+        `also` (e.g. the question in the article's language) adds search terms."""
         t0 = time.perf_counter()
         extra = [history[-1].question] if history else []
-        query = self.retriever.prepare(question)
+        query = self.retriever.prepare(question, extra_terms=also)
         hits = self.retriever.search(query, max(top_k, EVIDENCE_CHUNKS))
         if extra and (not hits or hits[0].lexical == 0 or len(query.tokens) < 4):
-            query = self.retriever.prepare(question, extra_terms=extra)
+            query = self.retriever.prepare(question, extra_terms=[*also, *extra])
             hits = self.retriever.search(query, max(top_k, EVIDENCE_CHUNKS))
         t1 = time.perf_counter()
-        evidence = self.selector.select(question, query, hits)
+        evidence = self.selector.select(" ".join([question, *also]), query, hits)
         t2 = time.perf_counter()
         return hits, evidence, {"retrieval_ms": (t1 - t0) * 1000, "evidence_ms": (t2 - t1) * 1000}
 

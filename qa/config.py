@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     )
 
     llm_rewrite_followups: bool = Field(True, description="with an LLM, rewrite a follow-up to stand alone")
+    llm_translate_queries: bool = Field(
+        False, description="with an LLM, add the question translated into the article's language to the search"
+    )
 
     # Production settings (limits, keys, logging) follow below.
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(

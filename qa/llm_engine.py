@@ -4,6 +4,7 @@ answer stands in whenever the LLM fails."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from qa.types import Answer, Hit, Sentence
 from qa.verify import Verified, verify
 
 log = logging.getLogger(__name__)
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 UNVERIFIED = "no cited sentence survived verification"
 Observer = Callable[[str, str | None], None]
 Context = Literal["retrieved", "article"]
@@ -58,12 +60,14 @@ class LLMEngine:
         *,
         context: Context = "retrieved",
         rewrite_followups: bool = True,
+        translate_queries: bool = False,
         observe: Observer = _no_observer,
     ) -> None:
         self.answerer = answerer
         self.client = client
         self.context = context
         self.rewrite_followups = rewrite_followups
+        self.translate_queries = translate_queries
         self.observe = observe
 
     async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> Answer:
@@ -107,10 +111,11 @@ class LLMEngine:
         """Retrieve (a follow-up rewritten to stand alone); abstain at once when the evidence is too weak."""
         started = time.perf_counter()
         search_for = await self._standalone(question, history) if history else question
-        hits, evidence, timings = await anyio.to_thread.run_sync(
-            lambda: self.answerer.retrieve(search_for, top_k, history)
-        )
         lang = detect_lang(question)
+        also = await self._translated(search_for) if self.translate_queries and lang != "zh-Hant" else []
+        hits, evidence, timings = await anyio.to_thread.run_sync(
+            lambda: self.answerer.retrieve(search_for, top_k, history, also=also)
+        )
         if evidence.abstained:
             # The rules found nothing to answer from: an LLM could only invent. Say so without asking it.
             self.observe("skipped", None)
@@ -160,6 +165,19 @@ class LLMEngine:
             mode="llm-fallback",
             reason=f"llm: {reason}",
         )
+
+    async def _translated(self, question: str) -> list[str]:
+        """The question in Traditional Chinese, as extra search terms, when the LLM gives something sensible."""
+        try:
+            translated = (await self.client.complete(prompts.translate_messages(question))).strip()
+        except LLMError:
+            return []
+        sensible = (
+            bool(_CJK_RE.search(translated))
+            and len(translated) <= 2 * len(question) + 50
+            and prompts.SENTINEL not in translated
+        )
+        return [translated] if sensible else []
 
     async def _standalone(self, question: str, history: Sequence[Turn]) -> str:
         """The follow-up rewritten to stand alone, when the LLM manages it sensibly; else the question as asked."""

@@ -61,3 +61,14 @@ def rewrite_messages(question: str, history: Sequence[str]) -> list[dict[str, st
     earlier = "\n".join(f"- {q}" for q in history)
     user = f"Earlier questions:\n{earlier}\n\nFollow-up question:\n<<<\n{question}\n>>>"
     return [{"role": "system", "content": REWRITE_SYSTEM}, {"role": "user", "content": user}]
+
+
+TRANSLATE_SYSTEM = (
+    "Translate the question into Traditional Chinese as a Hong Kong news editor would write it. "
+    "Keep names as the Chinese press writes them. Reply with the translated question only."
+)
+
+
+def translate_messages(question: str) -> list[dict[str, str]]:
+    """Chat messages asking for the question in the article's language (used only as extra search terms)."""
+    return [{"role": "system", "content": TRANSLATE_SYSTEM}, {"role": "user", "content": f"<<<\n{question}\n>>>"}]

@@ -57,6 +57,7 @@ def make_engine(settings: Settings, answerer: ExtractiveAnswerer, *, observe: Ob
         LLMClient(config),
         context=settings.llm_context,
         rewrite_followups=settings.llm_rewrite_followups,
+        translate_queries=settings.llm_translate_queries,
         observe=observe or record_llm,
     )
     return RecordedEngine(engine)

@@ -197,3 +197,22 @@ def test_follow_up_is_rewritten_to_stand_alone(url: str, script: Script) -> None
     assert "那第19輪呢？" in rewrite_prompt and "歐盟對俄制裁的目的是什麼？" in rewrite_prompt
     answer_prompt = script.requests[1]["messages"][-1]["content"]
     assert "Earlier question: 歐盟對俄制裁的目的是什麼？" in answer_prompt
+
+
+def test_translated_question_adds_search_terms(script: Script, settings: Settings, pipeline: Pipeline) -> None:
+    question = "Was the envoy hinting at more?"  # without the translation, no passage about it is found
+    kallas = "第19輪對俄制裁也不會是最後一輪"
+    script.steps = [
+        Step(content="歐盟外交與安全政策高級代表卡拉斯強調了什麼？"),
+        Step(reply=citing("卡拉斯強調制裁不會是最後一輪[{n}]。", n=kallas)),
+    ]
+    with (
+        serve(fake_llm_app(script)) as fake,
+        serve(app_with_llm(settings, pipeline, fake + "/v1", llm_translate_queries=True)) as url,
+    ):
+        data = ask(url, question)
+    untranslated = pipeline.retriever.search(pipeline.retriever.prepare(question), 3)
+    assert not any(kallas in h.chunk.text for h in untranslated)
+    assert "Translate the question" in script.requests[0]["messages"][0]["content"]
+    assert any(kallas in p["text"] for p in data["passages"][:3])
+    assert data["mode"] == "llm" and kallas in data["citations"][0]["quote"]
