@@ -10,18 +10,9 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from qa.embedding import SentenceTransformerEmbedder
+from qa.evaluation import covered
 from qa.index import open_index
 from qa.retrieval import Retriever
-
-
-def covered(span: tuple[int, int], pieces: list[tuple[int, int]]) -> bool:
-    s, e = span
-    for ps, pe in sorted(pieces):
-        if ps <= s < pe:
-            s = pe
-        if s >= e:
-            return True
-    return s >= e
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from qa.text import sentence_spans
+from qa.text import sentence_spans, trimmed
 from qa.types import Chunk, ChunkKind, Document, Sentence
 
 # A photo caption ends with its agency in brackets: `（Reuters）`, `(Getty)`.
@@ -32,18 +32,9 @@ def paragraph_spans(text: str, start: int = 0) -> Iterator[tuple[int, int]]:
     pos = start
     for m in re.finditer(r"\n", text[start:]):
         end = start + m.start()
-        yield from _trim(text, pos, end)
+        yield from trimmed(text, pos, end)
         pos = end + 1
-    yield from _trim(text, pos, len(text))
-
-
-def _trim(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    if end > start:
-        yield start, end
+    yield from trimmed(text, pos, len(text))
 
 
 def is_heading(paragraph: str, settings: ChunkerSettings) -> bool:

@@ -41,7 +41,8 @@ def url_asker(url: str, timeout: float = 60.0) -> Asker:
     return ask
 
 
-def _covered(span: tuple[int, int], pieces: list[tuple[int, int]]) -> bool:
+def covered(span: tuple[int, int], pieces: list[tuple[int, int]]) -> bool:
+    """True when every character of span lies inside the union of pieces (the shared scorer's rule)."""
     s, e = span
     for ps, pe in sorted(pieces):
         if ps <= s < pe:
@@ -121,7 +122,7 @@ def _score_one(g: dict[str, Any], data: dict[str, Any], text: str, m: dict[str, 
         gold_spans = [(text.find(e), text.find(e) + len(e)) for e in g["evidence"]]
         pieces = [(int(p["start"]), int(p["end"])) for p in data.get("passages") or []]
         for k in (1, 3, 5):
-            m[f"r{k}"].append(all(_covered(s, pieces[:k]) for s in gold_spans))
+            m[f"r{k}"].append(all(covered(s, pieces[:k]) for s in gold_spans))
         m["cite_ok"].extend(any(_overlaps(c, s) for s in gold_spans) for c in spans)
         m["cite_cover"].extend(any(_overlaps(c, s) for c in spans) for s in gold_spans)
         said = fold(str(data.get("answer", "")) + " " + " ".join(str(c.get("quote", "")) for c in citations))

@@ -113,12 +113,13 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> Iterato
     end = len(text) if end is None else end
     pos = start
     for m in _SENTENCE_END_RE.finditer(text, start, end):
-        yield from _trimmed(text, pos, m.end())
+        yield from trimmed(text, pos, m.end())
         pos = m.end()
-    yield from _trimmed(text, pos, end)
+    yield from trimmed(text, pos, end)
 
 
-def _trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+def trimmed(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """(start, end) narrowed past surrounding blanks; nothing when only blanks are left."""
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():

@@ -5,17 +5,10 @@ import json
 import pytest
 
 from qa.embedding import SentenceTransformerEmbedder
+from qa.evaluation import covered
 from qa.index import Index
 from qa.retrieval import Retriever
 from tests.support import gold_path
-
-
-def covered(span: tuple[int, int], pieces: list[tuple[int, int]]) -> bool:
-    s, e = span
-    for ps, pe in sorted(pieces):
-        if ps <= s < pe:
-            s = pe
-    return s >= e
 
 
 def recall_at(retriever: Retriever, article: str, k: int) -> float:
