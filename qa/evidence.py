@@ -2,38 +2,28 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
-import jieba.posseg as pseg
-
-from qa.lexicon import common_words, english_common_words, english_groups
+from qa.matching import SentenceStats, Term, match, proximity, support
 from qa.question import Expectation, analyse
 from qa.retrieval import Query, Retriever, normalise
-from qa.text import content_terms, detect_lang, english_terms, fold, stem
+from qa.text import content_terms, fold
 from qa.types import Hit, Sentence
 
-# jieba's part-of-speech tags for names of people, places, organisations and other proper nouns.
-_NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
-# Calibrated on the development questions (see bench/calibrate.py): below this share of the question's
+# Calibrated on the development questions (`qa eval eval/dev.jsonl`): below this share of the question's
 # topic words found in the best evidence and its paragraph, the article is taken not to answer.
 MIN_SUPPORT = 0.34
 # A further sentence joins the first when it scores at least this share of the first's score.
 SECOND_SENTENCE_RATIO = 0.75
 # ... and covers at least this much more of the question's topic words.
 MIN_GAIN = 0.2
-# Sentence ranking: the share of the question a sentence holds, plus these shares of its lead-in sentence's
-# share and of its BM25 score; then weighted by its chunk's retrieval score to this degree.
-CONTEXT_WEIGHT = 0.0
-BM25_WEIGHT = 0.0
+# Sentence ranking: the weighted share of the question a sentence holds, plus this share of its search score;
+# then weighted by its chunk's retrieval score to this degree (measured on the development set).
+SEARCH_WEIGHT = 0.1
 CHUNK_WEIGHT = 0.25
-# Longer sentences hold more words by chance: the share is divided by (length / mean length) ** this.
-LENGTH_EXPONENT = 0.0
-# Question words that stand close together in a sentence add up to this much to its score; at PROXIMITY_SPAN
-# characters apart they add half of it.
+# Question words that stand close together in a sentence add up to this much to its score (see proximity).
 PROXIMITY_WEIGHT = 0.4
-PROXIMITY_SPAN = 20
 # A bare topic also cites its second-best sentence when that scores this share of the best.
 TOPIC_SECOND_RATIO = 0.8
 # A typed question (date, number, ...) may take its answer from a sentence this far down the ranking.
@@ -52,124 +42,6 @@ class Evidence:
     def abstained(self) -> bool:
         """True when nothing in the article answers."""
         return not self.sentences
-
-
-@dataclass(frozen=True)
-class Term:
-    """A topic word of the question with its folded alternatives (an English word with its Chinese)."""
-
-    alternatives: frozenset[str]
-    weight: float
-    in_corpus: bool
-
-
-class SentenceStats:
-    """Folded sentence texts of an index, for matching question terms and weighing them by rarity."""
-
-    def __init__(self, sentences: list[Sentence], headings: list[str]) -> None:
-        self.folded = [fold(s.text) for s in sentences]
-        self.stems = [set(english_terms(s.text)) for s in sentences]
-        self.context = [fold(h) for h in headings]
-        self._all_stems = set().union(*self.stems) if self.stems else set()
-        self.mean_length = sum(len(s.text) for s in sentences) / max(1, len(sentences))
-        self._df: dict[str, int] = {}
-
-    def df(self, alternative: str) -> int:
-        """In how many sentences an alternative occurs."""
-        if alternative not in self._df:
-            if alternative.isascii() and alternative.isalpha():
-                self._df[alternative] = sum(alternative in st for st in self.stems)
-            else:
-                self._df[alternative] = sum(alternative in f for f in self.folded)
-        return self._df[alternative]
-
-    def unknown_names(self, question: str, lexicon: dict[str, list[str]]) -> list[str]:
-        """Names in the question (people, places, bodies, acronyms) that occur nowhere in the corpus."""
-        corpus = "\n".join(self.folded)
-        if detect_lang(question) == "en":
-            words = re.findall(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z]+)", question.strip())
-            ordinary = english_common_words()
-            return [
-                w
-                for w in words
-                if w.lower() not in ordinary
-                and not (stem(w) in self._all_stems or any(c in corpus for c in lexicon.get(stem(w), ())))
-            ]
-        common = common_words()
-        return [
-            w
-            for w, flag in pseg.lcut(fold(question))
-            if len(w) > 1
-            and w not in corpus
-            and ((flag in _NAME_TAGS and w not in common) or (flag == "eng" and w.isascii()))
-        ]
-
-    def terms(self, question: str, lexicon: dict[str, list[str]]) -> list[Term]:
-        """The question's topic words, each weighed by the rarest of its alternatives found in the corpus."""
-        n = len(self.folded)
-        if detect_lang(question) == "en":
-            groups = [frozenset({t, *chinese}) for t, chinese in english_groups(question, lexicon)]
-        else:
-            groups = [frozenset({w}) for w in content_terms(question) if len(w) > 1 or not w.isascii()]
-        out: list[Term] = []
-        for group in dict.fromkeys(groups):
-            dfs = [d for d in (self.df(a) for a in group) if d > 0]
-            idf = math.log(1 + (n + 0.5) / (min(dfs) + 0.5)) if dfs else math.log(1 + (n + 0.5) / 0.5)
-            out.append(Term(group, idf, bool(dfs)))
-        return out
-
-
-def match(term: Term, folded: str, stems: set[str]) -> float:
-    """1 when an alternative occurs in the text; partial credit for the bigrams of a long Chinese word."""
-    best = 0.0
-    for alt in term.alternatives:
-        if alt in folded or alt in stems:
-            return 1.0
-        if len(alt) >= 3 and not alt.isascii():
-            pairs = [alt[i : i + 2] for i in range(len(alt) - 1)]
-            best = max(best, 0.5 * sum(p in folded for p in pairs) / len(pairs))
-    return best
-
-
-def proximity(terms: list[Term], folded: str) -> float:
-    """1 when the question's words found in a text stand side by side, falling as they spread apart:
-    PROXIMITY_SPAN / (PROXIMITY_SPAN + the narrowest window holding one occurrence of each)."""
-    occurrences: list[tuple[int, int]] = []
-    for k, term in enumerate(terms):
-        for alt in term.alternatives:
-            if alt.isascii():
-                continue
-            start = folded.find(alt)
-            while start >= 0:
-                occurrences.append((start, k))
-                start = folded.find(alt, start + 1)
-    found = {k for _, k in occurrences}
-    if len(found) < 2:
-        return 0.0
-    occurrences.sort()
-    best, counts, left = len(folded), dict[int, int](), 0
-    for position, k in occurrences:
-        counts[k] = counts.get(k, 0) + 1
-        while len(counts) == len(found):
-            best = min(best, position - occurrences[left][0])
-            lk = occurrences[left][1]
-            counts[lk] -= 1
-            if not counts[lk]:
-                del counts[lk]
-            left += 1
-    return PROXIMITY_SPAN / (PROXIMITY_SPAN + best)
-
-
-def support(terms: list[Term], text: str, *, english: bool) -> float:
-    """Weighted share of the question's topic words found in a text.
-
-    An English word with no Chinese counterpart in the corpus cannot be looked for and does not count;
-    a Chinese word absent from the corpus counts against (it is what the article does not cover).
-    """
-    folded, stems = fold(text), set(english_terms(text))
-    counted = [t for t in terms if t.in_corpus or not english]
-    total = sum(t.weight for t in counted)
-    return sum(t.weight * match(t, folded, stems) for t in counted) / total if total else 0.0
 
 
 # A question that asks for several things at once (not one that merely names two subjects: 甲和乙何時...).
@@ -223,8 +95,7 @@ class EvidenceSelector:
         self.max_sentences = max_sentences
         self.min_support = min_support
         index = retriever.index
-        headings = [index.chunk_by_id[s.chunk_id].heading or "" for s in index.sentences]
-        self.stats = SentenceStats(index.sentences, headings)
+        self.stats = SentenceStats(index.sentences)
 
     def select(self, question: str, query: Query, hits: list[Hit]) -> Evidence:
         """Choose evidence sentences from the hits, or abstain with a reason."""
@@ -312,27 +183,23 @@ class EvidenceSelector:
         return tuple(sorted(sentences, key=lambda s: order[s.id]))
 
     def _rank(self, terms: list[Term], query: Query, hits: list[Hit]) -> list[tuple[Sentence, float]]:
-        """Sentences of the hit chunks by how much of the question they hold (their lead-in sentence and
-        section heading help a little), then by BM25, weighted by their chunk's rank."""
+        """Sentences of the hit chunks by how much of the question they hold and how closely, plus a little of
+        their search score (BM25 fused with dense, which a multilingual model makes count), weighted by their
+        chunk's rank."""
         position = self.retriever.index.sentence_position
-        lexical = normalise(self.retriever.sentence_scores(query))
-        weights = [t.weight for t in terms if t.in_corpus]
-        total = sum(weights) or 1.0
+        searched = normalise(self.retriever.sentence_scores(query))
+        total = sum(t.weight for t in terms if t.in_corpus) or 1.0
         top = max(h.score for h in hits) or 1.0
         ranked = []
         for hit in hits:
-            previous = -1
             for sentence in hit.chunk.sentences:
                 i = position[sentence.id]
                 own = self._coverage(terms, i) / total
-                lead = self._coverage(terms, previous) / total if previous >= 0 else 0.0
-                length = (len(sentence.text) / self.stats.mean_length) ** LENGTH_EXPONENT
                 near = PROXIMITY_WEIGHT * proximity(terms, self.stats.folded[i])
-                value = (own / length + near + CONTEXT_WEIGHT * lead + BM25_WEIGHT * float(lexical[i])) * (
+                value = (own + near + SEARCH_WEIGHT * float(searched[i])) * (
                     1 - CHUNK_WEIGHT + CHUNK_WEIGHT * hit.score / top
                 )
                 ranked.append((sentence, value))
-                previous = i
         ranked.sort(key=lambda item: -item[1])
         return [item for item in ranked if item[1] > 0]
 
