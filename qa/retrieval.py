@@ -70,6 +70,14 @@ class Retriever:
         vector = self.embedder.embed([question])[0] if needs_vector else None
         return Query(question, lang, tuple(toks), weight, vector)
 
+    @property
+    def dense_useful(self) -> bool:
+        """Whether the dense side can ever count here. When the model knows too little of the corpus, it never
+        does, and the model need not even be loaded to answer (saving its start-up time and memory)."""
+        if self.fusion in ("dense", "rrf"):
+            return True
+        return self.fusion != "lexical" and self.index.corpus_coverage > COVERAGE_FLOOR
+
     def dense_weight(self, question: str) -> float:
         """How far to trust the dense side: what the model understands of the question and of the corpus.
 
@@ -77,7 +85,7 @@ class Retriever:
         knows about 0.3) gets no say; one that knows both fully (bge-m3, multilingual-e5) gets
         MAX_DENSE_WEIGHT, an equal say with BM25.
         """
-        if self.fusion == "lexical":
+        if not self.dense_useful:
             return 0.0
         understood = min(self.embedder.coverage(question), self.index.corpus_coverage)
         return MAX_DENSE_WEIGHT * float(np.clip((understood - COVERAGE_FLOOR) / (1 - COVERAGE_FLOOR), 0.0, 1.0))

@@ -75,7 +75,8 @@ def build_pipeline(settings: Settings, *, embedder: Embedder | None = None, inde
         index=index, embedder=embedder, retriever=retriever, answerer=answerer, engine=make_engine(settings, answerer)
     )
     # Warm the model, the tokenisers and the name tables so that the first request is as fast as the rest.
-    embedder.embed(["warm up"])
+    if retriever.dense_useful:
+        embedder.embed(["warm up"])
     for question in ("預熱什麼時候？", "How many Warm-ups?"):
         pipeline.answerer.answer(question)
     log.info("index ready: %s chunks from %s documents", len(index.chunks), len(index.documents))

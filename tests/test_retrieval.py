@@ -4,10 +4,12 @@ import json
 
 import pytest
 
+from qa.config import Settings
 from qa.embedding import SentenceTransformerEmbedder
 from qa.evaluation import covered
 from qa.index import Index
 from qa.retrieval import Retriever
+from qa.service import build_pipeline
 from tests.support import gold_path
 
 
@@ -61,3 +63,13 @@ def test_dense_side_is_weighted_by_what_the_model_understands(
     assert retriever.dense_weight("北約在賭什麼？") == 0.0
     assert embedder.coverage("What did NATO bet on?") > 0.9
     assert embedder.coverage("北約在賭什麼？") < 0.5
+
+
+def test_a_model_that_cannot_help_is_never_loaded_to_answer(settings: Settings, index: Index) -> None:
+    """MiniLM knows too little Chinese to count here, so serving answers without loading it at all."""
+    fresh = SentenceTransformerEmbedder()
+    pipeline = build_pipeline(settings, embedder=fresh, index=index)
+    assert not pipeline.retriever.dense_useful
+    answer = pipeline.answerer.answer("Which country is Ukraine buying fighter jets from?")
+    assert answer.citations
+    assert fresh._model is None
