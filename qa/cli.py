@@ -91,6 +91,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.log_level:
         settings = settings.model_copy(update={"log_level": args.log_level.upper()})
     configure_logging(settings)
+    if settings.on_index_mismatch == "refuse":
+        # Refuse now, with a non-zero exit, rather than serve 503s for an index that will never load.
+        from qa.index import check
+        from qa.service import make_embedder
+
+        check(settings.index_dir, settings.seeds_dir, make_embedder(settings).model_id)
     options: dict[str, Any] = {
         "host": args.host,
         "port": args.port,

@@ -29,6 +29,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 log = logging.getLogger(__name__)
 
+REBUILD_HINT = "run `qa index build` (or set QA_ON_INDEX_MISMATCH=rebuild)"
 OnMismatch = Literal["rebuild", "refuse"]
 
 
@@ -179,8 +180,8 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def load(index_dir: Path) -> Index:
-    """Load an index folder, checking every file against the manifest first."""
+def verify(index_dir: Path) -> dict[str, Any]:
+    """The manifest, once every file it lists is there with its checksum; IndexError_ otherwise."""
     manifest = read_manifest(index_dir)
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
@@ -191,6 +192,22 @@ def load(index_dir: Path) -> Index:
             raise IndexError_(f"index file {path} is missing")
         if _sha256(path) != digest:
             raise IndexError_(f"index file {path} is damaged (checksum mismatch)")
+    return manifest
+
+
+def check(index_dir: Path, seeds_dir: Path, model_id: str, chunker: ChunkerSettings | None = None) -> None:
+    """Raise IndexError_ saying why the index cannot serve as it is (missing, damaged or stale)."""
+    try:
+        problem = staleness(verify(index_dir), seeds_dir, model_id, chunker or ChunkerSettings())
+    except IndexError_ as exc:
+        problem = str(exc)
+    if problem:
+        raise IndexError_(f"{problem}; {REBUILD_HINT}")
+
+
+def load(index_dir: Path) -> Index:
+    """Load an index folder, checking every file against the manifest first."""
+    manifest = verify(index_dir)
     try:
         return _read(index_dir, manifest)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
@@ -276,7 +293,7 @@ def open_index(
     if problem is None:
         return index
     if on_mismatch == "refuse":
-        raise IndexError_(f"{problem}; run `qa index build` (or set QA_ON_INDEX_MISMATCH=rebuild)")
+        raise IndexError_(f"{problem}; {REBUILD_HINT}")
     log.warning("rebuilding the index: %s", problem)
     index = build(seeds_dir, embedder, chunker=chunker)
     save(index, index_dir)

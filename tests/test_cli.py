@@ -105,3 +105,18 @@ def test_serve_with_two_workers_answers_from_the_first_request(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_serve_refuses_a_damaged_index_with_a_non_zero_exit(tmp_path: Path, seeds_dir: Path, index_dir: Path) -> None:
+    import shutil
+
+    damaged = tmp_path / "index"
+    shutil.copytree(index_dir, damaged)
+    (damaged / "chunks.faiss").write_bytes(b"truncated")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_ON_INDEX_MISMATCH": "refuse"}
+    args = ["serve", "--port", "1", "--seeds-dir", str(seeds_dir), "--index-dir", str(damaged)]
+    result = subprocess.run(
+        [sys.executable, "-m", "qa.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2
+    assert "damaged" in result.stderr and "qa index build" in result.stderr
