@@ -47,7 +47,12 @@ class Settings(BaseSettings):
     llm_dead_seconds: float = Field(30.0, ge=0, le=3600, description="how long a server that refused is not tried")
     llm_max_concurrency: int = Field(4, ge=1, le=256, description="LLM calls in flight at once")
     llm_context: Literal["retrieved", "article"] = Field(
-        "retrieved", description="sources shown to the LLM: the retrieved passages, or the whole article by sentence"
+        "article",
+        description="sources shown to the LLM: the whole article by sentence (same prompt prefix for every question, "
+        "which the LLM server caches: measured 6x less prompt work), or the sentences of the retrieved passages",
+    )
+    llm_article_max_chars: int = Field(
+        12_000, ge=0, le=1_000_000, description="longer articles are shown to the LLM as retrieved passages only"
     )
 
     llm_rewrite_followups: bool = Field(True, description="with an LLM, rewrite a follow-up to stand alone")

@@ -58,7 +58,8 @@ class LLMEngine:
         answerer: ExtractiveAnswerer,
         client: LLMClient,
         *,
-        context: Context = "retrieved",
+        context: Context = "article",
+        article_max_chars: int = 12_000,
         rewrite_followups: bool = True,
         translate_queries: bool = False,
         observe: Observer = _no_observer,
@@ -66,6 +67,7 @@ class LLMEngine:
         self.answerer = answerer
         self.client = client
         self.context = context
+        self.article_max_chars = article_max_chars
         self.rewrite_followups = rewrite_followups
         self.translate_queries = translate_queries
         self.observe = observe
@@ -125,11 +127,15 @@ class LLMEngine:
         return Job(question, lang, tuple(hits[:top_k]), evidence, self._sources(hits), timings, started)
 
     def _sources(self, hits: list[Hit]) -> list[Sentence]:
-        """The numbered sources: sentences of the retrieved chunks, or of the whole article(s) they are from."""
+        """The numbered sources: every sentence of the article(s) the passages come from, in order (the same
+        prompt prefix for every question, which the LLM server caches), or, past article_max_chars, only the
+        sentences of the retrieved passages."""
         index = self.answerer.retriever.index
         if self.context == "article":
             docs = {h.chunk.doc for h in hits}
-            return [s for s in index.sentences if s.doc in docs]
+            whole = [s for s in index.sentences if s.doc in docs]
+            if sum(len(s.text) for s in whole) <= self.article_max_chars:
+                return whole
         return [s for h in hits for s in h.chunk.sentences]
 
     def _messages(self, job: Job, history: Sequence[Turn]) -> list[dict[str, str]]:

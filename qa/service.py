@@ -56,6 +56,7 @@ def make_engine(settings: Settings, answerer: ExtractiveAnswerer, *, observe: Ob
         answerer,
         LLMClient(config),
         context=settings.llm_context,
+        article_max_chars=settings.llm_article_max_chars,
         rewrite_followups=settings.llm_rewrite_followups,
         translate_queries=settings.llm_translate_queries,
         observe=observe or record_llm,

@@ -216,3 +216,22 @@ def test_translated_question_adds_search_terms(script: Script, settings: Setting
     assert "Translate the question" in script.requests[0]["messages"][0]["content"]
     assert any(kallas in p["text"] for p in data["passages"][:3])
     assert data["mode"] == "llm" and kallas in data["citations"][0]["quote"]
+
+
+def test_article_context_keeps_one_prompt_prefix_and_retrieved_context_shows_passages(
+    script: Script, settings: Settings, pipeline: Pipeline
+) -> None:
+    def sources(prompt: str) -> list[str]:
+        return [line for line in prompt.split("\n\nQuestion", maxsplit=1)[0].splitlines() if line.startswith("[")]
+
+    script.steps = [Step(reply=GOOD), Step(reply=GOOD), Step(reply=GOOD)]
+    with serve(fake_llm_app(script)) as fake:
+        with serve(app_with_llm(settings, pipeline, fake + "/v1", llm_context="article")) as url:
+            ask(url)
+            ask(url, "斯塔默宣布提前交付多少枚导弹？")
+        with serve(app_with_llm(settings, pipeline, fake + "/v1", llm_context="retrieved")) as url:
+            ask(url)
+    whole, other, retrieved = (r["messages"][-1]["content"] for r in script.requests)
+    assert len(sources(whole)) == len(pipeline.index.sentences)
+    assert whole.split("Question")[0] == other.split("Question")[0]  # the same prefix: the server's cache reuses it
+    assert 0 < len(sources(retrieved)) < len(sources(whole))
