@@ -187,12 +187,13 @@ def main() -> None:
             shutil.copytree(args.index_dir, index_dir)  # a copy: a stale index is rebuilt here, not in the repo
         port = free_port()
         url = f"http://127.0.0.1:{port}"
+        server_log = Path(tmp) / "server.log"
         server = subprocess.Popen(
             serve_command(port, index_dir, args.workers),
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=server_log.open("wb"),
         )
         try:
             wait_ready(url, server, timeout_s=300)
@@ -207,6 +208,8 @@ def main() -> None:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
+        warnings = server_log.read_text(encoding="utf-8", errors="replace").splitlines()
+        report["server_warnings"] = warnings[-20:]  # what the server said (WARNING and above), last lines
     print(json.dumps(report, indent=2, ensure_ascii=False))
 
 

@@ -103,6 +103,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "log_config": None,
         "access_log": False,
         "timeout_graceful_shutdown": 10,
+        # Longer than clients' and load balancers' idle timeouts (httpx: 5 s, AWS ALB: 60 s): otherwise the server
+        # may close a connection just as a client reuses it (seen as rare ReadErrors in bench/load.py).
+        "timeout_keep_alive": 75,
     }
     if args.workers > 1:
         # Workers import the app afresh: hand them the command line's overrides through the environment.
