@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from qa.evidence import Evidence, EvidenceSelector
 from qa.retrieval import Retriever
 from qa.text import Lang, detect_lang, to_simplified
-from qa.types import Answer, Citation, Hit, Sentence
+from qa.types import Answer, Citation, Hit, Mode, Sentence
 
 ABSTAIN_TEXT: dict[str, str] = {
     "zh-Hant": "文章沒有提到這一點。",
@@ -95,7 +95,7 @@ class ExtractiveAnswerer:
         timings: dict[str, float],
         started: float,
         *,
-        mode: str = "extractive",
+        mode: Mode = "extractive",
         reason: str | None = None,
     ) -> Answer:
         """Build the extractive answer from chosen evidence."""
@@ -105,7 +105,7 @@ class ExtractiveAnswerer:
         return Answer(
             answer=text,
             abstained=evidence.abstained,
-            mode=mode,  # type: ignore[arg-type]
+            mode=mode,
             citations=citations,
             passages=tuple(passages),
             timings={k: round(v, 2) for k, v in timings.items()},

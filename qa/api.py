@@ -8,7 +8,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
@@ -199,7 +199,7 @@ STREAM_DOC = (
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-async def sse(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
+async def sse(events: AsyncGenerator[Event, None]) -> AsyncIterator[bytes]:
     """Format engine events as Server-Sent Events; a client that leaves cancels the generator (and the LLM)."""
     try:
         async for event in events:
@@ -207,12 +207,13 @@ async def sse(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
                 data: Any = {"passages": [PassageOut.of(h).model_dump() for h in event.passages]}
             elif event.kind == "delta":
                 data = {"text": event.text}
-            else:
-                assert event.answer is not None
+            elif event.answer is not None:
                 data = AskResponse.of(event.answer).model_dump()
+            else:
+                continue
             yield f"event: {event.kind}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
     finally:
-        await events.aclose()  # type: ignore[attr-defined]
+        await events.aclose()
 
 
 def _on_sighup(callback: Callable[[], None]) -> None:

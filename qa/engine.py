@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -32,7 +32,7 @@ class Engine(Protocol):
         """A whole cited answer."""
         ...
 
-    def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncIterator[Event]:
+    def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncGenerator[Event, None]:
         """The answer as events: passages first, then text deltas, then the final answer."""
         ...
 
@@ -47,7 +47,7 @@ class ExtractiveEngine:
         """A whole extractive answer."""
         return await anyio.to_thread.run_sync(lambda: self.answerer.answer(question, top_k=top_k, history=history))
 
-    async def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncIterator[Event]:
+    async def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncGenerator[Event, None]:
         """Passages, the answer text in one delta, then the final answer."""
         answer = await self.ask(question, top_k=top_k, history=history)
         yield Event("passages", passages=answer.passages)
@@ -67,7 +67,7 @@ class RecordedEngine:
         record_answer(answer)
         return answer
 
-    async def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncIterator[Event]:
+    async def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncGenerator[Event, None]:
         """The inner engine's events; the final answer counted."""
         events = self.inner.stream(question, top_k=top_k, history=history)
         try:
@@ -76,4 +76,4 @@ class RecordedEngine:
                     record_answer(event.answer)
                 yield event
         finally:
-            await events.aclose()  # type: ignore[attr-defined]
+            await events.aclose()

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -114,7 +114,7 @@ class LLMClient:
             raise LLMError("malformed", "the completion has no text content")
         return content
 
-    async def stream(self, messages: Sequence[Message]) -> AsyncIterator[str]:
+    async def stream(self, messages: Sequence[Message]) -> AsyncGenerator[str, None]:
         """The assistant's reply in pieces as the server sends them (SSE `data:` lines)."""
         async with self._response(messages, stream=True) as response:
             finished = False

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -85,7 +85,7 @@ class LLMEngine:
         job.timings["llm_ms"] = (time.perf_counter() - t0) * 1000
         return self._finish(job, output)
 
-    async def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncIterator[Event]:
+    async def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncGenerator[Event, None]:
         """Passages, the LLM's text as it comes, then the verified (or fallback) answer."""
         job = await self._prepare(question, top_k, history)
         if isinstance(job, Answer):
@@ -105,7 +105,7 @@ class LLMEngine:
             yield Event("final", answer=self._fallback(job, exc.reason))
             return
         finally:
-            await pieces_stream.aclose()  # type: ignore[attr-defined]  # a client that left stops the LLM call
+            await pieces_stream.aclose()  # a client that left stops the LLM call
         job.timings["llm_ms"] = (time.perf_counter() - t0) * 1000
         yield Event("final", answer=self._finish(job, "".join(pieces)))
 

@@ -13,7 +13,7 @@ import math
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
@@ -291,7 +291,7 @@ class Reply:
         head = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": MODEL_ID}
         return _sse({**head, "choices": choices, **extra})
 
-    async def chunks(self, events: AsyncIterator[Event], *, include_usage: bool) -> AsyncIterator[bytes]:
+    async def chunks(self, events: AsyncGenerator[Event, None], *, include_usage: bool) -> AsyncIterator[bytes]:
         """The completion as chunks: the role, the answer, the sources, then `stop` with the citations.
 
         OpenAI chunks can only append, while the engine's final answer (verified, citations checked) replaces
@@ -312,7 +312,7 @@ class Reply:
             log.exception("streamed chat completion failed")
             yield _sse(openai_error_body(500, "internal_error", "an unexpected error occurred; it has been logged"))
         finally:
-            await events.aclose()  # type: ignore[attr-defined]  # a client that left stops the engine
+            await events.aclose()  # a client that left stops the engine
         yield b"data: [DONE]\n\n"
 
 
