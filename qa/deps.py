@@ -75,9 +75,8 @@ class State:
         if not self._reindexing.acquire(blocking=False):
             raise ReindexBusy("a rebuild is already running")
         try:
-            old = self.pipeline
-            embedder = old.embedder if old else None
-            fresh = build_index(settings.seeds_dir, embedder or make_embedder(settings))
+            embedder = self.pipeline.embedder if self.pipeline else make_embedder(settings)
+            fresh = build_index(settings.seeds_dir, embedder)
             save_index(fresh, settings.index_dir)
             pipeline = build_pipeline(settings, embedder=embedder, index=load_index(settings.index_dir))
             self.pipeline, self.error = pipeline, None
