@@ -40,7 +40,7 @@ def install_production(app: FastAPI, settings: Settings) -> None:
         buckets = TokenBuckets(settings.rate_limit_rps, settings.rate_limit_burst)
         app.add_middleware(RateLimitMiddleware, buckets=buckets, known_key=keys.known, exempt=OPS_PATHS.__contains__)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
-    app.add_middleware(TimeoutMiddleware, seconds=settings.request_timeout)
+    app.add_middleware(TimeoutMiddleware, seconds=request_timeout(settings))
     # CORS outside the key check: a browser's preflight carries no key, and a 401 or 429 must still be readable.
     app.add_middleware(
         CORSMiddleware,
@@ -53,6 +53,15 @@ def install_production(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics, routes=app.router.routes)
     app.add_middleware(RequestContextMiddleware)
+
+
+def request_timeout(settings: Settings) -> float:
+    """The time a response may take to start: never shorter than a slow LLM call and its retries plus the
+    fallback, so that a slow LLM costs the user a late answer, not a 504 (0: no limit)."""
+    if settings.request_timeout <= 0 or not settings.llm_base_url.strip():
+        return settings.request_timeout
+    llm = settings.llm_timeout * (settings.llm_retries + 1) + settings.llm_backoff * float(2**settings.llm_retries)
+    return max(settings.request_timeout, llm + 10.0)
 
 
 def _install_routes(app: FastAPI, metrics: Metrics) -> None:

@@ -392,3 +392,13 @@ def test_dockerignore_sends_only_what_the_build_copies() -> None:
     assert not dockerignored("qa/api.py", patterns)
     for secret_or_bulk in (".env", ".venv/bin/python", ".git/config", "index/manifest.json", "qa/__pycache__"):
         assert dockerignored(secret_or_bulk, patterns), secret_or_bulk
+
+
+def test_request_timeout_leaves_room_for_a_slow_llm_and_its_fallback() -> None:
+    from qa.config import Settings
+    from qa.production import request_timeout
+
+    assert request_timeout(Settings(request_timeout=120)) == 120
+    slow = Settings(request_timeout=120, llm_base_url="http://llm/v1", llm_timeout=100, llm_retries=1)
+    assert request_timeout(slow) > 2 * 100
+    assert request_timeout(Settings(request_timeout=0, llm_base_url="http://llm/v1")) == 0
