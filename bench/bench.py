@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from load import free_port, memory_mib, percentile, wait_ready  # the sibling load-test script
 
 ROOT = Path(__file__).resolve().parent.parent
 # Questions written for the benchmark (a mix of scripts, kinds and an unanswerable one).
@@ -33,24 +33,6 @@ QUESTIONS = [
     "What did Russia deploy in Belarus?",
     "哈馬斯為什麼不肯解除武裝？",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def rss_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 def load(url: str, requests: int, concurrency: int) -> dict[str, float]:
@@ -78,8 +60,8 @@ def load(url: str, requests: int, concurrency: int) -> dict[str, float]:
         "concurrency": concurrency,
         "errors": errors,
         "p50_ms": round(statistics.median(latencies), 2),
-        "p95_ms": round(percentile(latencies, 95), 2),
-        "p99_ms": round(percentile(latencies, 99), 2),
+        "p95_ms": round(percentile(sorted(latencies), 95), 2),
+        "p99_ms": round(percentile(sorted(latencies), 99), 2),
         "throughput_rps": round(requests / elapsed, 1),
     }
 
@@ -115,21 +97,15 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         try:
-            while True:
-                try:
-                    if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.05)
+            wait_ready(url, server, timeout_s=300)
             report["start_to_ready_s"] = round(time.perf_counter() - started, 2)
-            report["rss_ready_mib"] = round(rss_kib(server.pid, "VmRSS") / 1024, 1)
+            report["rss_ready_mib"] = memory_mib(server.pid)["rss_mib"]
             for _ in range(20):  # warm up
                 httpx.post(f"{url}/ask", json={"question": QUESTIONS[0]}, timeout=60)
             report["c1"] = load(url, max(1, args.requests // 4), 1)
             report["c8"] = load(url, max(1, args.requests - args.requests // 4), 8)
-            report["rss_after_mib"] = round(rss_kib(server.pid, "VmRSS") / 1024, 1)
-            report["peak_rss_mib"] = round(rss_kib(server.pid, "VmHWM") / 1024, 1)
+            after = memory_mib(server.pid)
+            report["rss_after_mib"], report["peak_rss_mib"] = after["rss_mib"], after["peak_rss_mib"]
         finally:
             server.terminate()
             server.wait(timeout=20)
