@@ -43,7 +43,3 @@ class LexicalIndex:
         if not ids:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._model.get_scores_from_ids(ids), dtype=np.float32)
-
-    def knows(self, token: str) -> bool:
-        """True when the token occurs in the indexed texts."""
-        return token in self._model.vocab_dict and token != ""

@@ -34,6 +34,7 @@ class SentenceStats:
         self.folded = [fold(s.text) for s in sentences]
         self.stems = [set(english_terms(s.text)) for s in sentences]
         self._all_stems = set().union(*self.stems) if self.stems else set()
+        self._corpus = "\n".join(self.folded)
         self._df: dict[str, int] = {}
 
     def df(self, alternative: str) -> int:
@@ -47,7 +48,7 @@ class SentenceStats:
 
     def unknown_names(self, question: str, lexicon: dict[str, list[str]]) -> list[str]:
         """Names in the question (people, places, bodies, acronyms) that occur nowhere in the corpus."""
-        corpus = "\n".join(self.folded)
+        corpus = self._corpus
         if detect_lang(question) == "en":
             words = re.findall(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z]+)", question.strip())
             ordinary = english_common_words()

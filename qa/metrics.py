@@ -106,11 +106,6 @@ class Metrics:
         return clean
 
 
-def current_metrics() -> Metrics | None:
-    """The metrics of the app handling the current request (None outside a request)."""
-    return _current.get()
-
-
 def record_answer(answer: AnswerLike) -> None:
     """Count an answer of the current request's app (does nothing outside a request)."""
     if (m := _current.get()) is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -182,11 +182,6 @@ def tokens(text: str, *, drop_stopwords: bool = False) -> list[str]:
 def content_terms(text: str) -> list[str]:
     """The topic words of a text: folded words without stopwords or single CJK function characters."""
     return [w for w in words(text) if w not in STOPWORDS]
-
-
-def unique(items: Iterable[str]) -> list[str]:
-    """Items in first-seen order without repeats."""
-    return list(dict.fromkeys(items))
 
 
 TOKENIZER_VERSION = 1
