@@ -16,6 +16,9 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN python -m venv /opt/venv \
     && pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 WORKDIR /app
+# The Python client (qa.client re-exports it) is its own distribution: install it before the server.
+COPY clients/python ./clients/python
+RUN pip install --no-cache-dir ./clients/python && rm -rf clients/python/build clients/python/*.egg-info
 COPY pyproject.toml README.md ./
 COPY qa ./qa
 RUN pip install --no-cache-dir . && rm -rf build ./*.egg-info

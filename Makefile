@@ -9,11 +9,13 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: serve test lint install install-test index bench eval clean
 
-$(BIN)/qa: pyproject.toml
+$(BIN)/qa: pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The CPU build of torch first: a plain `torch` requirement would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
+	# The Python client is its own distribution (httpx only); qa.client re-exports it.
+	$(BIN)/python -m pip install --quiet -e clients/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -27,9 +29,10 @@ serve: install
 	$(BIN)/qa serve --host $(HOST) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check qa tests bench
-	$(BIN)/ruff format --check qa tests bench
+	$(BIN)/ruff check qa tests bench clients
+	$(BIN)/ruff format --check qa tests bench clients
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: install-test lint
 	$(BIN)/pytest
@@ -41,7 +44,7 @@ bench: install
 	$(BIN)/python bench/bench.py
 
 eval: install
-	$(BIN)/qa eval eval/dev.jsonl
+	$(BIN)/qa eval ../shared/eval/dev.jsonl
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache artifacts

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Written for this load test: both scripts and English, several kinds of question, and some the article cannot
 # answer (they exercise the abstention path, which is as much work as an answer).
 QUESTIONS = [
-    "習特會是在哪一天結束的？",
+    "釜山會晤後美國的關稅降了多少？",
     "特朗普說自己解決了幾場戰爭？",
     "加沙在2025年9月迎來第幾次停火？",
     "哈馬斯在2023年發動的行動叫什麼？",

@@ -9,10 +9,10 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from qa.embedding import SentenceTransformerEmbedder
-from qa.evaluation import covered
-from qa.index import open_index
-from qa.retrieval import Retriever
+from qa.evaluation.gold import covered
+from qa.indexing.freshness import open_index
+from qa.retrieval.embedding import SentenceTransformerEmbedder
+from qa.retrieval.retriever import Retriever
 
 
 def main() -> None:

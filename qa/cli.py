@@ -3,32 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
-import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from qa.config import Settings
+from qa.config import Settings, settings_with
+from qa.errors import QAError
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings the command line gives (the rest come from the environment)."""
+    names = ("seeds_dir", "index_dir", "embedding_model", "log_level")
+    found = {name: getattr(args, name, None) for name in names}
+    return {name: value for name, value in found.items() if value is not None}
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {}
-    for name in ("seeds_dir", "index_dir", "embedding_model"):
-        value = getattr(args, name, None)
-        if value is not None:
-            overrides[name] = value
-    return Settings(**overrides)
+    return settings_with(**_overrides(args))
 
 
 def cmd_index_build(args: argparse.Namespace) -> int:
     """Build the index from the seeds and swap it in atomically."""
-    from qa.index import build, save
-    from qa.service import make_embedder
-    from qa.text import initialise
+    from qa.app import make_embedder
+    from qa.indexing.build import build
+    from qa.indexing.store import save
+    from qa.text.tokens import initialise
 
     settings = _settings(args)
     initialise()
@@ -45,14 +49,16 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 def cmd_index_info(args: argparse.Namespace) -> int:
     """Print the manifest and whether the index fits the seeds and the model."""
-    from qa.chunking import ChunkerSettings
-    from qa.index import IndexError_, read_manifest, staleness
-    from qa.service import make_embedder
+    from qa.app import make_embedder
+    from qa.errors import IndexUnusable
+    from qa.indexing.chunking import ChunkerSettings
+    from qa.indexing.freshness import staleness
+    from qa.indexing.store import read_manifest
 
     settings = _settings(args)
     try:
         manifest = read_manifest(settings.index_dir)
-    except IndexError_ as exc:
+    except IndexUnusable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     problem = staleness(manifest, settings.seeds_dir, make_embedder(settings).model_id, ChunkerSettings())
@@ -64,12 +70,12 @@ def cmd_index_info(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question on the local pipeline and print it with numbered citations."""
-    from qa.service import build_pipeline
+    from qa.app import build_pipeline
 
     pipeline = build_pipeline(_settings(args))
     answer = pipeline.answerer.answer(args.question, top_k=args.top_k)
     if args.json:
-        from qa.schemas import AskResponse
+        from qa.server.schemas import AskResponse
 
         print(AskResponse.of(answer).model_dump_json(indent=2))
         return 0
@@ -85,16 +91,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP service with uvicorn: JSON logs, --workers N processes."""
     import uvicorn
 
-    from qa.logs import configure_logging
+    from qa.server.logs import configure_logging
 
     settings = _settings(args)
-    if args.log_level:
-        settings = settings.model_copy(update={"log_level": args.log_level.upper()})
     configure_logging(settings)
     if settings.on_index_mismatch == "refuse":
         # Refuse now, with a non-zero exit, rather than serve 503s for an index that will never load.
-        from qa.index import check
-        from qa.service import make_embedder
+        from qa.app import make_embedder
+        from qa.indexing.freshness import check
 
         check(settings.index_dir, settings.seeds_dir, make_embedder(settings).model_id)
     options: dict[str, Any] = {
@@ -108,28 +112,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "timeout_keep_alive": 75,
     }
     if args.workers > 1:
-        # Workers import the app afresh: hand them the command line's overrides through the environment.
-        for name in ("seeds_dir", "index_dir", "embedding_model"):
-            if (value := getattr(args, name, None)) is not None:
-                os.environ[f"QA_{name.upper()}"] = str(value)
-        uvicorn.run("qa.api:app_factory", factory=True, workers=args.workers, **options)
-    else:
-        from qa.api import create_app
+        from uvicorn.supervisors import Multiprocess
 
-        uvicorn.run(create_app(settings), **options)
+        from qa.app import app_factory
+
+        # Each worker process builds its app from the command line's overrides (a picklable partial) and loads
+        # the index before it takes requests; the environment is not written to.
+        factory = functools.partial(app_factory, **_overrides(args))
+        config = uvicorn.Config(factory, factory=True, workers=args.workers, **options)
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    else:
+        from qa.app import build_app
+
+        uvicorn.run(build_app(settings), **options)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score a gold set on the local pipeline, or on a running service with --url."""
-    from qa.evaluation import evaluate, local_asker, summary_line, url_asker
+    from qa.evaluation.gold import evaluate, local_asker, summary_line, url_asker
 
     settings = _settings(args)
     source = Path(args.source) if args.source else None
     if args.url:
         asker = url_asker(args.url)
     else:
-        from qa.service import build_pipeline
+        from qa.app import build_pipeline
 
         asker = local_asker(build_pipeline(settings))
     report = evaluate(Path(args.gold), asker, source=source, seeds_dir=settings.seeds_dir)
@@ -163,7 +171,9 @@ def parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING or ERROR (QA_LOG_LEVEL)")
+    serve.add_argument(
+        "--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="(QA_LOG_LEVEL)"
+    )
     serve.add_argument("--workers", type=int, default=1, help="worker processes (each loads the index)")
     serve.set_defaults(func=cmd_serve)
 
@@ -178,24 +188,18 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `qa` console script."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("faiss", "sentence_transformers", "httpx", "jieba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("bm25s").setLevel(logging.ERROR)  # a warning for every question the corpus lacks words of
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # a clear one-line message, not a traceback, for expected failures
-        from qa.documents import SourceError
-        from qa.index import IndexError_
-
-        if isinstance(exc, SourceError | IndexError_):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
+    except QAError as exc:  # a clear one-line message, not a traceback, for expected failures
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    pass
 
 ChunkKind = Literal["text", "caption"]
 Mode = Literal["extractive", "llm", "llm-fallback"]
@@ -87,3 +93,33 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     reason: str | None = None
     lang: str = "zh-Hant"
+    # What the LLM did (answered, abstained, fallback, skipped) and why it fell back; None without an LLM.
+    llm_outcome: str | None = None
+    llm_fallback: str | None = None
+
+
+class Embedder(Protocol):
+    """Turns texts into unit-length vectors; says how much of a text its vocabulary understands."""
+
+    model_id: str
+
+    @property
+    def dim(self) -> int:
+        """Vector size."""
+        ...
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text (a progress bar if asked)."""
+        ...
+
+    def coverage(self, text: str) -> float:
+        """Share of the text's tokens the model knows (not unknown-token), 0..1."""
+        ...
+
+
+@dataclass(frozen=True)
+class Turn:
+    """An earlier question and answer of the conversation."""
+
+    question: str
+    answer: str = ""

@@ -12,11 +12,12 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from qa.api import create_app
+from qa.app import build_app, build_pipeline
 from qa.config import Settings
-from qa.embedding import SentenceTransformerEmbedder
-from qa.index import Index, build, load, save
-from qa.service import Pipeline, build_pipeline
+from qa.indexing.build import build
+from qa.indexing.store import Index, load, save
+from qa.retrieval.embedding import SentenceTransformerEmbedder
+from qa.server.state import Pipeline
 from tests.support import ROOT, serve
 
 
@@ -66,7 +67,7 @@ def pipeline(settings: Settings, embedder: SentenceTransformerEmbedder, index: I
 @pytest.fixture(scope="session")
 def live_url(settings: Settings, pipeline: Pipeline) -> Iterator[str]:
     """A real uvicorn server on loopback serving the extractive pipeline."""
-    with serve(create_app(settings, pipeline=pipeline)) as url:
+    with serve(build_app(settings, pipeline=pipeline)) as url:
         yield url
 
 

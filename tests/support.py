@@ -8,9 +8,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+
+from qa.config import LLMSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,6 +45,35 @@ def serve(app: FastAPI, *, port: int | None = None) -> Iterator[str]:
 
 
 def gold_path() -> Path:
-    """The development question set: the shared copy when present, else the project's copy of it."""
+    """The shared development question set (../shared/eval/dev.jsonl); it is measured on, never copied here."""
     shared = ROOT.parent / "shared" / "eval" / "dev.jsonl"
-    return shared if shared.is_file() else ROOT / "eval" / "dev.jsonl"
+    if not shared.is_file():
+        import pytest
+
+        pytest.skip(f"the shared development set is not at {shared}")
+    return shared
+
+
+def configured(settings: Settings, **changes: Any) -> Settings:
+    """A copy of settings with fields changed, named as their environment variables are (less the QA_ prefix):
+    `llm_base_url` sets settings.llm.base_url, `allowed_origins` settings.server.allowed_origins, and so on."""
+    groups = {"llm": settings.llm, "retrieval": settings.retrieval, "answering": settings.answering}
+    groups["server"] = settings.server
+    updates: dict[str, dict[str, Any]] = {name: {} for name in groups}
+    top: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name.startswith("llm_") and name[4:] in LLMSettings.model_fields:
+            updates["llm"][name[4:]] = value
+            continue
+        group = next((g for g, model in groups.items() if g != "llm" and name in type(model).model_fields), None)
+        if group is None:
+            if name not in Settings.model_fields:
+                raise KeyError(f"no setting {name!r}")
+            top[name] = value
+        else:
+            updates[group][name] = value
+    for group, values in updates.items():
+        if values:
+            model = groups[group]
+            top[group] = type(model).model_validate({**model.model_dump(), **values})
+    return settings.model_copy(update=top)

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from qa.api import create_app
+from qa.app import build_app
 from qa.config import Settings
 from tests.support import serve
 
@@ -122,7 +122,7 @@ def test_wrong_method_is_405(client: httpx.Client) -> None:
 def test_not_ready_until_the_index_loads(tmp_path: Any, seeds_dir: Any) -> None:
     """A service whose index cannot load stays up, says why, and answers 503 rather than crashing."""
     settings = Settings(seeds_dir=tmp_path / "missing-seeds", index_dir=tmp_path / "index", on_index_mismatch="refuse")
-    with serve(create_app(settings)) as url:
+    with serve(build_app(settings)) as url:
         deadline = time.monotonic() + 30
         while True:
             health = httpx.get(f"{url}/health")

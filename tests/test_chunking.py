@@ -3,8 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunking import ChunkerSettings, chunk_document
-from qa.documents import SourceError, load_document, load_documents
+from qa.errors import SourceError
+from qa.indexing.chunking import ChunkerSettings, chunk_document
+from qa.indexing.documents import load_document, load_documents
 
 
 def test_offsets_are_exact_over_the_whole_article(article_path: Path) -> None:

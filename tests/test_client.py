@@ -11,9 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from qa.api import create_app
-from qa.client import (
+from qa_client import (
     AskResult,
     AsyncQAClient,
     Citation,
@@ -26,6 +24,8 @@ from qa.client import (
     QAUnavailableError,
     StreamEvent,
 )
+
+from qa.app import build_app
 from qa.config import Settings
 from tests.support import free_port, serve
 
@@ -151,7 +151,7 @@ def test_a_server_that_never_answers_times_out() -> None:
 
 def test_not_ready_is_unavailable(tmp_path: Path) -> None:
     settings = Settings(seeds_dir=tmp_path / "missing", index_dir=tmp_path / "i", on_index_mismatch="refuse")
-    with serve(create_app(settings)) as url, QAClient(url) as c:
+    with serve(build_app(settings)) as url, QAClient(url) as c:
         deadline = time.monotonic() + 30
         while (health := c.health()).status == "loading" and time.monotonic() < deadline:
             time.sleep(0.05)

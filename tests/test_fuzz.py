@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from qa.service import Pipeline
+from qa.server.state import Pipeline
 
 ARTICLE_WORDS = [
     "北約",

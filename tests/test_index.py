@@ -5,8 +5,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.embedding import SentenceTransformerEmbedder
-from qa.index import FORMAT_VERSION, Index, IndexError_, build, load, open_index, read_manifest, save
+from qa.errors import IndexUnusable
+from qa.indexing.build import build
+from qa.indexing.freshness import open_index
+from qa.indexing.store import FORMAT_VERSION, Index, load, read_manifest, save
+from qa.retrieval.dense import dense_scores
+from qa.retrieval.embedding import SentenceTransformerEmbedder
 
 
 def test_manifest_records_sources_model_and_settings(index_dir: Path, article_path: Path) -> None:
@@ -31,13 +35,13 @@ def test_loaded_index_matches_the_built_one(index: Index, article: str) -> None:
         assert article[chunk.start : chunk.end] == chunk.text
     # Vectors are unit length: inner product is cosine similarity.
     query = np.ones(index.chunk_dense.dim, dtype=np.float32) / np.sqrt(index.chunk_dense.dim)
-    assert np.all(np.abs(index.chunk_dense.scores(query)) <= 1.0001)
+    assert np.all(np.abs(dense_scores(index.chunk_dense, query)) <= 1.0001)
 
 
 def test_committed_index_is_current(embedder: SentenceTransformerEmbedder) -> None:
     """The index/ shipped in the repository fits seeds/ and the default model (else `qa index build`)."""
-    from qa.chunking import ChunkerSettings
-    from qa.index import staleness
+    from qa.indexing.chunking import ChunkerSettings
+    from qa.indexing.freshness import staleness
 
     root = Path(__file__).resolve().parent.parent
     manifest = read_manifest(root / "index")
@@ -69,7 +73,7 @@ def test_damaged_index_is_refused_with_a_clear_message(index_copy: Path, damage:
         manifest["format_version"] = 999
         (index_copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
         expected = "format"
-    with pytest.raises(IndexError_, match=expected):
+    with pytest.raises(IndexUnusable, match=expected):
         load(index_copy)
 
 
@@ -77,7 +81,7 @@ def test_damaged_index_is_rebuilt_or_refused_by_setting(
     index_copy: Path, seeds_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     (index_copy / "chunks.json").write_text("[]", encoding="utf-8")
-    with pytest.raises(IndexError_, match="damaged.*qa index build"):
+    with pytest.raises(IndexUnusable, match="damaged.*qa index build"):
         open_index(index_copy, seeds_dir, embedder, on_mismatch="refuse")
     rebuilt = open_index(index_copy, seeds_dir, embedder, on_mismatch="rebuild")
     assert len(rebuilt.chunks) > 10
@@ -89,7 +93,7 @@ def test_changed_sources_or_model_make_the_index_stale(
 ) -> None:
     open_index(index_copy, seeds_copy, embedder, on_mismatch="refuse")  # fits as built
     (seeds_copy / "extra.txt").write_text("新的文件。第二句。", encoding="utf-8")
-    with pytest.raises(IndexError_, match="sources"):
+    with pytest.raises(IndexUnusable, match="sources"):
         open_index(index_copy, seeds_copy, embedder, on_mismatch="refuse")
     rebuilt = open_index(index_copy, seeds_copy, embedder)
     assert {c.doc for c in rebuilt.chunks} == {p.stem for p in seeds_copy.glob("*.txt")}
@@ -99,7 +103,7 @@ def test_changed_sources_or_model_make_the_index_stale(
 
     other = OtherModel()
     other.model_id = "some/other-model"
-    with pytest.raises(IndexError_, match="some/other-model"):
+    with pytest.raises(IndexUnusable, match="some/other-model"):
         open_index(index_copy, seeds_copy, other, on_mismatch="refuse")
 
 
@@ -109,9 +113,11 @@ def test_save_swaps_atomically_and_leaves_no_temporary_folders(
     target = tmp_path / "idx"
     built = build(seeds_dir, embedder)
     save(built, target)
-    first = read_manifest(target)["built_at"]
-    save(built, target)
-    assert read_manifest(target)["built_at"] == first
+    assert read_manifest(target)["built_at"] == built.manifest["built_at"]
+    later = Index(**{**built.__dict__, "manifest": {**built.manifest, "built_at": "2030-01-01T00:00:00+00:00"}})
+    save(later, target)  # over the existing index: the new one replaces it whole
+    assert read_manifest(target)["built_at"] == "2030-01-01T00:00:00+00:00"
+    assert load(target).manifest["built_at"] == "2030-01-01T00:00:00+00:00"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["idx"]
 
     class Broken(Index):

@@ -9,7 +9,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from qa.llm import LLMClient, LLMConfig, LLMError
+from qa.config import LLMSettings
+from qa.errors import LLMError
+from qa.llm.client import LLMClient
 from tests.fake_llm import chunk, completion
 
 MESSAGES = [{"role": "user", "content": "hi"}]
@@ -17,7 +19,7 @@ MESSAGES = [{"role": "user", "content": "hi"}]
 
 def client_for(handler: Callable[[httpx.Request], httpx.Response], **config: object) -> LLMClient:
     settings = {"base_url": "http://llm.test/v1", "backoff": 0.0, **config}
-    return LLMClient(LLMConfig(**settings), transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
+    return LLMClient(LLMSettings(**settings), transport=httpx.MockTransport(handler))  # type: ignore[arg-type]
 
 
 def run(coro):  # type: ignore[no-untyped-def]
@@ -106,7 +108,7 @@ def test_unreachable_server_is_remembered_for_a_while() -> None:
         raise httpx.ConnectError("refused", request=request)
 
     client = LLMClient(
-        LLMConfig(base_url="http://llm.test/v1", retries=1, backoff=0.0, dead_seconds=30),
+        LLMSettings(base_url="http://llm.test/v1", retries=1, backoff=0.0, dead_seconds=30),
         transport=httpx.MockTransport(handler),
         clock=lambda: now[0],
     )
@@ -160,7 +162,7 @@ def test_concurrency_is_capped() -> None:
         return httpx.Response(200, json=completion("ok"))
 
     client = LLMClient(
-        LLMConfig(base_url="http://llm.test/v1", max_concurrency=2), transport=httpx.MockTransport(handler)
+        LLMSettings(base_url="http://llm.test/v1", max_concurrency=2), transport=httpx.MockTransport(handler)
     )
 
     async def many() -> list[str]:

@@ -11,11 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from qa.api import create_app
+from qa.app import build_app, make_engine
 from qa.config import Settings
-from qa.service import Pipeline, make_engine
+from qa.server.state import Pipeline
 from tests.fake_llm import Script, Step, citing, fake_llm_app
-from tests.support import free_port, serve
+from tests.support import configured, free_port, serve
 
 QUESTION = "歐盟第19輪對俄制裁首次瞄準哪個產業？"
 GAS = "首次瞄準俄羅斯天然氣產業"
@@ -24,9 +24,9 @@ GOOD = citing("第19輪制裁首次瞄準俄羅斯天然氣產業[{n}]。", n=GA
 
 def app_with_llm(settings: Settings, pipeline: Pipeline, llm_url: str, **extra: Any) -> Any:
     update = {"llm_base_url": llm_url, "llm_backoff": 0.0, "llm_timeout": 2.0, "llm_retries": 1, **extra}
-    configured = settings.model_copy(update=update)
-    return create_app(
-        configured, pipeline=dataclasses.replace(pipeline, engine=make_engine(configured, pipeline.answerer))
+    llm_settings = configured(settings, **update)
+    return build_app(
+        llm_settings, pipeline=dataclasses.replace(pipeline, engine=make_engine(llm_settings, pipeline.answerer))
     )
 
 

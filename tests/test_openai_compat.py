@@ -14,12 +14,11 @@ import pytest
 from openai import OpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
-from qa.answer import Turn
-from qa.api import create_app
+from qa.answering.engine import Engine, Event
+from qa.app import build_app
 from qa.config import Settings
-from qa.engine import Engine, Event
-from qa.service import Pipeline
-from qa.types import Answer, Citation
+from qa.server.state import Pipeline
+from qa.types import Answer, Citation, Turn
 from tests.support import serve
 
 QUESTION = "歐盟第19輪制裁禁止了什麼進入歐洲市場？"
@@ -177,7 +176,7 @@ class RecordingEngine:
 
 def test_messages_become_question_and_history(settings: Settings, pipeline: Pipeline) -> None:
     engine = RecordingEngine(pipeline.engine)
-    app = create_app(settings, pipeline=dataclasses.replace(pipeline, engine=engine))
+    app = build_app(settings, pipeline=dataclasses.replace(pipeline, engine=engine))
     messages: list[ChatCompletionMessageParam] = [
         {"role": "assistant", "content": "Hello! Ask me about the article."},
         {"role": "system", "content": "You are helpful."},
@@ -199,7 +198,7 @@ def test_messages_become_question_and_history(settings: Settings, pipeline: Pipe
         (Turn("第一個問題", "第一個回答[1]"), Turn("第二個問題", ""), Turn("第三個問題", "第三個\n回答")),
     )
     assert engine.calls[0] == expected
-    assert engine.calls[1] == (expected[0], settings.default_top_k, expected[2])
+    assert engine.calls[1] == (expected[0], settings.retrieval.default_top_k, expected[2])
 
 
 class RevisingEngine:
@@ -224,8 +223,8 @@ def test_streamed_content_is_the_final_verified_answer(settings: Settings, pipel
     start = article.index(quote)
     citation = Citation(n=1, doc="d", chunk_id="d:c001", quote=quote, start=start, end=start + len(quote))
     final = Answer(answer=f"歐盟{quote}。[1]", abstained=False, mode="llm", citations=(citation,), passages=())
-    app = create_app(settings, pipeline=dataclasses.replace(pipeline, engine=RevisingEngine(final)))
-    broken = create_app(settings, pipeline=dataclasses.replace(pipeline, engine=RevisingEngine(final, fail=True)))
+    app = build_app(settings, pipeline=dataclasses.replace(pipeline, engine=RevisingEngine(final)))
+    broken = build_app(settings, pipeline=dataclasses.replace(pipeline, engine=RevisingEngine(final, fail=True)))
     with serve(app) as url, serve(broken) as broken_url:
         sdk = OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0)
         chunks = list(sdk.chat.completions.create(model="article-qa", messages=[user("q")], stream=True))
@@ -310,7 +309,7 @@ def test_sdk_raises_with_the_servers_message(sdk: OpenAI) -> None:
 
 def test_not_ready_is_a_503_in_openai_shape(tmp_path: Path) -> None:
     settings = Settings(seeds_dir=tmp_path / "missing", index_dir=tmp_path / "i", on_index_mismatch="refuse")
-    with serve(create_app(settings)) as url:
+    with serve(build_app(settings)) as url:
         deadline = time.monotonic() + 30
         while httpx.get(url + "/health").json()["status"] == "loading" and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -23,13 +23,13 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
-from qa.api import create_app
-from qa.config import Settings
-from qa.logs import JsonFormatter
-from qa.metrics import record_answer, record_llm, record_retrieval
-from qa.ratelimit import TokenBuckets
-from qa.service import Pipeline
-from tests.support import ROOT, serve
+from qa.app import build_app
+from qa.config import LLMSettings, RetrievalSettings, ServerSettings, Settings
+from qa.server.logs import JsonFormatter
+from qa.server.metrics import Metrics
+from qa.server.middleware.ratelimit import TokenBuckets
+from qa.server.state import Pipeline
+from tests.support import ROOT, configured, serve
 
 API_KEY, ADMIN_KEY = "test-api-key", "test-admin-key"
 ALLOWED = "https://allowed.example"
@@ -68,17 +68,18 @@ def add_test_routes(app: FastAPI) -> None:
     @app.post("/record")
     async def record(request: Request) -> dict[str, str]:
         p: Pipeline = request.app.state.qa.pipeline
-        record_answer(p.answerer.answer("北約"))
-        record_answer(p.answerer.answer("今天火星的天氣如何？"))
-        record_llm("ok")
-        record_llm("error", "Connection refused: 127.0.0.1:9")
-        record_retrieval(0.004)
+        metrics: Metrics = request.app.state.metrics
+        metrics.record_answer(p.answerer.answer("北約"))
+        metrics.record_answer(p.answerer.answer("今天火星的天氣如何？"))
+        metrics.record_llm("ok")
+        metrics.record_llm("error", "Connection refused: 127.0.0.1:9")
+        metrics.record_retrieval(0.004)
         return {}
 
 
 def variant(settings: Settings, pipeline: Pipeline, **update: Any) -> FastAPI:
     """An app with changed settings and the test routes."""
-    app = create_app(settings.model_copy(update=update), pipeline=pipeline)
+    app = build_app(configured(settings, **update), pipeline=pipeline)
     add_test_routes(app)
     return app
 
@@ -253,8 +254,8 @@ def test_access_log_is_one_json_line_with_the_request_id(live_url: str) -> None:
 
 def test_configure_logging_writes_json_to_stderr() -> None:
     code = (
-        "import logging; from qa.config import Settings; from qa.logs import configure_logging; "
-        "configure_logging(Settings(log_level='INFO')); logging.getLogger('demo').info('hi %s', 1, extra={'k': 2})"
+        "import logging; from qa.config import Settings; from qa.server.logs import configure_logging; "
+        "configure_logging(Settings()); logging.getLogger('demo').info('hi %s', 1, extra={'k': 2})"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     line = json.loads(run.stderr.strip().splitlines()[-1])
@@ -294,7 +295,6 @@ def test_metrics_record_answers_llm_and_retrieval(open_url: str) -> None:
     reason = frozenset({("reason", "connection_refused_127_0_0_1_9")})
     assert samples[("qa_llm_fallbacks_total", reason)] == 1
     assert samples[("qa_retrieval_duration_seconds_count", frozenset())] == 3  # two answers' and one more
-    record_llm("ok")  # outside a request: nothing to record into, and no error
 
 
 def test_metrics_can_require_a_key(settings: Settings, pipeline: Pipeline) -> None:
@@ -308,7 +308,7 @@ def test_live_and_ready(live_url: str, tmp_path: Any) -> None:
     assert httpx.get(f"{live_url}/live").json() == {"status": "alive"}
     assert httpx.get(f"{live_url}/ready").json() == {"status": "ok", "ready": True, "detail": None}
     broken = Settings(seeds_dir=tmp_path / "missing", index_dir=tmp_path / "index", on_index_mismatch="refuse")
-    with serve(create_app(broken)) as url:
+    with serve(build_app(broken)) as url:
         assert httpx.get(f"{url}/live").status_code == 200
         ready = httpx.get(f"{url}/ready")
         assert ready.status_code == 503 and ready.json()["ready"] is False and ready.headers["Retry-After"]
@@ -361,7 +361,9 @@ def test_dockerfile_follows_the_makefile_install() -> None:
     assert json.loads(final[-1][1]) == ["qa", "serve", "--host", "0.0.0.0", "--port", "8000"]
     assert final[-1][0] == "CMD"
     env_names = set(re.findall(r"\b(QA_[A-Z_]+)=", " ".join(args for kw, args in steps if kw == "ENV")))
-    assert env_names and {n.removeprefix("QA_").lower() for n in env_names} <= set(Settings.model_fields)
+    known = set(Settings.model_fields) | {f"llm_{n}" for n in LLMSettings.model_fields}
+    known |= set(RetrievalSettings.model_fields) | set(ServerSettings.model_fields)
+    assert env_names and {n.removeprefix("QA_").lower() for n in env_names} <= known
 
 
 def dockerignored(path: str, patterns: list[str]) -> bool:
@@ -396,9 +398,9 @@ def test_dockerignore_sends_only_what_the_build_copies() -> None:
 
 def test_request_timeout_leaves_room_for_a_slow_llm_and_its_fallback() -> None:
     from qa.config import Settings
-    from qa.production import request_timeout
+    from qa.server.middleware.stack import request_timeout
 
     assert request_timeout(Settings(request_timeout=120)) == 120
-    slow = Settings(request_timeout=120, llm_base_url="http://llm/v1", llm_timeout=100, llm_retries=1)
+    slow = configured(Settings(), request_timeout=120, llm_base_url="http://llm/v1", llm_timeout=100, llm_retries=1)
     assert request_timeout(slow) > 2 * 100
-    assert request_timeout(Settings(request_timeout=0, llm_base_url="http://llm/v1")) == 0
+    assert request_timeout(configured(Settings(), request_timeout=0, llm_base_url="http://llm/v1")) == 0

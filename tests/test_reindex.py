@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 
-from qa.api import create_app
+from qa.app import build_app
 from qa.config import Settings
-from qa.service import Pipeline
-from tests.support import ROOT, free_port, serve
+from qa.server.state import Pipeline
+from tests.support import ROOT, configured, free_port, serve
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
 NEW_DOC = "新文件。北極熊在格陵蘭的冰原上覓食。\n\n第二段講的是海冰。"
@@ -27,8 +27,8 @@ def test_admin_reindex_swaps_the_index_while_requests_keep_answering(
 ) -> None:
     index_copy = tmp_path / "index"
     shutil.copytree(index_dir, index_copy)
-    settings = Settings(seeds_dir=seeds_copy, index_dir=index_copy, admin_keys=["admin-secret"])
-    with serve(create_app(settings, pipeline=pipeline)) as url:
+    settings = configured(Settings(), seeds_dir=seeds_copy, index_dir=index_copy, admin_keys=["admin-secret"])
+    with serve(build_app(settings, pipeline=pipeline)) as url:
         assert httpx.post(f"{url}/admin/reindex", timeout=60).status_code in (401, 403)  # admin key required
         (seeds_copy / "polar.txt").write_text(NEW_DOC, encoding="utf-8")
         statuses: list[int] = []
@@ -36,7 +36,7 @@ def test_admin_reindex_swaps_the_index_while_requests_keep_answering(
 
         def keep_asking() -> None:
             while not stop.is_set():
-                statuses.append(httpx.post(f"{url}/ask", json={"question": "北約在賭什麼？"}, timeout=60).status_code)
+                statuses.append(httpx.post(f"{url}/ask", json={"question": "北約在擔心什麼？"}, timeout=60).status_code)
 
         asker = threading.Thread(target=keep_asking)
         asker.start()

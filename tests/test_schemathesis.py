@@ -22,9 +22,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from qa.api import create_app
+from qa.app import build_app
 from qa.config import Settings
-from qa.service import Pipeline
+from qa.server.state import Pipeline
 
 EXAMPLES = 25
 Operation = schemathesis.APIOperation[Any, Any, Any, Any]
@@ -42,7 +42,7 @@ NEGATIVE: list[schemathesis.CheckFunction] = [not_a_server_error, content_type_c
 @pytest.fixture(scope="module")
 def operations(settings: Settings, pipeline: Pipeline) -> list[Operation]:
     """Every operation of an app with the real pipeline, called in-process over ASGI."""
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(settings, pipeline=pipeline))
+    schema = schemathesis.openapi.from_asgi("/openapi.json", build_app(settings, pipeline=pipeline))
     results = list(schema.get_all_operations())
     assert all(isinstance(r, Ok) for r in results), "the OpenAPI schema has operations schemathesis cannot read"
     return [r.ok() for r in results if isinstance(r, Ok)]

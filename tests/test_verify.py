@@ -1,8 +1,8 @@
 """Verification of an LLM's reply against numbered sources."""
 
-from qa.prompts import SENTINEL
+from qa.llm.prompts import SENTINEL
+from qa.llm.verify import split_claims, verify
 from qa.types import Sentence
-from qa.verify import split_claims, verify
 
 TEXT = "北約賭俄羅斯不會真的用核武。歐盟通過第19輪對俄制裁方案。英國將提供5,000枚導彈。"
 SOURCES = [

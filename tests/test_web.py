@@ -17,14 +17,13 @@ from fastapi.responses import HTMLResponse
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, FrameLocator, Locator, Page, expect, sync_playwright
 
-from qa.answer import Turn
-from qa.api import create_app
+from qa.answering.engine import Engine, Event
+from qa.app import build_app
 from qa.config import Settings
-from qa.engine import Engine, Event
-from qa.service import Pipeline
-from qa.types import Answer
-from qa.webui import WEB_DIR, frame_ancestors
-from tests.support import ROOT, free_port, serve
+from qa.server.routes.web import WEB_DIR, frame_ancestors
+from qa.server.state import Pipeline
+from qa.types import Answer, Turn
+from tests.support import ROOT, configured, free_port, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -78,7 +77,7 @@ def test_pages_forbid_inline_code(client: httpx.Client, path: str) -> None:
 
 def test_embed_may_be_framed_only_by_allowed_origins(settings: Settings, pipeline: Pipeline) -> None:
     origins = ["http://127.0.0.1:9123", "https://example.org", "https://x.org; script-src *", "https://example.org"]
-    app = create_app(settings.model_copy(update={"allowed_origins": origins}), pipeline=pipeline)
+    app = build_app(configured(settings, **{"allowed_origins": origins}), pipeline=pipeline)
     with TestClient(app) as c:
         embed, chat = c.get("/embed"), c.get("/")
     policy = csp(embed.headers)
@@ -467,7 +466,7 @@ def test_streamed_text_shows_then_the_final_answer_replaces_it(
     page: Page, settings: Settings, pipeline: Pipeline, client: httpx.Client
 ) -> None:
     gate = threading.Event()
-    app = create_app(settings, pipeline=replace(pipeline, engine=GatedEngine(pipeline.engine, gate)))
+    app = build_app(settings, pipeline=replace(pipeline, engine=GatedEngine(pipeline.engine, gate)))
     with serve(app) as url:
         page.goto(url + "/")
         page.locator("#question").fill(QUESTION)
@@ -508,7 +507,7 @@ def widget_site(settings: Settings, pipeline: Pipeline) -> Iterator[tuple[str, s
     """(QA service that lets the host embed /embed, the host page's origin)."""
     port = free_port()
     host = f"http://127.0.0.1:{port}"
-    qa_app = create_app(settings.model_copy(update={"allowed_origins": [host]}), pipeline=pipeline)
+    qa_app = build_app(configured(settings, **{"allowed_origins": [host]}), pipeline=pipeline)
     with serve(qa_app) as qa_url, serve(host_app(qa_url), port=port):
         yield qa_url, host
 

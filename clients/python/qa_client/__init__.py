@@ -1,0 +1,402 @@
+"""Python client of the article QA service: QAClient (sync) and AsyncQAClient over httpx, with typed results.
+
+Distribution `article-qa-client` (clients/python in the article-qa repository). Only httpx and the standard library
+are needed: importing this package loads no model, no index and no part of the server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar
+
+import httpx
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "AskResult",
+    "AsyncQAClient",
+    "Citation",
+    "EventKind",
+    "Health",
+    "History",
+    "Passage",
+    "QAClient",
+    "QAConnectionError",
+    "QAError",
+    "QARequestError",
+    "QAUnavailableError",
+    "StreamEvent",
+]
+__version__ = "0.1.0"
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds a request may take (connect, read, write, pool) unless the client is given another timeout."""
+History = Iterable[tuple[str, str]]
+"""The conversation so far: (question, answer) pairs, oldest first."""
+EventKind = Literal["passages", "delta", "final"]
+"""The kinds of StreamEvent a streamed answer yields, in that order."""
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Citation:
+    """An exact quote of a source: the document's text[start:end] == quote."""
+
+    n: int
+    doc: str
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Citation:
+        """From the API's citation object."""
+        return cls(**_known(cls, d))
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk of a document with its scores."""
+
+    chunk_id: str
+    doc: str
+    text: str
+    start: int
+    end: int
+    score: float
+    lexical: float = 0.0
+    dense: float = 0.0
+    kind: str = "text"
+    heading: str | None = None
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Passage:
+        """From the API's passage object."""
+        return cls(**_known(cls, d))
+
+
+@dataclass(frozen=True)
+class AskResult:
+    """A cited answer (markers [n] match citations[].n), or an abstention, with the passages searched."""
+
+    answer: str
+    abstained: bool
+    mode: str
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    timings: Mapping[str, float] = field(default_factory=dict)
+    reason: str | None = None
+    lang: str = ""
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> AskResult:
+        """From the /ask response."""
+        return cls(
+            answer=str(d["answer"]),
+            abstained=bool(d["abstained"]),
+            mode=str(d["mode"]),
+            citations=tuple(Citation.from_json(c) for c in d["citations"]),
+            passages=tuple(Passage.from_json(p) for p in d.get("passages", ())),
+            timings={str(k): float(v) for k, v in d.get("timings", {}).items()},
+            reason=d.get("reason"),
+            lang=str(d.get("lang", "")),
+        )
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """One event of a streamed answer: passages, a text delta to append, or the final (authoritative) result."""
+
+    kind: EventKind
+    passages: tuple[Passage, ...] = ()
+    text: str = ""
+    result: AskResult | None = None
+
+
+@dataclass(frozen=True)
+class Health:
+    """Whether the service is up and its index loaded."""
+
+    status: str
+    ready: bool
+    detail: str | None = None
+
+
+class QAError(Exception):
+    """The service said no (status, code and message from its error body), or could not be reached (status None)."""
+
+    def __init__(self, status: int | None, code: str, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(f"{code}: {message}" if status is None else f"HTTP {status} {code}: {message}")
+        self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
+
+
+class QARequestError(QAError):
+    """A 4xx: the request was wrong (empty or over-long question, top_k out of range, unknown id...)."""
+
+
+class QAUnavailableError(QAError):
+    """The service cannot answer now (503 while the index loads or after a failed load, 502/504): retry later."""
+
+
+class QAConnectionError(QAUnavailableError):
+    """No HTTP answer at all: connection refused, unknown host, timeout, connection dropped."""
+
+
+class QAClient:
+    """Synchronous client of the article QA service."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        api_key: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.base_url, timeout=timeout, transport=transport, headers=_headers(api_key, headers)
+        )
+
+    def ask(self, question: str, *, top_k: int | None = None, history: History | None = None) -> AskResult:
+        """A cited answer; history is (question, answer) pairs of the conversation so far, oldest first."""
+        with _transport_errors(self.base_url):
+            response = self._http.post("/ask", json=_ask_body(question, top_k, history))
+        return _parse(response, AskResult.from_json)
+
+    def ask_stream(
+        self, question: str, *, top_k: int | None = None, history: History | None = None
+    ) -> Iterator[StreamEvent]:
+        """The answer as events: passages, text deltas, then the final result (which replaces the deltas)."""
+        body = _ask_body(question, top_k, history)
+        with (
+            _transport_errors(self.base_url),
+            self._http.stream("POST", "/ask/stream", json=body, headers=_SSE_ACCEPT) as response,
+        ):
+            if response.status_code != 200:
+                response.read()
+                raise _error(response)
+            events = _EventReader(response)
+            for line in response.iter_lines():
+                event = events.feed(line)
+                if event is not None:
+                    yield event
+                    if event.kind == "final":
+                        return
+            events.incomplete()
+
+    def search(self, q: str, k: int | None = None) -> list[Passage]:
+        """Ranked passages for a query, without an answer."""
+        with _transport_errors(self.base_url):
+            response = self._http.get("/search", params=_search_params(q, k))
+        return _parse(response, _passages)
+
+    def health(self) -> Health:
+        """The service's status; a service still loading (503) is reported, not raised."""
+        with _transport_errors(self.base_url):
+            response = self._http.get("/health")
+        return _health(response)
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+class AsyncQAClient:
+    """Asynchronous client of the article QA service."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        api_key: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout, transport=transport, headers=_headers(api_key, headers)
+        )
+
+    async def ask(self, question: str, *, top_k: int | None = None, history: History | None = None) -> AskResult:
+        """A cited answer; history is (question, answer) pairs of the conversation so far, oldest first."""
+        with _transport_errors(self.base_url):
+            response = await self._http.post("/ask", json=_ask_body(question, top_k, history))
+        return _parse(response, AskResult.from_json)
+
+    async def ask_stream(
+        self, question: str, *, top_k: int | None = None, history: History | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        """The answer as events: passages, text deltas, then the final result (which replaces the deltas)."""
+        body = _ask_body(question, top_k, history)
+        with _transport_errors(self.base_url):
+            async with self._http.stream("POST", "/ask/stream", json=body, headers=_SSE_ACCEPT) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    raise _error(response)
+                events = _EventReader(response)
+                async for line in response.aiter_lines():
+                    event = events.feed(line)
+                    if event is not None:
+                        yield event
+                        if event.kind == "final":
+                            return
+                events.incomplete()
+
+    async def search(self, q: str, k: int | None = None) -> list[Passage]:
+        """Ranked passages for a query, without an answer."""
+        with _transport_errors(self.base_url):
+            response = await self._http.get("/search", params=_search_params(q, k))
+        return _parse(response, _passages)
+
+    async def health(self) -> Health:
+        """The service's status; a service still loading (503) is reported, not raised."""
+        with _transport_errors(self.base_url):
+            response = await self._http.get("/health")
+        return _health(response)
+
+    async def close(self) -> None:
+        """Close the connections."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+_SSE_ACCEPT = {"Accept": "text/event-stream"}
+
+
+class _EventReader:
+    """Turns Server-Sent Events lines into typed events."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.response = response
+        self.kind = "message"
+        self.data: list[str] = []
+
+    def feed(self, line: str) -> StreamEvent | None:
+        """Take one line; return the event a blank line completes."""
+        if line:
+            name, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if name == "event":
+                self.kind = value
+            elif name == "data":
+                self.data.append(value)
+            return None
+        kind, data = self.kind, "\n".join(self.data)
+        self.kind, self.data = "message", []
+        return _parse_data(self.response, data, lambda d: _stream_event(kind, d)) if data else None
+
+    def incomplete(self) -> None:
+        """The stream ended before the final event."""
+        raise QAError(self.response.status_code, "incomplete_stream", "the stream ended before the final answer")
+
+
+def _stream_event(kind: str, d: Any) -> StreamEvent | None:
+    if kind == "passages":
+        return StreamEvent("passages", passages=tuple(_passages(d)))
+    if kind == "delta":
+        return StreamEvent("delta", text=str(d["text"]))
+    if kind == "final":
+        return StreamEvent("final", result=AskResult.from_json(d))
+    return None  # an event kind this client does not know yet
+
+
+def _known(cls: type, d: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a result dataclass found in a JSON object; newer fields the server adds are left out."""
+    return {f.name: d[f.name] for f in fields(cls) if f.name in d}
+
+
+def _headers(api_key: str | None, extra: Mapping[str, str] | None) -> dict[str, str]:
+    headers = {"Accept": "application/json", "User-Agent": "article-qa-client/0.1", **(extra or {})}
+    if api_key:
+        headers["Authorization"] = f"Bearer {api_key}"
+    return headers
+
+
+def _ask_body(question: str, top_k: int | None, history: History | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"question": question}
+    if top_k is not None:
+        body["top_k"] = top_k
+    if history is not None:
+        body["history"] = [{"question": q, "answer": a} for q, a in history]
+    return body
+
+
+def _search_params(q: str, k: int | None) -> dict[str, str | int]:
+    return {"q": q} if k is None else {"q": q, "k": k}
+
+
+def _passages(d: Any) -> list[Passage]:
+    return [Passage.from_json(p) for p in d["passages"]]
+
+
+@contextmanager
+def _transport_errors(base_url: str) -> Iterator[None]:
+    """httpx's transport failures as QAConnectionError, with the address that failed."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise QAConnectionError(None, "timeout", f"no answer from {base_url} in time ({type(exc).__name__})") from exc
+    except httpx.TransportError as exc:
+        message = f"cannot reach the QA service at {base_url}: {exc or type(exc).__name__}"
+        raise QAConnectionError(None, "connection_error", message) from exc
+
+
+def _parse(response: httpx.Response, parse: Callable[[Any], T]) -> T:
+    if response.status_code >= 400:
+        raise _error(response)
+    return _parse_data(response, response.text, parse)
+
+
+def _parse_data(response: httpx.Response, text: str, parse: Callable[[Any], T]) -> T:
+    try:
+        return parse(json.loads(text))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        message = f"unexpected response from {response.request.url}: {type(exc).__name__}: {exc}"
+        raise QAError(response.status_code, "invalid_response", message) from exc
+
+
+def _health(response: httpx.Response) -> Health:
+    try:
+        d = response.json()
+    except ValueError:
+        d = None
+    if response.status_code in (200, 503) and isinstance(d, dict) and "ready" in d:
+        return Health(status=str(d.get("status")), ready=bool(d["ready"]), detail=d.get("detail"))
+    raise _error(response)
+
+
+def _error(response: httpx.Response) -> QAError:
+    """The QAError for a response: code and message from the service's error body when it has one."""
+    status = response.status_code
+    code, message = f"http_{status}", f"HTTP {status} {response.reason_phrase}: {response.text[:200]}".strip()
+    try:
+        error = response.json().get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if isinstance(error, dict):
+        code, message = str(error.get("code") or code), str(error.get("message") or message)
+    retry_after = response.headers.get("Retry-After", "")
+    wait = float(retry_after) if retry_after.replace(".", "", 1).isdigit() else None
+    kind = QAUnavailableError if status in (502, 503, 504) else QARequestError if status < 500 else QAError
+    return kind(status, code, message, retry_after=wait)

@@ -1,0 +1,45 @@
+"""Composing the answer text from citations, in the question's language and script; the abstention sentence."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from qa.text.folding import to_simplified
+from qa.text.language import Lang
+from qa.types import Citation, Sentence
+
+ABSTAIN_TEXT: dict[str, str] = {
+    "zh-Hant": "文章沒有提到這一點。",
+    "zh-Hans": "文章没有提到这一点。",
+    "en": "The article does not say.",
+}
+
+
+LEAD_IN: dict[str, str] = {
+    "zh-Hant": "根據文章：",
+    "zh-Hans": "根据文章：",
+    "en": "According to the article (quoted in the original Chinese): ",
+}
+
+
+def citations_for(sentences: Sequence[Sentence]) -> tuple[Citation, ...]:
+    """Number sentences as citations [1], [2], ... with their exact quotes and offsets."""
+    return tuple(
+        Citation(n=i, doc=s.doc, chunk_id=s.chunk_id, quote=s.text, start=s.start, end=s.end)
+        for i, s in enumerate(sentences, start=1)
+    )
+
+
+def compose(lang: Lang, citations: Sequence[Citation]) -> str:
+    """The answer text: a lead-in, then each quoted sentence followed by its marker."""
+    if lang == "en":
+        body = " ".join(f"「{c.quote}」[{c.n}]" for c in citations)
+        return LEAD_IN["en"] + body
+    body = "".join(f"{c.quote}[{c.n}]" for c in citations)
+    text = LEAD_IN[lang] + body
+    return to_simplified(text) if lang == "zh-Hans" else text
+
+
+def abstention(lang: Lang) -> str:
+    """The fixed answer for a question the article does not answer."""
+    return ABSTAIN_TEXT[lang]

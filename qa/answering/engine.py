@@ -1,0 +1,61 @@
+"""What the routes call: ask for a whole answer, or stream one as events (passages, text deltas, final)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import anyio
+
+from qa.answering.extractive import ExtractiveAnswerer
+from qa.types import Answer, Hit, Turn
+
+EventKind = Literal["passages", "delta", "final"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One step of a streamed answer. `final` carries the verified answer, which replaces any streamed text."""
+
+    kind: EventKind
+    passages: tuple[Hit, ...] = ()
+    text: str = ""
+    answer: Answer | None = None
+
+
+class Engine(Protocol):
+    """Answers questions, whole or streamed."""
+
+    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> Answer:
+        """A whole cited answer."""
+        ...
+
+    def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncGenerator[Event, None]:
+        """The answer as events: passages first, then text deltas, then the final answer."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release what the engine holds open (connections)."""
+        ...
+
+
+class ExtractiveEngine:
+    """The embedded default: answers from the article's own sentences, in a worker thread."""
+
+    def __init__(self, answerer: ExtractiveAnswerer) -> None:
+        self.answerer = answerer
+
+    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> Answer:
+        """A whole extractive answer."""
+        return await anyio.to_thread.run_sync(lambda: self.answerer.answer(question, top_k=top_k, history=history))
+
+    async def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncGenerator[Event, None]:
+        """Passages, the answer text in one delta, then the final answer."""
+        answer = await self.ask(question, top_k=top_k, history=history)
+        yield Event("passages", passages=answer.passages)
+        yield Event("delta", text=answer.answer)
+        yield Event("final", answer=answer)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""

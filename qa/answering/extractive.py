@@ -1,0 +1,75 @@
+"""Hits -> cited answer: the extractive default, composed in the question's language and script."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from qa.answering.compose import abstention, citations_for, compose
+from qa.answering.evidence import Evidence, EvidenceSelector
+from qa.answering.question import Question
+from qa.config import AnsweringSettings
+from qa.retrieval.retriever import Retriever
+from qa.text.language import Lang
+from qa.types import Answer, Hit, Mode, Turn
+
+
+class ExtractiveAnswerer:
+    """Answers from the article's own sentences; no LLM."""
+
+    def __init__(self, retriever: Retriever, settings: AnsweringSettings | None = None) -> None:
+        self.retriever = retriever
+        self.settings = settings or AnsweringSettings()
+        self.selector = EvidenceSelector(retriever, self.settings)
+
+    def retrieve(
+        self, question: Question, top_k: int, history: Sequence[Turn] = (), *, also: Sequence[str] = ()
+    ) -> tuple[list[Hit], Evidence, dict[str, float]]:
+        """Search and choose evidence; the earlier question's words help a follow-up find its passage, and
+        `also` (e.g. the question in the article's language) adds search terms."""
+        t0 = time.perf_counter()
+        extra = [history[-1].question] if history else []
+        wanted = max(top_k, self.settings.evidence_chunks)
+        query = self.retriever.prepare(question.text, lang=question.lang, extra_terms=also)
+        hits = self.retriever.search(query, wanted)
+        if extra and (not hits or hits[0].lexical == 0 or len(query.tokens) < 4):
+            query = self.retriever.prepare(question.text, lang=question.lang, extra_terms=[*also, *extra])
+            hits = self.retriever.search(query, wanted)
+        t1 = time.perf_counter()
+        judged = Question.parse(" ".join([question.text, *also])) if also else question
+        evidence = self.selector.select(judged, query, hits)
+        t2 = time.perf_counter()
+        return hits, evidence, {"retrieval_ms": (t1 - t0) * 1000, "evidence_ms": (t2 - t1) * 1000}
+
+    def answer(self, question: str, *, top_k: int = 5, history: Sequence[Turn] = ()) -> Answer:
+        """A cited extractive answer, or an abstention."""
+        started = time.perf_counter()
+        parsed = Question.parse(question)
+        hits, evidence, timings = self.retrieve(parsed, top_k, history)
+        return self.from_evidence(parsed.lang, hits[:top_k], evidence, timings, started)
+
+    def from_evidence(
+        self,
+        lang: Lang,
+        passages: list[Hit],
+        evidence: Evidence,
+        timings: dict[str, float],
+        started: float,
+        *,
+        mode: Mode = "extractive",
+        reason: str | None = None,
+    ) -> Answer:
+        """Build the extractive answer from chosen evidence."""
+        citations = citations_for(evidence.sentences)
+        text = compose(lang, citations) if citations else abstention(lang)
+        timings = {**timings, "total_ms": (time.perf_counter() - started) * 1000}
+        return Answer(
+            answer=text,
+            abstained=evidence.abstained,
+            mode=mode,
+            citations=citations,
+            passages=tuple(passages),
+            timings={k: round(v, 2) for k, v in timings.items()},
+            reason=reason or evidence.reason,
+            lang=lang,
+        )

@@ -1,0 +1,180 @@
+"""A question parsed once: its language, folded text, topic words, the kind of value an answer must hold and the
+dates it takes as given. Every later step reads these fields instead of parsing the text again."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from qa.text.folding import fold
+from qa.text.injection import without_instructions
+from qa.text.language import Lang, detect_lang
+from qa.text.lexicon import MONTHS
+from qa.text.tokens import content_terms
+
+Expect = Literal["date", "number", "percent", "money", "ordinal", "unit", "any"]
+_CN_DIGITS = "零〇一二兩两三四五六七八九十百千萬万億亿"
+
+
+# A Chinese numeral counts as a number only before a measure word (兩場, 三年), not in 統一 or 一定.
+_MEASURE = "个個条條次场場架枚年月日天人名位家国國轮輪项項倍成岁歲周週轮"
+_NUMBER = f"(?:\\d[\\d,.]*|[{_CN_DIGITS}]+(?=[{_MEASURE}]))"
+
+
+_DATE_RE = re.compile(r"\d{4}年|\d{1,2}月|\d{1,2}日|\b(?:19|20)\d{2}\b")
+_NUMBER_RE = re.compile(_NUMBER)
+
+
+_PERCENT_RE = re.compile(rf"{_NUMBER}\s*%|百分之|{_NUMBER}成")
+_MONEY_RE = re.compile(
+    rf"{_NUMBER}\s*(?:[萬万億亿]?(?:美元|歐元|欧元|英鎊|英镑|盧布|卢布|人民幣|人民币|元|塊)|美金)|[$€£¥]\s*\d"
+)
+
+
+_ORDINAL_RE = re.compile(rf"第{_NUMBER}")
+# Question patterns, matched on folded (Simplified, lower-case) text.
+_ASK_DATE = re.compile(
+    r"哪一?天|几号|几月|几日|哪一?年|何时|什么时候|什么时间|哪个月|^\W*when\b|since when|"
+    r"\bwhen (?:did|was|were|is|are|will|do|does|had|has)\b|what (?:date|day|year|month|time)|which (?:day|year|month)"
+)
+
+
+_ASK_MONEY = re.compile(
+    r"多少钱|花了?多少|多少资金|多少经费|\bcost|how much money|\bprice|\bworth\b|how much did .* (?:pay|spend)"
+)
+
+
+_ASK_PERCENT = re.compile(
+    r"几%|多少%|百分之几|百分之多少|多大比例|多少比例|什么比例|比例|占.*多少|"
+    r"what (?:percentage|share|proportion)|percent"
+)
+
+
+_ASK_ORDINAL = re.compile(r"第几")
+_ASK_UNIT = re.compile(r"(?:多少|几)([\u4e00-\u9fff]{1,2})")
+
+
+_ASK_NUMBER = re.compile(r"多少|几(?!乎)|how many|how much|what number|多大")
+# English units a question can name after `how many`; the Chinese words that would have to follow the number.
+_EN_UNITS = {
+    "people": "人|名",
+    "persons": "人|名",
+    "civilians": "人|名",
+    "soldiers": "人|名|士兵",
+    "kilometres": "公里",
+    "kilometers": "公里",
+    "km": "公里",
+    "miles": "英里|哩",
+    "tons": "噸|吨",
+    "days": "天|日",
+    "years": "年",
+}
+
+
+# Characters after 多少/几 that are not units: 多少次 is a unit, 多少的 is not.
+_NOT_UNITS = set("的是了呢吗么个这那被会有在乎")
+_GENERIC_UNITS = set("项条次")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """The value a question asks for, and the dates or numbers it names."""
+
+    expect: Expect = "any"
+    unit: str | None = None
+    given: tuple[str, ...] = ()
+
+    def satisfied_by(self, text: str) -> bool:
+        """True when text holds a value of the expected kind (and unit)."""
+        folded = fold(text)
+        if self.expect == "date":
+            return bool(_DATE_RE.search(folded))
+        if self.expect == "percent":
+            return bool(_PERCENT_RE.search(folded))
+        if self.expect == "money":
+            return bool(_MONEY_RE.search(folded))
+        if self.expect == "ordinal":
+            return bool(_ORDINAL_RE.search(folded))
+        if self.expect == "unit" and self.unit:
+            return bool(re.search(f"{_NUMBER}\\s*(?:{self.unit})", folded))
+        if self.expect == "number":
+            return bool(_NUMBER_RE.search(folded))
+        return True
+
+    def names_given(self, text: str) -> bool:
+        """True when every date or number the question names occurs in text."""
+        folded = fold(text)
+        return all(g in folded for g in self.given)
+
+
+def analyse(question: str) -> Expectation:
+    """Read what kind of value a question asks for (pattern rules; no model)."""
+    return _analyse_folded(fold(question), question)
+
+
+def _analyse_folded(q: str, question: str) -> Expectation:
+    given = _given(q)
+    if _ASK_DATE.search(q):
+        return Expectation("date", given=given)
+    if _ASK_MONEY.search(q):
+        return Expectation("money", given=given)
+    if _ASK_PERCENT.search(q):
+        return Expectation("percent", given=given)
+    if _ASK_ORDINAL.search(q):
+        return Expectation("ordinal", given=given)
+    unit = _unit(q)
+    if unit:
+        return Expectation("unit", unit=unit, given=given)
+    if _ASK_NUMBER.search(q):
+        return Expectation("number", given=given)
+    return Expectation(given=given)
+
+
+def _unit(q: str) -> str | None:
+    m = re.search(r"how many (\w+)", q)
+    if m and m.group(1) in _EN_UNITS:
+        return _EN_UNITS[m.group(1)]
+    m = _ASK_UNIT.search(q)
+    if m and m.group(1)[0] not in _NOT_UNITS:
+        word = m.group(1)
+        # 多少公里 names a unit; 几条 a measure word. A two-character match may run into the next word.
+        if word[0] in _GENERIC_UNITS or len(word) == 1:
+            return re.escape(word[0])
+        return f"{re.escape(word)}|{re.escape(word[0])}"
+    return None
+
+
+def _given(q: str) -> tuple[str, ...]:
+    """Dates the (folded) question takes as given (`in December 2025`, `2025年12月`, `in 2026`), folded as the
+    article writes them."""
+    found = re.findall(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{1,2}月|(?<!\d)(?:19|20)\d{2}(?!\d)", q)
+    for number, month in enumerate(MONTHS, start=1):
+        if re.search(rf"\b{month}\b", q):
+            found.append(f"{number}月")
+    return tuple(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as every step of answering sees it, parsed once."""
+
+    text: str
+    lang: Lang
+    folded: str
+    terms: tuple[str, ...]
+    expectation: Expectation
+
+    @classmethod
+    def parse(cls, asked: str) -> Question:
+        """Detect the language, fold the text, find its topic words and what it asks for. Sentences that give
+        instructions to the system (`ignore the rules`, `不要引用`) are not part of what is asked: they are dropped."""
+        text = without_instructions(asked)
+        folded = fold(text)
+        return cls(
+            text=text,
+            lang=detect_lang(asked),
+            folded=folded,
+            terms=tuple(content_terms(text)),
+            expectation=_analyse_folded(folded, text),
+        )

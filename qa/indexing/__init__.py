@@ -1,0 +1,1 @@
+"""Indexing layer: documents, chunking, the English lexicon, building the index and storing it on disk."""

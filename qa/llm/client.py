@@ -1,0 +1,182 @@
+"""OpenAI-compatible chat completions over httpx: retries, fail-fast on a dead server, streaming (SSE)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from qa.config import LLMSettings
+from qa.errors import LLMError
+
+log = logging.getLogger(__name__)
+Message = dict[str, str]
+
+
+class LLMClient:
+    """Chat completions against any OpenAI-compatible server (llama.cpp, vLLM, Ollama /v1, OpenAI)."""
+
+    def __init__(
+        self,
+        config: LLMSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self._transport = transport
+        self._clock = clock
+        self._dead_until = 0.0
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots: asyncio.Semaphore | None = None
+
+    def _http(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        """The pooled client and the concurrency slots, made for the running event loop."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._slots is None or self._loop is not loop:
+            headers = {"Authorization": f"Bearer {self.config.api_key}"} if self.config.api_key else {}
+            timeout = httpx.Timeout(self.config.timeout, connect=self.config.connect_timeout)
+            self._client = httpx.AsyncClient(
+                base_url=self.config.base_url.rstrip("/") + "/",
+                headers=headers,
+                timeout=timeout,
+                transport=self._transport,
+                limits=httpx.Limits(max_connections=self.config.max_concurrency * 2),
+            )
+            self._slots = asyncio.Semaphore(self.config.max_concurrency)
+            self._loop = loop
+        return self._client, self._slots
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    @property
+    def dead(self) -> bool:
+        """True while a server that could not be reached is being left alone."""
+        return self._clock() < self._dead_until
+
+    def _body(self, messages: Sequence[Message], stream: bool) -> dict[str, Any]:
+        return {
+            "model": self.config.model,
+            "messages": list(messages),
+            "max_tokens": self.config.max_tokens,
+            "temperature": self.config.temperature,
+            "stream": stream,
+        }
+
+    async def complete(self, messages: Sequence[Message]) -> str:
+        """The assistant's whole reply."""
+        async with self._response(messages, stream=False) as response:
+            try:
+                data = json.loads(await response.aread())
+                content = data["choices"][0]["message"]["content"]
+            except (json.JSONDecodeError, KeyError, IndexError, TypeError, UnicodeDecodeError) as exc:
+                raise LLMError("malformed", f"unexpected completion body: {exc}") from exc
+            except httpx.TimeoutException as exc:
+                raise LLMError("timeout", "the completion took too long") from exc
+            except httpx.TransportError as exc:
+                raise LLMError("connection", f"lost while reading: {exc}") from exc
+        if not isinstance(content, str):
+            raise LLMError("malformed", "the completion has no text content")
+        return content
+
+    async def stream(self, messages: Sequence[Message]) -> AsyncGenerator[str, None]:
+        """The assistant's reply in pieces as the server sends them (SSE `data:` lines)."""
+        async with self._response(messages, stream=True) as response:
+            finished = False
+            try:
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == "[DONE]":
+                        finished = True
+                        break
+                    piece, done = _parse_chunk(payload)
+                    finished = finished or done
+                    if piece:
+                        yield piece
+            except httpx.TimeoutException as exc:
+                raise LLMError("timeout", "the stream stalled") from exc
+            except httpx.TransportError as exc:
+                raise LLMError("stream-cut", f"the stream broke off: {exc}") from exc
+            if not finished:
+                raise LLMError("stream-cut", "the stream ended before the server said it was done")
+
+    @asynccontextmanager
+    async def _response(self, messages: Sequence[Message], *, stream: bool) -> AsyncIterator[httpx.Response]:
+        """An open 200 response, after bounded retries on connection errors, 429 and 5xx."""
+        if self.dead:
+            raise LLMError("unavailable", "the LLM server was unreachable moments ago; not retried yet")
+        client, slots = self._http()
+        try:
+            await asyncio.wait_for(slots.acquire(), timeout=self.config.timeout)
+        except TimeoutError as exc:
+            raise LLMError("busy", "too many LLM calls in flight") from exc
+        try:
+            response = await self._send(client, self._body(messages, stream))
+            try:
+                yield response
+            finally:
+                await response.aclose()
+        finally:
+            slots.release()
+
+    async def _send(self, client: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Response:
+        delay = self.config.backoff
+        for attempt in range(self.config.retries + 1):
+            last = attempt == self.config.retries
+            try:
+                request = client.build_request("POST", "chat/completions", json=body)
+                response = await client.send(request, stream=True)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if last:
+                    self._dead_until = self._clock() + self.config.dead_seconds
+                    raise LLMError("unavailable", f"cannot connect to {self.config.base_url}: {exc}") from exc
+            except httpx.TimeoutException as exc:
+                raise LLMError("timeout", "no reply in time") from exc
+            except httpx.TransportError as exc:
+                if last:
+                    raise LLMError("connection", str(exc)) from exc
+            else:
+                if response.status_code == 200:
+                    return response
+                await response.aclose()
+                retryable = response.status_code == 429 or response.status_code >= 500
+                if last or not retryable:
+                    kind = "rate-limited" if response.status_code == 429 else f"http-{response.status_code}"
+                    raise LLMError(kind, f"the LLM server answered {response.status_code}")
+                delay = max(delay, _retry_after(response))
+            log.info("LLM call failed (attempt %d); retrying in %.2fs", attempt + 1, delay)
+            await asyncio.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return min(5.0, float(response.headers.get("retry-after", "0")))
+    except ValueError:
+        return 0.0
+
+
+def _parse_chunk(payload: str) -> tuple[str, bool]:
+    """The text of one streamed chunk and whether it finishes the reply."""
+    try:
+        choice = json.loads(payload)["choices"][0]
+    except (json.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
+        raise LLMError("malformed", f"unreadable stream chunk: {payload[:80]!r}") from exc
+    piece = (choice.get("delta") or {}).get("content") or ""
+    if not isinstance(piece, str):
+        raise LLMError("malformed", "a stream chunk has non-text content")
+    return piece, choice.get("finish_reason") is not None

@@ -1,0 +1,126 @@
+"""Check an LLM's answer against its numbered sources: keep only cited, supported sentences."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from qa.llm.prompts import SENTINEL
+from qa.text.folding import fold, to_simplified, to_traditional
+from qa.text.language import CJK_RE, detect_lang
+from qa.text.lexicon import english_groups
+from qa.types import Citation, Sentence
+
+_MARKER_RE = re.compile(r"\s*[\[［【]\s*(\d{1,3}(?:\s*[,，、;]\s*\d{1,3})*)\s*[\]］】]")
+_SENTENCE_RE = re.compile(r"(?:[^。！？!?\n.]|\.(?!\s|$))*(?:[。！？!?]+|\.(?=\s|$)|\n|$)")
+
+
+_END_RE = re.compile(r"[。！？!?.]+$")
+_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
+
+
+# A Chinese claim must share this share of its character pairs with what it cites; an English claim this
+# share of its words that the lexicon can look for.
+MIN_OVERLAP = 0.3
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What survives verification."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    abstained: bool
+    dropped_markers: int = 0
+    removed_sentences: int = 0
+
+
+def split_claims(output: str) -> list[str]:
+    """Sentences of the reply, each with the markers that follow it (`…結束。[1]` keeps its [1])."""
+    pieces = [p for p in _SENTENCE_RE.findall(output) if p.strip()]
+    claims: list[str] = []
+    for piece in pieces:
+        lead = re.match(r"(?:\s*[\[［【][\d\s,，、;]+[\]］】])+", piece)
+        if lead and claims:
+            claims[-1] += lead.group().strip()
+            piece = piece[lead.end() :]
+        if piece.strip():
+            claims.append(piece.strip())
+    return claims
+
+
+def markers(claim: str) -> list[int]:
+    """The source numbers a claim cites, in order."""
+    return [int(n) for m in _MARKER_RE.finditer(claim) for n in re.split(r"[\s,，、;]+", m.group(1)) if n]
+
+
+def strip_markers(claim: str) -> str:
+    """The claim without its markers."""
+    return _MARKER_RE.sub("", claim).strip()
+
+
+def supported(claim: str, cited: str, lexicon: dict[str, list[str]]) -> bool:
+    """True when the cited text backs the claim: its numbers occur there, and enough of its words do."""
+    text, source = fold(strip_markers(claim)), fold(cited)
+    if any(n not in source for n in _NUMBER_RE.findall(text)):
+        return False
+    if CJK_RE.search(text):
+        pairs = {text[i : i + 2] for i in range(len(text) - 1) if CJK_RE.match(text[i]) and CJK_RE.match(text[i + 1])}
+        return bool(pairs) and sum(p in source for p in pairs) / len(pairs) >= MIN_OVERLAP
+    groups = [(term, alts) for term, alts in english_groups(text, lexicon) if alts]
+    found = [term for term, alts in groups if term in source or any(a in source for a in alts)]
+    return bool(found) and len(found) / len(groups) >= MIN_OVERLAP
+
+
+def verify(
+    output: str,
+    sources: Sequence[Sentence],
+    lang: str,
+    lexicon: dict[str, list[str]],
+    *,
+    shown: Sequence[str] | None = None,
+) -> Verified | None:
+    """Keep the claims that cite real sources that support them, renumbered; None when nothing survives.
+
+    `shown` is the source text the model saw (a withheld source backs nothing); the sentinel alone means the
+    sources do not answer (abstained).
+    """
+    seen = list(shown) if shown is not None else [s.text for s in sources]
+    claims = split_claims(output.replace(SENTINEL, "\n"))
+    kept: list[str] = []
+    order: dict[int, int] = {}
+    dropped = removed = 0
+    for claim in claims:
+        valid = [n for n in dict.fromkeys(markers(claim)) if 1 <= n <= len(sources)]
+        body = strip_markers(claim)
+        # Each citation must back the claim on its own; a claim drawn from several needs them together.
+        cited = [n for n in valid if supported(body, seen[n - 1], lexicon)]
+        if not cited and valid and supported(body, " ".join(seen[n - 1] for n in valid), lexicon):
+            cited = valid
+        dropped += len(markers(claim)) - len(cited)
+        if not cited or not body:
+            removed += 1
+            continue
+        for n in cited:
+            order.setdefault(n, len(order) + 1)
+        end = _END_RE.search(body)
+        cut = end.start() if end else len(body)
+        gap = " " if lang == "en" else ""
+        kept.append(body[:cut].rstrip() + gap + "".join(f"[{order[n]}]" for n in cited) + body[cut:])
+    if not kept:
+        if SENTINEL in output:
+            return Verified("", (), abstained=True, dropped_markers=dropped, removed_sentences=removed)
+        return None
+    citations = tuple(
+        Citation(n=new, doc=s.doc, chunk_id=s.chunk_id, quote=s.text, start=s.start, end=s.end)
+        for old, new in order.items()
+        for s in [sources[old - 1]]
+    )
+    joiner = " " if lang == "en" else ""
+    text = joiner.join(kept)
+    if lang == "zh-Hans":
+        text = to_simplified(text)
+    elif lang == "zh-Hant" and detect_lang(text) == "zh-Hans":
+        text = to_traditional(text)
+    return Verified(text, citations, abstained=False, dropped_markers=dropped, removed_sentences=removed)

@@ -1,0 +1,1 @@
+"""Retrieval layer: the embedding model, dense and lexical scores, their fusion, and the retriever."""

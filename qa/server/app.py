@@ -1,0 +1,116 @@
+"""The HTTP app factory: create_app(settings, *, pipeline | load, rebuild) -> FastAPI. Routes stay thin."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from qa.config import Settings
+from qa.server.errors import STATUS_CODES, ApiError, error_response
+from qa.server.metrics import Metrics
+from qa.server.middleware.stack import install_middleware
+from qa.server.openapi import document_errors
+from qa.server.routes import documents, ops, qa, web
+from qa.server.routes import openai as openai_routes
+from qa.server.schemas import ErrorResponse
+from qa.server.state import Loader, Pipeline, Rebuilder, State
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    pipeline: Pipeline | None = None,
+    load: Loader | None = None,
+    rebuild: Rebuilder | None = None,
+    load_before_serving: bool = False,
+) -> FastAPI:
+    """The application. Given a pipeline it is ready at once; otherwise `load` builds one in the background
+    (503 until then), or before it starts serving at all (load_before_serving: for worker processes that share
+    one socket, so that none takes requests it cannot answer). `rebuild` makes /admin/reindex and SIGHUP work."""
+    state = State(load=load, rebuild=rebuild, pipeline=pipeline)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if state.pipeline is None and load_before_serving:
+            await anyio.to_thread.run_sync(state.load)
+        elif state.pipeline is None:
+            threading.Thread(target=state.load, name="index-loader", daemon=True).start()
+        _on_sighup(lambda: _reindex_in_background(state))
+        try:
+            yield
+        finally:
+            await state.aclose()
+
+    app = FastAPI(
+        title="Article QA",
+        version="0.1.0",
+        description="Cited answers about news articles: every claim quotes the source's exact words.",
+        lifespan=lifespan,
+        responses={422: {"model": ErrorResponse}, 503: {"model": ErrorResponse}},
+    )
+    app.state.qa = state
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    _install_error_handlers(app)
+    for router in (qa.router, documents.router, ops.router, openai_routes.router, web.router):
+        app.include_router(router)
+    openai_routes.install_error_shape(app)
+    document_errors(app, settings)
+    install_middleware(app, settings, app.state.metrics)
+    return app
+
+
+def _on_sighup(callback: Callable[[], None]) -> None:
+    """Run callback on SIGHUP, when serving from the main thread (signals cannot be caught elsewhere)."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGHUP"):
+        return
+    try:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, callback)
+    except (NotImplementedError, RuntimeError, ValueError):
+        log.warning("SIGHUP reindexing is not available here")
+
+
+def _reindex_in_background(state: State) -> None:
+    def run() -> None:
+        try:
+            state.reindex()
+        except Exception:  # the old index keeps serving; the log says why
+            log.exception("reindex on SIGHUP failed")
+
+    threading.Thread(target=run, name="reindex", daemon=True).start()
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in exc.errors()]
+        if any(e["type"] == "json_invalid" for e in errors):
+            return error_response(400, "invalid_json", "the request body is not valid JSON", errors)
+        where = ", ".join(".".join(str(p) for p in e["loc"]) + f": {e['msg']}" for e in errors)
+        return error_response(422, "invalid_request", f"invalid request: {where}", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = STATUS_CODES.get(exc.status_code, "error")
+        return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")

@@ -1,0 +1,69 @@
+"""FastAPI dependencies shared by the routes, as Annotated aliases, and the checks of common parameters."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from qa.config import Settings
+from qa.server.errors import ApiError
+from qa.server.metrics import Metrics
+from qa.server.state import Pipeline, State
+
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def get_settings(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_state(request: Request) -> State:
+    """The app's serving state."""
+    state: State = request.app.state.qa
+    return state
+
+
+def get_metrics(request: Request) -> Metrics:
+    """The app's metrics registry."""
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
+def ready_pipeline(request: Request) -> Pipeline:
+    """The loaded pipeline, or 503 while the index is loading (or failed to load)."""
+    state = get_state(request)
+    if state.pipeline is None:
+        message = f"index failed to load: {state.error}" if state.error else "the index is still loading"
+        raise ApiError(503, "not_ready", message, headers={"Retry-After": "2"})
+    return state.pipeline
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+StateDep = Annotated[State, Depends(get_state)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+PipelineDep = Annotated[Pipeline, Depends(ready_pipeline)]
+
+
+def clean_question(text: str, limit: int, *, param: str = "question") -> str:
+    """Strip control characters and blanks; reject an empty or over-long question."""
+    text = _CONTROL_RE.sub("", text).strip()
+    if not text:
+        raise ApiError(422, "empty_question", "question must not be empty or blank", param=param)
+    if len(text) > limit:
+        message = f"question is {len(text)} characters; the limit is {limit}"
+        raise ApiError(422, "question_too_long", message, param=param)
+    return text
+
+
+def top_k(k: int | None, settings: Settings, *, param: str = "top_k") -> int:
+    """The number of passages asked for, within the configured range (the default when not given)."""
+    if k is None:
+        return settings.retrieval.default_top_k
+    if not 1 <= k <= settings.retrieval.max_top_k:
+        message = f"top_k/k must be between 1 and {settings.retrieval.max_top_k}, got {k}"
+        raise ApiError(422, "top_k_out_of_range", message, param=param)
+    return k

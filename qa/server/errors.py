@@ -1,0 +1,48 @@
+"""The one error shape of the HTTP API, {"error": {"code", "message", "details"?}}, and the error it is raised as."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from qa.errors import QAError
+
+STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+    503: "not_ready",
+}
+
+
+class ApiError(QAError):
+    """An error answered with the consistent error shape; `param` names the request field at fault, if one is."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        *,
+        param: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers, self.param = status, code, message, headers, param
+
+
+def error_response(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The one error shape: {"error": {"code", "message", "details"?}}."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)

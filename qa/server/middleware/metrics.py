@@ -1,0 +1,59 @@
+"""Metrics middleware: count and time every request by method, route template and status."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from qa.server.metrics import METHODS, UNMATCHED, Metrics
+
+
+def route_template(scope: Scope, routes: Sequence[BaseRoute]) -> str:
+    """The route's path template (/chunks/{chunk_id:path}), never the raw path, so labels stay few."""
+    route = scope.get("route")
+    if route is None:  # answered before routing (401, 413, 429…): find the route it was meant for
+        for candidate in routes:
+            match, _ = candidate.matches(scope)
+            if match is not Match.NONE:
+                route = candidate
+                break
+    path = getattr(route, "path", None)
+    if not isinstance(path, str):
+        return UNMATCHED
+    if route is not None and hasattr(route, "routes") and not path.endswith("}"):
+        path += "/{path}"  # a mount (static files): one label for everything under it
+    return path or "/"
+
+
+class MetricsMiddleware:
+    """Count and time every request by method, route template and status."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics, routes: Sequence[BaseRoute]) -> None:
+        self.app, self.metrics, self.routes = app, metrics, routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        started = time.perf_counter()
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        self.metrics.in_progress.inc()
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            self.metrics.in_progress.dec()
+            method = scope["method"] if scope["method"] in METHODS else "other"
+            labels = {"method": method, "route": route_template(scope, self.routes), "status": str(status)}
+            self.metrics.requests.labels(**labels).inc()
+            self.metrics.latency.labels(**labels).observe(time.perf_counter() - started)

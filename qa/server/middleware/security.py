@@ -1,0 +1,150 @@
+"""Access: optional API keys, admin keys for /admin/, and security headers on every response."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterable
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from qa.server.errors import error_response
+
+# Open even when API keys are set: probes, the web pages and their files, and the API's own documentation.
+OPEN_PATHS = frozenset(
+    {"/", "/article", "/embed", "/widget.js", "/favicon.ico", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    | {"/openapi.json", "/health", "/ready", "/live"}
+)
+
+
+OPEN_PREFIXES = ("/static/",)
+OPS_PATHS = frozenset({"/health", "/ready", "/live", "/metrics"})
+
+
+METRICS_PATH = "/metrics"
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+def is_admin_path(path: str) -> bool:
+    """Whether the path is an admin route (always needs an admin key)."""
+    return path == "/admin" or path.startswith("/admin/")
+
+
+def is_open_path(path: str) -> bool:
+    """Whether the path is served without a key even when API keys are configured."""
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+
+def presented_key(scope: Scope) -> str | None:
+    """The key the request carries: `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
+    raw: list[tuple[bytes, bytes]] = scope.get("headers") or []
+    for name, value in raw:
+        text = value.decode("latin-1").strip()
+        if name == b"authorization":
+            scheme, _, token = text.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+        elif name == b"x-api-key" and text:
+            return text
+    return None
+
+
+class Keys:
+    """The configured API and admin keys, compared in constant time."""
+
+    def __init__(self, api: Iterable[str], admin: Iterable[str]) -> None:
+        self.api = tuple(k.encode() for k in api)
+        self.admin = tuple(k.encode() for k in admin)
+
+    @staticmethod
+    def _among(key: str, keys: tuple[bytes, ...]) -> bool:
+        given = key.encode()
+        found = False
+        for k in keys:  # no early exit: the time taken does not tell which key nearly matched
+            found |= hmac.compare_digest(given, k)
+        return found
+
+    def is_admin(self, key: str | None) -> bool:
+        """Whether key is an admin key."""
+        return key is not None and self._among(key, self.admin)
+
+    def is_valid(self, key: str | None) -> bool:
+        """Whether key is an API key or an admin key."""
+        return key is not None and (self._among(key, self.api) or self._among(key, self.admin))
+
+    def known(self, scope: Scope) -> str | None:
+        """The request's key when it is a configured one (the rate limit then counts per key), else None."""
+        key = presented_key(scope)
+        return key if self.is_valid(key) else None
+
+
+class AuthMiddleware:
+    """401/403 for a request without the key its path needs; everything else passes through untouched."""
+
+    def __init__(self, app: ASGIApp, keys: Keys, *, metrics_require_key: bool) -> None:
+        self.app, self.keys, self.metrics_require_key = app, keys, metrics_require_key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
+        if scope["type"] == "http" and (refusal := self.refusal(scope["path"], presented_key(scope))):
+            status, code, message = refusal
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            await error_response(status, code, message, headers=headers)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def refusal(self, path: str, key: str | None) -> tuple[int, str, str] | None:
+        """Why a request for path with key is refused (status, code, message), or None when it may pass."""
+        if is_admin_path(path):
+            if not self.keys.admin:
+                return 403, "forbidden", "admin routes are disabled: no admin key is configured (QA_ADMIN_KEYS)"
+            if key is None:
+                return 401, "unauthorized", "an admin key is required (Authorization: Bearer <key> or X-API-Key)"
+            return None if self.keys.is_admin(key) else (403, "forbidden", "this key may not use admin routes")
+        if path == METRICS_PATH:
+            if not self.metrics_require_key:
+                return None
+            if not (self.keys.api or self.keys.admin):
+                return 403, "forbidden", "metrics need a key but none is configured (QA_API_KEYS)"
+        elif is_open_path(path) or not self.keys.api:
+            return None
+        if self.keys.is_valid(key):
+            return None
+        what = "a valid API key" if key is not None else "an API key"
+        return 401, "unauthorized", f"{what} is required (Authorization: Bearer <key> or X-API-Key)"
+
+
+class SecurityHeadersMiddleware:
+    """nosniff and no-referrer everywhere; for non-HTML responses also a deny-all CSP and X-Frame-Options.
+
+    A header the route set itself is kept: the web pages bring their own CSP, and /embed its own frame-ancestors.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                add_security_headers(MutableHeaders(scope=message))
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def add_security_headers(headers: MutableHeaders) -> None:
+    """Add the security headers that the response does not already have."""
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if headers.get("content-type", "").lower().startswith("text/html"):
+        return  # a page: its route decides its CSP and framing
+    csp = headers.get("content-security-policy")
+    if csp is None:
+        headers["Content-Security-Policy"] = API_CSP
+    if "x-frame-options" not in headers and (csp is None or "frame-ancestors" not in csp):
+        headers["X-Frame-Options"] = "DENY"

@@ -1,0 +1,57 @@
+"""The middleware stack, in order: request ids and access logs, metrics, security headers, CORS, time and body
+limits, rate limits, API keys."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from qa.config import Settings
+from qa.server.logs import REQUEST_ID_HEADER
+from qa.server.metrics import Metrics
+from qa.server.middleware.limits import BodyLimitMiddleware, TimeoutMiddleware
+from qa.server.middleware.metrics import MetricsMiddleware
+from qa.server.middleware.ratelimit import RateLimitMiddleware, TokenBuckets
+from qa.server.middleware.request_context import RequestContextMiddleware
+from qa.server.middleware.security import (
+    OPS_PATHS,
+    AuthMiddleware,
+    Keys,
+    SecurityHeadersMiddleware,
+)
+
+
+def install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+    """Add the middleware; called last by create_app, after every route (metrics label by route template)."""
+    keys = Keys(
+        (k.get_secret_value() for k in settings.server.api_keys),
+        (k.get_secret_value() for k in settings.server.admin_keys),
+    )
+    # add_middleware puts each one outside the ones before it: innermost first, outermost (request ids) last.
+    app.add_middleware(AuthMiddleware, keys=keys, metrics_require_key=settings.server.metrics_require_key)
+    if settings.server.rate_limit_rps > 0:
+        buckets = TokenBuckets(settings.server.rate_limit_rps, settings.server.rate_limit_burst)
+        app.add_middleware(RateLimitMiddleware, buckets=buckets, known_key=keys.known, exempt=OPS_PATHS.__contains__)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes)
+    app.add_middleware(TimeoutMiddleware, seconds=request_timeout(settings))
+    # CORS outside the key check: a browser's preflight carries no key, and a 401 or 429 must still be readable.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.server.allowed_origins,
+        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-API-Key", REQUEST_ID_HEADER],
+        expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+        max_age=600,
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=metrics, routes=app.router.routes)
+    app.add_middleware(RequestContextMiddleware)
+
+
+def request_timeout(settings: Settings) -> float:
+    """The time a response may take to start: never shorter than a slow LLM call and its retries plus the
+    fallback, so that a slow LLM costs the user a late answer, not a 504 (0: no limit)."""
+    if settings.server.request_timeout <= 0 or not settings.llm.base_url.strip():
+        return settings.server.request_timeout
+    llm = settings.llm.timeout * (settings.llm.retries + 1) + settings.llm.backoff * float(2**settings.llm.retries)
+    return max(settings.server.request_timeout, llm + 10.0)

@@ -1,0 +1,77 @@
+"""Operations routes: probes (/live, /ready, /health), Prometheus /metrics and /admin/reindex."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import anyio
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+
+from qa.errors import IndexUnusable, ReindexBusy, SourceError
+from qa.server.deps import MetricsDep, PipelineDep, StateDep
+from qa.server.errors import ApiError
+from qa.server.metrics import CONTENT_TYPE
+from qa.server.schemas import HealthResponse, ReindexResponse
+from qa.server.state import State
+
+router = APIRouter()
+
+
+class LiveResponse(BaseModel):
+    """The process is up and answering."""
+
+    status: Literal["alive"] = "alive"
+
+
+@router.post("/admin/reindex", response_model=ReindexResponse, tags=["admin"])
+async def reindex(_: PipelineDep, state: StateDep) -> ReindexResponse:
+    """Rebuild the index from the seeds and swap it in; requests in flight finish on the old one."""
+    if not state.can_reindex:
+        raise ApiError(409, "reindex_unavailable", "this server was started without a way to rebuild its index")
+    try:
+        fresh = await anyio.to_thread.run_sync(state.reindex)
+    except ReindexBusy as exc:
+        raise ApiError(409, "reindex_running", str(exc)) from exc
+    except (SourceError, IndexUnusable) as exc:
+        raise ApiError(422, "reindex_failed", f"{exc}; the previous index is still serving") from exc
+    manifest = fresh.index.manifest
+    return ReindexResponse(built_at=manifest["built_at"], counts=manifest["counts"])
+
+
+def _readiness(state: State, headers: dict[str, str] | None = None) -> JSONResponse:
+    if state.pipeline is not None:
+        return JSONResponse(HealthResponse(status="ok", ready=True).model_dump())
+    status: Literal["failed", "loading"] = "failed" if state.error else "loading"
+    body = HealthResponse(status=status, ready=False, detail=state.error).model_dump()
+    return JSONResponse(body, status_code=503, headers=headers)
+
+
+@router.get("/health", response_model=HealthResponse, tags=["ops"], responses={503: {"model": HealthResponse}})
+def health(state: StateDep) -> JSONResponse:
+    """Ready (200) once the index is loaded; 503 while loading or when loading failed."""
+    return _readiness(state)
+
+
+@router.get("/live", response_model=LiveResponse, tags=["ops"])
+def live() -> LiveResponse:
+    """Liveness: the process is up (always 200)."""
+    return LiveResponse()
+
+
+@router.get("/ready", response_model=HealthResponse, tags=["ops"], responses={503: {"model": HealthResponse}})
+def ready(state: StateDep) -> JSONResponse:
+    """Readiness: 200 once the index is loaded; 503 while loading or when loading failed."""
+    return _readiness(state, {"Retry-After": "2"})
+
+
+@router.get(
+    "/metrics",
+    tags=["ops"],
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus"}},
+)
+def prometheus(metrics: MetricsDep) -> Response:
+    """Metrics in the Prometheus text format."""
+    return Response(metrics.render(), media_type=CONTENT_TYPE)

@@ -1,0 +1,204 @@
+"""HTTP request and response schemas (pydantic at the edge)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from qa.types import Answer, Chunk, Citation, Hit
+
+
+class Turn(BaseModel):
+    """An earlier exchange of the conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(max_length=100_000)
+    answer: str = Field("", max_length=100_000)
+
+
+class AskRequest(BaseModel):
+    """A question about the articles."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"question": "烏克蘭打算向哪個國家購買戰機？"}]}
+    )
+    question: str = Field(description="The question, in Traditional Chinese, Simplified Chinese or English")
+    top_k: int | None = Field(None, description="How many passages to return (default 5)")
+    history: list[Turn] | None = Field(None, description="Earlier questions and answers, oldest first")
+
+
+class CitationOut(BaseModel):
+    """An exact quote: documents[doc].text[start:end] == quote."""
+
+    n: int
+    doc: str
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+
+    @classmethod
+    def of(cls, c: Citation) -> CitationOut:
+        """From the internal citation."""
+        return cls(n=c.n, doc=c.doc, chunk_id=c.chunk_id, quote=c.quote, start=c.start, end=c.end)
+
+
+class PassageOut(BaseModel):
+    """A retrieved chunk with its scores."""
+
+    chunk_id: str
+    doc: str
+    text: str
+    start: int
+    end: int
+    score: float
+    lexical: float
+    dense: float
+    kind: str
+    heading: str | None
+
+    @classmethod
+    def of(cls, h: Hit) -> PassageOut:
+        """From the internal hit."""
+        c = h.chunk
+        return cls(
+            chunk_id=c.id,
+            doc=c.doc,
+            text=c.text,
+            start=c.start,
+            end=c.end,
+            score=h.score,
+            lexical=h.lexical,
+            dense=h.dense,
+            kind=c.kind,
+            heading=c.heading,
+        )
+
+
+class AskResponse(BaseModel):
+    """A cited answer, or an abstention (abstained: true) with the passages searched."""
+
+    answer: str
+    abstained: bool
+    mode: Literal["extractive", "llm", "llm-fallback"]
+    citations: list[CitationOut]
+    passages: list[PassageOut]
+    timings: dict[str, float]
+    reason: str | None = None
+    lang: str
+
+    @classmethod
+    def of(cls, a: Answer) -> AskResponse:
+        """From the internal answer."""
+        return cls(
+            answer=a.answer,
+            abstained=a.abstained,
+            mode=a.mode,
+            citations=[CitationOut.of(c) for c in a.citations],
+            passages=[PassageOut.of(h) for h in a.passages],
+            timings=a.timings,
+            reason=a.reason,
+            lang=a.lang,
+        )
+
+
+class SearchResponse(BaseModel):
+    """Ranked passages for a query."""
+
+    query: str
+    passages: list[PassageOut]
+
+
+class SentenceOut(BaseModel):
+    """A sentence of a chunk with its offsets."""
+
+    id: str
+    start: int
+    end: int
+    text: str
+
+
+class ChunkOut(BaseModel):
+    """A chunk with its sentences."""
+
+    id: str
+    doc: str
+    start: int
+    end: int
+    text: str
+    kind: str
+    heading: str | None
+    sentences: list[SentenceOut]
+
+    @classmethod
+    def of(cls, c: Chunk) -> ChunkOut:
+        """From the internal chunk."""
+        return cls(
+            id=c.id,
+            doc=c.doc,
+            start=c.start,
+            end=c.end,
+            text=c.text,
+            kind=c.kind,
+            heading=c.heading,
+            sentences=[SentenceOut(id=s.id, start=s.start, end=s.end, text=s.text) for s in c.sentences],
+        )
+
+
+class DocumentOut(BaseModel):
+    """Metadata of a source document."""
+
+    id: str
+    path: str
+    title: str | None
+    date: str | None
+    chars: int
+    sha256: str
+    chunks: int
+
+
+class DocumentText(BaseModel):
+    """A document's full text; offsets index into it."""
+
+    id: str
+    title: str | None
+    date: str | None
+    text: str
+    body_start: int
+
+
+class DocumentsResponse(BaseModel):
+    """The indexed documents and the index they are in."""
+
+    documents: list[DocumentOut]
+    index: dict[str, Any]
+
+
+class ReindexResponse(BaseModel):
+    """The index now serving."""
+
+    built_at: str
+    counts: dict[str, int]
+
+
+class HealthResponse(BaseModel):
+    """Liveness and readiness."""
+
+    status: Literal["ok", "loading", "failed"]
+    ready: bool
+    detail: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """What went wrong."""
+
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """Every 4xx and 5xx response has this shape."""
+
+    error: ErrorBody

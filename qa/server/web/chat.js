@@ -1,0 +1,343 @@
+// The chat: ask (streamed over /ask/stream), show cited answers, open a quote in its paragraph, copy, follow up.
+// Everything from the user or the model goes into the page as text nodes, never as HTML.
+import { applyLabels, initLabels, onLangChange, t } from "./i18n.js";
+import { ApiFailure, failure, fillParagraph, getJson, loadDocument, paragraphsOf, quoteHref } from "./source.js";
+
+const MAX_HISTORY = 10;
+// One page serves both the chat (/) and the compact chat that widget.js frames (/embed).
+const embedded = location.pathname.replace(/\/+$/, "") === "/embed";
+if (embedded) {
+  document.body.classList.add("embed");
+  document.querySelector(".skip-link")?.remove();
+}
+const history = []; // [{question, answer}] of the answered turns, oldest first
+let busy = false;
+let activeMarker = null;
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, { cls, text, i18n, attrs } = {}) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (i18n) {
+    node.dataset.i18n = i18n;
+    node.textContent = t(i18n);
+  } else if (text !== undefined) {
+    node.textContent = text;
+  }
+  for (const [name, value] of Object.entries(attrs || {})) node.setAttribute(name, value);
+  return node;
+}
+
+function link(a) {
+  if (embedded) {
+    a.target = "_blank";
+    a.rel = "noopener";
+  }
+  return a;
+}
+
+// ---- Server-Sent Events over fetch (EventSource cannot POST) ----
+
+function parseEvent(block) {
+  let event = "message";
+  const data = [];
+  for (const line of block.split("\n")) {
+    if (!line || line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? "" : line.slice(colon + 1);
+    if (value.startsWith(" ")) value = value.slice(1);
+    if (field === "event") event = value;
+    else if (field === "data") data.push(value);
+  }
+  return data.length ? { event, data: JSON.parse(data.join("\n")) } : null;
+}
+
+async function* events(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
+    buffer = buffer.replace(/\r\n|\r(?=.)/gs, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const event = parseEvent(buffer.slice(0, end));
+      buffer = buffer.slice(end + 2);
+      if (event) yield event;
+    }
+    if (done) break;
+  }
+  const last = parseEvent(buffer);
+  if (last) yield last;
+}
+
+/** Ask the service; onDelta(text) gets streamed text; resolves to the final /ask answer. */
+async function request(body, onDelta) {
+  const init = {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "text/event-stream" },
+    body: JSON.stringify(body),
+  };
+  let response;
+  try {
+    response = await fetch("/ask/stream", init);
+    if (response.status === 404 || response.status === 405) {
+      // no streaming route: ask for the whole answer
+      response = await fetch("/ask", { ...init, headers: { "content-type": "application/json" } });
+      if (!response.ok) throw await failure(response);
+      return response.json();
+    }
+  } catch (error) {
+    throw error instanceof ApiFailure ? error : new ApiFailure(t("networkError"));
+  }
+  if (!response.ok) throw await failure(response);
+  try {
+    for await (const { event, data } of events(response)) {
+      if (event === "delta") onDelta(String(data.text ?? ""));
+      else if (event === "final") return data;
+      else if (event === "error") throw new ApiFailure(data.error?.message || t("interrupted"));
+    }
+  } catch (error) {
+    throw error instanceof ApiFailure ? error : new ApiFailure(t("interrupted"));
+  }
+  throw new ApiFailure(t("interrupted"));
+}
+
+// ---- One question and its answer ----
+
+function answerText(container, answer) {
+  const byN = new Map(answer.citations.map((c) => [c.n, c]));
+  container.replaceChildren();
+  let at = 0;
+  for (const match of answer.answer.matchAll(/\[(\d+)\]/g)) {
+    const citation = byN.get(Number(match[1]));
+    if (!citation) continue; // a bracket that is not a citation stays text
+    container.append(answer.answer.slice(at, match.index), marker(citation));
+    at = match.index + match[0].length;
+  }
+  container.append(answer.answer.slice(at));
+}
+
+function marker(citation) {
+  const button = el("button", {
+    cls: "cite",
+    text: `[${citation.n}]`,
+    attrs: { type: "button", "aria-controls": "source-panel", "data-i18n-aria-label": "cite", "data-n": citation.n },
+  });
+  button.setAttribute("aria-label", t("cite", { n: citation.n }));
+  button.addEventListener("click", () => showSource(citation, button));
+  return button;
+}
+
+function sourcesList(answer) {
+  const list = el("ol", { cls: "sources", attrs: { "aria-label": t("sources"), "data-i18n-aria-label": "sources" } });
+  for (const citation of answer.citations) {
+    const item = el("li");
+    item.append(marker(citation), " ", el("q", { cls: "quote", text: citation.quote }));
+    list.append(item);
+  }
+  return list;
+}
+
+function copyText(answer) {
+  const lines = answer.citations.map((c) => `[${c.n}] ${c.quote}`);
+  return lines.length ? `${answer.answer}\n\n${lines.join("\n")}` : answer.answer;
+}
+
+async function copy(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // older browsers, or a frame without clipboard permission: a hidden selection
+    const area = el("textarea", { attrs: { readonly: "", "aria-hidden": "true" } });
+    area.value = text;
+    area.className = "offscreen";
+    document.body.append(area);
+    area.select();
+    const done = document.execCommand("copy");
+    area.remove();
+    return done;
+  }
+}
+
+function copyButton(answer) {
+  const tools = el("div", { cls: "answer-tools" });
+  const button = el("button", { cls: "copy", i18n: "copy", attrs: { type: "button" } });
+  const note = el("span", { cls: "copy-note", attrs: { role: "status" } });
+  button.addEventListener("click", async () => {
+    const done = await copy(copyText(answer));
+    note.dataset.i18n = done ? "copied" : "copyFailed";
+    note.textContent = t(note.dataset.i18n);
+    setTimeout(() => {
+      delete note.dataset.i18n;
+      note.textContent = "";
+    }, 2500);
+  });
+  tools.append(button, note);
+  return tools;
+}
+
+function addTurn(question) {
+  const item = el("li", { cls: "turn" });
+  const asked = el("div", { cls: "question" });
+  asked.append(el("span", { cls: "who", i18n: "you" }), el("p", { cls: "question-text", text: question }));
+  const reply = el("article", { cls: "answer pending", attrs: { "aria-busy": "true" } });
+  const label = el("p", { cls: "answer-label", i18n: "thinking" });
+  const text = el("p", { cls: "answer-text" });
+  reply.append(label, text);
+  item.append(asked, reply);
+  $("conversation").append(item);
+  $("intro").hidden = true;
+  item.scrollIntoView({ block: "nearest" });
+
+  return {
+    delta(piece) {
+      text.append(piece);
+      reply.classList.add("streaming");
+    },
+    finish(answer) {
+      reply.classList.remove("pending", "streaming");
+      reply.removeAttribute("aria-busy");
+      reply.dataset.mode = answer.mode;
+      if (answer.abstained) {
+        reply.classList.add("abstained");
+        delete label.dataset.i18n; // the label is now an icon and a labelled span
+        label.replaceChildren(el("span", { cls: "icon", text: "⊘", attrs: { "aria-hidden": "true" } }));
+        label.append(" ", el("span", { i18n: "notInArticle" }));
+      } else {
+        label.dataset.i18n = "answer";
+        label.textContent = t("answer");
+        label.classList.add("visually-hidden");
+      }
+      answerText(text, answer);
+      if (answer.citations.length) reply.append(sourcesList(answer));
+      reply.append(copyButton(answer));
+    },
+    fail(message) {
+      reply.classList.remove("pending", "streaming");
+      reply.classList.add("error");
+      reply.removeAttribute("aria-busy");
+      reply.setAttribute("role", "alert");
+      label.dataset.i18n = "error";
+      label.textContent = t("error");
+      text.textContent = message;
+    },
+  };
+}
+
+async function ask(question) {
+  busy = true;
+  $("ask-button").disabled = true;
+  const turn = addTurn(question);
+  const body = { question };
+  if (history.length) body.history = history.slice(-MAX_HISTORY);
+  try {
+    const answer = await request(body, (piece) => turn.delta(piece));
+    turn.finish(answer);
+    history.push({ question, answer: answer.answer });
+    $("status").textContent = t("answerReady");
+  } catch (error) {
+    turn.fail(error instanceof ApiFailure ? error.message : t("networkError"));
+  } finally {
+    busy = false;
+    $("ask-button").disabled = false;
+  }
+}
+
+// ---- The source panel: the cited words highlighted in their paragraph ----
+
+async function showSource(citation, button) {
+  const panel = $("source-panel");
+  activeMarker?.classList.remove("active");
+  activeMarker = button;
+  button.classList.add("active");
+  $("source-n").textContent = `[${citation.n}]`;
+  const body = $("source-body");
+  body.replaceChildren(el("p", { i18n: "loading" }));
+  $("source-doc").textContent = "";
+  const sourceLink = link($("source-link"));
+  sourceLink.href = quoteHref(citation.doc, citation.start, citation.end);
+  panel.hidden = false;
+  document.body.classList.add("panel-open");
+  $("source-heading").focus({ preventScroll: true });
+  try {
+    const doc = await loadDocument(citation.doc);
+    $("source-doc").textContent = doc.title || doc.id;
+    const shown = paragraphsOf(doc, citation.start, citation.end).map((span) => {
+      const p = el("p", { cls: "source-paragraph" });
+      fillParagraph(p, doc, span, citation.start, citation.end);
+      return p;
+    });
+    body.replaceChildren(...shown);
+    body.querySelector("mark")?.scrollIntoView({ block: "nearest" });
+  } catch (error) {
+    body.replaceChildren(el("p", { cls: "error-box", text: error.message || t("networkError") }));
+  }
+}
+
+function closeSource() {
+  $("source-panel").hidden = true;
+  document.body.classList.remove("panel-open");
+  activeMarker?.classList.remove("active");
+  activeMarker?.focus();
+  activeMarker = null;
+}
+
+// ---- The page ----
+
+async function showAbout() {
+  try {
+    const { documents } = await getJson("/documents");
+    if (!documents.length) return;
+    const first = documents[0];
+    const href = `/article?doc=${encodeURIComponent(first.id)}`;
+    const about = link($("about-link"));
+    about.textContent = first.title || first.id;
+    about.href = href;
+    $("about").hidden = false;
+    for (const a of document.querySelectorAll("[data-article-link]")) link(a).href = href;
+  } catch {
+    // the article link still opens the article view, which explains what went wrong
+  }
+}
+
+function init() {
+  initLabels();
+  onLangChange(() => applyLabels());
+  const form = $("ask-form");
+  const box = $("question");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const question = box.value.trim();
+    if (!question || busy) return;
+    box.value = "";
+    ask(question);
+  });
+  box.addEventListener("keydown", (event) => {
+    // Enter sends; Shift+Enter is a new line; Enter that ends an IME composition only picks the characters.
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  $("source-close").addEventListener("click", closeSource);
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape") return;
+    if (!$("source-panel").hidden) closeSource();
+    else if (embedded && window.parent !== window) window.parent.postMessage({ type: "article-qa:close" }, "*");
+  });
+  if (embedded && window.parent !== window) {
+    const close = $("embed-close");
+    close.hidden = false;
+    close.addEventListener("click", () => window.parent.postMessage({ type: "article-qa:close" }, "*"));
+  }
+  for (const a of document.querySelectorAll("a[href]")) link(a);
+  showAbout();
+  if (!embedded) box.focus();
+}
+
+init();

@@ -1,0 +1,58 @@
+"""Script folding: width, case, thousands separators, Traditional/Simplified (OpenCC) and name variants."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from importlib import resources
+
+import opencc
+
+_DIGIT_COMMA_RE = re.compile(r"(?<=\d),(?=\d{3})")
+
+
+@cache
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
+def to_simplified(text: str) -> str:
+    """Convert Traditional Chinese to Simplified (characters only; used for answers)."""
+    return str(_converter("t2s").convert(text))
+
+
+def to_traditional(text: str) -> str:
+    """Convert Simplified Chinese to Traditional (characters only)."""
+    return str(_converter("s2t").convert(text))
+
+
+@cache
+def _aliases() -> tuple[tuple[str, str], ...]:
+    """Name variants that script folding misses, as (variant, canonical) in folded form."""
+    raw = resources.files("qa.text").joinpath("data/aliases.tsv").read_text(encoding="utf-8")
+    pairs: list[tuple[str, str]] = []
+    for line in raw.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        canonical, *variants = line.split()
+        canonical = _fold_script(canonical)
+        pairs.extend((v, canonical) for v in map(_fold_script, variants) if v != canonical)
+    # Longest variants first so that a longer name is not half-replaced by a shorter one.
+    return tuple(sorted(pairs, key=lambda p: -len(p[0])))
+
+
+def _fold_script(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _DIGIT_COMMA_RE.sub("", text)
+    return str(_converter("tw2sp").convert(text))
+
+
+def fold(text: str) -> str:
+    """Fold width, case, thousands separators, script (to Simplified) and name variants."""
+    text = _fold_script(text)
+    for variant, canonical in _aliases():
+        if variant in text:
+            text = text.replace(variant, canonical)
+    return text

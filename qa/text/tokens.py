@@ -1,0 +1,111 @@
+"""Script folding, sentence splitting and tokenising for BM25: pure functions."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from functools import cache
+from importlib import resources
+
+import jieba
+import Stemmer
+
+from qa.text.folding import fold, to_simplified
+from qa.text.language import CJK, CJK_RE
+
+_WORD_RE = re.compile(f"[a-z]+|\\d+(?:\\.\\d+)?|%|[{CJK}]+")
+# Words that carry no topic; dropped from queries and sentences when scoring overlap.
+STOPWORDS = frozenset(
+    """的 了 是 在 和 与 及 或 也 都 就 又 还 而 对 把 被 给 让 向 从 到 于 以 为 之 其 这 那 这个 那个 这场
+    这次 那次 什么 哪 哪些 哪个 哪一天 哪里 谁 吗 呢 吧 啊 么 怎么 怎样 如何 为什么 为何 多少 几 有 没有 是否
+    文章 作者 认为 提到 说 请问 一 个 各自 分别 到底 真的 后来 当时 一共 共 各 些 所 得 地 着 过 会 能 要 想
+    一直 这种 那种 说法 看法 解读 怎么 怎么样 如何 哪一 哪一个 之后 以后 之前 以前 时候 起了 什么样 有何 何种 是不是
+    为了 对于 关于 根据 按照 所谓 曾经 已经 还是 又 再 很 最 更 多 非常 呢 嘛 啦 吧 哦 表示 指出 提及 描述 讲 谈
+    a an the of to in on at for by with from and or is are was were be been being do does did has have had
+    what which who whom whose when where why how many much does did according article author say says said
+    that this these those it its as about into than then there their they he she his her not no yes so
+    way think each also just only still yet all any some more most very can could would should will may
+    might must get got make made take keep kept give go come thing things other such tell told
+    i me my we our you your us them him if but because while over under up down out off again already
+    ever even really actually
+    """.split()
+)
+
+
+@cache
+def _stemmer() -> Stemmer.Stemmer:
+    return Stemmer.Stemmer("english")
+
+
+def stem(word: str) -> str:
+    """Snowball stem of an English word, lower-cased."""
+    return str(_stemmer().stemWord(word.lower()))
+
+
+def english_terms(text: str) -> list[str]:
+    """Stemmed English content words of a text; an acronym (US, EU) is never a stopword."""
+    return [
+        stem(w) for w in re.findall(r"[A-Za-z]+", text) if len(w) > 1 and (w.isupper() or w.lower() not in STOPWORDS)
+    ]
+
+
+def _words(folded: str) -> Iterator[str]:
+    for m in _WORD_RE.finditer(folded):
+        piece = m.group()
+        if CJK_RE.match(piece):
+            yield from (w for w in jieba.lcut(piece, HMM=False) if w.strip())
+        else:
+            yield piece
+
+
+def words(text: str) -> list[str]:
+    """Fold text and cut it into words: jieba words for Chinese, lower-case words and numbers otherwise."""
+    return list(_words(fold(text)))
+
+
+def bigrams(folded_word: str) -> Iterator[str]:
+    """Character bigrams of a run of Chinese characters."""
+    return (folded_word[i : i + 2] for i in range(len(folded_word) - 1))
+
+
+def tokens(text: str, *, drop_stopwords: bool = False) -> list[str]:
+    """BM25 tokens: folded words plus character bigrams of the Chinese runs they came from."""
+    folded = fold(text)
+    out: list[str] = []
+    for m in _WORD_RE.finditer(folded):
+        piece = m.group()
+        if CJK_RE.match(piece):
+            cut = [w for w in jieba.lcut(piece, HMM=False) if w.strip()]
+            out.extend(w for w in cut if not (drop_stopwords and w in STOPWORDS))
+            out.extend("#" + b for b in bigrams(piece))
+        elif not (drop_stopwords and piece in STOPWORDS):
+            out.append(stem(piece) if piece.isalpha() else piece)
+    return out
+
+
+def content_terms(text: str) -> list[str]:
+    """The topic words of a text: folded words without stopwords or single CJK function characters."""
+    return [w for w in words(text) if w not in STOPWORDS]
+
+
+TOKENIZER_VERSION = 1
+
+
+def tokenizer_signature() -> dict[str, str | int]:
+    """What the BM25 tokens depend on; an index built under another signature is stale."""
+    data = resources.files("qa.text").joinpath("data")
+    tables = data.joinpath("aliases.tsv").read_bytes() + data.joinpath("english.tsv").read_bytes()
+    return {
+        "version": TOKENIZER_VERSION,
+        "tables_sha256": hashlib.sha256(tables).hexdigest(),
+        "jieba": str(jieba.__version__),
+    }
+
+
+def initialise() -> None:
+    """Load jieba's dictionary and the converters now rather than on the first request."""
+    jieba.setLogLevel(60)
+    jieba.initialize()
+    fold("預熱")
+    to_simplified("預熱")
