@@ -26,10 +26,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: FastAPI, *, port: int | None = None) -> Iterator[str]:
-    """Run app with uvicorn in a thread; yield its base URL; stop it afterwards."""
+def serve(app: FastAPI, *, port: int | None = None, **config: Any) -> Iterator[str]:
+    """Run app with uvicorn in a thread (extra uvicorn.Config options given); yield its base URL; stop it after."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
