@@ -23,8 +23,9 @@ COPY pyproject.toml README.md ./
 COPY qa ./qa
 RUN pip install --no-cache-dir . && rm -rf build ./*.egg-info
 COPY seeds ./seeds
-# The index is built now, so that a container is ready seconds after it starts, with no write access needed.
-RUN qa index build --seeds-dir /app/seeds --index-dir /app/index
+# The index is built now, so that a container is ready seconds after it starts. It lives in /app/data, which the
+# qa user owns: /admin/reindex writes the new index beside the old one and swaps it in by rename.
+RUN qa index build --seeds-dir /app/seeds --index-dir /app/data/index
 
 FROM python:3.11-slim AS runtime
 # hadolint ignore=DL3064
@@ -34,14 +35,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     TOKENIZERS_PARALLELISM=false \
     PATH=/opt/venv/bin:$PATH \
     QA_SEEDS_DIR=/app/seeds \
-    QA_INDEX_DIR=/app/index \
+    QA_INDEX_DIR=/app/data/index \
     QA_LOG_FORMAT=json \
     QA_RATE_LIMIT_RPS=10 \
     QA_RATE_LIMIT_BURST=40
-RUN useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin qa
+RUN useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin qa \
+    && install -d -o qa -g qa /app/data
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=qa:qa /app/seeds /app/seeds
-COPY --from=build --chown=qa:qa /app/index /app/index
+COPY --from=build --chown=qa:qa /app/data/index /app/data/index
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from fastapi import FastAPI
@@ -10,27 +11,52 @@ from fastapi import FastAPI
 from qa.answering.engine import Engine, ExtractiveEngine
 from qa.answering.extractive import ExtractiveAnswerer
 from qa.config import Settings, settings_with
-from qa.indexing.build import build as build_index
+from qa.indexing.build import build_into
 from qa.indexing.freshness import open_index
-from qa.indexing.store import Index
+from qa.indexing.library import Added, add_document, remove_document
+from qa.indexing.sources import Sources
+from qa.indexing.store import Index, check_writable, refresh
 from qa.indexing.store import load as load_index
-from qa.indexing.store import save as save_index
 from qa.llm.client import LLMClient
 from qa.llm.engine import LLMEngine
+from qa.retrieval.backend import SearchBackend, fill
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever
 from qa.server.app import create_app
 from qa.server.logs import configure_logging
-from qa.server.state import Pipeline
+from qa.server.state import Library, Pipeline
 from qa.text.tokens import initialise
-from qa.types import Embedder
+from qa.types import Embedder, NewDocument
 
 log = logging.getLogger(__name__)
+
+
+def sources_of(settings: Settings) -> Sources:
+    """Where the documents are: the seeds, and the library of documents added since."""
+    return Sources(settings.seeds_dir, settings.library_dir)
 
 
 def make_embedder(settings: Settings) -> Embedder:
     """The configured sentence-transformers model (not loaded until first used)."""
     return SentenceTransformerEmbedder(settings.retrieval.embedding_model)
+
+
+def make_backend(settings: Settings, embedder: Embedder) -> SearchBackend | None:
+    """The search backend QA_STORE names: None for the index's own files (local), or a Milvus collection."""
+    if settings.retrieval.store != "milvus":
+        return None
+    from qa.retrieval.milvus import MilvusBackend  # pymilvus takes half a second to import: only when asked
+
+    return MilvusBackend.from_settings(settings.retrieval, embedder.dim)
+
+
+def sync_backend(backend: SearchBackend, index: Index, *, force: bool = False) -> None:
+    """Make the backend hold exactly the index's live chunks (refilled when its count differs, or when forced)."""
+    live = int(index.live.sum())
+    if force or backend.count() != live:
+        log.info("filling the search backend with %d chunks", live)
+        backend.reset()
+        fill(backend, index.segments, index.removed)
 
 
 def make_llm_client(settings: Settings) -> LLMClient | None:
@@ -52,13 +78,18 @@ def build_pipeline(
     embedder: Embedder | None = None,
     index: Index | None = None,
     llm: LLMClient | None = None,
+    backend: SearchBackend | None = None,
+    warm: bool = True,
 ) -> Pipeline:
     """Open (or rebuild) the index and wire the retriever, the answerer and the engine."""
     initialise()
+    sys.setswitchinterval(settings.answering.switch_interval_ms / 1000)  # answering threads yield the GIL sooner
     embedder = embedder or make_embedder(settings)
     if index is None:
-        index = open_index(settings.index_dir, settings.seeds_dir, embedder, on_mismatch=settings.on_index_mismatch)
-    retriever = Retriever(index, embedder, settings.retrieval)
+        index = open_index(settings.index_dir, sources_of(settings), embedder, on_mismatch=settings.on_index_mismatch)
+    if backend is None and (backend := make_backend(settings, embedder)) is not None:
+        sync_backend(backend, index)
+    retriever = Retriever(index, embedder, settings.retrieval, backend)
     answerer = ExtractiveAnswerer(retriever, settings.answering)
     pipeline = Pipeline(
         index=index,
@@ -68,9 +99,9 @@ def build_pipeline(
         engine=make_engine(settings, answerer, llm),
     )
     # Warm the model, the tokenisers and the name tables so that the first request is as fast as the rest.
-    if retriever.dense_useful:
+    if warm and retriever.dense_useful:
         embedder.embed(["warm up"])
-    for question in ("預熱什麼時候？", "How many Warm-ups?"):
+    for question in ("預熱什麼時候？", "How many Warm-ups?") if warm else ():
         pipeline.answerer.answer(question)
     log.info("index ready: %s chunks from %s documents", len(index.chunks), len(index.documents))
     return pipeline
@@ -81,8 +112,56 @@ def rebuild_pipeline(settings: Settings, current: Pipeline | None) -> Pipeline:
     client of the pipeline serving now are reused: one model in memory, one LLM connection pool."""
     embedder = current.embedder if current else make_embedder(settings)
     llm = current.engine.client if current and isinstance(current.engine, LLMEngine) else None
-    save_index(build_index(settings.seeds_dir, embedder), settings.index_dir)
-    return build_pipeline(settings, embedder=embedder, index=load_index(settings.index_dir), llm=llm)
+    check_writable(settings.index_dir)  # a read-only or full disk fails now, not after the whole build
+    build_into(settings.index_dir, sources_of(settings), embedder)
+    index = load_index(settings.index_dir)
+    backend = current.retriever.backend if current else None
+    if backend is not None:
+        sync_backend(backend, index, force=True)
+    return build_pipeline(settings, embedder=embedder, index=index, llm=llm, backend=backend)
+
+
+def add_to_pipeline(
+    settings: Settings, current: Pipeline, doc: NewDocument, *, replace: bool
+) -> tuple[Pipeline, Added]:
+    """Index one more document (one new segment, nothing else rebuilt) and wire a pipeline over the result."""
+    added = add_document(
+        current.index,
+        settings.index_dir,
+        sources_of(settings),
+        doc,
+        current.embedder,
+        replace=replace,
+        max_chars=settings.server.max_document_chars,
+        max_segments=settings.retrieval.max_segments,
+    )
+    if (backend := current.retriever.backend) is not None:
+        if added.replaced:
+            backend.remove(added.document.id)
+        fill(backend, [added.segment])
+    return rewire(settings, current, added.index), added
+
+
+def remove_from_pipeline(settings: Settings, current: Pipeline, doc_id: str) -> Pipeline:
+    """Take an added document out of the index and wire a pipeline over the rest."""
+    index = remove_document(current.index, settings.index_dir, sources_of(settings), doc_id)
+    if (backend := current.retriever.backend) is not None:
+        backend.remove(doc_id)
+    return rewire(settings, current, index)
+
+
+def reload_pipeline(settings: Settings, current: Pipeline | None) -> Pipeline:
+    """The pipeline over the index on disk as it is (another worker wrote it): loaded, not rebuilt."""
+    if current is None:
+        return build_pipeline(settings, index=load_index(settings.index_dir))
+    return rewire(settings, current, refresh(current.index, settings.index_dir))
+
+
+def rewire(settings: Settings, current: Pipeline, index: Index) -> Pipeline:
+    """A pipeline over another index, sharing the current one's embedder and LLM client."""
+    llm = current.engine.client if isinstance(current.engine, LLMEngine) else None
+    backend = current.retriever.backend
+    return build_pipeline(settings, embedder=current.embedder, index=index, llm=llm, backend=backend, warm=False)
 
 
 def build_app(settings: Settings, *, pipeline: Pipeline | None = None, load_before_serving: bool = False) -> FastAPI:
@@ -92,7 +171,12 @@ def build_app(settings: Settings, *, pipeline: Pipeline | None = None, load_befo
         pipeline=pipeline,
         load=lambda: build_pipeline(settings),
         rebuild=lambda current: rebuild_pipeline(settings, current),
+        library=Library(
+            add=lambda current, doc, replace: add_to_pipeline(settings, current, doc, replace=replace),
+            remove=lambda current, doc_id: remove_from_pipeline(settings, current, doc_id),
+        ),
         load_before_serving=load_before_serving,
+        reload=lambda current: reload_pipeline(settings, current),
     )
 
 

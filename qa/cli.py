@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import logging
@@ -18,7 +19,7 @@ from qa.errors import QAError
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The settings the command line gives (the rest come from the environment)."""
-    names = ("seeds_dir", "index_dir", "embedding_model", "log_level")
+    names = ("seeds_dir", "index_dir", "library_dir", "embedding_model", "log_level")
     found = {name: getattr(args, name, None) for name in names}
     return {name: value for name, value in found.items() if value is not None}
 
@@ -29,17 +30,15 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_index_build(args: argparse.Namespace) -> int:
     """Build the index from the seeds and swap it in atomically."""
-    from qa.app import make_embedder
-    from qa.indexing.build import build
-    from qa.indexing.store import save
+    from qa.app import make_embedder, sources_of
+    from qa.indexing.build import build_into
     from qa.text.tokens import initialise
 
     settings = _settings(args)
     initialise()
     started = time.perf_counter()
-    index = build(settings.seeds_dir, make_embedder(settings), progress=True)
-    save(index, settings.index_dir)
-    counts = index.manifest["counts"]
+    manifest = build_into(settings.index_dir, sources_of(settings), make_embedder(settings), progress=True)
+    counts = manifest["counts"]
     print(
         f"built {settings.index_dir}: {counts['chunks']} chunks, {counts['sentences']} sentences "
         f"from {counts['documents']} documents in {time.perf_counter() - started:.1f}s"
@@ -49,7 +48,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 def cmd_index_info(args: argparse.Namespace) -> int:
     """Print the manifest and whether the index fits the seeds and the model."""
-    from qa.app import make_embedder
+    from qa.app import make_embedder, sources_of
     from qa.errors import IndexUnusable
     from qa.indexing.chunking import ChunkerSettings
     from qa.indexing.freshness import staleness
@@ -61,10 +60,68 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     except IndexUnusable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    problem = staleness(manifest, settings.seeds_dir, make_embedder(settings).model_id, ChunkerSettings())
+    problem = staleness(manifest, sources_of(settings), make_embedder(settings).model_id, ChunkerSettings())
     shown = {k: v for k, v in manifest.items() if k != "files"}
     print(json.dumps(shown, ensure_ascii=False, indent=2))
     print("status: " + (f"stale ({problem})" if problem else "up to date"))
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    """Add documents to the index (each one new segment; nothing else is rebuilt); a running server picks them
+    up on its next reload (`qa serve` watches the index's generation)."""
+    from qa.app import make_embedder, sources_of
+    from qa.indexing.freshness import open_index
+    from qa.indexing.library import add_document
+    from qa.indexing.sources import DOCUMENT_ID_RE
+    from qa.text.tokens import initialise
+    from qa.types import NewDocument
+
+    settings = _settings(args)
+    initialise()
+    embedder = make_embedder(settings)
+    sources = sources_of(settings)
+    index = open_index(settings.index_dir, sources, embedder, on_mismatch=settings.on_index_mismatch)
+    for path in args.files:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"error: {path}: {exc}", file=sys.stderr)
+            return 2
+        stem = Path(path).stem
+        doc = NewDocument(
+            text=text,
+            id=stem if DOCUMENT_ID_RE.fullmatch(stem) else None,
+            title=args.title,
+            date=args.date,
+        )
+        added = add_document(
+            index,
+            settings.index_dir,
+            sources,
+            doc,
+            embedder,
+            replace=args.replace,
+            max_chars=settings.server.max_document_chars,
+            max_segments=settings.retrieval.max_segments,
+        )
+        index = added.index
+        print(f"added {added.document.id}: {added.chunks} chunks")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    """Remove documents added earlier from the index and the library."""
+    from qa.app import make_embedder, sources_of
+    from qa.indexing.freshness import open_index
+    from qa.indexing.library import remove_document
+
+    settings = _settings(args)
+    sources = sources_of(settings)
+    index = open_index(settings.index_dir, sources, make_embedder(settings), on_mismatch=settings.on_index_mismatch)
+    for doc_id in args.ids:
+        index = remove_document(index, settings.index_dir, sources, doc_id)
+        print(f"removed {doc_id}")
     return 0
 
 
@@ -88,30 +145,22 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    """Run the HTTP service with uvicorn: JSON logs, --workers N processes."""
+    """Run the HTTP service with uvicorn: JSON logs, --workers N processes, bounded slow clients."""
     import uvicorn
 
     from qa.server.logs import configure_logging
+    from qa.server.protocol import server_config
 
     settings = _settings(args)
     configure_logging(settings)
     if settings.on_index_mismatch == "refuse":
         # Refuse now, with a non-zero exit, rather than serve 503s for an index that will never load.
-        from qa.app import make_embedder
+        from qa.app import make_embedder, sources_of
         from qa.indexing.freshness import check
 
-        check(settings.index_dir, settings.seeds_dir, make_embedder(settings).model_id)
-    options: dict[str, Any] = {
-        "host": args.host,
-        "port": args.port,
-        "log_config": None,
-        "access_log": False,
-        "timeout_graceful_shutdown": 10,
-        # Longer than clients' and load balancers' idle timeouts (httpx: 5 s, AWS ALB: 60 s): otherwise the server
-        # may close a connection just as a client reuses it (seen as rare ReadErrors in bench/load.py).
-        "timeout_keep_alive": 75,
-    }
+        check(settings.index_dir, sources_of(settings), make_embedder(settings).model_id)
     if args.workers > 1:
+        from uvicorn.config import STARTUP_FAILURE
         from uvicorn.supervisors import Multiprocess
 
         from qa.app import app_factory
@@ -119,17 +168,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # Each worker process builds its app from the command line's overrides (a picklable partial) and loads
         # the index before it takes requests; the environment is not written to.
         factory = functools.partial(app_factory, **_overrides(args))
-        config = uvicorn.Config(factory, factory=True, workers=args.workers, **options)
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
-    else:
-        from qa.app import build_app
+        config = server_config(factory, settings, host=args.host, port=args.port, factory=True, workers=args.workers)
+        supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+        supervisor.run()
+        # A worker that could not start (an index it was told to refuse) stops them all: say so in the exit code.
+        failed = [p for p in supervisor.processes if p.exitcode == STARTUP_FAILURE]
+        return STARTUP_FAILURE if failed else 0
+    from qa.app import build_app
 
-        uvicorn.run(build_app(settings), **options)
-    return 0
+    server = uvicorn.Server(server_config(build_app(settings), settings, host=args.host, port=args.port))
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn has shut down gracefully, as uvicorn.run would
+        server.run()
+    return 0 if server.started else 1
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Score a gold set on the local pipeline, or on a running service with --url."""
+    """Score a gold set (or, with --squad, external reading-comprehension data) on the local pipeline, or on a
+    running service with --url."""
+    if args.squad:
+        return _eval_squad(args)
+    if not args.gold:
+        print("error: give a gold file, or --squad FILE", file=sys.stderr)
+        return 2
     from qa.evaluation.gold import evaluate, local_asker, summary_line, url_asker
 
     settings = _settings(args)
@@ -148,12 +208,37 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 1 if report["summary"]["errors"] else 0
 
 
+def _eval_squad(args: argparse.Namespace) -> int:
+    """Build a corpus from a SQuAD-format file's split, serve it, and score passages, citations and abstention."""
+    from qa.evaluation.external import ExternalRun, run_external, summary_line
+
+    run = ExternalRun(
+        data=Path(args.squad),
+        split_file=Path(args.split_file),
+        part=args.split,
+        articles=args.articles,
+        questions=args.questions,
+        foreign=args.foreign,
+        seed=args.seed,
+        work_dir=Path(args.work_dir) if args.work_dir else None,
+    )
+    report = run_external(run, _settings(args), url=args.url)
+    print(json.dumps(report["summary"], ensure_ascii=False, indent=2))
+    corpus = report["corpus"]
+    print(f"corpus: qa serve --seeds-dir {corpus['seeds_dir']} --index-dir {corpus['index_dir']}")
+    print(summary_line(report["summary"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    return 1 if report["summary"]["errors"] else 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser of the `qa` command."""
     ap = argparse.ArgumentParser(prog="qa", description="Cited question answering over news articles.")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--seeds-dir", dest="seeds_dir", type=Path, help="source folder (QA_SEEDS_DIR)")
     common.add_argument("--index-dir", dest="index_dir", type=Path, help="index folder (QA_INDEX_DIR)")
+    common.add_argument("--library-dir", dest="library_dir", type=Path, help="added documents (QA_LIBRARY_DIR)")
     common.add_argument("--embedding-model", dest="embedding_model", help="model name or path (QA_EMBEDDING_MODEL)")
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -161,6 +246,17 @@ def parser() -> argparse.ArgumentParser:
     index_sub = index.add_subparsers(dest="index_command", required=True)
     index_sub.add_parser("build", parents=[common], help="build the index").set_defaults(func=cmd_index_build)
     index_sub.add_parser("info", parents=[common], help="show the manifest").set_defaults(func=cmd_index_info)
+
+    add = sub.add_parser("add", parents=[common], help="add documents to the index (kept in the library folder)")
+    add.add_argument("files", nargs="+", type=Path, help="UTF-8 text files; the file name (less .txt) is the id")
+    add.add_argument("--title", help="title (for every file given)")
+    add.add_argument("--date", help="publication date, YYYY-MM-DD")
+    add.add_argument("--replace", action="store_true", help="overwrite documents with the same id")
+    add.set_defaults(func=cmd_add)
+
+    remove = sub.add_parser("remove", parents=[common], help="remove documents added earlier")
+    remove.add_argument("ids", nargs="+", help="document ids")
+    remove.set_defaults(func=cmd_remove)
 
     ask = sub.add_parser("ask", parents=[common], help="answer a question")
     ask.add_argument("question")
@@ -177,11 +273,19 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1, help="worker processes (each loads the index)")
     serve.set_defaults(func=cmd_serve)
 
-    ev = sub.add_parser("eval", parents=[common], help="score a gold question set")
-    ev.add_argument("gold", help="gold questions (JSON lines)")
+    ev = sub.add_parser("eval", parents=[common], help="score a gold question set, or external SQuAD-format data")
+    ev.add_argument("gold", nargs="?", help="gold questions (JSON lines)")
     ev.add_argument("--url", help="score a running service instead of the local pipeline")
     ev.add_argument("--source", help="the file the gold offsets refer to (default: found in the seeds)")
     ev.add_argument("--json", help="write the per-question report here")
+    ev.add_argument("--squad", help="a SQuAD-format file (DRCD, CMRC 2018): its articles become the corpus")
+    ev.add_argument("--split", choices=["test", "train", "all"], default="test", help="part of the split to use")
+    ev.add_argument("--split-file", default="eval/external_split.json", help="article ids per corpus and split")
+    ev.add_argument("--articles", type=int, default=40, help="articles in the corpus")
+    ev.add_argument("--questions", type=int, default=300, help="questions asked about them")
+    ev.add_argument("--foreign", type=int, default=200, help="questions about articles left out (to abstain on)")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the choice of articles and questions")
+    ev.add_argument("--work-dir", help="where the corpus and its index are kept (default: a folder in /tmp)")
     ev.set_defaults(func=cmd_eval)
     return ap
 
@@ -191,7 +295,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("faiss", "sentence_transformers", "httpx", "jieba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    logging.getLogger("bm25s").setLevel(logging.ERROR)  # a warning for every question the corpus lacks words of
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))

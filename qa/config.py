@@ -50,6 +50,29 @@ class RetrievalSettings(BaseSettings):
         "dense weight. MiniLM knows 0.31 of this article: plain RRF with it fell from R@5 0.971 to 0.743",
     )
     rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal-rank-fusion constant (the usual 60; not tuned)")
+    max_segments: int = Field(
+        8,
+        ge=1,
+        le=1000,
+        description="Past this many index segments, adding a document folds the smallest ones into one (each "
+        "segment is one more BM25 lookup per query term)",
+    )
+    store: Literal["local", "milvus"] = Field(
+        "local",
+        description="Where chunks are searched: local (the index folder's BM25 and FAISS files) or milvus (a Milvus "
+        "collection, BM25 full-text search over the same tokens plus a dense field; see docs/scaling.md)",
+    )
+    milvus_uri: str = Field(
+        "",
+        description="Milvus to use when store is milvus: a file path ending in .db for Milvus Lite (embedded, one "
+        "process), or http://host:19530 for a Milvus server or cluster shared by every worker",
+    )
+    milvus_token: SecretStr | str = Field(
+        "", description="Milvus credentials (user:password or an API key); empty for Milvus Lite or an open server"
+    )
+    milvus_collection: str = Field(
+        "qa_chunks", min_length=1, max_length=255, description="Name of the Milvus collection that holds the chunks"
+    )
 
 
 class AnsweringSettings(BaseSettings):
@@ -102,6 +125,30 @@ class AnsweringSettings(BaseSettings):
     echo_chars: int = Field(
         14, ge=0, le=200, description="A sentence with fewer new characters than this only restates the question"
     )
+    answer_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Questions answered at once by one process, each in a worker thread; the rest wait their turn. "
+        "The work is pure-Python CPU, so more threads only take the GIL from the event loop: with 45 hostile "
+        "2,000-character questions in flight (2 cores), /live p50 5 ms at 1, 17 ms at 2, 53 ms at 4, ~500 ms with "
+        "anyio's default 40, for the same throughput. Raise it when the dense side runs (inference frees the GIL)",
+    )
+    switch_interval_ms: float = Field(
+        1.0,
+        gt=0,
+        le=100,
+        description="How often Python hands the GIL from one thread to another (sys.setswitchinterval; Python's "
+        "default is 5): the event loop waits up to this long for each step while an answering thread runs. With 45 "
+        "hostile questions in flight and 2 threads: /live p50 57 ms at 5, 16 ms at 1; throughput unchanged",
+    )
+    followup_chars: int = Field(
+        2000,
+        ge=0,
+        le=100_000,
+        description="Characters of the previous question a follow-up's search borrows (a longer one is cut: the "
+        "search's cost grows with its length, ~8 ms per 1,000 characters)",
+    )
 
 
 class LLMSettings(BaseSettings):
@@ -112,13 +159,28 @@ class LLMSettings(BaseSettings):
     base_url: str = Field("", description="e.g. http://127.0.0.1:8080/v1 (llama.cpp), http://localhost:11434/v1")
     model: str = Field("local", description="model name sent to the server")
     api_key: str = Field("", description="bearer token, when the server wants one")
-    timeout: float = Field(30.0, gt=0, le=600, description="seconds for a whole completion")
+    timeout: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        description="seconds for a whole completion, retries and a slow drip of pieces included (a deadline, not a "
+        "per-read limit); past it the extractive answer stands in and the LLM connection is closed",
+    )
     connect_timeout: float = Field(2.0, gt=0, le=60, description="seconds to connect to the LLM server")
     max_tokens: int = Field(300, ge=16, le=8192, description="longest reply asked for")
     temperature: float = Field(0.0, ge=0, le=2, description="sampling temperature (0: the most likely reply)")
     retries: int = Field(2, ge=0, le=10, description="retries on connection errors, 429 and 5xx")
     backoff: float = Field(0.25, ge=0, le=30, description="first retry delay in seconds, doubled each time")
-    dead_seconds: float = Field(30.0, ge=0, le=3600, description="how long a server that refused is not tried")
+    dead_seconds: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="how long a server that refused connections, or timed out dead_after_timeouts times in a row, "
+        "is not tried",
+    )
+    dead_after_timeouts: int = Field(
+        3, ge=1, le=100, description="calls in a row past their deadline after which the server is left alone"
+    )
     max_concurrency: int = Field(4, ge=1, le=256, description="LLM calls in flight at once")
     context: Literal["retrieved", "article"] = Field(
         "article",
@@ -145,6 +207,13 @@ class ServerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", env_file=".env", extra="ignore")
 
     max_question_chars: int = Field(2000, ge=10, le=100_000, description="Longest question accepted (422 above)")
+    max_document_chars: int = Field(
+        200_000,
+        ge=1,
+        le=10_000_000,
+        description="Longest document POST /documents accepts (422 above; the body limit QA_MAX_BODY_BYTES applies "
+        "first: a CJK character takes 3 bytes of JSON)",
+    )
     max_history_turns: int = Field(10, ge=0, le=100, description="Earlier turns of a conversation kept")
     allowed_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -161,6 +230,15 @@ class ServerSettings(BaseSettings):
         description="Keys for the routes under /admin/, which are refused while none is set; JSON list or "
         "comma-separated",
     )
+    session_secret: SecretStr | None = Field(
+        None,
+        description="Secret that signs the web pages' sessions (what the pages use instead of an API key); give "
+        "every worker and replica the same one; unset: derived from the API and admin keys (with scrypt), so "
+        "changing a key ends the sessions",
+    )
+    session_lifetime: int = Field(
+        1800, ge=60, le=86_400, description="Seconds a page session lasts; the pages renew theirs when it runs out"
+    )
     metrics_require_key: bool = Field(False, description="Whether GET /metrics needs an API or admin key")
     max_body_bytes: int = Field(
         1_048_576, ge=0, le=1_073_741_824, description="Largest request body accepted (413 above it); 0: no limit"
@@ -174,6 +252,72 @@ class ServerSettings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Level of the logs")
     log_format: Literal["json", "text"] = Field("json", description="One JSON object per line, or plain text")
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="Seconds a connection may take to send a request's head (from opening, or from the request's "
+        "first byte on a reused connection) before it is closed. Without it, 600 connections that sent nothing "
+        "held every descriptor for good (measured: still open after 160 s)",
+    )
+    body_timeout: float = Field(
+        30.0,
+        ge=0,
+        le=3600,
+        description="Seconds a request body may take to arrive in full after its head (408 otherwise; a body "
+        "shorter than its Content-Length was held for the request timeout, then got a 504); 0: no limit. "
+        "The 1 MiB body limit then needs ~35 kB/s",
+    )
+    keep_alive_timeout: float = Field(
+        75.0,
+        gt=0,
+        le=3600,
+        description="Seconds an idle connection is kept open between requests: longer than clients' and load "
+        "balancers' own idle timeouts (httpx 5 s, AWS ALB 60 s), or the server may close a connection just as it "
+        "is reused (seen as rare ReadErrors in bench/load.py at 5 s)",
+    )
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        le=1_000_000,
+        description="Open connections per worker process, and never more than the open-file limit (`ulimit -n`) "
+        "less 64 (a loaded worker holds ~16 other descriptors). At the cap a new connection closes the one that "
+        "has waited longest for a request head (idle or slow); when every connection is busy, its request gets a "
+        "503 at once",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses (IPs or CIDR networks; '*' for any) of the reverse proxies whose X-Forwarded-For "
+        "and X-Forwarded-Proto are believed; empty: none are, and the client is the connection's peer (a spoofed "
+        "X-Forwarded-For from loopback otherwise passed 50 of 50 requests through a rate limit of 10); JSON list "
+        "or comma-separated",
+    )
+    docs: bool = Field(
+        True,
+        description="Serve the API explorer at /docs (Swagger UI from files installed with the package, no CDN); "
+        "/openapi.json is served either way",
+    )
+    index_check_seconds: float = Field(
+        1.0,
+        ge=0,
+        le=3600,
+        description="How often each worker looks whether another one rewrote the index (one stat() of its manifest) "
+        "and then loads it: with --workers 2, a reindex on one worker otherwise left the other serving the old "
+        "index (30 of 60 requests); 0: never",
+    )
+    load_retry_seconds: float = Field(
+        1.0,
+        ge=0,
+        le=3600,
+        description="When the index cannot load, wait this long before trying again, doubling each time; the "
+        "reason is on /health meanwhile; 0: never retry (503 until restarted)",
+    )
+    load_retry_max_seconds: float = Field(60.0, gt=0, le=3600, description="Longest wait between two load attempts")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        return _split(value)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -197,6 +341,11 @@ class Settings(BaseSettings):
 
     seeds_dir: Path = Field(Path("seeds"), description="Folder of source documents (.txt, .md)")
     index_dir: Path = Field(Path("index"), description="Folder of the built index")
+    library_dir: Path = Field(
+        Path("library"),
+        description="Folder of the documents added through POST /documents or `qa add` (the index can always be "
+        "rebuilt from seeds_dir and this folder)",
+    )
     on_index_mismatch: Literal["rebuild", "refuse"] = Field(
         "rebuild", description="What to do when the index is missing, damaged or stale"
     )
@@ -210,12 +359,13 @@ def settings_with(
     *,
     seeds_dir: Path | None = None,
     index_dir: Path | None = None,
+    library_dir: Path | None = None,
     embedding_model: str | None = None,
     log_level: str | None = None,
 ) -> Settings:
     """Settings from the environment, with the values a command line gives put over them."""
     settings = Settings()
-    top: dict[str, object] = {"seeds_dir": seeds_dir, "index_dir": index_dir}
+    top: dict[str, object] = {"seeds_dir": seeds_dir, "index_dir": index_dir, "library_dir": library_dir}
     update = {k: v for k, v in top.items() if v is not None}
     if embedding_model is not None:
         update["retrieval"] = settings.retrieval.model_copy(update={"embedding_model": embedding_model})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno as errnos
+
 
 class QAError(Exception):
     """Base of the errors this package raises on purpose (bad input, unusable index, failed LLM call)."""
@@ -17,6 +19,28 @@ class IndexUnusable(QAError, RuntimeError):
 
 class ReindexBusy(QAError, RuntimeError):
     """A rebuild was asked for while one is running."""
+
+
+class IndexWriteError(QAError):
+    """The index could not be written (the one on disk is left as it was); `errno` is the OS error number and
+    `kind` "no_space" (disk or quota full) or "not_writable" (read-only, no permission, not a folder…)."""
+
+    def __init__(self, message: str, *, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+        self.kind = "no_space" if errno in (errnos.ENOSPC, errnos.EDQUOT) else "not_writable"
+
+
+class DocumentExists(QAError):
+    """A document with that id is already indexed (replace it explicitly, or choose another id)."""
+
+
+class DocumentNotFound(QAError):
+    """No indexed document has that id."""
+
+
+class DocumentRejected(QAError, ValueError):
+    """A document cannot be indexed as given; the message names the reason."""
 
 
 class LLMError(QAError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 ChunkKind = Literal["text", "caption"]
 Mode = Literal["extractive", "llm", "llm-fallback"]
+# The documents a question is asked about (None: all of them).
+Docs = Collection[str] | None
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,18 @@ class Document:
     date: str | None = None
     title: str | None = None
     body_start: int = 0
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """A document given to be added to the index (through POST /documents or `qa add`)."""
+
+    text: str
+    id: str | None = None
+    title: str | None = None
+    date: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from qa.app import build_app, build_pipeline
 from qa.config import Settings
 from qa.indexing.build import build
+from qa.indexing.sources import Sources
 from qa.indexing.store import Index, load, save
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.server.state import Pipeline
@@ -42,10 +43,18 @@ def embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path, embedder: SentenceTransformerEmbedder) -> Path:
+def library_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty library (no documents added): the session's corpus is the seeds alone."""
+    return tmp_path_factory.mktemp("library") / "library"
+
+
+@pytest.fixture(scope="session")
+def index_dir(
+    tmp_path_factory: pytest.TempPathFactory, seeds_dir: Path, library_dir: Path, embedder: SentenceTransformerEmbedder
+) -> Path:
     """A real index (real model, real FAISS) built once from seeds/ into a temporary folder."""
     folder = tmp_path_factory.mktemp("index") / "index"
-    save(build(seeds_dir, embedder), folder)
+    save(build(Sources(seeds_dir, library_dir), embedder), folder)
     return folder
 
 
@@ -55,8 +64,8 @@ def index(index_dir: Path) -> Index:
 
 
 @pytest.fixture(scope="session")
-def settings(seeds_dir: Path, index_dir: Path) -> Settings:
-    return Settings(seeds_dir=seeds_dir, index_dir=index_dir, on_index_mismatch="refuse")
+def settings(seeds_dir: Path, index_dir: Path, library_dir: Path) -> Settings:
+    return Settings(seeds_dir=seeds_dir, index_dir=index_dir, library_dir=library_dir, on_index_mismatch="refuse")
 
 
 @pytest.fixture(scope="session")

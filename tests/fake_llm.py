@@ -24,6 +24,7 @@ class Step:
     raw: str | None = None  # a body that is not a completion at all
     piece_delay: float = 0.0
     reply: Callable[[str], str] | None = None  # content computed from the user message (to cite real numbers)
+    always_stream: bool = False  # answer in SSE pieces even when the request says stream: false (a drip server)
 
 
 @dataclass
@@ -72,7 +73,7 @@ def fake_llm_app(script: Script) -> FastAPI:
         if step.status != 200:
             return JSONResponse({"error": {"message": "scripted failure"}}, status_code=step.status)
         content = step.reply(body["messages"][-1]["content"]) if step.reply else step.content
-        if not body.get("stream"):
+        if not body.get("stream") and not step.always_stream:
             return JSONResponse(completion(content))
         pieces = (
             step.stream_pieces

@@ -112,7 +112,7 @@ def test_serve_refuses_a_damaged_index_with_a_non_zero_exit(tmp_path: Path, seed
 
     damaged = tmp_path / "index"
     shutil.copytree(index_dir, damaged)
-    (damaged / "chunks.faiss").write_bytes(b"truncated")
+    (next((damaged / "segments").iterdir()) / "vectors.faiss").write_bytes(b"truncated")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_ON_INDEX_MISMATCH": "refuse"}
     args = ["serve", "--port", "1", "--seeds-dir", str(seeds_dir), "--index-dir", str(damaged)]
     result = subprocess.run(

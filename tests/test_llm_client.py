@@ -1,9 +1,11 @@
-"""The OpenAI-compatible client: retries, failures, streaming (httpx.MockTransport, no sockets)."""
+"""The OpenAI-compatible client: retries, failures, streaming (httpx.MockTransport, no sockets), and deadlines
+against a scripted server on loopback."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 
 import httpx
@@ -12,7 +14,8 @@ import pytest
 from qa.config import LLMSettings
 from qa.errors import LLMError
 from qa.llm.client import LLMClient
-from tests.fake_llm import chunk, completion
+from tests.fake_llm import Script, Step, chunk, completion, fake_llm_app
+from tests.support import serve
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
@@ -170,3 +173,65 @@ def test_concurrency_is_capped() -> None:
 
     assert run(many()) == ["ok"] * 6
     assert in_flight[1] == 2
+
+
+# The timeout is a deadline for the whole completion (issue 11, item 4): a server that drips a piece every little
+# while, each read well within the timeout, is cut off at the deadline, and the connection to it is closed.
+
+DRIP = Step(stream_pieces=["滴"] * 40, piece_delay=0.5, always_stream=True)  # 20 s in all, a piece every 0.5 s
+
+
+def wait_until(check: Callable[[], bool], seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not check() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return check()
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["complete", "stream"])
+def test_a_drip_feeding_server_is_cut_off_at_the_deadline(streaming: bool) -> None:
+    script = Script(steps=[DRIP])
+    with serve(fake_llm_app(script)) as fake:
+        client = LLMClient(LLMSettings(base_url=fake + "/v1", timeout=2.0, retries=0))
+        call = collect(client) if streaming else client.complete(MESSAGES)
+        started = time.perf_counter()
+        with pytest.raises(LLMError) as caught:
+            run(call)
+        elapsed = time.perf_counter() - started
+        assert caught.value.reason == "timeout"
+        assert elapsed < 2.0 + 2.0  # the deadline and a margin, not the 20 s the drip would take
+        assert wait_until(lambda: script.disconnected == 1)  # the LLM connection was closed, not left dripping
+        assert script.finished_streams == 0
+
+
+def test_a_server_that_keeps_timing_out_is_left_alone_for_a_while() -> None:
+    script = Script(steps=[DRIP, DRIP, Step(content="ok")])
+    now = [100.0]
+    with serve(fake_llm_app(script)) as fake:
+        settings = LLMSettings(base_url=fake + "/v1", timeout=0.5, retries=0, dead_after_timeouts=2, dead_seconds=30)
+        client = LLMClient(settings, clock=lambda: now[0])
+        for _ in range(2):
+            with pytest.raises(LLMError, match="timeout"):
+                run(client.complete(MESSAGES))
+        assert client.dead and len(script.requests) == 2
+        started = time.perf_counter()
+        with pytest.raises(LLMError) as caught:
+            run(client.complete(MESSAGES))
+        assert caught.value.reason == "unavailable"
+        assert time.perf_counter() - started < 0.25  # failed fast ...
+        assert len(script.requests) == 2  # ... without contacting the server
+        now[0] += 31  # once the window is over, the server is tried again; a success resets the count
+        assert run(client.complete(MESSAGES)) == "ok"
+        assert not client.dead and len(script.requests) == 3
+
+
+def test_timeouts_that_are_not_in_a_row_do_not_trip_the_breaker() -> None:
+    script = Script(steps=[DRIP, Step(content="ok"), DRIP, Step(content="ok")])
+    with serve(fake_llm_app(script)) as fake:
+        settings = LLMSettings(base_url=fake + "/v1", timeout=0.5, retries=0, dead_after_timeouts=2)
+        client = LLMClient(settings)
+        for _ in range(2):
+            with pytest.raises(LLMError, match="timeout"):
+                run(client.complete(MESSAGES))
+            assert run(client.complete(MESSAGES)) == "ok"
+        assert not client.dead and len(script.requests) == 4

@@ -235,3 +235,55 @@ def test_article_context_keeps_one_prompt_prefix_and_retrieved_context_shows_pas
     assert len(sources(whole)) == len(pipeline.index.sentences)
     assert whole.split("Question")[0] == other.split("Question")[0]  # the same prefix: the server's cache reuses it
     assert 0 < len(sources(retrieved)) < len(sources(whole))
+
+
+# Issue 11, item 4: with QA_LLM_TIMEOUT=5, a server dripping a piece every 2 s held /ask for 120 s (then 504) and
+# /ask/stream streamed unverified text for 45 s and more. The timeout is a deadline for the whole completion.
+DRIP = Step(stream_pieces=["俄羅斯"] * 60, piece_delay=2.0, always_stream=True)  # 120 s in all
+DRIP_TIMEOUT = 5.0
+
+
+@pytest.fixture
+def drip_url(script: Script, settings: Settings, pipeline: Pipeline) -> Iterator[str]:
+    with serve(fake_llm_app(script)) as fake:
+        app = app_with_llm(settings, pipeline, fake + "/v1", llm_timeout=DRIP_TIMEOUT, llm_retries=2)
+        with serve(app) as service:
+            yield service
+
+
+def test_a_drip_feeding_llm_falls_back_at_the_deadline(drip_url: str, script: Script, article: str) -> None:
+    script.steps = [DRIP]
+    started = time.perf_counter()
+    data = ask(drip_url)
+    elapsed = time.perf_counter() - started
+    assert data["mode"] == "llm-fallback" and data["reason"] == "llm: timeout"
+    assert not data["abstained"] and any(GAS in c["quote"] for c in data["citations"])
+    check_citations(data, article)
+    assert elapsed < DRIP_TIMEOUT + 5  # bounded by the deadline (measured 5.0 s), not the 120 s of the drip
+    deadline = time.monotonic() + 5
+    while script.disconnected == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert script.disconnected == 1 and script.finished_streams == 0  # the LLM connection was closed
+
+
+def test_a_drip_feeding_llm_stream_stops_at_the_deadline(drip_url: str, script: Script) -> None:
+    script.steps = [DRIP]
+    started = time.perf_counter()
+    events = stream(drip_url)
+    elapsed = time.perf_counter() - started
+    assert events[-1][0] == "final"
+    final = events[-1][1]
+    assert final["mode"] == "llm-fallback" and final["reason"] == "llm: timeout"
+    assert sum(k == "delta" for k, _ in events) <= DRIP_TIMEOUT / 2 + 1  # no unverified text past the deadline
+    assert elapsed < DRIP_TIMEOUT + 5
+
+
+def test_after_repeated_timeouts_the_llm_is_skipped_at_once(drip_url: str, script: Script) -> None:
+    script.steps = [Step(stream_pieces=["滴"] * 60, piece_delay=0.5, always_stream=True) for _ in range(3)]
+    for _ in range(3):
+        assert ask(drip_url)["reason"] == "llm: timeout"
+    started = time.perf_counter()
+    data = ask(drip_url)
+    assert data["mode"] == "llm-fallback" and data["reason"] == "llm: unavailable"
+    assert time.perf_counter() - started < 2.0  # the open breaker fails fast ...
+    assert len(script.requests) == 3  # ... without contacting the LLM server

@@ -18,7 +18,7 @@ from qa.answering.engine import Engine, Event
 from qa.app import build_app
 from qa.config import Settings
 from qa.server.state import Pipeline
-from qa.types import Answer, Citation, Turn
+from qa.types import Answer, Citation, Docs, Turn
 from tests.support import serve
 
 QUESTION = "歐盟第19輪制裁禁止了什麼進入歐洲市場？"
@@ -165,11 +165,13 @@ class RecordingEngine:
         self.inner = inner
         self.calls: list[tuple[str, int, tuple[Turn, ...]]] = []
 
-    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> Answer:
+    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = (), docs: Docs = None) -> Answer:
         self.calls.append((question, top_k, tuple(history)))
         return await self.inner.ask(question, top_k=top_k, history=history)
 
-    def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncIterator[Event]:
+    def stream(
+        self, question: str, *, top_k: int, history: Sequence[Turn] = (), docs: Docs = None
+    ) -> AsyncIterator[Event]:
         self.calls.append((question, top_k, tuple(history)))
         return self.inner.stream(question, top_k=top_k, history=history)
 
@@ -207,10 +209,12 @@ class RevisingEngine:
     def __init__(self, final: Answer, fail: bool = False) -> None:
         self.final, self.fail = final, fail
 
-    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> Answer:
+    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = (), docs: Docs = None) -> Answer:
         return self.final
 
-    async def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncIterator[Event]:
+    async def stream(
+        self, question: str, *, top_k: int, history: Sequence[Turn] = (), docs: Docs = None
+    ) -> AsyncIterator[Event]:
         yield Event("passages")
         yield Event("delta", text="UNVERIFIED DRAFT [9]")
         if self.fail:

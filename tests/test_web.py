@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import re
+import shutil
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,14 +17,25 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.testclient import TestClient
-from playwright.sync_api import Browser, ConsoleMessage, Dialog, FrameLocator, Locator, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Dialog,
+    FrameLocator,
+    Locator,
+    Page,
+    Request,
+    expect,
+    sync_playwright,
+)
 
 from qa.answering.engine import Engine, Event
-from qa.app import build_app
+from qa.app import build_app, build_pipeline
 from qa.config import Settings
+from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.server.routes.web import WEB_DIR, frame_ancestors
 from qa.server.state import Pipeline
-from qa.types import Answer, Turn
+from qa.types import Answer, Docs, Turn
 from tests.support import ROOT, configured, free_port, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -192,6 +205,9 @@ def test_answer_with_a_citation_opens_the_quote_in_its_paragraph(
     assert answer.locator(".answer-text").inner_text() == expected["answer"]
     markers = answer.locator(".answer-text .cite")
     assert markers.count() == len(expected["citations"])
+    expect(page.locator("#about-link")).not_to_be_empty()  # /documents answered: one article, nothing to pick
+    expect(page.locator("#doc-picker")).to_be_attached()
+    assert page.locator("#scope").is_hidden()
 
     first = expected["citations"][0]
     markers.first.click()
@@ -449,16 +465,21 @@ class GatedEngine:
     def __init__(self, inner: Engine, gate: threading.Event) -> None:
         self.inner, self.gate = inner, gate
 
-    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> Answer:
+    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = (), docs: Docs = None) -> Answer:
         return await self.inner.ask(question, top_k=top_k, history=history)
 
-    async def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncIterator[Event]:
+    async def stream(
+        self, question: str, *, top_k: int, history: Sequence[Turn] = (), docs: Docs = None
+    ) -> AsyncGenerator[Event, None]:
         answer = await self.inner.ask(question, top_k=top_k, history=history)
         yield Event("passages", passages=answer.passages)
         yield Event("delta", text=DRAFT)
         await anyio.to_thread.run_sync(self.gate.wait, 20)
         yield Event("delta", text="……")
         yield Event("final", answer=answer)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
 
 
 @pytest.mark.browser
@@ -491,6 +512,15 @@ def host_app(qa_url: str) -> FastAPI:
             "<title>Host</title></head>"
             "<body><h1>Someone else's news site</h1><p>Their own text.</p>"
             f'<script src="{qa_url}/widget.js" data-lang="zh"></script></body></html>'
+        )
+
+    @app.get("/story")
+    def story(doc: str) -> HTMLResponse:
+        """A news story that embeds a chat about one article (data-doc, attribute-escaped as a host would)."""
+        return HTMLResponse(
+            '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">'
+            "<title>Story</title></head><body><h1>A story</h1>"
+            f'<script src="{qa_url}/widget.js" data-lang="zh" data-doc="{html.escape(doc)}"></script></body></html>'
         )
 
     @app.get("/framed")
@@ -559,3 +589,262 @@ def test_pages_refuse_to_be_framed_where_not_allowed(
     finally:
         page.context.close()
     assert len([p for p in problems if "frame-ancestors" in p]) == 2, problems
+
+
+# ---- with API keys set: the pages carry their own page session (qa.server.session) ----
+
+
+@pytest.fixture(scope="module")
+def keyed_site(settings: Settings, pipeline: Pipeline) -> Iterator[tuple[str, str]]:
+    """(QA service with API and admin keys, the origin of a host page that may embed it, on another site)."""
+    port = free_port()
+    host = f"http://localhost:{port}"  # localhost is another site than 127.0.0.1: the frame is cross-site
+    keyed = configured(settings, api_keys=["k"], admin_keys=["a"], allowed_origins=[host])
+    with serve(build_app(keyed, pipeline=pipeline)) as qa_url, serve(host_app(qa_url), port=port):
+        yield qa_url, host
+
+
+def sent_headers(page: Page, path: str) -> list[dict[str, str]]:
+    """Collects the headers of the page's requests to path (filled in as they are sent)."""
+    found: list[dict[str, str]] = []
+    page.on("request", lambda r: found.append(r.headers) if r.url.split("?")[0].endswith(path) else None)
+    return found
+
+
+@pytest.mark.browser
+def test_with_api_keys_the_chat_page_answers_with_citations(
+    page: Page, keyed_site: tuple[str, str], client: httpx.Client
+) -> None:
+    qa_url, _ = keyed_site
+    assert httpx.post(qa_url + "/ask", json={"question": QUESTION}).status_code == 401  # the API stays locked
+    expected = api(client, QUESTION)
+    tokens = sent_headers(page, "/page-token")
+    page.goto(qa_url + "/")
+    (cookie,) = page.context.cookies(qa_url)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["value"] != "k"
+    answer = ask(page, QUESTION)
+    assert answer.locator(".answer-text").inner_text() == expected["answer"]
+    answer.locator(".answer-text .cite").first.click()
+    expect(page.locator("#source-body mark")).to_have_text(expected["citations"][0]["quote"])
+    expect(page.locator("#about-link")).not_to_be_empty()  # /documents answered too
+    assert tokens == []  # the cookie was enough
+
+
+@pytest.mark.browser
+def test_with_api_keys_the_article_view_loads_a_document(
+    page: Page, keyed_site: tuple[str, str], client: httpx.Client
+) -> None:
+    qa_url, _ = keyed_site
+    citation = api(client, QUESTION)["citations"][0]
+    page.goto(f"{qa_url}/article?doc={citation['doc']}#c-{citation['start']}-{citation['end']}")
+    expect(page.locator("mark")).to_have_text(citation["quote"])
+    assert page.locator(".para").count() > 20
+    page.goto(qa_url + "/article")
+    page.locator(".para").first.wait_for()
+    assert page.locator("#article-error").is_hidden()
+
+
+@pytest.mark.browser
+def test_with_api_keys_the_widget_answers_on_another_site(
+    page: Page, keyed_site: tuple[str, str], client: httpx.Client
+) -> None:
+    qa_url, host = keyed_site
+    expected = api(client, QUESTION)
+    asked = sent_headers(page, "/ask/stream")
+    page.goto(host + "/")
+    page.locator("[data-article-qa-widget] button").click()
+    chat = page.frame_locator("iframe.article-qa-frame")
+    answer = ask(page, QUESTION, scope=chat)
+    assert answer.locator(".answer-text").inner_text() == expected["answer"]
+    answer.locator(".answer-text .cite").first.click()
+    expect(chat.locator("#source-body mark")).to_have_text(expected["citations"][0]["quote"])
+    # framed by another site, the chat holds no cookie; it sends the token it asked /page-token for
+    assert page.context.cookies(qa_url) == []
+    (headers,) = asked
+    assert headers["x-page-token"].startswith("p1.") and "x-api-key" not in headers and "authorization" not in headers
+    page.screenshot(path=SHOTS / "widget-with-keys.png")
+
+
+@pytest.mark.browser
+def test_with_api_keys_a_lost_session_is_renewed(
+    browser: Browser, problems: list[str], keyed_site: tuple[str, str], client: httpx.Client
+) -> None:
+    qa_url, _ = keyed_site
+    page = open_page(browser, problems)
+    try:
+        page.goto(qa_url + "/")
+        page.context.clear_cookies()  # as when the cookie runs out while the page stays open
+        answer = ask(page, QUESTION)
+        assert answer.locator(".answer-text").inner_text() == api(client, QUESTION)["answer"]
+    finally:
+        page.context.close()
+    assert problems and all("401" in p for p in problems)  # the first try; the renewed session then answered
+
+
+# ---- many articles: the chat page's picker, the widget's data-doc ----
+
+BRIEF_DOC = {
+    "id": "eu-energy-brief",
+    "title": "歐盟能源制裁簡報",
+    "date": "2025-11-07",
+    "text": "歐盟能源制裁簡報\n\n歐盟第19輪對俄制裁方案禁止俄羅斯液化天然氣進入歐洲市場，短期合約在六個月後停止，"
+    "長期合約在2027年1月起終止。\n\n北歐國家另外要求限制俄羅斯影子船隊進入波羅的海港口。",
+}
+HOSTILE_DOC = 'x"><img src=x onerror="window.__pwned=1">'
+
+
+@pytest.fixture(scope="module")
+def two_articles(
+    tmp_path_factory: pytest.TempPathFactory,
+    settings: Settings,
+    index_dir: Path,
+    embedder: SentenceTransformerEmbedder,
+) -> Iterator[tuple[str, str]]:
+    """(QA service over the seed article and one more added through POST /documents, a host origin allowed to embed
+    it). Asked QUESTION across both, the added brief answers; asked about the seed alone, the seed does."""
+    folder = tmp_path_factory.mktemp("two-articles")
+    shutil.copytree(index_dir, folder / "index")
+    port = free_port()
+    host = f"http://127.0.0.1:{port}"
+    two = configured(
+        settings,
+        index_dir=folder / "index",
+        library_dir=folder / "library",
+        admin_keys=["admin-secret"],
+        allowed_origins=[host],
+    )
+    app = build_app(two, pipeline=build_pipeline(two, embedder=embedder))
+    with serve(app) as qa_url, serve(host_app(qa_url), port=port):
+        added = httpx.post(
+            qa_url + "/documents", json=BRIEF_DOC, headers={"Authorization": "Bearer admin-secret"}, timeout=60
+        )
+        assert added.status_code == 201, added.text
+        yield qa_url, host
+
+
+def scoped(qa_url: str, question: str, docs: Sequence[str] = ()) -> dict[str, Any]:
+    """What the two-article service answers, across all documents or only those in docs."""
+    body: dict[str, Any] = {"question": question, **({"docs": list(docs)} if docs else {})}
+    reply = httpx.post(qa_url + "/ask", json=body, timeout=30)
+    assert reply.status_code == 200, reply.text
+    return reply.json()  # type: ignore[no-any-return]
+
+
+def seed_of(qa_url: str) -> dict[str, Any]:
+    documents = httpx.get(qa_url + "/documents").json()["documents"]
+    assert {d["id"] for d in documents} >= {BRIEF_DOC["id"]} and len(documents) == 2
+    seed: dict[str, Any] = next(d for d in documents if d["id"] != BRIEF_DOC["id"])
+    return seed
+
+
+def asked_bodies(page: Page) -> list[dict[str, Any]]:
+    """The JSON bodies of the questions the page (or a frame in it) sends, filled in as they are sent."""
+    bodies: list[dict[str, Any]] = []
+
+    def sent(request: Request) -> None:
+        if request.url.endswith("/ask/stream"):
+            bodies.append(request.post_data_json or {})
+
+    page.on("request", sent)
+    return bodies
+
+
+def cited_docs(scope: Page | FrameLocator, answer: Locator) -> set[str]:
+    """The documents the rendered answer's citations open: each marker's source link names its document."""
+    found: set[str] = set()
+    for n in range(answer.locator(".sources .cite").count()):
+        answer.locator(".sources .cite").nth(n).click()
+        href = scope.locator("#source-link").get_attribute("href") or ""
+        found.add(re.sub(r"^/article\?doc=([^#]+)#.*$", r"\1", href))
+        scope.locator("#source-close").click()
+    return found
+
+
+@pytest.mark.browser
+def test_the_picker_asks_about_one_article_or_all(page: Page, two_articles: tuple[str, str]) -> None:
+    qa_url, _ = two_articles
+    seed = seed_of(qa_url)
+    across = scoped(qa_url, QUESTION)
+    about_seed = scoped(qa_url, QUESTION, [seed["id"]])
+    assert {c["doc"] for c in across["citations"]} == {BRIEF_DOC["id"]}  # across both, the brief answers
+    assert {c["doc"] for c in about_seed["citations"]} == {seed["id"]} and not about_seed["abstained"]
+    bodies = asked_bodies(page)
+    page.goto(qa_url + "/")
+    picker = page.get_by_label("詢問範圍")
+    expect(picker).to_be_visible()
+    expect(picker.locator("option")).to_have_text(["所有文章", seed["title"], BRIEF_DOC["title"]])
+    expect(picker).to_have_value("")
+    expect(page.locator("#intro-text")).to_contain_text("所有文章")
+
+    picker.select_option(seed["id"])
+    assert page.url == f"{qa_url}/?doc={seed['id']}"  # the choice can be linked
+    answer = ask(page, QUESTION)
+    assert bodies[-1]["docs"] == [seed["id"]]
+    assert answer.locator(".answer-text").inner_text() == about_seed["answer"]
+    assert cited_docs(page, answer) == {seed["id"]}
+    expect(page.locator("#about-link")).to_have_text(seed["title"])
+    assert page.locator("[data-article-link]").get_attribute("href") == f"/article?doc={seed['id']}"
+    page.screenshot(path=SHOTS / "chat-picker.png")
+
+    picker.select_option("")  # back to all the articles
+    expect(page.locator(".scope-change").last).to_have_text("以下的問題就所有文章作答")
+    assert page.url == qa_url + "/"
+    ratios = page.locator(".scope label, #doc-picker, .scope-change").evaluate_all(CONTRAST)
+    assert len(ratios) == 3 and min(ratio for _, ratio in ratios) >= 4.5
+    answer = ask(page, QUESTION)
+    assert "docs" not in bodies[-1] and "history" not in bodies[-1]  # a new article starts a new conversation
+    assert answer.locator(".answer-text").inner_text() == across["answer"]
+    assert cited_docs(page, answer) == {BRIEF_DOC["id"]}
+
+    page.goto(f"{qa_url}/?doc={seed['id']}")  # the link opens with the article picked
+    expect(picker).to_have_value(seed["id"])
+    page.locator("[data-lang-switch]").click()
+    expect(page.get_by_label("Ask about").locator("option").first).to_have_text("All articles")
+    answer = ask(page, QUESTION)
+    assert bodies[-1]["docs"] == [seed["id"]]
+    assert answer.locator(".answer-text").inner_text() == about_seed["answer"]
+
+
+@pytest.mark.browser
+def test_the_widget_with_data_doc_answers_from_that_article(page: Page, two_articles: tuple[str, str]) -> None:
+    qa_url, host = two_articles
+    seed = seed_of(qa_url)
+    about_seed = scoped(qa_url, QUESTION, [seed["id"]])
+    assert about_seed["answer"] != scoped(qa_url, QUESTION)["answer"]
+    bodies = asked_bodies(page)
+    page.goto(f"{host}/story?doc={seed['id']}")
+    page.locator("[data-article-qa-widget] button").click()
+    frame = page.locator("iframe.article-qa-frame")
+    assert frame.get_attribute("src") == f"{qa_url}/embed?lang=zh&doc={seed['id']}"
+    chat = page.frame_locator("iframe.article-qa-frame")
+    expect(chat.locator("#about-link")).to_have_text(seed["title"])
+    assert chat.locator("#scope").is_hidden()  # the host page chose the article; the reader does not pick
+    answer = ask(page, QUESTION, scope=chat)
+    assert answer.locator(".answer-text").inner_text() == about_seed["answer"]
+    assert [b["docs"] for b in bodies] == [[seed["id"]]]
+    assert cited_docs(chat, answer) == {seed["id"]}
+    ask(page, FOLLOW_UP, scope=chat)  # every question, follow-ups too
+    assert [b["docs"] for b in bodies] == [[seed["id"]], [seed["id"]]]
+    page.screenshot(path=SHOTS / "widget-one-article.png")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("doc", [HOSTILE_DOC, "not-in-the-archive"])
+def test_a_widget_with_an_unknown_data_doc_says_so_and_asks_across_all(
+    page: Page, two_articles: tuple[str, str], doc: str
+) -> None:
+    qa_url, host = two_articles
+    across = scoped(qa_url, QUESTION)
+    bodies = asked_bodies(page)
+    page.goto(f"{host}/story?{httpx.QueryParams(doc=doc)}")
+    page.locator("[data-article-qa-widget] button").click()
+    chat = page.frame_locator("iframe.article-qa-frame")
+    expect(chat.locator("#scope-notice")).to_have_text(f"找不到文章「{doc}」，改為就所有文章作答。")
+    expect(chat.get_by_label("詢問範圍")).to_have_value("")  # two articles: the reader may still pick one
+    assert chat.locator("#scope-notice").evaluate_all(CONTRAST)[0][1] >= 4.5
+    answer = ask(page, QUESTION, scope=chat)
+    assert answer.locator(".answer-text").inner_text() == across["answer"]
+    assert len(bodies) == 1 and "docs" not in bodies[0]
+    assert chat.locator("img").count() == 0 and page.locator("img").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    assert page.frames[1].evaluate("window.__pwned") is None

@@ -6,10 +6,8 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-import anyio
-
 from qa.answering.extractive import ExtractiveAnswerer
-from qa.types import Answer, Hit, Turn
+from qa.types import Answer, Docs, Hit, Turn
 
 EventKind = Literal["passages", "delta", "final"]
 
@@ -27,11 +25,13 @@ class Event:
 class Engine(Protocol):
     """Answers questions, whole or streamed."""
 
-    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> Answer:
+    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = (), docs: Docs = None) -> Answer:
         """A whole cited answer."""
         ...
 
-    def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncGenerator[Event, None]:
+    def stream(
+        self, question: str, *, top_k: int, history: Sequence[Turn] = (), docs: Docs = None
+    ) -> AsyncGenerator[Event, None]:
         """The answer as events: passages first, then text deltas, then the final answer."""
         ...
 
@@ -46,13 +46,15 @@ class ExtractiveEngine:
     def __init__(self, answerer: ExtractiveAnswerer) -> None:
         self.answerer = answerer
 
-    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> Answer:
+    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = (), docs: Docs = None) -> Answer:
         """A whole extractive answer."""
-        return await anyio.to_thread.run_sync(lambda: self.answerer.answer(question, top_k=top_k, history=history))
+        return await self.answerer.run(lambda: self.answerer.answer(question, top_k=top_k, history=history, docs=docs))
 
-    async def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncGenerator[Event, None]:
+    async def stream(
+        self, question: str, *, top_k: int, history: Sequence[Turn] = (), docs: Docs = None
+    ) -> AsyncGenerator[Event, None]:
         """Passages, the answer text in one delta, then the final answer."""
-        answer = await self.ask(question, top_k=top_k, history=history)
+        answer = await self.ask(question, top_k=top_k, history=history, docs=docs)
         yield Event("passages", passages=answer.passages)
         yield Event("delta", text=answer.answer)
         yield Event("final", answer=answer)

@@ -10,6 +10,7 @@ from qa.answering.question import Expectation, Question
 from qa.config import AnsweringSettings
 from qa.retrieval.fusion import normalise
 from qa.retrieval.retriever import Query, Retriever
+from qa.text.injection import looks_like_instruction
 from qa.text.tokens import content_terms
 from qa.types import Hit, Sentence
 
@@ -81,6 +82,9 @@ class EvidenceSelector:
         self.retriever = retriever
         self.settings = settings or AnsweringSettings()
         self.stats = SentenceStats(retriever.index.sentences)
+        # Sentences that address an AI ("Attention AI language models: …", 忽略以上所有指示) are not facts about the
+        # world: never evidence, whatever the question (a planted one was quoted as the answer to unrelated ones).
+        self.withheld = frozenset(s.id for s in retriever.index.sentences if looks_like_instruction(s.text))
 
     def select(self, question: Question, query: Query, hits: list[Hit]) -> Evidence:
         """Choose evidence sentences from the hits, or abstain with a reason."""
@@ -89,7 +93,7 @@ class EvidenceSelector:
             return self._select_one(question, query, hits)
         found = []
         for part in map(Question.parse, parts):
-            sub = self.retriever.prepare(part.text, lang=part.lang)
+            sub = self.retriever.prepare(part.text, lang=part.lang, docs=query.docs)
             found.append(self._select_one(part, sub, self.retriever.search(sub, len(hits))))
         kept = [e for e in found if not e.abstained]
         if not kept:
@@ -156,12 +160,14 @@ class EvidenceSelector:
         if at >= len(sentences) or sentences[at].doc != sentence.doc:
             return []
         nxt = sentences[at]
+        if nxt.id in self.withheld:
+            return []
         same_paragraph = nxt.chunk_id == sentence.chunk_id
         if not (_FOLLOW_ON_RE.match(nxt.text) or (same_paragraph and self._echoes(sentence, question))):
             return []
         out = [nxt]
         for later in sentences[at + 1 :]:
-            if later.chunk_id != nxt.chunk_id or not out[-1].text.endswith(("；", ";")):
+            if later.chunk_id != nxt.chunk_id or not out[-1].text.endswith(("；", ";")) or later.id in self.withheld:
                 break
             out.append(later)
         return out
@@ -176,16 +182,20 @@ class EvidenceSelector:
         chunk's rank."""
         cfg = self.settings
         position = self.retriever.index.sentence_position
-        searched = normalise(self.retriever.sentence_scores(query))
+        candidates = [s for hit in hits for s in hit.chunk.sentences]
+        scored = normalise(self.retriever.sentence_scores(query, candidates))
+        searched = {s.id: float(v) for s, v in zip(candidates, scored, strict=True)}
         total = sum(t.weight for t in terms if t.in_corpus) or 1.0
         top = max(h.score for h in hits) or 1.0
         ranked = []
         for hit in hits:
             for sentence in hit.chunk.sentences:
+                if sentence.id in self.withheld:
+                    continue
                 i = position[sentence.id]
                 own = self._coverage(terms, i) / total
                 near = cfg.proximity_weight * proximity(terms, self.stats.folded[i], cfg.proximity_span)
-                value = (own + near + cfg.search_weight * float(searched[i])) * (
+                value = (own + near + cfg.search_weight * searched[sentence.id]) * (
                     1 - cfg.chunk_weight + cfg.chunk_weight * hit.score / top
                 )
                 if hit.chunk.kind == "caption":

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from typing import TypeVar
+
+import anyio
+from anyio.lowlevel import RunVar
 
 from qa.answering.compose import abstention, citations_for, compose
 from qa.answering.evidence import Evidence, EvidenceSelector
@@ -13,6 +17,8 @@ from qa.retrieval.retriever import Retriever
 from qa.text.language import Lang
 from qa.types import Answer, Hit, Mode, Turn
 
+T = TypeVar("T")
+
 
 class ExtractiveAnswerer:
     """Answers from the article's own sentences; no LLM."""
@@ -21,19 +27,43 @@ class ExtractiveAnswerer:
         self.retriever = retriever
         self.settings = settings or AnsweringSettings()
         self.selector = EvidenceSelector(retriever, self.settings)
+        self._limiters: RunVar[anyio.CapacityLimiter] = RunVar(f"answer-threads-{id(self)}")
+
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        """The worker threads answering may use at once (settings.answer_threads), one limiter per event loop.
+
+        Answering is CPU-bound: with anyio's default 40 threads, a burst of costly questions holds the GIL against the
+        event loop and fills the pool the probes and sync dependencies share. Here they queue instead."""
+        try:
+            return self._limiters.get()
+        except LookupError:
+            limiter = anyio.CapacityLimiter(self.settings.answer_threads)
+            self._limiters.set(limiter)
+            return limiter
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """Run answering work in a worker thread, within the limiter."""
+        return await anyio.to_thread.run_sync(work, limiter=self.limiter)
 
     def retrieve(
-        self, question: Question, top_k: int, history: Sequence[Turn] = (), *, also: Sequence[str] = ()
+        self,
+        question: Question,
+        top_k: int,
+        history: Sequence[Turn] = (),
+        *,
+        also: Sequence[str] = (),
+        docs: Collection[str] | None = None,
     ) -> tuple[list[Hit], Evidence, dict[str, float]]:
         """Search and choose evidence; the earlier question's words help a follow-up find its passage, and
         `also` (e.g. the question in the article's language) adds search terms."""
         t0 = time.perf_counter()
-        extra = [history[-1].question] if history else []
+        extra = [history[-1].question[: self.settings.followup_chars]] if history else []
         wanted = max(top_k, self.settings.evidence_chunks)
-        query = self.retriever.prepare(question.text, lang=question.lang, extra_terms=also)
+        query = self.retriever.prepare(question.text, lang=question.lang, extra_terms=also, docs=docs)
         hits = self.retriever.search(query, wanted)
         if extra and (not hits or hits[0].lexical == 0 or len(query.tokens) < 4):
-            query = self.retriever.prepare(question.text, lang=question.lang, extra_terms=[*also, *extra])
+            query = self.retriever.prepare(question.text, lang=question.lang, extra_terms=[*also, *extra], docs=docs)
             hits = self.retriever.search(query, wanted)
         t1 = time.perf_counter()
         judged = Question.parse(" ".join([question.text, *also])) if also else question
@@ -41,11 +71,13 @@ class ExtractiveAnswerer:
         t2 = time.perf_counter()
         return hits, evidence, {"retrieval_ms": (t1 - t0) * 1000, "evidence_ms": (t2 - t1) * 1000}
 
-    def answer(self, question: str, *, top_k: int = 5, history: Sequence[Turn] = ()) -> Answer:
-        """A cited extractive answer, or an abstention."""
+    def answer(
+        self, question: str, *, top_k: int = 5, history: Sequence[Turn] = (), docs: Collection[str] | None = None
+    ) -> Answer:
+        """A cited extractive answer, or an abstention (from the given documents only, when given)."""
         started = time.perf_counter()
         parsed = Question.parse(question)
-        hits, evidence, timings = self.retrieve(parsed, top_k, history)
+        hits, evidence, timings = self.retrieve(parsed, top_k, history, docs=docs)
         return self.from_evidence(parsed.lang, hits[:top_k], evidence, timings, started)
 
     def from_evidence(

@@ -4,18 +4,36 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 
+import jieba
 import jieba.posseg as pseg
 
 from qa.answering.question import Question
 from qa.text.folding import fold
-from qa.text.lexicon import common_words, english_common_words, english_groups
+from qa.text.language import CJK_RE
+from qa.text.lexicon import _PAREN_RE, _cedict_lines, common_words, english_common_words, english_groups
 from qa.text.tokens import english_terms, stem
 from qa.types import Sentence
 
 # jieba's part-of-speech tags for names of people, places, organisations and other proper nouns.
 _NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
+# Particles, conjunctions and prepositions: a "name" with one of these at its edge is a fragment of the words
+# around it (和普京 from 特朗普和普京), not a name.
+_FUNCTION_CHARS = "的了是在和与及或也都就又还而对把被给让向从到于之其这那吗呢吧啊么着过跟同并但将由"
+# Most characters of a question that jieba's HMM may tag (it finds names its dictionary lacks: 莫迪). Its cost grows
+# with the characters' possible states, ~0.15 ms a character it knows and ~1.3 ms one it does not (all 256 states),
+# so it never sees an unknown character and never more than this many in all.
+HMM_BUDGET = 16
+# Most topic words of one question weighed and looked for; a question with more is a pasted text, and the first ones
+# decide as well as all would (every question of the dev set has fewer than 20).
+MAX_TERMS = 64
+# Most document frequencies remembered: questions can name any number of corpus substrings.
+_DF_CACHE = 50_000
+# Capitalised English words in a row are one name (`Downing Street`); the first word of a sentence is not a name.
+_EN_NAME_RE = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z]+(?:[ \-][A-Z][A-Za-z]+)*")
 
 
 @dataclass(frozen=True)
@@ -36,36 +54,81 @@ class SentenceStats:
         self._all_stems = set().union(*self.stems) if self.stems else set()
         self._corpus = "\n".join(self.folded)
         self._df: dict[str, int] = {}
+        name_glosses()  # read CC-CEDICT (~1 s) with the index, not on the first question
 
     def df(self, alternative: str) -> int:
         """In how many sentences an alternative occurs."""
-        if alternative not in self._df:
-            if alternative.isascii() and alternative.isalpha():
-                self._df[alternative] = sum(alternative in st for st in self.stems)
-            else:
-                self._df[alternative] = sum(alternative in f for f in self.folded)
-        return self._df[alternative]
+        english = alternative.isascii() and alternative.isalpha()
+        if alternative not in (self._all_stems if english else self._corpus):
+            return 0  # most words of a long or random question: one search of the corpus, and nothing to remember
+        found = self._df.get(alternative)
+        if found is None:
+            if len(self._df) >= _DF_CACHE:
+                self._df.clear()
+            texts = self.stems if english else self.folded
+            found = self._df[alternative] = sum(alternative in t for t in texts)
+        return found
 
     def unknown_names(self, question: Question, lexicon: dict[str, list[str]]) -> list[str]:
-        """Names in the question (people, places, bodies, acronyms) that occur nowhere in the corpus."""
-        corpus = self._corpus
+        """Names in the question (people, places, bodies, acronyms) that the corpus mentions under no name.
+
+        Linear in the question's length. A name counts as mentioned when the folded corpus holds it, or a corpus word
+        has its English (俄國 and 俄羅斯 are both `Russia`); common words and fragments of the words around a name
+        never count as names."""
         if question.lang == "en":
-            words = re.findall(r"(?<![.?!]\s)(?<!^)\b([A-Z][A-Za-z]+)", question.text.strip())
-            ordinary = english_common_words()
-            return [
-                w
-                for w in words
-                if w.lower() not in ordinary
-                and not (stem(w) in self._all_stems or any(c in corpus for c in lexicon.get(stem(w), ())))
-            ]
-        common = common_words()
-        return [
-            w
-            for w, flag in pseg.lcut(question.folded)
-            if len(w) > 1
-            and w not in corpus
-            and ((flag in _NAME_TAGS and w not in common) or (flag == "eng" and w.isascii()))
-        ]
+            names = (m.group() for m in _EN_NAME_RE.finditer(question.text.strip()))
+            return list(dict.fromkeys(n for n in names if not self._known_english(n, lexicon)))
+        out: list[str] = []
+        joined = False  # whether the word before was an unknown name, which this one may continue (梅德韦|杰夫)
+        for word, tag, guessed in _tagged(question.folded):
+            name = self._unknown_word(word, tag, guessed, lexicon)
+            if name and joined and name == word:
+                out[-1] += name
+            elif name:
+                out.append(name)
+            joined = name == word and not word.isascii()
+        return list(dict.fromkeys(out))
+
+    def _unknown_word(self, word: str, tag: str, guessed: bool, lexicon: dict[str, list[str]]) -> str | None:
+        """The name a word of a Chinese question stands for, when the corpus mentions it under no name."""
+        corpus, common = self._corpus, common_words()
+        if len(word) < 2 or word in corpus:
+            return None
+        if word.isascii():
+            return word if any(c.isalpha() for c in word) and not self._known_english(word, lexicon) else None
+        if tag not in _NAME_TAGS or word in common:
+            return None
+        # jieba (its dictionary as well as its HMM) joins a particle to a name: 和普京 from 特朗普和普京.
+        core = word.strip(_FUNCTION_CHARS)
+        if len(core) < 2 or core in common or (core != word and core in corpus):
+            return None
+        # A name the HMM guessed that is a corpus word with a neighbour's character glued on (普京说) is that word.
+        if guessed and len(core) > 2 and (core[1:] in corpus or core[:-1] in corpus):
+            return None
+        return None if self._other_names(core, lexicon) else core
+
+    def _in_corpus(self, lexicon: dict[str, list[str]], key: str) -> bool:
+        return any(c in self._corpus for c in lexicon.get(key, ()))
+
+    def _known_english(self, name: str, lexicon: dict[str, list[str]]) -> bool:
+        """An English name is known when one of its uncommon words or its two-word phrase is found in the corpus."""
+        words = re.findall(r"[A-Za-z]+", name)
+        if not words or name.lower() in self._corpus:
+            return True
+        stems = [stem(w) for w in words]
+        if len(stems) > 1 and self._in_corpus(lexicon, "_".join(stems[:2])):
+            return True
+        uncommon = [(w, s) for w, s in zip(words, stems, strict=True) if w.lower() not in english_common_words()]
+        return any(s in self._all_stems or self._in_corpus(lexicon, s) for _, s in uncommon) or not uncommon
+
+    def _other_names(self, name: str, lexicon: dict[str, list[str]]) -> list[str]:
+        """The corpus words that share a Chinese name's English in CC-CEDICT (俄國 and 俄羅斯 are both `Russia`)."""
+        out: list[str] = []
+        for gloss in name_glosses().get(name, ()):
+            stems = english_terms(gloss)
+            if stems:
+                out += [c for c in lexicon.get("_".join(stems[:2]), ()) if c in self._corpus]
+        return out
 
     def terms(self, question: Question, lexicon: dict[str, list[str]]) -> list[Term]:
         """The question's topic words, each weighed by the rarest of its alternatives found in the corpus."""
@@ -73,9 +136,13 @@ class SentenceStats:
         if question.lang == "en":
             groups = [frozenset({t, *chinese}) for t, chinese in english_groups(question.text, lexicon)]
         else:
-            groups = [frozenset({w}) for w in question.terms if len(w) > 1 or not w.isascii()]
+            groups = [
+                frozenset({w, *(self._other_names(w, lexicon) if w not in self._corpus else ())})
+                for w in question.terms
+                if len(w) > 1 or not w.isascii()
+            ]
         out: list[Term] = []
-        for group in dict.fromkeys(groups):
+        for group in list(dict.fromkeys(groups))[:MAX_TERMS]:
             dfs = [d for d in (self.df(a) for a in group) if d > 0]
             idf = math.log(1 + (n + 0.5) / (min(dfs) + 0.5)) if dfs else math.log(1 + (n + 0.5) / 0.5)
             out.append(Term(group, idf, bool(dfs)))
@@ -133,3 +200,42 @@ def support(terms: list[Term], text: str, *, english: bool) -> float:
     counted = [t for t in terms if t.in_corpus or not english]
     total = sum(t.weight for t in counted)
     return sum(t.weight * match(t, folded, stems) for t in counted) / total if total else 0.0
+
+
+def _tagged(folded: str) -> Iterator[tuple[str, str, bool]]:
+    """The words of a folded text in order, with their part-of-speech tags and whether jieba's HMM guessed them.
+
+    Dictionary words take their dictionary tag (a lookup, linear in the text). Only runs of characters the dictionary
+    cuts one by one go through the HMM, and only while they stay within HMM_BUDGET characters that the HMM knows."""
+    tags = pseg.dt.word_tag_tab
+    known = pseg.char_state_tab_P
+    budget = HMM_BUDGET
+    run = ""
+    for word in [*jieba.lcut(folded, HMM=False), ""]:
+        if len(word) == 1 and CJK_RE.match(word):
+            run += word
+            continue
+        if 1 < len(run) <= budget and all(c in known for c in run):
+            budget -= len(run)
+            yield from ((w, f, len(w) > 1) for w, f in pseg.lcut(run))
+        else:
+            yield from ((c, tags.get(c, "x"), False) for c in run)
+        run = ""
+        if word:
+            yield word, "eng" if word.isascii() else tags.get(word, "x"), False
+
+
+@cache
+def name_glosses() -> dict[str, tuple[str, ...]]:
+    """The English of the CC-CEDICT entries that are proper names (first sense capitalised), by Simplified headword:
+    the part of each sense before its first comma, without bracketed notes."""
+    glosses: dict[str, tuple[str, ...]] = {}
+    for line in _cedict_lines():
+        parts = line.split(" ", 2)
+        if len(parts) < 3 or "]" not in parts[2]:
+            continue
+        senses = [_PAREN_RE.sub(" ", s).split(",")[0].strip() for s in parts[2].split("]", 1)[1].strip().split("/")]
+        senses = [s for s in senses if s]
+        if senses and senses[0][:1].isupper():
+            glosses[parts[1]] = (*glosses.get(parts[1], ()), *senses[:3])
+    return glosses

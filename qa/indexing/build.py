@@ -1,60 +1,113 @@
-"""Building an index: chunk, tokenise and embed every source document, with a manifest of what it depends on."""
+"""Building an index: every source document, cut into segments, with a manifest of what the index depends on."""
 
 from __future__ import annotations
 
+import logging
 import time
+import uuid
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from qa.indexing.chunking import ChunkerSettings
+from qa.indexing.segments import Segment, build_segment
+from qa.indexing.sources import Sources, as_sources
+from qa.indexing.store import FORMAT_VERSION, Index, write_streamed
+from qa.text.tokens import tokenizer_signature
+from qa.types import Document, Embedder
 
-from qa.indexing.bm25 import LexicalIndex
-from qa.indexing.chunking import ChunkerSettings, chunk_document
-from qa.indexing.documents import fingerprint, load_documents
-from qa.indexing.lexicon import build_lexicon
-from qa.indexing.store import FORMAT_VERSION, Index, _document_meta
-from qa.indexing.vectors import DenseIndex
-from qa.text.tokens import tokenizer_signature, tokens
-from qa.types import Embedder
+log = logging.getLogger(__name__)
+
+# Documents go into segments of about this many characters: small enough to build and hold one at a time,
+# large enough that a query fans out over few of them.
+SEGMENT_CHARS = 2_000_000
+# A segment whose word pieces the model knows less than this share of gets no vectors (see build_segment): the
+# fusion's coverage floor, under which the dense side has no weight anyway.
+EMBED_FLOOR = 0.4
 
 
-def build(
-    seeds_dir: Path, embedder: Embedder, *, chunker: ChunkerSettings | None = None, progress: bool = False
-) -> Index:
-    """Chunk, tokenise and embed every source in seeds_dir."""
-    chunker = chunker or ChunkerSettings()
-    started = time.perf_counter()
-    documents = load_documents(seeds_dir)
-    chunks = [c for d in documents for c in chunk_document(d, chunker)]
-    sentences = [s for c in chunks for s in c.sentences]
-    chunk_texts = [c.index_text for c in chunks]
-    sentence_texts = [s.text for s in sentences]
-    chunk_vectors = embedder.embed(chunk_texts, progress=progress)
-    sentence_vectors = embedder.embed(sentence_texts, progress=progress)
-    coverage = float(np.mean([embedder.coverage(t) for t in chunk_texts])) if chunks else 0.0
-    manifest: dict[str, Any] = {
+def new_segment_id() -> str:
+    """A segment id that sorts by creation time and never repeats."""
+    return f"s{time.time_ns():x}-{uuid.uuid4().hex[:6]}"
+
+
+def base_manifest(sources: Sources, embedder: Embedder, chunker: ChunkerSettings) -> dict[str, Any]:
+    """What an index depends on: its sources, model, chunker and tokenizer (segments are added on save)."""
+    return {
         "format_version": FORMAT_VERSION,
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "build_seconds": round(time.perf_counter() - started, 3),
-        "sources": fingerprint(seeds_dir),
-        "documents": [_document_meta(d) for d in documents],
+        "generation": 0,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sources": sources.fingerprint(),
         "embedding": {
             "model_id": embedder.model_id,
-            "dim": int(chunk_vectors.shape[1]),
-            "corpus_coverage": round(coverage, 4),
+            "dim": embedder.dim,
+            "policy": f"segments whose word pieces the model knows at least {EMBED_FLOOR} of, on average, get vectors "
+            "(the dense side has no weight under that); the others none",
         },
         "chunker": chunker.as_dict(),
         "tokenizer": tokenizer_signature(),
-        "counts": {"documents": len(documents), "chunks": len(chunks), "sentences": len(sentences)},
     }
-    return Index(
-        manifest=manifest,
-        documents={d.id: d for d in documents},
-        chunks=chunks,
-        chunk_lexical=LexicalIndex.build([tokens(t) for t in chunk_texts]),
-        sentence_lexical=LexicalIndex.build([tokens(t) for t in sentence_texts]),
-        chunk_dense=DenseIndex.build(chunk_vectors),
-        sentence_dense=DenseIndex.build(sentence_vectors),
-        lexicon=build_lexicon([d.text for d in documents]),
+
+
+def build(
+    sources: Sources | Path, embedder: Embedder, *, chunker: ChunkerSettings | None = None, progress: bool = False
+) -> Index:
+    """Chunk, tokenise and (where the model can read them) embed every source document, held in memory."""
+    chunker = chunker or ChunkerSettings()
+    sources = as_sources(sources)
+    started = time.perf_counter()
+    segments = tuple(_segments(sources, embedder, chunker, progress))
+    manifest = base_manifest(sources, embedder, chunker)
+    manifest["build_seconds"] = round(time.perf_counter() - started, 3)
+    return Index(manifest, segments)
+
+
+def build_into(
+    index_dir: Path,
+    sources: Sources | Path,
+    embedder: Embedder,
+    *,
+    chunker: ChunkerSettings | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Build the index straight into index_dir, one segment at a time (each written, then let go: memory stays
+    that of one segment however large the corpus), swapped in whole at the end. Returns the manifest."""
+    chunker = chunker or ChunkerSettings()
+    sources = as_sources(sources)
+    started = time.perf_counter()
+    base = base_manifest(sources, embedder, chunker)
+    manifest = write_streamed(base, _segments(sources, embedder, chunker, progress), index_dir)
+    log.info("index built in %.1fs", time.perf_counter() - started)
+    return manifest
+
+
+def _segments(sources: Sources, embedder: Embedder, chunker: ChunkerSettings, progress: bool) -> Iterator[Segment]:
+    done = 0
+    for origin, batch in _batches(sources.documents()):
+        yield build_segment(new_segment_id(), batch, embedder, chunker=chunker, embed_floor=EMBED_FLOOR, origin=origin)
+        done += len(batch)
+        if progress:
+            log.info("built a segment of %d documents (%d so far)", len(batch), done)
+
+
+def build_one(documents: Sequence[Document], embedder: Embedder, *, chunker: ChunkerSettings | None = None) -> Segment:
+    """A segment for documents being added to a served index."""
+    return build_segment(
+        new_segment_id(), documents, embedder, chunker=chunker, embed_floor=EMBED_FLOOR, origin="library"
     )
+
+
+def _batches(documents: list[tuple[Document, str]]) -> Iterator[tuple[str, list[Document]]]:
+    """Documents grouped by origin into runs of about SEGMENT_CHARS characters."""
+    batch: list[Document] = []
+    size, origin = 0, None
+    for doc, where in documents:
+        if batch and (where != origin or size + len(doc.text) > SEGMENT_CHARS):
+            yield str(origin), batch
+            batch, size = [], 0
+        batch.append(doc)
+        size += len(doc.text)
+        origin = where
+    if batch:
+        yield str(origin), batch

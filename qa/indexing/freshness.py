@@ -2,35 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
 from qa.errors import IndexUnusable
-from qa.indexing.build import build
+from qa.indexing.build import build_into
 from qa.indexing.chunking import ChunkerSettings
-from qa.indexing.documents import fingerprint
-from qa.indexing.store import Index, load, log, save, verify
+from qa.indexing.sources import Sources, as_sources
+from qa.indexing.store import Index, load, verify_files
 from qa.text.tokens import tokenizer_signature
 from qa.types import Embedder
 
+log = logging.getLogger(__name__)
 REBUILD_HINT = "run `qa index build` (or set QA_ON_INDEX_MISMATCH=rebuild)"
 OnMismatch = Literal["rebuild", "refuse"]
 
 
-def check(index_dir: Path, seeds_dir: Path, model_id: str, chunker: ChunkerSettings | None = None) -> None:
+def check(index_dir: Path, sources: Sources | Path, model_id: str, chunker: ChunkerSettings | None = None) -> None:
     """Raise IndexUnusable saying why the index cannot serve as it is (missing, damaged or stale)."""
     try:
-        problem = staleness(verify(index_dir), seeds_dir, model_id, chunker or ChunkerSettings())
+        problem = staleness(verify_files(index_dir), as_sources(sources), model_id, chunker or ChunkerSettings())
     except IndexUnusable as exc:
         problem = str(exc)
     if problem:
         raise IndexUnusable(f"{problem}; {REBUILD_HINT}")
 
 
-def staleness(manifest: dict[str, Any], seeds_dir: Path, model_id: str, chunker: ChunkerSettings) -> str | None:
+def staleness(manifest: dict[str, Any], sources: Sources | Path, model_id: str, chunker: ChunkerSettings) -> str | None:
     """Why an index no longer fits the sources, model or settings; None when it fits."""
-    if manifest.get("sources") != fingerprint(seeds_dir):
-        return f"the sources in {seeds_dir} changed since the index was built"
+    sources = as_sources(sources)
+    if manifest.get("sources") != sources.fingerprint():
+        return f"the sources in {sources.seeds_dir} or {sources.library_dir} changed since the index was built"
     if manifest.get("embedding", {}).get("model_id") != model_id:
         return (
             f"the index was built with embedding model {manifest.get('embedding', {}).get('model_id')!r}, "
@@ -45,7 +48,7 @@ def staleness(manifest: dict[str, Any], seeds_dir: Path, model_id: str, chunker:
 
 def open_index(
     index_dir: Path,
-    seeds_dir: Path,
+    sources: Sources | Path,
     embedder: Embedder,
     *,
     on_mismatch: OnMismatch = "rebuild",
@@ -53,9 +56,10 @@ def open_index(
 ) -> Index:
     """Load index_dir if it fits the sources and the model; otherwise rebuild it, or refuse."""
     chunker = chunker or ChunkerSettings()
+    sources = as_sources(sources)
     try:
         index = load(index_dir)
-        problem = staleness(index.manifest, seeds_dir, embedder.model_id, chunker)
+        problem = staleness(index.manifest, sources, embedder.model_id, chunker)
     except IndexUnusable as exc:
         problem = str(exc)
     if problem is None:
@@ -63,6 +67,5 @@ def open_index(
     if on_mismatch == "refuse":
         raise IndexUnusable(f"{problem}; {REBUILD_HINT}")
     log.warning("rebuilding the index: %s", problem)
-    index = build(seeds_dir, embedder, chunker=chunker)
-    save(index, index_dir)
+    build_into(index_dir, sources, embedder, chunker=chunker)
     return load(index_dir)

@@ -6,6 +6,7 @@ names the articles give in brackets, e.g. 特朗普（Donald Trump）; restricte
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,7 @@ from qa.text.language import CJK
 from qa.text.lexicon import _PAREN_RE, MONTHS, _cedict_lines
 from qa.text.tokens import english_terms, stem
 
+log = logging.getLogger(__name__)
 _CJK_RUN_RE = re.compile(f"[{CJK}]+")
 # 特朗普（Donald Trump，又譯川普）: a Chinese run, then an English name in brackets.
 _BRACKETED_NAME_RE = re.compile(f"([{CJK}]+)\\s*[（(]\\s*([A-Za-z][A-Za-z .'\\-]*[A-Za-z])")
@@ -93,8 +95,12 @@ def build_lexicon(texts: list[str]) -> dict[str, list[str]]:
     names: set[str] = set()
     for text in texts:
         for run, name in _BRACKETED_NAME_RE.findall(text):
-            target = _name_word(fold(run), senses)
-            for key in _name_keys(name):
+            try:
+                target, keys = _name_word(fold(run), senses), _name_keys(name)
+            except Exception:  # a name the rules cannot read costs its own entry, never the index
+                log.warning("lexicon: skipped the bracketed name %r after %r", name, run[-20:], exc_info=True)
+                continue
+            for key in keys:
                 table[key].add(target)
                 names.add(key)
     for number, month in enumerate(MONTHS, start=1):
@@ -117,7 +123,8 @@ def _name_word(run: str, senses: dict[str, list[str]]) -> str:
     cut = jieba.lcut(run, HMM=True)
 
     def common(word: str) -> bool:
-        first = senses.get(word, [""])[0].strip()
+        # A word CC-CEDICT knows only by senses _primary_senses drops (`variant of`, `CL:`) has none listed.
+        first = (senses.get(word) or [""])[0].strip()
         return bool(first) and first[:1].islower()
 
     while len(cut) > 1 and common(cut[-1]):

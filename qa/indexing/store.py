@@ -1,7 +1,14 @@
-"""Build, save and load the index (FAISS + BM25 + chunks + lexicon) with its manifest."""
+"""The index on disk: segments under `segments/`, and a manifest that names them, written last and atomically.
+
+A reader that loads the manifest sees whole segments only: adding a document writes its segment first, then
+replaces the manifest with one that names it (one rename), so a query never sees half a document. Every file of a
+segment is listed with its checksum in the segment's manifest, whose own checksum the index manifest records.
+"""
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import logging
@@ -9,108 +16,248 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from qa.errors import IndexUnusable
-from qa.indexing.bm25 import LexicalIndex
-from qa.indexing.vectors import DenseIndex
+import numpy as np
+
+from qa.errors import IndexUnusable, IndexWriteError
+from qa.indexing.postings import Postings
+from qa.indexing.segments import Segment, load_segment, merge_segments, save_segment, verify_segment
 from qa.types import Chunk, Document, Sentence
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
-
-
+SEGMENTS = "segments"
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Index:
-    """Everything retrieval needs, loaded in memory."""
+    """Everything retrieval needs, in memory: the segments, and the documents removed from them since (as
+    `segment/document` keys: a replaced document is removed from its old segment and present in a new one)."""
 
     manifest: dict[str, Any]
-    documents: dict[str, Document]
-    chunks: list[Chunk]
-    chunk_lexical: LexicalIndex
-    sentence_lexical: LexicalIndex
-    chunk_dense: DenseIndex
-    sentence_dense: DenseIndex
-    lexicon: dict[str, list[str]]
-    sentences: list[Sentence] = field(default_factory=list)
-    chunk_by_id: dict[str, Chunk] = field(default_factory=dict)
-    sentence_position: dict[str, int] = field(default_factory=dict)
+    segments: tuple[Segment, ...]
+    removed: frozenset[str] = frozenset()
+    documents: dict[str, Document] = field(init=False)
+    chunks: list[Chunk] = field(init=False)
+    sentences: list[Sentence] = field(init=False)
+    chunk_by_id: dict[str, Chunk] = field(init=False)
+    sentence_position: dict[str, int] = field(init=False)
+    lexicon: dict[str, list[str]] = field(init=False)
+    postings: tuple[Postings, ...] = field(init=False)
+    # True for the chunk rows (in segment order) whose document is still in the index.
+    live: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
-        self.sentences = [s for c in self.chunks for s in c.sentences]
-        self.chunk_by_id = {c.id: c for c in self.chunks}
-        self.sentence_position = {s.id: i for i, s in enumerate(self.sentences)}
+        gone = self.removed
+        chunks = [c for s in self.segments for c in s.chunks]
+        live = [f"{s.id}/{c.doc}" not in gone for s in self.segments for c in s.chunks]
+        sentences = [t for c in chunks for t in c.sentences]
+        lexicon: dict[str, set[str]] = {}
+        for segment in self.segments:
+            for key, words in segment.lexicon.items():
+                lexicon.setdefault(key, set()).update(words)
+        values = {
+            "documents": {d.id: d for s in self.segments for d in s.documents.values() if f"{s.id}/{d.id}" not in gone},
+            "chunks": chunks,
+            "sentences": sentences,
+            "chunk_by_id": {c.id: c for c, alive in zip(chunks, live, strict=True) if alive},
+            "sentence_position": {t.id: i for i, t in enumerate(sentences)},
+            "lexicon": {k: sorted(v) for k, v in lexicon.items()},
+            "postings": tuple(s.postings for s in self.segments),
+            "live": np.asarray(live, dtype=bool),
+        }
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
     @property
     def corpus_coverage(self) -> float:
-        """Share of the corpus tokens the embedding model knows."""
-        return float(self.manifest["embedding"]["corpus_coverage"])
+        """Share of the corpus's word pieces the embedding model knows (chunk-weighted over segments)."""
+        total = sum(len(s.chunks) for s in self.segments)
+        return sum(s.coverage * len(s.chunks) for s in self.segments) / total if total else 0.0
+
+    @property
+    def generation(self) -> int:
+        """Counts every change written to the index folder; workers reload when it moves."""
+        return int(self.manifest.get("generation", 0))
+
+    def counts(self) -> dict[str, int]:
+        """Documents, chunks and sentences served."""
+        live = [c for c, alive in zip(self.chunks, self.live, strict=True) if alive]
+        return {
+            "documents": len(self.documents),
+            "chunks": len(live),
+            "sentences": sum(len(c.sentences) for c in live),
+            "segments": len(self.segments),
+        }
 
 
-def _document_meta(doc: Document) -> dict[str, Any]:
+def new_manifest(base: dict[str, Any], segments: list[tuple[Segment, str]], removed: frozenset[str]) -> dict[str, Any]:
+    """The index manifest over segments (each with its manifest's sha256), keeping base's other entries."""
+    return manifest_of(base, [{**s.describe(), "sha256": d} for s, d in segments], Index(base, (), removed), segments)
+
+
+def manifest_of(
+    base: dict[str, Any], entries: list[dict[str, Any]], index: Index, segments: list[tuple[Segment, str]] | None = None
+) -> dict[str, Any]:
+    """The manifest from segment entries (what describe() gives, plus sha256); counts from the segments when held."""
+    removed = index.removed
+    if segments is not None:
+        counts = Index(base, tuple(s for s, _ in segments), removed).counts()
+    else:
+        counts = {k: sum(e.get(k, 0) for e in entries) for k in ("documents", "chunks", "sentences")}
+        counts["segments"] = len(entries)
+    total = sum(e["chunks"] for e in entries)
+    coverage = sum(e["coverage"] * e["chunks"] for e in entries) / total if total else 0.0
     return {
-        "id": doc.id,
-        "path": doc.path,
-        "sha256": doc.sha256,
-        "date": doc.date,
-        "title": doc.title,
-        "chars": len(doc.text),
-        "body_start": doc.body_start,
+        **base,
+        "format_version": FORMAT_VERSION,
+        "generation": int(base.get("generation", 0)) + 1,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "segments": entries,
+        "removed": sorted(removed),
+        "counts": counts,
+        "embedding": {**base.get("embedding", {}), "corpus_coverage": round(coverage, 4)},
     }
 
 
-def save(index: Index, index_dir: Path) -> None:
-    """Write the index to a temporary folder beside index_dir, then swap it in by rename."""
+def write_streamed(base: dict[str, Any], segments: Iterable[Segment], index_dir: Path) -> dict[str, Any]:
+    """Write segments as they come (each built, written and let go: the build never holds the whole corpus), then
+    the manifest, into a new folder swapped in for index_dir. Returns the manifest."""
+    entries: list[dict[str, Any]] = []
+
+    def fill(tmp: Path) -> dict[str, Any]:
+        for segment in segments:
+            digest = save_segment(segment, tmp / SEGMENTS / segment.id)
+            entries.append({**segment.describe(), "sha256": digest, **_counts(segment)})
+        manifest = manifest_of(base, entries, Index(base, ()))
+        _write_json(tmp / MANIFEST, manifest)
+        return manifest
+
+    return _swap_in(index_dir, fill)
+
+
+def _counts(segment: Segment) -> dict[str, int]:
+    return {"documents": len(segment.documents), "sentences": sum(len(c.sentences) for c in segment.chunks)}
+
+
+def save(index: Index, index_dir: Path) -> Index:
+    """Write a whole index to a temporary folder beside index_dir, then swap it in by rename. IndexWriteError
+    when the disk refuses (full, read-only, no permission): the index already there is left as it was."""
+
+    def fill(tmp: Path) -> dict[str, Any]:
+        written = [(s, save_segment(s, tmp / SEGMENTS / s.id)) for s in index.segments]
+        manifest = new_manifest(index.manifest, written, index.removed)
+        _write_json(tmp / MANIFEST, manifest)
+        return manifest
+
+    return Index(_swap_in(index_dir, fill), index.segments, index.removed)
+
+
+def _swap_in(index_dir: Path, fill: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """Fill a temporary folder beside index_dir, then swap it in by rename (the old one back on failure)."""
     index_dir = index_dir.resolve()
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
     try:
-        _write(index, tmp)
+        index_dir.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
+    except OSError as exc:
+        raise _write_error(exc, index_dir) from exc
+    try:
+        manifest = fill(tmp)
         old = index_dir.with_name(f".{index_dir.name}.old-{os.getpid()}-{time.monotonic_ns()}")
-        if index_dir.exists():
+        moved = index_dir.exists()
+        if moved:
             index_dir.rename(old)
-        tmp.rename(index_dir)
+        try:
+            tmp.rename(index_dir)
+        except OSError:
+            if moved:  # put the previous index back: a restart must still find one
+                old.rename(index_dir)
+            raise
         shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        raise _write_error(exc, index_dir) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return manifest
 
 
-def _write(index: Index, folder: Path) -> None:
-    docs = [{**_document_meta(d), "text": d.text} for d in index.documents.values()]
-    _write_json(folder / "documents.json", docs)
-    _write_json(folder / "chunks.json", [_chunk_record(c) for c in index.chunks])
-    _write_json(folder / "lexicon.json", index.lexicon)
-    index.chunk_dense.save(folder / "chunks.faiss")
-    index.sentence_dense.save(folder / "sentences.faiss")
-    index.chunk_lexical.save(folder / "bm25_chunks")
-    index.sentence_lexical.save(folder / "bm25_sentences")
-    files = {str(p.relative_to(folder)): _sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
-    _write_json(folder / MANIFEST, {**index.manifest, "files": files})
+def append(
+    index: Index, index_dir: Path, segment: Segment, *, sources: dict[str, str], replacing: Collection[str] = ()
+) -> Index:
+    """Add a segment to the index on disk and in memory: the segment's folder first, then the manifest (which
+    also takes out the older copies of the documents being replaced, in the same write)."""
+    folder = index_dir / SEGMENTS / segment.id
+    removed = index.removed
+    for doc_id in replacing:
+        removed = removal(Index(index.manifest, index.segments, removed), doc_id)
+    try:
+        digest = save_segment(segment, folder)
+        written = [*_digests(index), (segment, digest)]
+        manifest = new_manifest({**index.manifest, "sources": sources}, written, removed)
+        _replace_manifest(index_dir, manifest)
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise _write_error(exc, index_dir) from exc
+    return Index(manifest, (*index.segments, segment), removed)
 
 
-def _chunk_record(c: Chunk) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "doc": c.doc,
-        "start": c.start,
-        "end": c.end,
-        "kind": c.kind,
-        "heading": c.heading,
-        "sentences": [[s.id, s.start, s.end] for s in c.sentences],
-    }
+def removal(index: Index, doc_id: str) -> frozenset[str]:
+    """The removed keys after taking a document out (its rows stay in their segment, unseen, until a merge)."""
+    return index.removed | {f"{s.id}/{doc_id}" for s in index.segments if doc_id in s.documents}
 
 
-def _write_json(path: Path, data: Any) -> None:
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+def remove(index: Index, index_dir: Path, doc_id: str, *, sources: dict[str, str]) -> Index:
+    """Take a document out of the index on disk and in memory."""
+    removed = removal(index, doc_id)
+    manifest = new_manifest({**index.manifest, "sources": sources}, _digests(index), removed)
+    try:
+        _replace_manifest(index_dir, manifest)
+    except OSError as exc:
+        raise _write_error(exc, index_dir) from exc
+    return Index(manifest, index.segments, removed)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def merge_small(index: Index, index_dir: Path, *, max_segments: int, segment_id: str) -> Index:
+    """The periodic merge: past max_segments segments, fold the smallest ones into one (dropping the rows of
+    removed documents they hold), so that a query never fans out over many small segments. Large segments are
+    left as they are: a merge costs what the small segments hold, not the whole index."""
+    if len(index.segments) <= max_segments:
+        return index
+    by_size = sorted(index.segments, key=lambda s: len(s.chunks))
+    fold = by_size[: len(index.segments) - max_segments + 1]
+    keep = [s for s in index.segments if s not in fold]
+    merged = merge_segments(segment_id, fold, index.removed)
+    kept_ids = {s.id for s in keep}
+    still_removed = frozenset(key for key in index.removed if key.split("/", 1)[0] in kept_ids)
+    written = [(s, d) for s, d in _digests(index) if s in keep]
+    try:
+        written.append((merged, save_segment(merged, index_dir / SEGMENTS / merged.id)))
+        manifest = new_manifest(index.manifest, written, still_removed)
+        _replace_manifest(index_dir, manifest)
+    except OSError as exc:
+        raise _write_error(exc, index_dir) from exc
+    for segment in fold:
+        shutil.rmtree(index_dir / SEGMENTS / segment.id, ignore_errors=True)
+    return Index(manifest, tuple(s for s, _ in written), still_removed)
+
+
+def _digests(index: Index) -> list[tuple[Segment, str]]:
+    by_id = {entry["id"]: entry["sha256"] for entry in index.manifest.get("segments", [])}
+    return [(s, by_id[s.id]) for s in index.segments]
+
+
+def _replace_manifest(index_dir: Path, manifest: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST}.", dir=index_dir)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(manifest, ensure_ascii=False, indent=1))
+    os.replace(tmp, index_dir / MANIFEST)
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
@@ -127,70 +274,94 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
     return manifest
 
 
-def verify(index_dir: Path) -> dict[str, Any]:
-    """The manifest, once every file it lists is there with its checksum; IndexUnusable otherwise."""
+def verify_files(index_dir: Path) -> dict[str, Any]:
+    """The manifest, once every segment it names, and every file of each, is there with the checksum recorded;
+    IndexUnusable otherwise."""
     manifest = read_manifest(index_dir)
-    files = manifest.get("files")
-    if not isinstance(files, dict) or not files:
-        raise IndexUnusable(f"{index_dir / MANIFEST} lists no files")
-    for name, digest in files.items():
-        path = index_dir / name
-        if not path.is_file():
-            raise IndexUnusable(f"index file {path} is missing")
-        if _sha256(path) != digest:
-            raise IndexUnusable(f"index file {path} is damaged (checksum mismatch)")
+    segments = manifest.get("segments")
+    if not isinstance(segments, list) or not segments:
+        raise IndexUnusable(f"{index_dir / MANIFEST} names no segments")
+    for entry in segments:
+        verify_segment(index_dir / SEGMENTS / entry["id"], entry["sha256"])
     return manifest
 
 
 def load(index_dir: Path) -> Index:
-    """Load an index folder, checking every file against the manifest first."""
-    manifest = verify(index_dir)
-    try:
-        return _read(index_dir, manifest)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise IndexUnusable(f"index at {index_dir} could not be loaded: {exc}") from exc
+    """Load an index folder, checking every segment (and every file of each) against the manifests first."""
+    manifest = read_manifest(index_dir)
+    entries = manifest.get("segments")
+    if not isinstance(entries, list) or not entries:
+        raise IndexUnusable(f"{index_dir / MANIFEST} names no segments")
+    segments = tuple(load_segment(index_dir / SEGMENTS / e["id"], e["sha256"]) for e in entries)
+    return Index(manifest, segments, frozenset(manifest.get("removed", [])))
 
 
-def _read(folder: Path, manifest: dict[str, Any]) -> Index:
-    docs = {
-        d["id"]: Document(
-            id=d["id"],
-            path=d["path"],
-            text=d["text"],
-            sha256=d["sha256"],
-            date=d["date"],
-            title=d["title"],
-            body_start=d["body_start"],
-        )
-        for d in json.loads((folder / "documents.json").read_text(encoding="utf-8"))
-    }
-    chunks = []
-    for r in json.loads((folder / "chunks.json").read_text(encoding="utf-8")):
-        text = docs[r["doc"]].text
-        sentences = tuple(
-            Sentence(id=sid, doc=r["doc"], chunk_id=r["id"], start=s, end=e, text=text[s:e])
-            for sid, s, e in r["sentences"]
-        )
-        chunks.append(
-            Chunk(
-                id=r["id"],
-                doc=r["doc"],
-                start=r["start"],
-                end=r["end"],
-                text=text[r["start"] : r["end"]],
-                kind=r["kind"],
-                heading=r["heading"],
-                sentences=sentences,
-            )
-        )
-    sentence_count = sum(len(c.sentences) for c in chunks)
-    return Index(
-        manifest=manifest,
-        documents=docs,
-        chunks=chunks,
-        chunk_lexical=LexicalIndex.load(folder / "bm25_chunks", len(chunks)),
-        sentence_lexical=LexicalIndex.load(folder / "bm25_sentences", sentence_count),
-        chunk_dense=DenseIndex.load(folder / "chunks.faiss"),
-        sentence_dense=DenseIndex.load(folder / "sentences.faiss"),
-        lexicon=json.loads((folder / "lexicon.json").read_text(encoding="utf-8")),
+def refresh(index: Index, index_dir: Path) -> Index:
+    """The index as its folder now holds it (another process changed it), loading only the segments not held
+    already: a worker catches up with an added document in the time it takes to read that document's segment."""
+    manifest = read_manifest(index_dir)
+    if manifest == index.manifest:
+        return index
+    held = {s.id: s for s in index.segments}
+    digests = {e["id"]: e["sha256"] for e in index.manifest.get("segments", [])}
+    segments = tuple(
+        held[e["id"]]
+        if digests.get(e["id"]) == e["sha256"]
+        else load_segment(index_dir / SEGMENTS / e["id"], e["sha256"])
+        for e in manifest["segments"]
     )
+    return Index(manifest, segments, frozenset(manifest.get("removed", [])))
+
+
+def _load_entry(index_dir: Path, entry: dict[str, Any]) -> Segment:
+    return load_segment(index_dir / SEGMENTS / entry["id"], entry["sha256"])
+
+
+@contextmanager
+def write_lock(index_dir: Path) -> Iterator[None]:
+    """Hold the index folder's write lock (an flock, across processes): one writer at a time, so that two workers
+    adding documents never write manifests from stale copies."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir.parent / f".{index_dir.name}.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def check_writable(index_dir: Path) -> None:
+    """IndexWriteError now when save could not write beside index_dir, or when the disk has less room than the
+    index there takes: a rebuild then fails in a moment, not after the whole build."""
+    index_dir = index_dir.resolve()
+    try:
+        _make_parent(index_dir)
+        Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.probe-", dir=index_dir.parent)).rmdir()
+        size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file()) if index_dir.is_dir() else 0
+        free = shutil.disk_usage(index_dir.parent).free
+    except OSError as exc:
+        raise _write_error(exc, index_dir) from exc
+    if free < size:
+        no_space = OSError(errno.ENOSPC, f"{free} bytes free, the index takes {size}")
+        raise _write_error(no_space, index_dir)
+
+
+def _make_parent(index_dir: Path) -> None:
+    """Create index_dir's parent folder; a file in its place is ENOTDIR (mkdir would say "File exists")."""
+    if index_dir.parent.exists() and not index_dir.parent.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(index_dir.parent))
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _write_error(exc: OSError, index_dir: Path) -> IndexWriteError:
+    reason = exc.strerror or str(exc)
+    where = f" ({exc.filename})" if exc.filename else ""
+    return IndexWriteError(f"cannot write the index at {index_dir}: {reason}{where}", errno=exc.errno)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

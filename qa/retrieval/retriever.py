@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from qa.config import RetrievalSettings
 from qa.indexing.store import Index
+from qa.retrieval.backend import SearchBackend
 from qa.retrieval.dense import dense_scores
 from qa.retrieval.fusion import dense_weight, fuse
-from qa.retrieval.lexical import lexical_scores
+from qa.retrieval.lexical import lexical_scores, sentence_bm25
 from qa.text.language import Lang, detect_lang
 from qa.text.lexicon import expand
 from qa.text.tokens import tokens
-from qa.types import Embedder, Hit
+from qa.types import Embedder, Hit, Sentence
+
+# Sentences whose token counts are kept for scoring (a plain bound: the cache is emptied when full).
+SENTENCE_CACHE = 200_000
+# Candidates asked of a search backend for each side, before fusion picks the k best.
+BACKEND_CANDIDATES = 50
 
 
 @dataclass(frozen=True)
@@ -27,18 +34,37 @@ class Query:
     tokens: tuple[str, ...]
     dense_weight: float
     vector: np.ndarray | None
+    # Only chunks of these documents are searched (None: all of them).
+    docs: frozenset[str] | None = None
 
 
 class Retriever:
     """Ranks chunks (and sentences) of an index for a question."""
 
-    def __init__(self, index: Index, embedder: Embedder, settings: RetrievalSettings | None = None) -> None:
+    def __init__(
+        self,
+        index: Index,
+        embedder: Embedder,
+        settings: RetrievalSettings | None = None,
+        backend: SearchBackend | None = None,
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings or RetrievalSettings()
+        # Where the two sides search: the index's own postings and vectors, or a backend (Milvus) holding the same.
+        self.backend = backend
+        self._row = {c.id: i for i, c in enumerate(index.chunks)} if backend is not None else {}
         self.fusion = self.settings.fusion
+        self._counts: dict[str, Counter[str]] = {}
 
-    def prepare(self, question: str, *, lang: Lang | None = None, extra_terms: Sequence[str] = ()) -> Query:
+    def prepare(
+        self,
+        question: str,
+        *,
+        lang: Lang | None = None,
+        extra_terms: Sequence[str] = (),
+        docs: Collection[str] | None = None,
+    ) -> Query:
         """Tokenise (with English expansion and any extra terms) and, when it can help, embed the question."""
         lang = lang or detect_lang(question)
         toks = tokens(question, drop_stopwords=True)
@@ -48,7 +74,7 @@ class Retriever:
         weight = self.dense_weight(question)
         needs_vector = weight > 0 or self.fusion in ("dense", "rrf")
         vector = self.embedder.embed([question])[0] if needs_vector else None
-        return Query(question, lang, tuple(toks), weight, vector)
+        return Query(question, lang, tuple(toks), weight, vector, frozenset(docs) if docs is not None else None)
 
     @property
     def dense_useful(self) -> bool:
@@ -69,11 +95,22 @@ class Retriever:
         return fuse(lexical, dense, weight, self.fusion, rrf_k=self.settings.rrf_k)
 
     def search(self, query: Query, k: int) -> list[Hit]:
-        """The k best chunks for a prepared query, best first."""
-        lexical = lexical_scores(self.index.chunk_lexical, query.tokens)
-        dense = dense_scores(self.index.chunk_dense, query.vector) if query.vector is not None else None
-        fused = self.fuse(lexical, dense, query.dense_weight)
-        order = np.argsort(-fused, kind="stable")[:k]
+        """The k best chunks for a prepared query, best first (only from the query's documents, when it names
+        some)."""
+        docs = query.docs
+        if self.backend is None:
+            lexical = lexical_scores(self.index, query.tokens)
+            dense = dense_scores(self.index, query.vector) if query.vector is not None else None
+        else:
+            lexical, dense = self._from_backend(self.backend, query, k)
+        fused = self.fuse(lexical, dense, query.dense_weight).astype(np.float64)
+        allowed = self.index.live if docs is None else self.index.live & self._in_docs(frozenset(docs))
+        fused[~allowed] = -np.inf
+        k = min(k, int(allowed.sum()))
+        if k <= 0:
+            return []
+        top = np.argpartition(-fused, k - 1)[:k] if 4 * k < fused.size else np.arange(fused.size)
+        order = top[np.lexsort((top, -fused[top]))][:k]
         return [
             Hit(
                 chunk=self.index.chunks[i],
@@ -84,9 +121,35 @@ class Retriever:
             for i in order
         ]
 
-    def sentence_scores(self, query: Query) -> np.ndarray:
-        """Fused score of every sentence of the index for a prepared query."""
-        lexical = lexical_scores(self.index.sentence_lexical, query.tokens)
-        dense = dense_scores(self.index.sentence_dense, query.vector) if query.vector is not None else None
-        fused: np.ndarray = self.fuse(lexical, dense, query.dense_weight)
-        return fused
+    def _from_backend(self, backend: SearchBackend, query: Query, k: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Both sides' scores from the backend's best candidates (every other chunk scores 0)."""
+        wanted = max(BACKEND_CANDIDATES, 4 * k)
+        lexical = np.zeros(len(self.index.chunks), dtype=np.float32)
+        for chunk_id, score in backend.lexical(query.tokens, wanted, query.docs):
+            if (row := self._row.get(chunk_id)) is not None:
+                lexical[row] = score
+        if query.vector is None:
+            return lexical, None
+        dense = np.zeros(len(self.index.chunks), dtype=np.float32)
+        for chunk_id, score in backend.dense(query.vector, wanted, query.docs):
+            if (row := self._row.get(chunk_id)) is not None:
+                dense[row] = score
+        return lexical, dense
+
+    def _in_docs(self, docs: frozenset[str]) -> np.ndarray:
+        return np.fromiter((c.doc in docs for c in self.index.chunks), dtype=bool, count=len(self.index.chunks))
+
+    def sentence_scores(self, query: Query, sentences: Sequence[Sentence] | None = None) -> np.ndarray:
+        """BM25 of sentences for a prepared query, with the corpus's IDF: of the given ones, in order, or of every
+        sentence of the index by position (which tokenises them all once: for small corpora only)."""
+        chosen = self.index.sentences if sentences is None else sentences
+        counts = [self._sentence_counts(t) for t in chosen]
+        return sentence_bm25(self.index, counts, query.tokens)
+
+    def _sentence_counts(self, sentence: Sentence) -> Counter[str]:
+        found = self._counts.get(sentence.id)
+        if found is None:
+            if len(self._counts) >= SENTENCE_CACHE:
+                self._counts.clear()
+            found = self._counts[sentence.id] = Counter(tokens(sentence.text))
+        return found

@@ -13,6 +13,8 @@ from qa.server.metrics import Metrics
 from qa.server.state import Pipeline, State
 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Half of a UTF-16 surrogate pair: JSON can carry one (`"\\ud800"`), but no Unicode text can, nor be encoded as UTF-8.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 def get_settings(request: Request) -> Settings:
@@ -49,7 +51,10 @@ PipelineDep = Annotated[Pipeline, Depends(ready_pipeline)]
 
 
 def clean_question(text: str, limit: int, *, param: str = "question") -> str:
-    """Strip control characters and blanks; reject an empty or over-long question."""
+    """Strip control characters and blanks; reject an empty or over-long question, or one that is not Unicode text."""
+    if _SURROGATE_RE.search(text):
+        message = "question holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not a character"
+        raise ApiError(422, "invalid_text", message, param=param)
     text = _CONTROL_RE.sub("", text).strip()
     if not text:
         raise ApiError(422, "empty_question", "question must not be empty or blank", param=param)

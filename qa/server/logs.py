@@ -88,7 +88,5 @@ def configure_logging(settings: Settings) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
-    # bm25s logs a warning for every question whose words the corpus lacks: expected, not worth a line.
-    logging.getLogger("bm25s").setLevel(logging.ERROR)
     # qa.access replaces uvicorn's access log: it carries the request id, route and duration.
     logging.getLogger("uvicorn.access").disabled = True

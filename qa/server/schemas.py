@@ -24,8 +24,13 @@ class AskRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"question": "烏克蘭打算向哪個國家購買戰機？"}]}
     )
     question: str = Field(description="The question, in Traditional Chinese, Simplified Chinese or English")
-    top_k: int | None = Field(None, description="How many passages to return (default 5)")
+    top_k: int | None = Field(
+        None, ge=1, le=50, strict=True, description="How many passages to return (default 5; a JSON integer)"
+    )
     history: list[Turn] | None = Field(None, description="Earlier questions and answers, oldest first")
+    docs: list[str] | None = Field(
+        None, min_length=1, max_length=100, description="Answer from these documents only (ids; default: all)"
+    )
 
 
 class CitationOut(BaseModel):
@@ -202,3 +207,28 @@ class ErrorResponse(BaseModel):
     """Every 4xx and 5xx response has this shape."""
 
     error: ErrorBody
+
+
+class DocumentIn(BaseModel):
+    """A document to add: its text, and optionally an id (else one is made), title, date and url."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"id": "2025-11-07-example", "title": "…", "date": "2025-11-07", "text": "…"}]},
+    )
+
+    text: str = Field(min_length=1, description="The article's text, as published (plain text, UTF-8)")
+    id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", description="Stable id (letters, digits, . _ -)"
+    )
+    title: str | None = Field(None, max_length=1000)
+    date: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="Publication date, YYYY-MM-DD")
+    url: str | None = Field(None, max_length=2000)
+
+
+class DocumentCreated(BaseModel):
+    """The document added: its id and how many chunks it was cut into; searchable from now on."""
+
+    id: str
+    chunks: int
+    replaced: bool = False

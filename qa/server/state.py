@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from qa.answering.engine import Engine
 from qa.answering.extractive import ExtractiveAnswerer
-from qa.errors import ReindexBusy
-from qa.indexing.store import Index
+from qa.errors import IndexUnusable, ReindexBusy
+from qa.indexing.library import Added
+from qa.indexing.store import MANIFEST, Index, read_manifest
 from qa.retrieval.retriever import Retriever
-from qa.types import Embedder
+from qa.types import Embedder, NewDocument
 
 log = logging.getLogger(__name__)
 
@@ -34,33 +39,135 @@ Loader = Callable[[], Pipeline]
 Rebuilder = Callable[[Pipeline | None], Pipeline]
 
 
+@dataclass(frozen=True)
+class Library:
+    """How documents are added to and removed from the served index (each returns the pipeline to serve next)."""
+
+    add: Callable[[Pipeline, NewDocument, bool], tuple[Pipeline, Added]]
+    remove: Callable[[Pipeline, str], Pipeline]
+
+
+@dataclass(frozen=True)
+class Watch:
+    """Where the index lives, how often to look whether another worker rewrote it (0: never), and how soon to try
+    again a load that failed (doubling up to retry_max_seconds; 0: never)."""
+
+    index_dir: Path
+    check_seconds: float = 1.0
+    retry_seconds: float = 1.0
+    retry_max_seconds: float = 60.0
+
+
+# How long an ingestion waits for a rebuild or another ingestion to finish before answering busy.
+WRITE_WAIT_SECONDS = 120.0
+
+
 class State:
     """The pipeline once loaded, or why it is not there yet; rebuilds swap a new one in at once."""
 
     def __init__(
-        self, *, load: Loader | None = None, rebuild: Rebuilder | None = None, pipeline: Pipeline | None = None
+        self,
+        *,
+        load: Loader | None = None,
+        rebuild: Rebuilder | None = None,
+        library: Library | None = None,
+        pipeline: Pipeline | None = None,
+        reload: Rebuilder | None = None,
+        watch: Watch | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.error: str | None = None
         self._load = load
         self._rebuild = rebuild
+        self._library = library
         self._reindexing = threading.Lock()
+        self._reload = reload  # loads the index on disk as it is (another worker wrote it), given the current pipeline
+        self._watch = watch
+        self._seen = self._signature()  # the index manifest's stat() when last looked at
 
     @property
     def can_reindex(self) -> bool:
         """Whether this server was given a way to rebuild its index."""
         return self._rebuild is not None
 
-    def load(self) -> None:
-        """Build the pipeline (in a background thread at start-up); on failure keep the reason."""
+    def load(self) -> bool:
+        """Build the pipeline (in a background thread at start-up); on failure keep the reason. True once loaded."""
         if self._load is None:
             self.error = "no index loader was configured"
-            return
+            return False
+        seen = self._signature()  # before loading: a write meanwhile is then seen as new, and loaded next
         try:
-            self.pipeline = self._load()
+            pipeline = self._load()
         except Exception as exc:  # the service stays up and says why it is not ready
             log.exception("index could not be loaded")
-            self.error = str(exc)
+            self.error = str(exc) or type(exc).__name__
+            return False
+        self.pipeline, self.error, self._seen = pipeline, None, seen
+        return True
+
+    def keep_current(self, stop: threading.Event, *, failed_once: bool = False) -> None:
+        """Until stop is set (run in a thread): load the index, trying again with backoff while it fails (the
+        reason, on /health, says when); then every check_seconds swap in the index another worker wrote."""
+        watch = self._watch or Watch(Path("."), check_seconds=0, retry_seconds=0)
+        delay = watch.retry_seconds
+        while not stop.is_set():
+            if self.pipeline is None:
+                if not failed_once and self.load():
+                    continue
+                failed_once = False
+                if not delay:
+                    return
+                self.error = f"{self.error}; trying again in {delay:g} s"
+                log.warning("index not loaded; trying again in %g s", delay)
+                stop.wait(delay)
+                delay = min(2 * delay, watch.retry_max_seconds)
+            elif not watch.check_seconds or self._reload is None:
+                return
+            else:
+                stop.wait(watch.check_seconds)
+                if not stop.is_set():
+                    self.refresh()
+
+    def refresh(self) -> bool:
+        """Swap in the index on disk if another worker rewrote it since this one last looked: a stat() of the
+        manifest each time, reading it only when that changed. The worker that wrote it only records it. Requests
+        in flight finish on the pipeline they started with. True when a new pipeline was swapped in."""
+        seen, current = self._signature(), self.pipeline
+        if seen == self._seen or current is None or self._reload is None or self._reindexing.locked():
+            return False
+        try:
+            manifest = read_manifest(self._watch.index_dir) if self._watch else None
+        except IndexUnusable:
+            return False  # being replaced: look again next time
+        if manifest is None or _same_manifest(manifest, current.index.manifest):
+            self._seen = seen
+            return False
+        try:
+            fresh = self._reload(current)
+        except Exception:  # the index loaded before keeps serving; the next write is tried again
+            log.exception("the index on disk changed but could not be loaded; still serving the previous one")
+            self._seen = seen
+            return False
+        if not self._reindexing.acquire(blocking=False):
+            return False  # this worker began writing meanwhile: its own pipeline comes with the write
+        try:
+            if self.pipeline is not current:
+                return False
+            self.pipeline, self.error, self._seen = fresh, None, seen
+        finally:
+            self._reindexing.release()
+        log.info("loaded the index another worker wrote: %s chunks", len(fresh.index.chunks))
+        return True
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        """The index manifest's inode, mtime and size (every write replaces it), or None when there is none."""
+        if self._watch is None:
+            return None
+        try:
+            found = (self._watch.index_dir / MANIFEST).stat()
+        except OSError:
+            return None
+        return found.st_ino, found.st_mtime_ns, found.st_size
 
     def reindex(self) -> Pipeline:
         """Rebuild the index from the sources and swap the new pipeline in at once.
@@ -80,7 +187,39 @@ class State:
         finally:
             self._reindexing.release()
 
+    def add_document(self, doc: NewDocument, *, replace: bool = False) -> Added:
+        """Index one more document and serve it from the moment this returns (requests in flight finish on the
+        index they started with). Waits for a rebuild or another ingestion under way; ReindexBusy past that."""
+        with self._writer() as pipeline:
+            assert self._library is not None  # _writer checked
+            self.pipeline, added = self._library.add(pipeline, doc, replace)
+            return added
+
+    def remove_document(self, doc_id: str) -> None:
+        """Stop serving a document added earlier (DocumentNotFound when none has that id)."""
+        with self._writer() as pipeline:
+            assert self._library is not None  # _writer checked
+            self.pipeline = self._library.remove(pipeline, doc_id)
+
+    @contextmanager
+    def _writer(self) -> Iterator[Pipeline]:
+        if self._library is None:
+            raise ReindexBusy("this server was started without a document library")
+        if not self._reindexing.acquire(timeout=WRITE_WAIT_SECONDS):
+            raise ReindexBusy("the index is being rebuilt or written; try again")
+        try:
+            if self.pipeline is None:
+                raise IndexUnusable("the index is not loaded yet")
+            yield self.pipeline
+        finally:
+            self._reindexing.release()
+
     async def aclose(self) -> None:
         """Release what the pipeline holds open (the LLM client's connections)."""
         if self.pipeline is not None:
             await self.pipeline.engine.aclose()
+
+
+def _same_manifest(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two manifests describe the same index (one read from disk, one held in memory)."""
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)

@@ -10,6 +10,8 @@ from importlib import resources
 import opencc
 
 _DIGIT_COMMA_RE = re.compile(r"(?<=\d),(?=\d{3})")
+# Lone UTF-16 surrogates: a Python str can hold them (from JSON's "\\ud800"), OpenCC cannot encode them.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 @cache
@@ -17,14 +19,19 @@ def _converter(config: str) -> opencc.OpenCC:
     return opencc.OpenCC(config)
 
 
+def _convert(config: str, text: str) -> str:
+    """OpenCC's conversion; a lone surrogate becomes U+FFFD (one character for one, so lengths stay) first."""
+    return str(_converter(config).convert(_SURROGATE_RE.sub("\ufffd", text)))
+
+
 def to_simplified(text: str) -> str:
     """Convert Traditional Chinese to Simplified (characters only; used for answers)."""
-    return str(_converter("t2s").convert(text))
+    return _convert("t2s", text)
 
 
 def to_traditional(text: str) -> str:
     """Convert Simplified Chinese to Traditional (characters only)."""
-    return str(_converter("s2t").convert(text))
+    return _convert("s2t", text)
 
 
 @cache
@@ -46,7 +53,7 @@ def _aliases() -> tuple[tuple[str, str], ...]:
 def _fold_script(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     text = _DIGIT_COMMA_RE.sub("", text)
-    return str(_converter("tw2sp").convert(text))
+    return _convert("tw2sp", text)
 
 
 def fold(text: str) -> str:

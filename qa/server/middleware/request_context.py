@@ -1,4 +1,5 @@
-"""Request context middleware: a request id in and out, one access log line, a crash turned into a 500."""
+"""Request context middleware: a request id in and out, one access log line, a crash turned into a 500 (inside
+the security-headers and CORS middleware, so that it carries their headers)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,38 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa.server.errors import error_response
 from qa.server.logs import REQUEST_ID_HEADER, _request_id, access_log, log, request_id_from
+from qa.server.middleware.security import add_security_headers
+
+CRASH_MESSAGE = "an unexpected error occurred; it has been logged"
+
+
+class CrashMiddleware:
+    """Turn an exception from the app into the usual 500 error. It sits inside the security-headers and CORS
+    middleware so that a 500 carries their headers like any other reply (one answered by the outermost
+    middleware went out without them)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched_send)
+        except Exception:
+            if started:
+                raise  # the response is half sent: only closing the connection tells the client
+            log.exception("unhandled error")
+            await error_response(500, "internal_error", CRASH_MESSAGE)(scope, receive, send)
 
 
 class RequestContextMiddleware:
@@ -41,13 +74,14 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
+        except Exception:  # a crash in the middleware itself (CrashMiddleware answers the app's own)
             log.exception("unhandled error")
             if response_started:
                 raise  # the response is half sent: only closing the connection tells the client
             status = 500
-            reply = error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
+            reply = error_response(500, "internal_error", CRASH_MESSAGE)
             reply.headers[REQUEST_ID_HEADER] = rid
+            add_security_headers(reply.headers)
             await reply(scope, receive, send)
         finally:
             client = scope.get("client")

@@ -9,10 +9,18 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa.server.errors import error_response
+from qa.server.session import (
+    TOKEN_PATH,
+    PageSessions,
+    from_this_site,
+    is_page_route,
+    needs_same_origin,
+    presented_session,
+)
 
 # Open even when API keys are set: probes, the web pages and their files, and the API's own documentation.
 OPEN_PATHS = frozenset(
-    {"/", "/article", "/embed", "/widget.js", "/favicon.ico", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    {"/", "/article", "/embed", "/widget.js", TOKEN_PATH, "/favicon.ico", "/docs", "/docs/oauth2-redirect"}
     | {"/openapi.json", "/health", "/ready", "/live"}
 )
 
@@ -28,6 +36,12 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 def is_admin_path(path: str) -> bool:
     """Whether the path is an admin route (always needs an admin key)."""
     return path == "/admin" or path.startswith("/admin/")
+
+
+def is_admin_request(method: str, path: str) -> bool:
+    """Whether the request needs an admin key: the admin routes, and adding or removing documents."""
+    writes_documents = method in ("POST", "PUT", "DELETE") and (path == "/documents" or path.startswith("/documents/"))
+    return is_admin_path(path) or writes_documents
 
 
 def is_open_path(path: str) -> bool:
@@ -79,23 +93,48 @@ class Keys:
 
 
 class AuthMiddleware:
-    """401/403 for a request without the key its path needs; everything else passes through untouched."""
+    """401/403 for a request without the key its path needs; everything else passes through untouched.
 
-    def __init__(self, app: ASGIApp, keys: Keys, *, metrics_require_key: bool) -> None:
+    On the routes the web pages call, a valid page session (qa.server.session) stands in for the API key.
+    """
+
+    def __init__(
+        self, app: ASGIApp, keys: Keys, *, metrics_require_key: bool, pages: PageSessions | None = None
+    ) -> None:
         self.app, self.keys, self.metrics_require_key = app, keys, metrics_require_key
+        self.pages = pages
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
-        if scope["type"] == "http" and (refusal := self.refusal(scope["path"], presented_key(scope))):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        key = presented_key(scope)
+        refusal = self.refusal(scope["path"], key, method=scope["method"])
+        if refusal is not None and key is None and is_page_route(scope["method"], scope["path"]):
+            refusal = self.page_refusal(scope, refusal)
+        if refusal is not None:
             status, code, message = refusal
             headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
             await error_response(status, code, message, headers=headers)(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
-    def refusal(self, path: str, key: str | None) -> tuple[int, str, str] | None:
+    def page_refusal(self, scope: Scope, refusal: tuple[int, str, str]) -> tuple[int, str, str] | None:
+        """Why a request to a page route without a key is refused even with its page session, or None if it passes."""
+        token, in_cookie = presented_session(scope)
+        pages = self.pages
+        if token is None or pages is None:
+            return refusal
+        if not pages.valid(token):
+            return 401, "unauthorized", "the page session has expired or is not valid: reload the page"
+        if in_cookie and needs_same_origin(scope["method"]) and not from_this_site(scope):
+            return 403, "forbidden", "a page session is accepted only from this site's own pages"
+        return None
+
+    def refusal(self, path: str, key: str | None, *, method: str = "GET") -> tuple[int, str, str] | None:
         """Why a request for path with key is refused (status, code, message), or None when it may pass."""
-        if is_admin_path(path):
+        if is_admin_request(method, path):
             if not self.keys.admin:
                 return 403, "forbidden", "admin routes are disabled: no admin key is configured (QA_ADMIN_KEYS)"
             if key is None:

@@ -1,5 +1,5 @@
-"""The middleware stack, in order: request ids and access logs, metrics, security headers, CORS, time and body
-limits, rate limits, API keys."""
+"""The middleware stack, in order: request ids and access logs, metrics, security headers, CORS, crashes as 500s,
+time and body limits, rate limits, API keys."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from qa.server.metrics import Metrics
 from qa.server.middleware.limits import BodyLimitMiddleware, TimeoutMiddleware
 from qa.server.middleware.metrics import MetricsMiddleware
 from qa.server.middleware.ratelimit import RateLimitMiddleware, TokenBuckets
-from qa.server.middleware.request_context import RequestContextMiddleware
+from qa.server.middleware.request_context import CrashMiddleware, RequestContextMiddleware
 from qa.server.middleware.security import (
     OPS_PATHS,
     AuthMiddleware,
     Keys,
     SecurityHeadersMiddleware,
 )
+from qa.server.session import page_sessions
 
 
 def install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
@@ -28,12 +29,19 @@ def install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> No
         (k.get_secret_value() for k in settings.server.admin_keys),
     )
     # add_middleware puts each one outside the ones before it: innermost first, outermost (request ids) last.
-    app.add_middleware(AuthMiddleware, keys=keys, metrics_require_key=settings.server.metrics_require_key)
+    app.add_middleware(
+        AuthMiddleware,
+        keys=keys,
+        metrics_require_key=settings.server.metrics_require_key,
+        pages=page_sessions(settings.server),
+    )
     if settings.server.rate_limit_rps > 0:
         buckets = TokenBuckets(settings.server.rate_limit_rps, settings.server.rate_limit_burst)
         app.add_middleware(RateLimitMiddleware, buckets=buckets, known_key=keys.known, exempt=OPS_PATHS.__contains__)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes, timeout=settings.server.body_timeout)
     app.add_middleware(TimeoutMiddleware, seconds=request_timeout(settings))
+    # A crash becomes a 500 here, inside the security headers and CORS, so that the 500 carries them too.
+    app.add_middleware(CrashMiddleware)
     # CORS outside the key check: a browser's preflight carries no key, and a 401 or 429 must still be readable.
     app.add_middleware(
         CORSMiddleware,

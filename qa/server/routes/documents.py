@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from qa.server.deps import PipelineDep
+import anyio
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from qa.errors import DocumentExists, DocumentNotFound, DocumentRejected, IndexWriteError, ReindexBusy
+from qa.server.deps import PipelineDep, StateDep
 from qa.server.errors import ApiError
 from qa.server.schemas import (
     ChunkOut,
+    DocumentCreated,
+    DocumentIn,
     DocumentOut,
     DocumentsResponse,
     DocumentText,
+    ErrorResponse,
 )
+from qa.types import NewDocument
 
 router = APIRouter(tags=["documents"])
 
@@ -54,3 +63,54 @@ def document(doc_id: str, p: PipelineDep) -> DocumentText:
     if doc is None:
         raise ApiError(404, "document_not_found", f"no document with id {doc_id!r}")
     return DocumentText(id=doc.id, title=doc.title, date=doc.date, text=doc.text, body_start=doc.body_start)
+
+
+@router.post(
+    "/documents",
+    response_model=DocumentCreated,
+    status_code=201,
+    tags=["admin"],
+    responses={409: {"model": ErrorResponse}, 507: {"model": ErrorResponse}},
+)
+async def add_document(
+    body: DocumentIn,
+    state: StateDep,
+    _: PipelineDep,
+    replace: Annotated[bool, Query(description="Overwrite a document with the same id (409 otherwise)")] = False,
+) -> DocumentCreated:
+    """Add a document (admin key): it is searchable when this returns; nothing else is rebuilt."""
+    doc = NewDocument(text=body.text, id=body.id, title=body.title, date=body.date, url=body.url)
+    try:
+        added = await anyio.to_thread.run_sync(lambda: state.add_document(doc, replace=replace))
+    except DocumentExists as exc:
+        raise ApiError(409, "document_exists", str(exc), param="id") from exc
+    except DocumentRejected as exc:
+        raise ApiError(422, "document_rejected", str(exc), param="text") from exc
+    except ReindexBusy as exc:
+        raise ApiError(409, "index_busy", str(exc), headers={"Retry-After": "5"}) from exc
+    except IndexWriteError as exc:
+        status = 507 if exc.kind == "no_space" else 503
+        raise ApiError(status, f"index_{exc.kind}", f"{exc}; nothing was added") from exc
+    return DocumentCreated(id=added.document.id, chunks=added.chunks, replaced=added.replaced)
+
+
+@router.delete(
+    "/documents/{doc_id}",
+    status_code=204,
+    tags=["admin"],
+    responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}},
+)
+async def remove_document(doc_id: str, state: StateDep, _: PipelineDep) -> Response:
+    """Remove a document added earlier (admin key): 204, or 404 when no document has that id."""
+    try:
+        await anyio.to_thread.run_sync(lambda: state.remove_document(doc_id))
+    except DocumentNotFound as exc:
+        raise ApiError(404, "document_not_found", str(exc)) from exc
+    except DocumentExists as exc:
+        raise ApiError(409, "seed_document", str(exc)) from exc
+    except ReindexBusy as exc:
+        raise ApiError(409, "index_busy", str(exc), headers={"Retry-After": "5"}) from exc
+    except IndexWriteError as exc:
+        status = 507 if exc.kind == "no_space" else 503
+        raise ApiError(status, f"index_{exc.kind}", f"{exc}; nothing was removed") from exc
+    return Response(status_code=204)

@@ -9,11 +9,11 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from qa.errors import IndexUnusable, ReindexBusy, SourceError
+from qa.errors import IndexUnusable, IndexWriteError, ReindexBusy, SourceError
 from qa.server.deps import MetricsDep, PipelineDep, StateDep
 from qa.server.errors import ApiError
 from qa.server.metrics import CONTENT_TYPE
-from qa.server.schemas import HealthResponse, ReindexResponse
+from qa.server.schemas import ErrorResponse, HealthResponse, ReindexResponse
 from qa.server.state import State
 
 router = APIRouter()
@@ -25,9 +25,20 @@ class LiveResponse(BaseModel):
     status: Literal["alive"] = "alive"
 
 
-@router.post("/admin/reindex", response_model=ReindexResponse, tags=["admin"])
+@router.post(
+    "/admin/reindex",
+    response_model=ReindexResponse,
+    tags=["admin"],
+    responses={
+        409: {"model": ErrorResponse, "description": "A rebuild is running, or this server cannot rebuild"},
+        422: {"model": ErrorResponse, "description": "The sources cannot be indexed"},
+        503: {"model": ErrorResponse, "description": "Not ready, or the index folder cannot be written"},
+        507: {"model": ErrorResponse, "description": "No space left for the new index"},
+    },
+)
 async def reindex(_: PipelineDep, state: StateDep) -> ReindexResponse:
-    """Rebuild the index from the seeds and swap it in; requests in flight finish on the old one."""
+    """Rebuild the index from the seeds and swap it in; requests in flight finish on the old one. Whatever goes
+    wrong, the old index keeps serving."""
     if not state.can_reindex:
         raise ApiError(409, "reindex_unavailable", "this server was started without a way to rebuild its index")
     try:
@@ -36,6 +47,9 @@ async def reindex(_: PipelineDep, state: StateDep) -> ReindexResponse:
         raise ApiError(409, "reindex_running", str(exc)) from exc
     except (SourceError, IndexUnusable) as exc:
         raise ApiError(422, "reindex_failed", f"{exc}; the previous index is still serving") from exc
+    except IndexWriteError as exc:
+        status, code = (507, "insufficient_storage") if exc.kind == "no_space" else (503, "index_not_writable")
+        raise ApiError(status, code, f"{exc}; the previous index is still serving") from exc
     manifest = fresh.index.manifest
     return ReindexResponse(built_at=manifest["built_at"], counts=manifest["counts"])
 
@@ -48,18 +62,23 @@ def _readiness(state: State, headers: dict[str, str] | None = None) -> JSONRespo
     return JSONResponse(body, status_code=503, headers=headers)
 
 
+# HEAD too (load balancers probe with it), kept out of the schema: it is GET without the body. GET is registered
+# first, so a wrong method's 405 says `Allow: GET`.
+@router.head("/health", include_in_schema=False)
 @router.get("/health", response_model=HealthResponse, tags=["ops"], responses={503: {"model": HealthResponse}})
 def health(state: StateDep) -> JSONResponse:
     """Ready (200) once the index is loaded; 503 while loading or when loading failed."""
     return _readiness(state)
 
 
+@router.head("/live", include_in_schema=False)
 @router.get("/live", response_model=LiveResponse, tags=["ops"])
 def live() -> LiveResponse:
     """Liveness: the process is up (always 200)."""
     return LiveResponse()
 
 
+@router.head("/ready", include_in_schema=False)
 @router.get("/ready", response_model=HealthResponse, tags=["ops"], responses={503: {"model": HealthResponse}})
 def ready(state: StateDep) -> JSONResponse:
     """Readiness: 200 once the index is loaded; 503 while loading or when loading failed."""

@@ -9,24 +9,35 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from qa.server.deps import MetricsDep, PipelineDep, SettingsDep, clean_question, top_k
+from qa.server.errors import ApiError
 from qa.server.schemas import AskRequest, AskResponse, PassageOut, SearchResponse
 from qa.server.sse import SSE_HEADERS, STREAM_DOC, counted, sse
-from qa.types import Turn
+from qa.types import Docs, Turn
 
 router = APIRouter(tags=["qa"])
 
 
-def _parse(body: AskRequest, settings: SettingsDep) -> tuple[str, int, list[Turn]]:
+def known_docs(docs: list[str] | None, p: PipelineDep) -> Docs:
+    """The documents a request names, all of them indexed (422 naming those that are not), or None for all."""
+    if not docs:
+        return None
+    unknown = [d for d in dict.fromkeys(docs) if d not in p.index.documents]
+    if unknown:
+        raise ApiError(422, "unknown_documents", f"no indexed document has the id(s) {unknown[:10]}", param="docs")
+    return frozenset(docs)
+
+
+def _parse(body: AskRequest, settings: SettingsDep, p: PipelineDep) -> tuple[str, int, list[Turn], Docs]:
     question = clean_question(body.question, settings.server.max_question_chars)
     history = [Turn(t.question, t.answer) for t in (body.history or [])][-settings.server.max_history_turns :]
-    return question, top_k(body.top_k, settings), history
+    return question, top_k(body.top_k, settings), history, known_docs(body.docs, p)
 
 
 @router.post("/ask", response_model=AskResponse)
 async def ask(body: AskRequest, p: PipelineDep, settings: SettingsDep, metrics: MetricsDep) -> AskResponse:
     """Answer a question with citations that point at the exact words of the source."""
-    question, k, history = _parse(body, settings)
-    answer = await p.engine.ask(question, top_k=k, history=history)
+    question, k, history, docs = _parse(body, settings, p)
+    answer = await p.engine.ask(question, top_k=k, history=history, docs=docs)
     metrics.record_answer(answer)
     return AskResponse.of(answer)
 
@@ -38,22 +49,27 @@ async def ask(body: AskRequest, p: PipelineDep, settings: SettingsDep, metrics: 
 )
 async def ask_stream(body: AskRequest, p: PipelineDep, settings: SettingsDep, metrics: MetricsDep) -> StreamingResponse:
     """Server-Sent Events: `passages`, then `delta` text pieces, then `final` (the authoritative answer)."""
-    question, k, history = _parse(body, settings)
-    events = counted(p.engine.stream(question, top_k=k, history=history), metrics)
+    question, k, history, docs = _parse(body, settings, p)
+    events = counted(p.engine.stream(question, top_k=k, history=history, docs=docs), metrics)
     return StreamingResponse(sse(events), media_type="text/event-stream", headers=SSE_HEADERS)
 
 
 @router.get("/search", response_model=SearchResponse)
 def search(
+    *,
     p: PipelineDep,
     settings: SettingsDep,
     metrics: MetricsDep,
-    q: Annotated[str, Query(description="The query")],
-    k: Annotated[int | None, Query(description="How many passages")] = None,
+    q: Annotated[str, Query(min_length=1, description="The query")],
+    k: Annotated[int | None, Query(ge=1, le=50, description="How many passages (default 5)")] = None,
+    docs: Annotated[
+        list[str] | None, Query(max_length=100, description="Search these documents only (repeat: docs=a&docs=b)")
+    ] = None,
 ) -> SearchResponse:
     """Ranked passages for a query, without an answer."""
     query = clean_question(q, settings.server.max_question_chars, param="q")
     started = time.perf_counter()
-    hits = p.retriever.search(p.retriever.prepare(query), top_k(k, settings, param="k"))
+    prepared = p.retriever.prepare(query, docs=known_docs(docs, p))
+    hits = p.retriever.search(prepared, top_k(k, settings, param="k"))
     metrics.record_retrieval(time.perf_counter() - started)
     return SearchResponse(query=query, passages=[PassageOut.of(h) for h in hits])

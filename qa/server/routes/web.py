@@ -1,4 +1,5 @@
-"""Web routes: the chat page, the article view and the embeddable widget (files under qa/server/web/)."""
+"""Web routes: the chat page, the article view and the embeddable widget (files under qa/server/web/), and the
+page sessions that let them call the API when API keys are set (qa.server.session)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from qa.server.deps import SettingsDep
 from qa.server.errors import ApiError
+from qa.server.session import TOKEN_PATH, from_this_site, page_sessions
 
 log = logging.getLogger(__name__)
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -59,16 +61,26 @@ def page_csp(ancestors: str) -> str:
     )
 
 
-def _page(name: str, ancestors: str) -> Response:
+def _page(name: str, ancestors: str, *, cookie: str | None = None) -> Response:
     headers = {
         "Content-Security-Policy": page_csp(ancestors),
         "X-Content-Type-Options": "nosniff",
+        # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on the page's own POSTs.
         "Referrer-Policy": "same-origin",
         "Cache-Control": "no-cache",
     }
     if ancestors == "'none'":
         headers["X-Frame-Options"] = "DENY"  # for browsers that predate frame-ancestors
+    if cookie is not None:
+        headers["Set-Cookie"] = cookie
+        headers["Cache-Control"] = "private, no-cache"  # no shared cache may hand one visitor's session to another
     return FileResponse(WEB_DIR / name, media_type="text/html; charset=utf-8", headers=headers)
+
+
+def _session_cookie(request: Request, settings: SettingsDep) -> str | None:
+    """A fresh page-session cookie when API keys are set (the pages need one then), else None."""
+    pages = page_sessions(settings.server)
+    return pages.cookie(secure=request.url.scheme == "https") if pages is not None else None
 
 
 def _asset(name: str, *, cross_origin: bool = False) -> Response:
@@ -91,31 +103,49 @@ def _embed_ancestors(origins: tuple[str, ...]) -> str:
     return frame_ancestors(origins)
 
 
-@router.get("/")
-def chat_page() -> Response:
-    """The chat page."""
-    return _page("index.html", "'none'")
+# HEAD as well as GET: load balancers and uptime checks probe the pages with HEAD.
+GET_HEAD = ["GET", "HEAD"]
 
 
-@router.get("/article")
-def article_page() -> Response:
+@router.api_route("/", methods=GET_HEAD)
+def chat_page(request: Request, settings: SettingsDep) -> Response:
+    """The chat page (with a page-session cookie when API keys are set)."""
+    return _page("index.html", "'none'", cookie=_session_cookie(request, settings))
+
+
+@router.api_route("/article", methods=GET_HEAD)
+def article_page(request: Request, settings: SettingsDep) -> Response:
     """The article view (`?doc=ID`, `#c-START-END` highlights a quote)."""
-    return _page("article.html", "'none'")
+    return _page("article.html", "'none'", cookie=_session_cookie(request, settings))
 
 
-@router.get("/embed")
+@router.api_route("/embed", methods=GET_HEAD)
 def embed_page(settings: SettingsDep) -> Response:
-    """The compact chat (the chat page in embed mode) that widget.js frames; only allowed origins may frame it."""
+    """The compact chat (the chat page in embed mode) that widget.js frames; only allowed origins may frame it.
+
+    No cookie: framed by another site it would be a third-party cookie, which browsers drop; its script asks
+    POST /page-token for a page session instead.
+    """
     return _page("index.html", _embed_ancestors(tuple(settings.server.allowed_origins)))
 
 
-@router.get("/widget.js")
+@router.post(TOKEN_PATH)
+def page_token(request: Request, settings: SettingsDep) -> JSONResponse:
+    """A page session for the embedded chat to send as X-Page-Token (`token` is null when no API key is set)."""
+    if not from_this_site(request.scope):
+        raise ApiError(403, "forbidden", "page sessions are given only to this site's own pages")
+    pages = page_sessions(settings.server)
+    body = {"token": pages.issue(), "expires_in": pages.lifetime} if pages is not None else {"token": None}
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+
+@router.api_route("/widget.js", methods=GET_HEAD)
 def widget_script() -> Response:
     """The embeddable widget: a floating button that opens /embed in a frame."""
     return _asset("widget.js", cross_origin=True)
 
 
-@router.get("/static/{name}")
+@router.api_route("/static/{name}", methods=GET_HEAD)
 def static_file(name: str) -> Response:
     """Scripts, styles and icons of the pages."""
     return _asset(name)

@@ -1,18 +1,34 @@
 // The chat: ask (streamed over /ask/stream), show cited answers, open a quote in its paragraph, copy, follow up.
 // Everything from the user or the model goes into the page as text nodes, never as HTML.
 import { applyLabels, initLabels, onLangChange, t } from "./i18n.js";
-import { ApiFailure, failure, fillParagraph, getJson, loadDocument, paragraphsOf, quoteHref } from "./source.js";
+import {
+  ApiFailure,
+  apiFetch,
+  failure,
+  fillParagraph,
+  getJson,
+  loadDocument,
+  paragraphsOf,
+  quoteHref,
+  useSessionToken,
+} from "./source.js";
 
 const MAX_HISTORY = 10;
 // One page serves both the chat (/) and the compact chat that widget.js frames (/embed).
 const embedded = location.pathname.replace(/\/+$/, "") === "/embed";
 if (embedded) {
+  useSessionToken(); // framed by another site, the page-session cookie would be a third-party one
   document.body.classList.add("embed");
   document.querySelector(".skip-link")?.remove();
 }
 const history = []; // [{question, answer}] of the answered turns, oldest first
 let busy = false;
 let activeMarker = null;
+// The server's document-id pattern: an id from the address (?doc=, or the widget's data-doc) must match it before
+// it is sent anywhere; it only ever reaches the page as text.
+const DOC_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+let scope = null; // the id of the one document questions are about, or null: all of them
+let known = new Map(); // id -> {id, title, ...} from GET /documents
 
 const $ = (id) => document.getElementById(id);
 
@@ -83,10 +99,10 @@ async function request(body, onDelta) {
   };
   let response;
   try {
-    response = await fetch("/ask/stream", init);
+    response = await apiFetch("/ask/stream", init);
     if (response.status === 404 || response.status === 405) {
       // no streaming route: ask for the whole answer
-      response = await fetch("/ask", { ...init, headers: { "content-type": "application/json" } });
+      response = await apiFetch("/ask", { ...init, headers: { "content-type": "application/json" } });
       if (!response.ok) throw await failure(response);
       return response.json();
     }
@@ -233,7 +249,9 @@ async function ask(question) {
   busy = true;
   $("ask-button").disabled = true;
   const turn = addTurn(question);
+  await scopeReady; // a question asked while the page loads waits to know which article it is about
   const body = { question };
+  if (scope) body.docs = [scope];
   if (history.length) body.history = history.slice(-MAX_HISTORY);
   try {
     const answer = await request(body, (piece) => turn.delta(piece));
@@ -289,21 +307,97 @@ function closeSource() {
 
 // ---- The page ----
 
-async function showAbout() {
-  try {
-    const { documents } = await getJson("/documents");
-    if (!documents.length) return;
-    const first = documents[0];
-    const href = `/article?doc=${encodeURIComponent(first.id)}`;
-    const about = link($("about-link"));
-    about.textContent = first.title || first.id;
-    about.href = href;
-    $("about").hidden = false;
-    for (const a of document.querySelectorAll("[data-article-link]")) link(a).href = href;
-  } catch {
-    // the article link still opens the article view, which explains what went wrong
-  }
+// ---- Which article: the picker (GET /documents), ?doc=ID, or the widget's data-doc ----
+
+function docName(doc) {
+  return doc.title || doc.id;
 }
+
+/** The document the links and the "Article:" line name: the chosen one, or the only one. */
+function namedDoc() {
+  if (scope) return known.get(scope) ?? null;
+  return known.size === 1 ? known.values().next().value : null;
+}
+
+function showAbout() {
+  const doc = namedDoc();
+  const href = doc ? `/article?doc=${encodeURIComponent(doc.id)}` : "/article"; // /article lists them all
+  const about = link($("about-link"));
+  about.textContent = doc ? docName(doc) : "";
+  about.href = href;
+  $("about").hidden = !doc;
+  for (const a of document.querySelectorAll("[data-article-link]")) link(a).href = href;
+}
+
+/** Tell the reader that the address named an article this service does not have. */
+function showUnknown(wanted) {
+  const chars = Array.from(wanted);
+  const shown = chars.length > 60 ? `${chars.slice(0, 60).join("")}…` : wanted;
+  const notice = $("scope-notice");
+  notice.dataset.i18n = "unknownDoc";
+  notice.dataset.doc = shown; // {doc} in the label, as text
+  notice.textContent = t("unknownDoc", { doc: shown });
+  notice.hidden = false;
+}
+
+function fillPicker(documents) {
+  const picker = $("doc-picker");
+  const all = new Option(t("allArticles"), "");
+  all.dataset.i18n = "allArticles";
+  picker.replaceChildren(all, ...documents.map((d) => new Option(docName(d), d.id)));
+  picker.value = scope ?? "";
+}
+
+function reflectInAddress() {
+  if (embedded) return;
+  const url = new URL(location.href);
+  if (scope) url.searchParams.set("doc", scope);
+  else url.searchParams.delete("doc");
+  window.history.replaceState(window.history.state, "", url);
+}
+
+function changeScope(next) {
+  if (next === scope) return;
+  scope = next;
+  history.length = 0; // a follow-up is about the article the conversation was about; start afresh
+  const doc = namedDoc();
+  const note = el("li", { cls: "scope-change", attrs: { role: "note" } });
+  note.dataset.i18n = scope ? "scopeOne" : "scopeAll";
+  if (doc) note.dataset.title = docName(doc);
+  note.textContent = t(note.dataset.i18n, { title: note.dataset.title });
+  if ($("conversation").children.length) $("conversation").append(note);
+  $("status").textContent = note.textContent;
+  $("scope-notice").hidden = true;
+  reflectInAddress();
+  showAbout();
+}
+
+/** Read ?doc=ID and the document list; fill the picker. Never fails: without the list, ?doc=ID is used as is. */
+async function loadScope() {
+  const wanted = new URLSearchParams(location.search).get("doc") || "";
+  if (DOC_ID.test(wanted)) scope = wanted;
+  let documents;
+  try {
+    ({ documents } = await getJson("/documents"));
+  } catch {
+    if (wanted && !scope) showUnknown(wanted);
+    return; // the article link still opens the article view, which explains what went wrong
+  }
+  known = new Map(documents.map((d) => [d.id, d]));
+  if (wanted && !known.has(wanted)) {
+    scope = null; // an article this service does not have: answer from all of them rather than fail every question
+    showUnknown(wanted);
+  }
+  if (documents.length > 1) $("intro-text").dataset.i18n = "introMany";
+  $("intro-text").textContent = t($("intro-text").dataset.i18n);
+  // One document leaves nothing to choose; in the widget, an article the host page named stays fixed.
+  const fixed = embedded && scope !== null;
+  fillPicker(documents);
+  $("scope").hidden = documents.length < 2 || fixed;
+  showAbout();
+}
+
+let scopeReady = Promise.resolve();
 
 function init() {
   initLabels();
@@ -336,7 +430,8 @@ function init() {
     close.addEventListener("click", () => window.parent.postMessage({ type: "article-qa:close" }, "*"));
   }
   for (const a of document.querySelectorAll("a[href]")) link(a);
-  showAbout();
+  $("doc-picker").addEventListener("change", (event) => changeScope(event.target.value || null));
+  scopeReady = loadScope();
   if (!embedded) box.focus();
 }
 

@@ -41,6 +41,12 @@ const LABELS = {
     date: "日期",
     documents: "文件",
     noDocuments: "還沒有文件。",
+    introMany: "就文章提問：可以選一篇文章，或就所有文章提問。每個回答都標出原文出處，點選 [1] 之類的標記即可看到被引用的句子。",
+    scopeLabel: "詢問範圍",
+    allArticles: "所有文章",
+    scopeOne: "以下的問題只就《{title}》作答",
+    scopeAll: "以下的問題就所有文章作答",
+    unknownDoc: "找不到文章「{doc}」，改為就所有文章作答。",
   },
   en: {
     title: "Article Q&A",
@@ -80,6 +86,13 @@ const LABELS = {
     date: "Date",
     documents: "Documents",
     noDocuments: "No documents yet.",
+    introMany:
+      "Ask about the articles: pick one, or ask across all of them. Every answer cites the source; click a marker such as [1] to see the quoted words.",
+    scopeLabel: "Ask about",
+    allArticles: "All articles",
+    scopeOne: "From here on, answers come from “{title}” only",
+    scopeAll: "From here on, answers come from all articles",
+    unknownDoc: "There is no article “{doc}” here; answering from all articles.",
   },
 };
 
@@ -119,7 +132,7 @@ export function t(key, vars = {}) {
 /** Put the current labels on every labelled element under root. */
 export function applyLabels(root = document) {
   document.documentElement.lang = HTML_LANG[currentLang()];
-  const vars = (el) => ({ n: el.dataset.n });
+  const vars = (el) => ({ ...el.dataset }); // {n}, {title}, {doc} come from data-n, data-title, data-doc
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n, vars(el));
   for (const [attr, key] of [
     ["placeholder", "i18nPlaceholder"],

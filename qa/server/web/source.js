@@ -17,9 +17,46 @@ export async function failure(response) {
   return new ApiFailure(message);
 }
 
+// ---- The page session: what the pages carry instead of an API key when the service has keys ----
+// The chat page and the article view get it as a cookie when they load. The embedded chat cannot (framed by another
+// site, a cookie would be a third-party one, which browsers drop), so it asks /page-token for one and sends it as
+// X-Page-Token. Either page renews a session that ran out (401) once and tries again.
+
+let session = null; // a promise of {token, until}; token is null when the service needs none
+let tokenFirst = false;
+
+/** Send a page-session token with every API call (the embedded chat), rather than rely on the cookie. */
+export function useSessionToken() {
+  tokenFirst = true;
+}
+
+async function newSession() {
+  const response = await fetch("/page-token", { method: "POST", headers: { accept: "application/json" } });
+  if (!response.ok) throw await failure(response);
+  const { token, expires_in: lifetime } = await response.json();
+  return { token: token || null, until: token ? Date.now() + Math.max(0, lifetime - 30) * 1000 : Infinity };
+}
+
+async function sessionToken(renew) {
+  if (session && !renew) {
+    const current = await session.catch(() => null);
+    if (current && Date.now() < current.until) return current.token;
+  }
+  session = newSession();
+  return (await session).token;
+}
+
+/** fetch() for the API: with the page session's token when there is one; renewed once on a 401. */
+export async function apiFetch(path, init = {}) {
+  const send = (token) => fetch(path, token ? { ...init, headers: { ...init.headers, "x-page-token": token } } : init);
+  const response = await send(tokenFirst || session ? await sessionToken(false) : null);
+  if (response.status !== 401) return response;
+  return send(await sessionToken(true));
+}
+
 /** GET a JSON resource of the API; throws ApiFailure with the API's message. */
 export async function getJson(path) {
-  const response = await fetch(path, { headers: { accept: "application/json" } });
+  const response = await apiFetch(path, { headers: { accept: "application/json" } });
   if (!response.ok) throw await failure(response);
   return response.json();
 }

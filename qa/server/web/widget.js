@@ -1,6 +1,7 @@
 // The embeddable widget. One tag on any page:
-//   <script src="https://qa.example.org/widget.js" data-lang="zh" async></script>
-// adds a floating button; it opens the compact chat (/embed, next to this script) in a frame.
+//   <script src="https://qa.example.org/widget.js" data-lang="zh" data-doc="ARTICLE-ID" async></script>
+// adds a floating button; it opens the compact chat (/embed, next to this script) in a frame. With data-doc, every
+// question is about that one article (/embed?doc=ID); without it, about all of them.
 // Styles are set through element.style (allowed by any host CSP) inside a shadow root, so the host's CSS and
 // the widget's do not meet; nothing is read from or written to the host page beyond the button itself.
 (function () {
@@ -11,7 +12,16 @@
 
   var lang = script.getAttribute("data-lang") === "en" ? "en" : "zh";
   var embed = new URL("embed", script.src); // /widget.js -> /embed; /qa/widget.js -> /qa/embed
-  embed.search = "lang=" + lang;
+  var query = new URLSearchParams({ lang: lang });
+  var doc = (script.getAttribute("data-doc") || "").trim();
+  if (doc) {
+    // The chat checks the id again and says so when it does not know it; here it only travels URL-encoded.
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(doc)) {
+      console.warn("article-qa widget: data-doc is not a valid document id; the chat answers from all articles");
+    }
+    query.set("doc", doc.slice(0, 200));
+  }
+  embed.search = query.toString();
   var label = lang === "en" ? "Ask about the article" : "文章問答";
   var closeLabel = lang === "en" ? "Close the Q&A window" : "關閉問答視窗";
   var SVG = "http://www.w3.org/2000/svg";

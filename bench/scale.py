@@ -1,0 +1,135 @@
+"""Benchmark (not a test): the archive at scale. Build throughput and peak memory, add-one-article latency, and
+/ask latency at several corpus sizes, for the local store (and Milvus Lite with --store milvus when it is set up).
+
+    .venv/bin/python bench/scale.py [--articles 1 1000 10000] [--chars 4000] [--questions 100] [--seed 7]
+
+A corpus of N articles is made from the paragraphs of ../shared/eval/external/*.json (DRCD and CMRC 2018),
+recombined into synthetic articles of about --chars characters when N asks for more than there is; one article
+means the project's own seed. Each size gets `qa index build` (its own process: its peak RSS is the build's), then
+`qa serve` on a free loopback port, one POST /documents, and --questions sequential POST /ask.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from load import free_port, percentile, wait_ready  # the sibling load-test script
+
+ROOT = Path(__file__).resolve().parent.parent
+EXTERNAL = ROOT.parent / "shared" / "eval" / "external"
+ADMIN = "scale-bench-admin"
+
+
+def paragraphs() -> tuple[list[str], list[str]]:
+    """Every paragraph of the external sets, and every question asked of them."""
+    texts, questions = [], []
+    for name in ("DRCD_dev.json", "cmrc2018_trial.json"):
+        for article in json.loads((EXTERNAL / name).read_text(encoding="utf-8"))["data"]:
+            for p in article["paragraphs"]:
+                texts.append(p["context"].strip())
+                questions.extend(q["question"] for q in p["qas"])
+    return texts, questions
+
+
+def write_corpus(folder: Path, n: int, chars: int, rng: random.Random) -> int:
+    """N synthetic articles of about `chars` characters in folder (or the project's seed for N=1); total chars."""
+    folder.mkdir(parents=True)
+    if n == 1:
+        for p in (ROOT / "seeds").iterdir():
+            shutil.copy(p, folder / p.name)
+        return sum(len(p.read_text(encoding="utf-8")) for p in folder.glob("*.txt"))
+    texts, _ = paragraphs()
+    total = 0
+    for i in range(n):
+        body: list[str] = []
+        while sum(len(t) for t in body) < chars:
+            body.append(rng.choice(texts))
+        text = f"合成文章第{i}號\n\n" + "\n\n".join(body) + "\n"
+        (folder / f"a{i:06d}.txt").write_text(text, encoding="utf-8")
+        total += len(text)
+    return total
+
+
+def build(corpus: Path, index: Path, env: dict[str, str]) -> tuple[float, float]:
+    """Seconds and peak RSS (MiB) of `qa index build` in its own process."""
+    started = time.perf_counter()
+    args = [sys.executable, "-m", "qa.cli", "index", "build", "--seeds-dir", str(corpus), "--index-dir", str(index)]
+    args += ["--library-dir", str(index.parent / "library")]
+    subprocess.run(args, check=True, cwd=ROOT, env=env, capture_output=True)
+    seconds = time.perf_counter() - started
+    return seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def measure(corpus: Path, index: Path, questions: list[str], env: dict[str, str], chars: int) -> dict[str, float]:
+    """Serve the index: add one article, then ask the questions one at a time."""
+    port = free_port()
+    args = [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--seeds-dir", str(corpus)]
+    args += ["--index-dir", str(index), "--library-dir", str(index.parent / "library")]
+    server = subprocess.Popen(args, cwd=ROOT, env={**env, "QA_ADMIN_KEYS": ADMIN}, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        started = time.perf_counter()
+        wait_ready(url, server, timeout_s=1800)
+        ready = time.perf_counter() - started
+        with httpx.Client(base_url=url, timeout=120) as client:
+            text = "新文章。" + "港口城市的碼頭工人舉行罷工，要求提高工資。" * max(1, chars // 24)
+            t0 = time.perf_counter()
+            reply = client.post("/documents", json={"id": "added-one", "text": text}, headers={"X-API-Key": ADMIN})
+            add_ms = (time.perf_counter() - t0) * 1000
+            reply.raise_for_status()
+            found = client.get("/search", params={"q": "碼頭工人罷工", "k": 1}).json()["passages"][0]["doc"]
+            latencies = []
+            for q in questions:
+                t0 = time.perf_counter()
+                client.post("/ask", json={"question": q}).raise_for_status()
+                latencies.append((time.perf_counter() - t0) * 1000)
+        return {
+            "ready_s": round(ready, 1),
+            "add_one_ms": round(add_ms, 1),
+            "added_found": float(found == "added-one"),
+            "ask_p50_ms": round(statistics.median(latencies), 2),
+            "ask_p95_ms": round(percentile(sorted(latencies), 95), 2),
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> int:
+    """Run the benchmark and print one JSON line per corpus size."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--articles", type=int, nargs="+", default=[1, 1000, 10000])
+    ap.add_argument("--chars", type=int, default=4000, help="characters per synthetic article")
+    ap.add_argument("--questions", type=int, default=100, help="questions asked at each size")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--store", choices=["local", "milvus"], default="local")
+    args = ap.parse_args()
+    env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PATH": "/usr/bin:/bin", "QA_STORE": args.store}
+    rng = random.Random(args.seed)
+    _, asked = paragraphs()
+    for n in args.articles:
+        with tempfile.TemporaryDirectory(prefix=f"qa-scale-{n}-") as tmp:
+            corpus, index = Path(tmp) / "seeds", Path(tmp) / "index"
+            env["QA_MILVUS_URI"] = str(Path(tmp) / "milvus.db")
+            total = write_corpus(corpus, n, args.chars, rng)
+            seconds, peak = build(corpus, index, env)
+            result = {"articles": n, "store": args.store, "chars": total, "build_s": round(seconds, 1)}
+            result |= {"build_chars_per_s": round(total / seconds), "build_peak_rss_mib": round(peak)}
+            result |= measure(corpus, index, rng.sample(asked, min(args.questions, len(asked))), env, args.chars)
+            print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

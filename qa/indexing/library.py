@@ -1,0 +1,140 @@
+"""Adding and removing documents while serving: validate, keep the file, index it as one new segment.
+
+The order makes every step safe to stop at: the document is checked and its segment built in memory first; then
+its file is written to the library; then the segment, then the index manifest (one rename). A failure before the
+manifest leaves the index as it was, and the file is taken back.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from dataclasses import replace as replace_field
+from pathlib import Path
+
+from qa.errors import DocumentExists, DocumentNotFound, DocumentRejected, QAError
+from qa.indexing.build import build_one, new_segment_id
+from qa.indexing.chunking import ChunkerSettings
+from qa.indexing.segments import Segment
+from qa.indexing.sources import DOCUMENT_ID_RE, Sources
+from qa.indexing.store import Index, append, merge_small, refresh, remove, write_lock
+from qa.types import Document, Embedder, NewDocument
+
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class Added:
+    """What adding a document did."""
+
+    index: Index
+    document: Document
+    chunks: int
+    replaced: bool
+    segment: Segment
+
+
+def check_new(doc: NewDocument, *, max_chars: int) -> str:
+    """The id the document will have; DocumentRejected naming what is wrong with it."""
+    if doc.id is not None and not DOCUMENT_ID_RE.fullmatch(doc.id):
+        raise DocumentRejected(
+            f"id {doc.id!r} is not usable: 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    if not doc.text.strip():
+        raise DocumentRejected("text is empty")
+    if len(doc.text) > max_chars:
+        raise DocumentRejected(f"text is {len(doc.text)} characters; the limit is {max_chars}")
+    if doc.date is not None and not _DATE_RE.fullmatch(doc.date):
+        raise DocumentRejected(f"date {doc.date!r} is not YYYY-MM-DD")
+    for name, value in (("text", doc.text), ("title", doc.title), ("url", doc.url)):
+        try:
+            (value or "").encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise DocumentRejected(f"{name} is not valid Unicode text (lone surrogate at {exc.start})") from exc
+    return doc.id or f"doc-{uuid.uuid4().hex[:12]}"
+
+
+def add_document(
+    index: Index,
+    index_dir: Path,
+    sources: Sources,
+    doc: NewDocument,
+    embedder: Embedder,
+    *,
+    replace: bool = False,
+    max_chars: int = 200_000,
+    max_segments: int = 8,
+    chunker: ChunkerSettings | None = None,
+) -> Added:
+    """Index one more document; DocumentExists for a known id unless replace, DocumentRejected when it cannot
+    be indexed. The index returned (and on disk) holds it; nothing else was rebuilt."""
+    doc_id = check_new(doc, max_chars=max_chars)
+    with write_lock(index_dir):
+        current = refresh(index, index_dir)  # another worker may have written since this one last loaded
+        named = replace_field(doc, id=doc_id)
+        return _add(
+            current, index_dir, sources, named, embedder, replace=replace, max_segments=max_segments, chunker=chunker
+        )
+
+
+def _add(
+    index: Index,
+    index_dir: Path,
+    sources: Sources,
+    doc: NewDocument,
+    embedder: Embedder,
+    *,
+    replace: bool,
+    max_segments: int,
+    chunker: ChunkerSettings | None,
+) -> Added:
+    doc_id = str(doc.id)
+    if doc_id in sources.seed_ids():
+        raise DocumentExists(f"{doc_id!r} is a seed document: change it in the seeds folder and reindex")
+    exists = doc_id in index.documents
+    if exists and not replace:
+        raise DocumentExists(f"a document with id {doc_id!r} is already indexed (use replace to overwrite it)")
+    previous = sources.read(doc_id) if exists else None
+    written = sources.add(doc_id, doc.text, title=doc.title, date=doc.date, url=doc.url)
+    try:
+        segment = _segment_of(written, embedder, chunker)
+        fingerprint = {**index.manifest.get("sources", {}), **sources.library_fingerprint(doc_id)}
+        grown = append(index, index_dir, segment, sources=fingerprint, replacing=[doc_id] if exists else [])
+    except BaseException:
+        if previous is None:
+            sources.remove(doc_id)
+        else:
+            sources.add(doc_id, previous.text, title=previous.title, date=previous.date, url=previous.url)
+        raise
+    merged = merge_small(grown, index_dir, max_segments=max_segments, segment_id=new_segment_id())
+    return Added(merged, written, len(segment.chunks), exists, segment)
+
+
+def _segment_of(document: Document, embedder: Embedder, chunker: ChunkerSettings | None) -> Segment:
+    try:
+        segment = build_one([document], embedder, chunker=chunker)
+    except QAError:
+        raise
+    except Exception as exc:  # a document the pipeline cannot handle is refused, never half-indexed
+        raise DocumentRejected(f"the document could not be indexed: {type(exc).__name__}: {exc}") from exc
+    if not segment.chunks:
+        raise DocumentRejected("the document has no text to index (only blanks or a heading)")
+    return segment
+
+
+def remove_document(index: Index, index_dir: Path, sources: Sources, doc_id: str) -> Index:
+    """Take an added document out of the index and the library; DocumentNotFound when none has that id."""
+    with write_lock(index_dir):
+        return _remove(refresh(index, index_dir), index_dir, sources, doc_id)
+
+
+def _remove(index: Index, index_dir: Path, sources: Sources, doc_id: str) -> Index:
+    if doc_id not in index.documents:
+        raise DocumentNotFound(f"no document with id {doc_id!r}")
+    if doc_id in sources.seed_ids():
+        raise DocumentExists(f"{doc_id!r} is a seed document: remove it from the seeds folder and reindex")
+    sources.remove(doc_id)
+    own = (f"library/{doc_id}.txt", f"library/{doc_id}.json")
+    fingerprint = {k: v for k, v in index.manifest.get("sources", {}).items() if k not in own}
+    return remove(index, index_dir, doc_id, sources=fingerprint)

@@ -1,0 +1,126 @@
+"""The corpus on disk: the seed folder a fresh install starts from, and the library of documents added since.
+
+Added documents are kept as files (`<library>/<id>.txt` with a `<id>.json` sidecar for title, date and url), so
+that the index can always be rebuilt from the two folders and nothing a user gave is lost with a damaged index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from qa.errors import SourceError
+from qa.indexing.documents import SOURCE_SUFFIXES, load_document, source_paths
+from qa.types import Document
+
+# A document id is a file name too: letters, digits, `.`, `_` and `-`, not starting with a dot.
+DOCUMENT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where documents come from: seeds (read only to the service) and the library (written by ingestion)."""
+
+    seeds_dir: Path
+    library_dir: Path
+
+    def seed_paths(self) -> list[Path]:
+        """The seed files, in a stable order (SourceError when the folder is missing or holds none)."""
+        return source_paths(self.seeds_dir)
+
+    def library_paths(self) -> list[Path]:
+        """The added documents' files, in a stable order (none when the library does not exist yet)."""
+        if not self.library_dir.is_dir():
+            return []
+        return sorted(p for p in self.library_dir.iterdir() if p.is_file() and p.suffix in SOURCE_SUFFIXES)
+
+    def documents(self) -> list[tuple[Document, str]]:
+        """Every document with its origin ("seeds" or "library"); SourceError on a clash of ids."""
+        found: list[tuple[Document, str]] = []
+        seen: dict[str, Path] = {}
+        for origin, paths in (("seeds", self.seed_paths()), ("library", self.library_paths())):
+            for path in paths:
+                doc = _with_url(load_document(path), path)
+                if doc.id in seen:
+                    raise SourceError(f"document id {doc.id!r} is used by both {seen[doc.id]} and {path}")
+                seen[doc.id] = path
+                found.append((doc, origin))
+        return found
+
+    def fingerprint(self) -> dict[str, str]:
+        """Each source file (and sidecar), by folder role and name, mapped to its sha256."""
+        out: dict[str, str] = {}
+        for role, paths in (("seeds", self.seed_paths()), ("library", self.library_paths())):
+            for path in paths:
+                for p in (path, path.with_suffix(".json")):
+                    if p.is_file():
+                        out[f"{role}/{p.name}"] = hashlib.sha256(p.read_bytes()).hexdigest()
+        return dict(sorted(out.items()))
+
+    def seed_ids(self) -> set[str]:
+        """Ids of the seed documents."""
+        return {p.stem for p in self.seed_paths()}
+
+    def add(self, doc_id: str, text: str, *, title: str | None, date: str | None, url: str | None) -> Document:
+        """Write an added document to the library (atomically: a crash leaves the old file or none)."""
+        self.library_dir.mkdir(parents=True, exist_ok=True)
+        path = self.library_dir / f"{doc_id}.txt"
+        meta = {k: v for k, v in (("title", title), ("date", date), ("url", url)) if v}
+        _write_atomic(path.with_suffix(".json"), json.dumps(meta, ensure_ascii=False).encode())
+        # Newlines as a file read back gives them (offsets index the text as read).
+        _write_atomic(path, text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8"))
+        return _with_url(load_document(path), path)
+
+    def read(self, doc_id: str) -> Document | None:
+        """An added document as its file holds it, or None."""
+        path = self.library_dir / f"{doc_id}.txt"
+        return _with_url(load_document(path), path) if path.is_file() else None
+
+    def remove(self, doc_id: str) -> bool:
+        """Delete an added document's files; False when the library has no such document."""
+        path = self.library_dir / f"{doc_id}.txt"
+        if not path.is_file():
+            return False
+        path.unlink()
+        path.with_suffix(".json").unlink(missing_ok=True)
+        return True
+
+    def library_fingerprint(self, doc_id: str) -> dict[str, str]:
+        """The fingerprint entries of one added document (to update a manifest without hashing the rest)."""
+        out = {}
+        for p in (self.library_dir / f"{doc_id}.txt", self.library_dir / f"{doc_id}.json"):
+            if p.is_file():
+                out[f"library/{p.name}"] = hashlib.sha256(p.read_bytes()).hexdigest()
+        return out
+
+
+def _with_url(doc: Document, path: Path) -> Document:
+    sidecar = path.with_suffix(".json")
+    if not sidecar.is_file():
+        return doc
+    try:
+        url = json.loads(sidecar.read_text(encoding="utf-8")).get("url")
+    except (ValueError, AttributeError):
+        return doc
+    return replace(doc, url=str(url)) if url else doc
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def as_sources(where: Sources | Path) -> Sources:
+    """Sources as given, or a seeds folder with the library beside it (`<seeds>/../library`)."""
+    return where if isinstance(where, Sources) else Sources(where, where.parent / "library")
