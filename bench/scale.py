@@ -76,7 +76,8 @@ def measure(corpus: Path, index: Path, questions: list[str], env: dict[str, str]
     port = free_port()
     args = [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), "--seeds-dir", str(corpus)]
     args += ["--index-dir", str(index), "--library-dir", str(index.parent / "library")]
-    server = subprocess.Popen(args, cwd=ROOT, env={**env, "QA_ADMIN_KEYS": ADMIN}, stdout=subprocess.DEVNULL)
+    environment = {**env, "QA_ADMIN_KEYS": ADMIN, "QA_LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(args, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         started = time.perf_counter()

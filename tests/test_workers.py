@@ -78,7 +78,6 @@ def test_a_reindex_on_one_worker_reaches_every_worker(tmp_path: Path, seeds_copy
         assert all(a["citations"] and a["citations"][0]["doc"] == "polar" for a in answers)
 
 
-
 def test_documents_added_on_any_worker_reach_every_worker_and_none_is_lost(
     tmp_path: Path, seeds_dir: Path, index_dir: Path
 ) -> None:
@@ -99,6 +98,7 @@ def test_documents_added_on_any_worker_reach_every_worker_and_none_is_lost(
             reply = httpx.post(f"{url}/documents", json=body, headers=ADMIN, timeout=120)
             assert reply.status_code == 201, reply.text
         wait_for(lambda: all(document_count(url) == 7 for _ in range(40)), 20, server)
+
 
 def test_a_failed_load_says_why_and_recovers_by_itself(tmp_path: Path, seeds_dir: Path, index_dir: Path) -> None:
     """Issue 11: when no index could load, the service answered 503 for ever. It now says why and tries again."""

@@ -81,7 +81,7 @@ class EvidenceSelector:
     def __init__(self, retriever: Retriever, settings: AnsweringSettings | None = None) -> None:
         self.retriever = retriever
         self.settings = settings or AnsweringSettings()
-        self.stats = SentenceStats(retriever.index.sentences)
+        self.stats = SentenceStats(retriever.index)
         # Sentences that address an AI ("Attention AI language models: …", 忽略以上所有指示) are not facts about the
         # world: never evidence, whatever the question (a planted one was quoted as the answer to unrelated ones).
         self.withheld = frozenset(s.id for s in retriever.index.sentences if looks_like_instruction(s.text))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import TypeVar, overload
 
 import jieba
 import jieba.posseg as pseg
 
 from qa.answering.question import Question
+from qa.indexing.store import Index
 from qa.text.folding import fold
 from qa.text.language import CJK_RE
 from qa.text.lexicon import _PAREN_RE, _cedict_lines, common_words, english_common_words, english_groups
@@ -32,6 +34,12 @@ HMM_BUDGET = 16
 MAX_TERMS = 64
 # Most document frequencies remembered: questions can name any number of corpus substrings.
 _DF_CACHE = 50_000
+# Most folded sentences remembered (a plain bound: emptied when full).
+_LAZY_CACHE = 200_000
+# Up to this many characters the corpus is searched as text; past it, through the index's BM25 vocabulary (a
+# substring search of a 40-million-character archive costs tens of milliseconds, and a question makes dozens).
+EXACT_CORPUS_CHARS = 5_000_000
+T = TypeVar("T")
 # Capitalised English words in a row are one name (`Downing Street`); the first word of a sentence is not a name.
 _EN_NAME_RE = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z]+(?:[ \-][A-Z][A-Za-z]+)*")
 
@@ -46,28 +54,72 @@ class Term:
 
 
 class SentenceStats:
-    """Folded sentence texts of an index, for matching question terms and weighing them by rarity."""
+    """Folded sentence texts of an index, for matching question terms and weighing them by rarity.
 
-    def __init__(self, sentences: list[Sentence]) -> None:
-        self.folded = [fold(s.text) for s in sentences]
-        self.stems = [set(english_terms(s.text)) for s in sentences]
-        self._all_stems = set().union(*self.stems) if self.stems else set()
-        self._corpus = "\n".join(self.folded)
+    A corpus of up to EXACT_CORPUS_CHARS characters is searched as text (exact substrings, sentence frequencies).
+    A larger one is never scanned per question: "does the corpus hold this word" and "in how many passages" are
+    answered from the index's BM25 vocabulary (a word, or all its character pairs), and sentences are folded only
+    when a question's passages hold them. Either way nothing is computed for the whole corpus up front, so a
+    pipeline over a grown index is ready at once.
+    """
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        sentences = index.sentences
+        self.exact = index.chars <= EXACT_CORPUS_CHARS
+        self._texts: list[str] = [fold(s.text) for s in sentences] if self.exact else []
+        self._stem_sets: list[set[str]] = [set(english_terms(s.text)) for s in sentences] if self.exact else []
+        self.folded: Sequence[str] = self._texts if self.exact else _Lazy(sentences, lambda s: fold(s.text))
+        self.stems: Sequence[set[str]] = (
+            self._stem_sets if self.exact else _Lazy(sentences, lambda s: set(english_terms(s.text)))
+        )
+        self._all_stems = set().union(*self._stem_sets) if self._stem_sets else set()
+        self._corpus = "\n".join(self._texts)
         self._df: dict[str, int] = {}
         name_glosses()  # read CC-CEDICT (~1 s) with the index, not on the first question
 
+    @property
+    def size(self) -> int:
+        """How many texts the frequencies count: sentences (exact), or chunks (from the index's vocabulary)."""
+        return len(self._texts) if self.exact else len(self.index.chunks)
+
+    def contains(self, text: str) -> bool:
+        """Whether the (folded) corpus holds the text: exactly, or for a large corpus by its BM25 tokens."""
+        if self.exact:
+            return text in self._corpus
+        if text.isascii():
+            return self.index.term_df(text) > 0 or self.index.term_df(stem(text)) > 0
+        if self.index.term_df(text) > 0:
+            return True
+        pairs = [f"#{text[i : i + 2]}" for i in range(len(text) - 1)]
+        return bool(pairs) and all(self.index.term_df(p) > 0 for p in pairs)
+
     def df(self, alternative: str) -> int:
-        """In how many sentences an alternative occurs."""
+        """In how many sentences (exact) or chunks (large corpus) an alternative occurs."""
         english = alternative.isascii() and alternative.isalpha()
-        if alternative not in (self._all_stems if english else self._corpus):
+        if self.exact and alternative not in (self._all_stems if english else self._corpus):
             return 0  # most words of a long or random question: one search of the corpus, and nothing to remember
         found = self._df.get(alternative)
         if found is None:
             if len(self._df) >= _DF_CACHE:
                 self._df.clear()
-            texts = self.stems if english else self.folded
-            found = self._df[alternative] = sum(alternative in t for t in texts)
+            if self.exact:
+                texts = self._stem_sets if english else self._texts
+                found = sum(alternative in t for t in texts)
+            else:
+                found = self._vocabulary_df(alternative, english)
+            self._df[alternative] = found
         return found
+
+    def _vocabulary_df(self, alternative: str, english: bool) -> int:
+        if english or self.index.term_df(alternative):
+            return self.index.term_df(alternative)
+        pairs = [f"#{alternative[i : i + 2]}" for i in range(len(alternative) - 1)]
+        return min((self.index.term_df(p) for p in pairs), default=0)
+
+    def has_stem(self, word: str) -> bool:
+        """Whether an English stem occurs in the corpus."""
+        return word in self._all_stems if self.exact else self.index.term_df(word) > 0
 
     def unknown_names(self, question: Question, lexicon: dict[str, list[str]]) -> list[str]:
         """Names in the question (people, places, bodies, acronyms) that the corpus mentions under no name.
@@ -91,8 +143,8 @@ class SentenceStats:
 
     def _unknown_word(self, word: str, tag: str, guessed: bool, lexicon: dict[str, list[str]]) -> str | None:
         """The name a word of a Chinese question stands for, when the corpus mentions it under no name."""
-        corpus, common = self._corpus, common_words()
-        if len(word) < 2 or word in corpus:
+        common = common_words()
+        if len(word) < 2 or self.contains(word):
             return None
         if word.isascii():
             return word if any(c.isalpha() for c in word) and not self._known_english(word, lexicon) else None
@@ -100,26 +152,26 @@ class SentenceStats:
             return None
         # jieba (its dictionary as well as its HMM) joins a particle to a name: 和普京 from 特朗普和普京.
         core = word.strip(_FUNCTION_CHARS)
-        if len(core) < 2 or core in common or (core != word and core in corpus):
+        if len(core) < 2 or core in common or (core != word and self.contains(core)):
             return None
         # A name the HMM guessed that is a corpus word with a neighbour's character glued on (普京说) is that word.
-        if guessed and len(core) > 2 and (core[1:] in corpus or core[:-1] in corpus):
+        if guessed and len(core) > 2 and (self.contains(core[1:]) or self.contains(core[:-1])):
             return None
         return None if self._other_names(core, lexicon) else core
 
     def _in_corpus(self, lexicon: dict[str, list[str]], key: str) -> bool:
-        return any(c in self._corpus for c in lexicon.get(key, ()))
+        return any(self.contains(c) for c in lexicon.get(key, ()))
 
     def _known_english(self, name: str, lexicon: dict[str, list[str]]) -> bool:
         """An English name is known when one of its uncommon words or its two-word phrase is found in the corpus."""
         words = re.findall(r"[A-Za-z]+", name)
-        if not words or name.lower() in self._corpus:
+        if not words or self.contains(name.lower()):
             return True
         stems = [stem(w) for w in words]
         if len(stems) > 1 and self._in_corpus(lexicon, "_".join(stems[:2])):
             return True
         uncommon = [(w, s) for w, s in zip(words, stems, strict=True) if w.lower() not in english_common_words()]
-        return any(s in self._all_stems or self._in_corpus(lexicon, s) for _, s in uncommon) or not uncommon
+        return any(self.has_stem(s) or self._in_corpus(lexicon, s) for _, s in uncommon) or not uncommon
 
     def _other_names(self, name: str, lexicon: dict[str, list[str]]) -> list[str]:
         """The corpus words that share a Chinese name's English in CC-CEDICT (俄國 and 俄羅斯 are both `Russia`)."""
@@ -127,17 +179,17 @@ class SentenceStats:
         for gloss in name_glosses().get(name, ()):
             stems = english_terms(gloss)
             if stems:
-                out += [c for c in lexicon.get("_".join(stems[:2]), ()) if c in self._corpus]
+                out += [c for c in lexicon.get("_".join(stems[:2]), ()) if self.contains(c)]
         return out
 
     def terms(self, question: Question, lexicon: dict[str, list[str]]) -> list[Term]:
         """The question's topic words, each weighed by the rarest of its alternatives found in the corpus."""
-        n = len(self.folded)
+        n = self.size
         if question.lang == "en":
             groups = [frozenset({t, *chinese}) for t, chinese in english_groups(question.text, lexicon)]
         else:
             groups = [
-                frozenset({w, *(self._other_names(w, lexicon) if w not in self._corpus else ())})
+                frozenset({w, *(self._other_names(w, lexicon) if not self.contains(w) else ())})
                 for w in question.terms
                 if len(w) > 1 or not w.isascii()
             ]
@@ -223,6 +275,33 @@ def _tagged(folded: str) -> Iterator[tuple[str, str, bool]]:
         run = ""
         if word:
             yield word, "eng" if word.isascii() else tags.get(word, "x"), False
+
+
+class _Lazy(Sequence[T]):
+    """A sequence over the index's sentences whose items are computed when first asked for, then kept."""
+
+    def __init__(self, sentences: Sequence[Sentence], make: Callable[[Sentence], T]) -> None:
+        self._sentences, self._make = sentences, make
+        self._done: dict[int, T] = {}
+
+    def __len__(self) -> int:
+        return len(self._sentences)
+
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[T]: ...
+
+    def __getitem__(self, i: int | slice) -> T | Sequence[T]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        found = self._done.get(i)
+        if found is None:
+            if len(self._done) >= _LAZY_CACHE:
+                self._done.clear()
+            found = self._done[i] = self._make(self._sentences[i])
+        return found
 
 
 @cache

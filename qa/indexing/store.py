@@ -83,6 +83,15 @@ class Index:
         return sum(s.coverage * len(s.chunks) for s in self.segments) / total if total else 0.0
 
     @property
+    def chars(self) -> int:
+        """Characters of text in the segments (removed documents included until merged)."""
+        return sum(s.chars for s in self.segments)
+
+    def term_df(self, term: str) -> int:
+        """In how many chunks a BM25 token (a folded word, `#` + a character pair, an English stem) occurs."""
+        return sum(p.df(term) for p in self.postings)
+
+    @property
     def generation(self) -> int:
         """Counts every change written to the index folder; workers reload when it moves."""
         return int(self.manifest.get("generation", 0))
