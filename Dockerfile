@@ -25,7 +25,7 @@ RUN pip install --no-cache-dir . && rm -rf build ./*.egg-info
 COPY seeds ./seeds
 # The index is built now, so that a container is ready seconds after it starts. It lives in /app/data, which the
 # qa user owns: /admin/reindex writes the new index beside the old one and swaps it in by rename.
-RUN qa index build --seeds-dir /app/seeds --index-dir /app/data/index
+RUN qa index build --seeds-dir /app/seeds --index-dir /app/data/index --library-dir /app/data/library
 
 FROM python:3.11-slim AS runtime
 # hadolint ignore=DL3064
@@ -36,6 +36,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     QA_SEEDS_DIR=/app/seeds \
     QA_INDEX_DIR=/app/data/index \
+    QA_LIBRARY_DIR=/app/data/library \
     QA_LOG_FORMAT=json \
     QA_RATE_LIMIT_RPS=10 \
     QA_RATE_LIMIT_BURST=40

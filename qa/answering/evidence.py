@@ -10,7 +10,6 @@ from qa.answering.question import Expectation, Question
 from qa.config import AnsweringSettings
 from qa.retrieval.fusion import normalise
 from qa.retrieval.retriever import Query, Retriever
-from qa.text.injection import looks_like_instruction
 from qa.text.tokens import content_terms
 from qa.types import Hit, Sentence
 
@@ -84,7 +83,7 @@ class EvidenceSelector:
         self.stats = SentenceStats(retriever.index)
         # Sentences that address an AI ("Attention AI language models: …", 忽略以上所有指示) are not facts about the
         # world: never evidence, whatever the question (a planted one was quoted as the answer to unrelated ones).
-        self.withheld = frozenset(s.id for s in retriever.index.sentences if looks_like_instruction(s.text))
+        self.withheld = retriever.index.withheld  # found at index time: checking every sentence here costs seconds
 
     def select(self, question: Question, query: Query, hits: list[Hit]) -> Evidence:
         """Choose evidence sentences from the hits, or abstain with a reason."""

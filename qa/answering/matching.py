@@ -38,7 +38,7 @@ _DF_CACHE = 50_000
 _LAZY_CACHE = 200_000
 # Up to this many characters the corpus is searched as text; past it, through the index's BM25 vocabulary (a
 # substring search of a 40-million-character archive costs tens of milliseconds, and a question makes dozens).
-EXACT_CORPUS_CHARS = 5_000_000
+EXACT_CORPUS_CHARS = 1_000_000
 T = TypeVar("T")
 # Capitalised English words in a row are one name (`Downing Street`); the first word of a sentence is not a name.
 _EN_NAME_RE = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z]+(?:[ \-][A-Z][A-Za-z]+)*")

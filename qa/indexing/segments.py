@@ -22,6 +22,7 @@ from qa.indexing.chunking import ChunkerSettings, chunk_document
 from qa.indexing.lexicon import build_lexicon
 from qa.indexing.postings import Postings
 from qa.indexing.vectors import DenseIndex
+from qa.text.injection import looks_like_instruction
 from qa.text.tokens import tokens
 from qa.types import Chunk, Document, Embedder, Sentence
 
@@ -44,6 +45,8 @@ class Segment:
     coverage: float
     embedded: int
     origin: str = "seeds"
+    # Sentences that address an AI system rather than the reader: never evidence, never shown to the LLM as a fact.
+    withheld: frozenset[str] = frozenset()
     _chunk_rows: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -104,6 +107,7 @@ def build_segment(
         coverage=coverage,
         embedded=int(index.ntotal),
         origin=origin,
+        withheld=frozenset(t.id for c in chunks for t in c.sentences if looks_like_instruction(t.text)),
     )
 
 
@@ -140,6 +144,7 @@ def merge_segments(segment_id: str, segments: Sequence[Segment], removed: frozen
         coverage=sum(s.coverage * len(s.chunks) for s in segments) / total,
         embedded=int(index.ntotal),
         origin="merged" if len({s.origin for s in segments}) > 1 else segments[0].origin,
+        withheld=frozenset().union(*(s.withheld for s in segments)),
     )
 
 
@@ -160,6 +165,7 @@ def save_segment(segment: Segment, folder: Path) -> str:
     _write_json(folder / "documents.json", docs)
     _write_json(folder / "chunks.json", [_chunk_record(c) for c in segment.chunks])
     _write_json(folder / "lexicon.json", segment.lexicon)
+    _write_json(folder / "withheld.json", sorted(segment.withheld))
     segment.postings.save(folder)
     try:
         segment.vectors.save(folder / "vectors.faiss")
@@ -243,6 +249,7 @@ def _read(folder: Path, manifest: dict[str, Any]) -> Segment:
         coverage=float(manifest["coverage"]),
         embedded=int(manifest["embedded"]),
         origin=str(manifest.get("origin", "seeds")),
+        withheld=frozenset(json.loads((folder / "withheld.json").read_text(encoding="utf-8"))),
     )
 
 

@@ -18,8 +18,9 @@ import tempfile
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -39,42 +40,98 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Index:
     """Everything retrieval needs, in memory: the segments, and the documents removed from them since (as
-    `segment/document` keys: a replaced document is removed from its old segment and present in a new one)."""
+    `segment/document` keys: a replaced document is removed from its old segment and present in a new one).
+
+    The views over all segments (chunks, sentences, lookups, the merged lexicon) are computed when first used, and
+    an index grown by one segment takes them from the index it grew from (see `grown`): adding a document to a large
+    archive never recomputes them from scratch."""
 
     manifest: dict[str, Any]
     segments: tuple[Segment, ...]
     removed: frozenset[str] = frozenset()
-    documents: dict[str, Document] = field(init=False)
-    chunks: list[Chunk] = field(init=False)
-    sentences: list[Sentence] = field(init=False)
-    chunk_by_id: dict[str, Chunk] = field(init=False)
-    sentence_position: dict[str, int] = field(init=False)
-    lexicon: dict[str, list[str]] = field(init=False)
-    postings: tuple[Postings, ...] = field(init=False)
-    # True for the chunk rows (in segment order) whose document is still in the index.
-    live: np.ndarray = field(init=False)
 
-    def __post_init__(self) -> None:
+    @cached_property
+    def chunks(self) -> list[Chunk]:
+        """Every chunk row, in segment order (rows of removed documents included: see live)."""
+        return [c for s in self.segments for c in s.chunks]
+
+    @cached_property
+    def live(self) -> np.ndarray:
+        """True for the chunk rows whose document is still in the index."""
         gone = self.removed
-        chunks = [c for s in self.segments for c in s.chunks]
-        live = [f"{s.id}/{c.doc}" not in gone for s in self.segments for c in s.chunks]
-        sentences = [t for c in chunks for t in c.sentences]
-        lexicon: dict[str, set[str]] = {}
+        return np.asarray([f"{s.id}/{c.doc}" not in gone for s in self.segments for c in s.chunks], dtype=bool)
+
+    @cached_property
+    def sentences(self) -> list[Sentence]:
+        """Every sentence, in chunk order."""
+        return [t for c in self.chunks for t in c.sentences]
+
+    @cached_property
+    def sentence_position(self) -> dict[str, int]:
+        """A sentence's position in `sentences`, by id."""
+        return {t.id: i for i, t in enumerate(self.sentences)}
+
+    @cached_property
+    def chunk_by_id(self) -> dict[str, Chunk]:
+        """The live chunks by id."""
+        return {c.id: c for c, alive in zip(self.chunks, self.live, strict=True) if alive}
+
+    @cached_property
+    def documents(self) -> dict[str, Document]:
+        """The documents served, by id."""
+        gone = self.removed
+        return {d.id: d for s in self.segments for d in s.documents.values() if f"{s.id}/{d.id}" not in gone}
+
+    @cached_property
+    def lexicon(self) -> dict[str, list[str]]:
+        """English stems and phrases -> Chinese corpus terms, over all segments."""
+        merged: dict[str, set[str]] = {}
         for segment in self.segments:
             for key, words in segment.lexicon.items():
-                lexicon.setdefault(key, set()).update(words)
-        values = {
-            "documents": {d.id: d for s in self.segments for d in s.documents.values() if f"{s.id}/{d.id}" not in gone},
-            "chunks": chunks,
-            "sentences": sentences,
-            "chunk_by_id": {c.id: c for c, alive in zip(chunks, live, strict=True) if alive},
-            "sentence_position": {t.id: i for i, t in enumerate(sentences)},
-            "lexicon": {k: sorted(v) for k, v in lexicon.items()},
-            "postings": tuple(s.postings for s in self.segments),
-            "live": np.asarray(live, dtype=bool),
-        }
-        for name, value in values.items():
-            object.__setattr__(self, name, value)
+                merged.setdefault(key, set()).update(words)
+        return {k: sorted(v) for k, v in merged.items()}
+
+    @cached_property
+    def postings(self) -> tuple[Postings, ...]:
+        """Each segment's BM25 postings, in order."""
+        return tuple(s.postings for s in self.segments)
+
+    @cached_property
+    def withheld(self) -> frozenset[str]:
+        """Sentences that address an AI system (found when each segment was built)."""
+        return frozenset().union(*(s.withheld for s in self.segments))
+
+    @classmethod
+    def grown(cls, previous: Index, manifest: dict[str, Any], segment: Segment, removed: frozenset[str]) -> Index:
+        """The index with one more segment, its views extended from those previous has computed (copies of
+        references, not recomputation)."""
+        index = cls(manifest, (*previous.segments, segment), removed)
+        held, fresh = previous.__dict__, index.__dict__
+        newly_gone = removed - previous.removed
+        if "chunks" in held:
+            fresh["chunks"] = [*previous.chunks, *segment.chunks]
+        if "sentences" in held:
+            fresh["sentences"] = [*previous.sentences, *(t for c in segment.chunks for t in c.sentences)]
+        if "sentence_position" in held and "sentences" in fresh:
+            positions = dict(previous.sentence_position)
+            start = len(previous.sentences)
+            positions.update((t.id, start + k) for k, t in enumerate(fresh["sentences"][start:]))
+            fresh["sentence_position"] = positions
+        if "lexicon" in held:
+            lexicon = dict(previous.lexicon)
+            for key, words in segment.lexicon.items():
+                lexicon[key] = sorted(set(lexicon.get(key, ())) | set(words))
+            fresh["lexicon"] = lexicon
+        if "withheld" in held:
+            fresh["withheld"] = previous.withheld | segment.withheld
+        if not newly_gone:  # replacing a document takes its old rows out: those views are recomputed
+            if "live" in held:
+                fresh["live"] = np.concatenate([previous.live, np.ones(len(segment.chunks), dtype=bool)])
+            if "chunk_by_id" in held:
+                fresh["chunk_by_id"] = {**previous.chunk_by_id, **{c.id: c for c in segment.chunks}}
+            if "documents" in held:
+                fresh["documents"] = {**previous.documents, **segment.documents}
+        return index
 
     @property
     def corpus_coverage(self) -> float:
@@ -214,7 +271,7 @@ def append(
     except OSError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         raise _write_error(exc, index_dir) from exc
-    return Index(manifest, (*index.segments, segment), removed)
+    return Index.grown(index, manifest, segment, removed)
 
 
 def removal(index: Index, doc_id: str) -> frozenset[str]:

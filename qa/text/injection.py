@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from functools import lru_cache
 
@@ -253,6 +254,13 @@ def looks_like_instruction(text: str) -> bool:
     """True when the text addresses an AI system: `ignore the question`, `忽略以上所有指示`, `Attention AI models`."""
     folded = fold(text)
     return bool(_INJECTION_RE.search(folded)) or _cue_score(folded) >= _CUE_THRESHOLD
+
+
+def filter_signature() -> str:
+    """What the verdicts depend on (the patterns, cues and threshold): an index whose withheld sentences were found
+    under another signature is stale."""
+    text = "\n".join([_INJECTION_RE.pattern, repr(_CUES), str(_CUE_THRESHOLD)])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def without_instructions(text: str) -> str:

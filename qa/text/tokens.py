@@ -12,6 +12,7 @@ import jieba
 import Stemmer
 
 from qa.text.folding import fold, to_simplified
+from qa.text.injection import filter_signature
 from qa.text.language import CJK, CJK_RE
 
 _WORD_RE = re.compile(f"[a-z]+|\\d+(?:\\.\\d+)?|%|[{CJK}]+")
@@ -100,6 +101,7 @@ def tokenizer_signature() -> dict[str, str | int]:
         "version": TOKENIZER_VERSION,
         "tables_sha256": hashlib.sha256(tables).hexdigest(),
         "jieba": str(jieba.__version__),
+        "instruction_filter": filter_signature(),
     }
 
 
