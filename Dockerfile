@@ -40,6 +40,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     QA_LOG_FORMAT=json \
     QA_RATE_LIMIT_RPS=10 \
     QA_RATE_LIMIT_BURST=40
+# libgomp1: LightGBM's OpenMP runtime, for the learned evidence step (QA_EVIDENCE=learned).
+# hadolint ignore=DL3008
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 --user-group --shell /usr/sbin/nologin qa \
     && install -d -o qa -g qa /app/data
 COPY --from=build /opt/venv /opt/venv

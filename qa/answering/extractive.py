@@ -11,6 +11,7 @@ from anyio.lowlevel import RunVar
 
 from qa.answering.compose import abstention, citations_for, compose
 from qa.answering.evidence import Evidence, EvidenceSelector
+from qa.answering.learned import LearnedSelector
 from qa.answering.question import Question
 from qa.config import AnsweringSettings
 from qa.retrieval.retriever import Retriever
@@ -26,7 +27,11 @@ class ExtractiveAnswerer:
     def __init__(self, retriever: Retriever, settings: AnsweringSettings | None = None) -> None:
         self.retriever = retriever
         self.settings = settings or AnsweringSettings()
-        self.selector = EvidenceSelector(retriever, self.settings)
+        self.selector: EvidenceSelector | LearnedSelector = (
+            LearnedSelector(retriever, self.settings)
+            if self.settings.evidence == "learned"
+            else EvidenceSelector(retriever, self.settings)
+        )
         self._limiters: RunVar[anyio.CapacityLimiter] = RunVar(f"answer-threads-{id(self)}")
 
     @property

@@ -1,0 +1,137 @@
+"""How a sentence lines up with a question, as plain string measures on folded text: the longest run they share, the
+question's words on either side of its question word found in the sentence, and values and names the question
+asks for that the sentence holds and the question does not."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Literal
+
+import jieba
+import jieba.posseg as pseg
+
+Wants = Literal["person", "place", "organisation", "any"]
+
+# Question words (folded: Simplified, lower case). A question made from a sentence keeps the sentence's words on
+# either side of the one it asks about.
+_WH_RE = re.compile(
+    r"为什么|为何|什么|哪[一个些里儿位家座国年天]*|谁|何[时地处人种]?|多少|几|如何|怎么?样?|是否|"
+    r"\b(?:what|which|who|whom|whose|when|where|why|how)\b"
+)
+_REFERENCE_RE = re.compile(r"^[「（(]?(?:它|他|她|牠|其|該|该|此|這|这|彼|前者|後者|后者|\b(?:it|they|he|she|this)\b)")
+_WHY_RE = re.compile(r"(?<![名称叫作是成])为(?:什么|何)(?![物人时地])|原因|理由|根源|缘故|怎么会|\bwhy\b|\bhow come\b")
+_PUNCT_RE = re.compile(r"[\W_]+")
+_NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
+_ASK_PERSON = re.compile(r"谁|何人|哪一?位|什么人|哪个人|\bwho(?:m|se)?\b")
+_ASK_PLACE = re.compile(
+    r"哪里|哪儿|何处|何地|什么地方|哪[一个]?(?:国家?|座|个?城市|地区|省|州|地方|区域|岛|洲)|"
+    r"\bwhere\b|which (?:country|city|place)"
+)
+_ASK_ORG = re.compile(
+    r"哪[一个]?(?:家|间|所|个?(?:单位|组织|机构|公司|部门|团体|政党|大学|学校|球队))|什么(?:单位|组织|机构)"
+)
+_TAGS: dict[Wants, frozenset[str]] = {
+    "person": frozenset({"nr", "nrfg", "nrt"}),
+    "place": frozenset({"ns"}),
+    "organisation": frozenset({"nt"}),
+}
+
+
+def plain(folded: str) -> str:
+    """The folded text without punctuation or blanks."""
+    return _PUNCT_RE.sub("", folded)
+
+
+def wants(folded_question: str) -> Wants:
+    """The kind of name a question asks for, if any."""
+    if _ASK_PERSON.search(folded_question):
+        return "person"
+    if _ASK_PLACE.search(folded_question):
+        return "place"
+    if _ASK_ORG.search(folded_question):
+        return "organisation"
+    return "any"
+
+
+def asks_why(folded_question: str) -> bool:
+    """The question asks for a reason."""
+    return bool(_WHY_RE.search(folded_question))
+
+
+def wh_context(folded_question: str) -> tuple[str, str]:
+    """The question's words just before and just after its question word (punctuation dropped); ("", "") when it
+    has none."""
+    m = _WH_RE.search(folded_question)
+    if not m:
+        return "", ""
+    return plain(folded_question[: m.start()]), plain(folded_question[m.end() :])
+
+
+def longest_shared(a: str, b: str) -> int:
+    """Length of the longest run of characters of a that b holds (a and b: plain folded text)."""
+    best = 0
+    for i in range(len(a)):
+        length = best + 1
+        while i + length <= len(a) and a[i : i + length] in b:
+            best = length
+            length += 1
+    return best
+
+
+def suffix_in(left: str, text: str) -> int:
+    """How many of the last characters of left text holds, as one run."""
+    n = 0
+    while n < len(left) and left[len(left) - n - 1 :] in text:
+        n += 1
+    return n
+
+
+def prefix_in(right: str, text: str) -> int:
+    """How many of the first characters of right text holds, as one run."""
+    n = 0
+    while n < len(right) and right[: n + 1] in text:
+        n += 1
+    return n
+
+
+def new_before(head: str, flat_sentence: str, folded_question: str) -> bool:
+    """The sentence holds the head word with characters the question lacks just before it (哪一種變星 -> 激變星)."""
+    if len(head) < 2:
+        return False
+    at = flat_sentence.find(head)
+    while at >= 0:
+        before = flat_sentence[max(0, at - 2) : at]
+        if before and before[-1] not in folded_question:
+            return True
+        at = flat_sentence.find(head, at + 1)
+    return False
+
+
+def opens_with_reference(text: str) -> bool:
+    """The sentence opens with a word that points back (它, 他們, 該, 此, 這): its subject is in the one before."""
+    return bool(_REFERENCE_RE.match(text))
+
+
+def new_numbers(folded_sentence: str, folded_question: str) -> int:
+    """Numbers in the sentence that the question does not hold."""
+    asked = set(_NUMBER_RE.findall(folded_question))
+    return len(set(_NUMBER_RE.findall(folded_sentence)) - asked)
+
+
+@cache
+def _tag_table() -> dict[str, str]:
+    table: dict[str, str] = pseg.dt.word_tag_tab
+    return table
+
+
+def names(folded: str) -> dict[str, frozenset[str]]:
+    """Dictionary words of a folded text by the kind of name they are (jieba's dictionary tags: no HMM, fast)."""
+    tags = _tag_table()
+    out: dict[str, set[str]] = {kind: set() for kind in _TAGS}
+    for word in jieba.lcut(folded, HMM=False):
+        tag = tags.get(word)
+        for kind, wanted in _TAGS.items():
+            if tag in wanted and len(word) > 1:
+                out[kind].add(word)
+    return {k: frozenset(v) for k, v in out.items()}

@@ -1,0 +1,115 @@
+"""Pick the sentences that answer a question, or decide that the article does not: the learned ranker and
+abstention model (qa/answering/ranker.py) over the candidates' features (qa/answering/features.py)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from qa.answering.evidence import Evidence, split_question
+from qa.answering.features import Candidates, FeatureBuilder
+from qa.answering.matching import SentenceStats
+from qa.answering.question import Question
+from qa.answering.ranker import Ranker, load_ranker
+from qa.config import AnsweringSettings
+from qa.retrieval.retriever import Query, Retriever
+from qa.types import Hit, Sentence
+
+_MULTI_RE = re.compile(
+    r"各自|分别|哪些|哪两|哪几|两场|两个|不同|对比|比较|异同|\beach\b|\bboth\b|\bcompare|\bdiffer|"
+    r"\band (?:from |in |to |for |by )?(?:which|what|who|whom|when|where|why|how)\b"
+)
+# A question that asks for a reason, a manner or a view: its answer runs longer than one fact.
+_WHY_RE = re.compile(
+    r"为什么|为何|原因|根源|怎么|如何|怎样|理由|作用|反应|解读|看法|不同|区别|差别|差异|\bwhy\b|"
+    r"\bhow\b(?! (?:many|much|long|far|old|often|big|large|soon))|\bdiffer|\bexplain"
+)
+_QUESTION_WORD_RE = re.compile(
+    r"什么|哪|谁|吗|多少|几|如何|怎|为何|为什么|是否|\b(?:what|which|who|when|where|why|how|is|are|do|does|did)\b"
+)
+
+
+def wants_more(question: Question) -> bool:
+    """A why-, how- or multi-part question, or a bare topic (`芬蘭？`: what does the article say of it): its
+    answer is cited until the cited sentences are likelier to hold all of it."""
+    bare_topic = not _QUESTION_WORD_RE.search(question.folded) and len(question.terms) <= 2
+    return bool(_MULTI_RE.search(question.folded) or _WHY_RE.search(question.folded)) or bare_topic
+
+
+class LearnedSelector:
+    """Ranks the sentences of the retrieved chunks with the learned ranker and keeps the few that answer."""
+
+    def __init__(
+        self, retriever: Retriever, settings: AnsweringSettings | None = None, ranker: Ranker | None = None
+    ) -> None:
+        self.retriever = retriever
+        self.settings = settings or AnsweringSettings()
+        self.stats = SentenceStats(retriever.index)
+        self.features = FeatureBuilder(retriever, self.stats)
+        self.ranker = ranker or load_ranker(self.settings.ranker_dir)
+        self.threshold = (
+            self.ranker.threshold if self.settings.answer_threshold is None else self.settings.answer_threshold
+        )
+        # Sentences that address an AI ("Attention AI language models: …", 忽略以上所有指示) are not facts about the
+        # world: never evidence, whatever the question (a planted one was quoted as the answer to unrelated ones).
+        self.withheld = retriever.index.withheld  # found at index time: checking every sentence here costs seconds
+
+    def select(self, question: Question, query: Query, hits: list[Hit]) -> Evidence:
+        """Choose evidence sentences from the hits, or abstain with a reason."""
+        parts = split_question(question.text)
+        if len(parts) == 1:
+            return self._select_one(question, query, hits)
+        found = []
+        for part in map(Question.parse, parts):
+            sub = self.retriever.prepare(part.text, lang=part.lang, docs=query.docs)
+            found.append(self._select_one(part, sub, self.retriever.search(sub, len(hits))))
+        kept = [e for e in found if not e.abstained]
+        if not kept:
+            return found[0]
+        chosen = list(dict.fromkeys(s for e in kept for s in e.sentences))
+        return Evidence(self._in_order(chosen), min(e.support for e in kept))
+
+    def candidates(self, question: Question, query: Query, hits: list[Hit]) -> Candidates:
+        """The sentences of the passages (but withheld ones) with their feature rows."""
+        return self.features.build(question, query, hits, skip=self.withheld)
+
+    def _select_one(self, question: Question, query: Query, hits: list[Hit]) -> Evidence:
+        """The learned ranker orders the candidates; the abstention model decides whether the best answers; the
+        answer cites candidates in rank order until they are likely enough to hold it."""
+        if not hits or not query.tokens:
+            return Evidence((), 0.0, "no passage matches the question")
+        found = self.candidates(question, query, hits)
+        scores = self.ranker.scores(found)
+        if not len(scores):
+            return Evidence((), 0.0, "no sentence matches the question")
+        odds = self.ranker.answer_odds(found, scores)
+        confidence = self.ranker.probability(odds)
+        # A date the question takes as given that the whole corpus never mentions: on held-out training corpora
+        # this held for 0.1% of the answerable questions and 2.7% of the foreign ones, so it decides alone.
+        if odds < self.threshold or found.given_missing:
+            return Evidence((), confidence, self._reason(found, question))
+        probabilities = self.ranker.probabilities(scores)
+        order = np.argsort(-probabilities, kind="stable")
+        cfg = self.settings
+        wanted = cfg.explain_confidence if wants_more(question) else cfg.evidence_confidence
+        chosen = [found.sentences[order[0]]]
+        held = float(probabilities[order[0]])
+        for j in order[1 : cfg.max_sentences]:
+            if held >= wanted:
+                break
+            chosen.append(found.sentences[j])
+            held += float(probabilities[j])
+        return Evidence(self._in_order(chosen), confidence)
+
+    @staticmethod
+    def _reason(found: Candidates, question: Question) -> str:
+        if found.unknown:
+            return f"the article does not mention {', '.join(found.unknown)}"
+        if found.given_missing:
+            return f"the article does not mention {', '.join(question.expectation.given)}"
+        return "the passages found share too little with the question"
+
+    def _in_order(self, sentences: list[Sentence]) -> tuple[Sentence, ...]:
+        order = self.retriever.index.sentence_position
+        return tuple(sorted(sentences, key=lambda s: order[s.id]))

@@ -1,0 +1,162 @@
+"""The learned evidence ranker and abstention model, read from the model files shipped in the package.
+
+scripts/train_ranker.py fits both on the train split of external reading-comprehension data (DRCD, CMRC 2018):
+a LightGBM LambdaRank model over the candidate sentences' features (data/ranker.txt), and, in data/ranker.json,
+the temperature that turns its scores into probabilities and a logistic model of whether the best evidence
+answers the question at all, with the threshold chosen on held-out corpora.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from qa.answering.features import SENTENCE_FEATURES, Candidates
+
+if TYPE_CHECKING:
+    import lightgbm
+
+# Question-level features of the abstention model, computed from the ranked candidates.
+QUESTION_FEATURES = (
+    "top",  # probability of the best candidate (softmax of the ranker's scores)
+    "margin",  # the best candidate's score less the second best's
+    "top_bigram",  # the best candidate's share of the question's bigrams
+    "top_local",  # ... weighed within its document
+    "top_longest",  # ... the longest run it shares with the question
+    "top_chunk_bigram",  # ... and its passage's share of the bigrams
+    "best_bigram",  # the best bigram share of any candidate
+    "coverage",  # share of the question's bigrams found anywhere in the corpus
+    "terms_found",  # share of its topic words found anywhere in the corpus
+    "unknown",  # it names something the corpus never mentions
+    "given_missing",  # it names a date the corpus does not hold
+    "typed_miss",  # it asks for a date, number or amount and the best candidate holds none
+)
+
+
+def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities of the candidates from their scores."""
+    if not len(scores):
+        return scores
+    z = np.exp((scores - scores.max()) / temperature)
+    out: np.ndarray = z / z.sum()
+    return out
+
+
+def question_features(scores: np.ndarray, candidates: Candidates, temperature: float) -> np.ndarray:
+    """The abstention model's row for one question."""
+    extra = [
+        candidates.coverage,
+        candidates.terms_found,
+        float(bool(candidates.unknown)),
+        float(candidates.given_missing),
+    ]
+    if not len(scores):
+        return np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, *extra, 1.0])
+    order = np.argsort(-scores, kind="stable")
+    best = candidates.matrix[order[0]]
+    col = SENTENCE_FEATURES.index
+    return np.array(
+        [
+            softmax(scores, temperature)[order[0]],
+            scores[order[0]] - scores[order[1]] if len(order) > 1 else 5.0,
+            best[col("bigram")],
+            best[col("local")],
+            best[col("longest")],
+            best[col("chunk_bigram")],
+            candidates.matrix[:, col("bigram")].max(),
+            *extra,
+            best[col("typed_miss")],
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A logistic model over named features, with the standardisation it was fitted with."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> LinearModel:
+        """From the model file's entry."""
+        return cls(
+            mean=np.asarray(data["mean"], dtype=np.float64),
+            scale=np.asarray(data["scale"], dtype=np.float64),
+            coef=np.asarray(data["coef"], dtype=np.float64),
+            intercept=float(data["intercept"]),
+        )
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """Log-odds of each row."""
+        out: np.ndarray = ((x - self.mean) / self.scale) @ self.coef + self.intercept
+        return out
+
+
+class Ranker:
+    """Scores candidate sentences, and says how likely it is that the best of them answers the question."""
+
+    def __init__(self, booster: lightgbm.Booster, meta: dict[str, Any]) -> None:
+        names = tuple(meta["features"])
+        if tuple(booster.feature_name()) != names or set(names) - set(SENTENCE_FEATURES):
+            raise ValueError(f"the ranker model's features {names} are not ones this version computes")
+        if tuple(meta["abstainer"]["features"]) != QUESTION_FEATURES:
+            raise ValueError("the abstention model was trained on other question features")
+        self.booster = booster
+        self.features = names
+        self._columns = [SENTENCE_FEATURES.index(n) for n in names]
+        self.temperature = float(meta["temperature"])
+        self.abstainer = LinearModel.of(meta["abstainer"])
+        self.threshold = float(meta["abstainer"]["threshold"])
+        self.meta = meta
+
+    def scores(self, candidates: Candidates) -> np.ndarray:
+        """The ranker's score of each candidate (higher: more likely to hold the answer)."""
+        if not len(candidates.sentences):
+            return np.zeros(0)
+        out: np.ndarray = np.asarray(self.booster.predict(candidates.matrix[:, self._columns], num_threads=1))
+        return out
+
+    def probabilities(self, scores: np.ndarray) -> np.ndarray:
+        """How likely each candidate is to be the one that holds the answer."""
+        return softmax(scores, self.temperature)
+
+    def answer_odds(self, candidates: Candidates, scores: np.ndarray) -> float:
+        """Log-odds that the best candidate answers the question (that the corpus holds its answer)."""
+        row = question_features(scores, candidates, self.temperature)
+        return float(self.abstainer(row[None, :])[0])
+
+    @staticmethod
+    def probability(odds: float) -> float:
+        """Log-odds as a probability."""
+        return 1.0 / (1.0 + math.exp(-odds))
+
+
+def load_ranker(folder: Path | None = None) -> Ranker:
+    """The model files (ranker.txt, ranker.json) in folder, or the ones shipped in the package."""
+    if folder is None:
+        return _shipped()
+    return _read((folder / "ranker.txt").read_text(encoding="utf-8"), (folder / "ranker.json").read_text("utf-8"))
+
+
+def _read(model: str, meta: str) -> Ranker:
+    import lightgbm  # imported when a model is loaded, not with the package
+
+    return Ranker(lightgbm.Booster(model_str=model), json.loads(meta))
+
+
+@cache
+def _shipped() -> Ranker:
+    data = resources.files("qa.answering").joinpath("data")
+    return _read(
+        data.joinpath("ranker.txt").read_text(encoding="utf-8"), data.joinpath("ranker.json").read_text("utf-8")
+    )

@@ -1,0 +1,141 @@
+"""Matching units (character pairs, English stems, numbers) of sentences, and how rare each is: in the corpus, from
+the index's BM25 vocabulary, and within one document. Computed when a question first needs them, then kept, so a
+pipeline over a large index is ready at once."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+from qa.indexing.store import Index
+from qa.text.folding import fold
+from qa.text.language import CJK
+from qa.text.tokens import stem
+from qa.types import Chunk
+
+# Clauses end at commas, colons and brackets (a long sentence holds many of a question's words by chance).
+_CLAUSE_RE = re.compile(r"[，,、：:；;（）()「」]")
+_UNIT_RE = re.compile(f"[{CJK}]+|[a-z]+|\\d+(?:\\.\\d+)?")
+# Most sentences, passages and documents whose units are kept (a plain bound: emptied when full).
+_CACHE = 200_000
+
+
+def units(folded: str) -> set[str]:
+    """The matching units of a folded text: character pairs of Chinese runs (a lone character alone), stemmed
+    English words and numbers; a pair is written `#xy`, as the BM25 tokens write it."""
+    out: set[str] = set()
+    for m in _UNIT_RE.finditer(folded):
+        piece = m.group()
+        if piece[0].isascii() and piece[0].isalpha():
+            out.add(stem(piece))
+        elif piece[0].isdigit() or len(piece) == 1:
+            out.add(piece)
+        else:
+            out.update("#" + piece[i : i + 2] for i in range(len(piece) - 1))
+    return out
+
+
+class UnitStats:
+    """The units of an index's sentences, passages and documents, and their rarity."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self._sentences: dict[int, frozenset[str]] = {}
+        self._clauses: dict[int, tuple[frozenset[str], ...]] = {}
+        self._weights: dict[int, float] = {}
+        self._chunks: dict[str, frozenset[str]] = {}
+        self._docs: dict[str, tuple[int, Counter[str]]] = {}
+        self._idf: dict[str, float] = {}
+        self._doc_positions: dict[str, list[int]] | None = None
+        self._size = max(1, len(index.chunks))
+
+    def warm(self) -> None:
+        """Compute every sentence's units now (for a corpus small enough: its first questions are as fast as the
+        rest)."""
+        for i in range(len(self.index.sentences)):
+            self.of_clauses(i)
+            self.weight(i)
+        for chunk in self.index.chunks:
+            self.of_chunk(chunk)
+        for doc in {s.doc for s in self.index.sentences}:
+            self._doc(doc)
+
+    def of_sentence(self, i: int) -> frozenset[str]:
+        """The units of the sentence at position i of the index."""
+        found = self._sentences.get(i)
+        if found is None:
+            if len(self._sentences) >= _CACHE:
+                self._sentences.clear()
+            found = self._sentences[i] = frozenset(units(fold(self.index.sentences[i].text)))
+        return found
+
+    def of_clauses(self, i: int) -> tuple[frozenset[str], ...]:
+        """The units of each clause of the sentence at position i (split at commas, colons and brackets)."""
+        found = self._clauses.get(i)
+        if found is None:
+            if len(self._clauses) >= _CACHE:
+                self._clauses.clear()
+            parts = _CLAUSE_RE.split(fold(self.index.sentences[i].text))
+            found = self._clauses[i] = tuple(frozenset(units(c)) for c in parts if c.strip())
+        return found
+
+    def weight(self, i: int) -> float:
+        """The summed rarity of the sentence's units."""
+        found = self._weights.get(i)
+        if found is None:
+            if len(self._weights) >= _CACHE:
+                self._weights.clear()
+            found = self._weights[i] = math.fsum(self.idf(u) for u in sorted(self.of_sentence(i)))
+        return found
+
+    def of_heading(self, chunk: Chunk) -> frozenset[str]:
+        """The units of a passage's section heading (which names its subject: a title, in an encyclopedia)."""
+        return frozenset(units(fold(chunk.heading or "")))
+
+    def of_chunk(self, chunk: Chunk) -> frozenset[str]:
+        """The units of a passage's sentences and its heading."""
+        found = self._chunks.get(chunk.id)
+        if found is None:
+            if len(self._chunks) >= _CACHE:
+                self._chunks.clear()
+            position = self.index.sentence_position
+            found = self.of_heading(chunk).union(*(self.of_sentence(position[s.id]) for s in chunk.sentences))
+            self._chunks[chunk.id] = found
+        return found
+
+    def idf(self, unit: str) -> float:
+        """Rarity of a unit among the index's passages (BM25's vocabulary); one no passage holds is the rarest."""
+        found = self._idf.get(unit)
+        if found is None:
+            if len(self._idf) >= _CACHE:
+                self._idf.clear()
+            df = self.index.term_df(unit)
+            found = self._idf[unit] = math.log((self._size + 1) / (df + 0.5))
+        return found
+
+    def known(self, unit: str) -> bool:
+        """Whether some passage holds the unit."""
+        return self.index.term_df(unit) > 0
+
+    def local_idf(self, unit: str, doc: str) -> float | None:
+        """Rarity of a unit among the sentences of one document; None when the document does not hold it."""
+        n, counts = self._doc(doc)
+        df = counts.get(unit, 0)
+        return math.log((n + 1) / (df + 0.5)) if df else None
+
+    def _doc(self, doc: str) -> tuple[int, Counter[str]]:
+        found = self._docs.get(doc)
+        if found is None:
+            if self._doc_positions is None:
+                self._doc_positions = {}
+                for i, sentence in enumerate(self.index.sentences):
+                    self._doc_positions.setdefault(sentence.doc, []).append(i)
+            if len(self._docs) >= _CACHE:
+                self._docs.clear()
+            positions = self._doc_positions.get(doc, [])
+            counts: Counter[str] = Counter()
+            for i in positions:
+                counts.update(self.of_sentence(i))
+            found = self._docs[doc] = (len(positions), counts)
+        return found

@@ -1,0 +1,208 @@
+"""Score a service on external reading-comprehension data: passage hits, citation hits, answering, abstaining on
+questions about articles the corpus does not hold, short answers, offsets and latency, beside the bigram baseline."""
+
+from __future__ import annotations
+
+import re
+import statistics
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qa.answering.question import Question
+from qa.config import Settings
+from qa.evaluation.baseline import BigramBaseline
+from qa.evaluation.gold import Asker, covered, local_asker, url_asker
+from qa.evaluation.squad import Sample, SquadQuestion, corpus_name, load_squad, sample, split_articles, write_corpus
+from qa.indexing.chunking import chunk_document
+from qa.indexing.documents import load_documents
+from qa.text.folding import fold
+from qa.types import Embedder, Sentence
+
+_NOT_COUNTED_RE = re.compile(r"[\W_]+")
+
+
+def _spans(items: list[dict[str, Any]], doc: str) -> list[tuple[int, int]]:
+    return [(int(i["start"]), int(i["end"])) for i in items if str(i.get("doc")) == doc]
+
+
+def _covers(gold: tuple[tuple[int, int], ...], pieces: list[tuple[int, int]]) -> bool:
+    """True when the pieces together cover one of the gold spans."""
+    return any(covered(span, pieces) for span in gold)
+
+
+def _normal(text: str) -> str:
+    return _NOT_COUNTED_RE.sub("", fold(text))
+
+
+def short_f1(given: str, gold: tuple[str, ...]) -> tuple[float, float]:
+    """(exact match, character F1) of a short answer against the best of the gold answers."""
+    said = _normal(given)
+    best_em, best_f1 = 0.0, 0.0
+    for answer in map(_normal, gold):
+        shared = sum((Counter(said) & Counter(answer)).values())
+        f1 = 2 * shared / (len(said) + len(answer)) if shared else 0.0
+        best_em, best_f1 = max(best_em, float(said == answer)), max(best_f1, f1)
+    return best_em, best_f1
+
+
+@dataclass
+class _Tally:
+    hit1: list[bool] = field(default_factory=list)
+    hit5: list[bool] = field(default_factory=list)
+    cite: list[bool] = field(default_factory=list)
+    answered: list[bool] = field(default_factory=list)
+    foreign: list[bool] = field(default_factory=list)
+    offsets: list[bool] = field(default_factory=list)
+    baseline: list[bool] = field(default_factory=list)
+    cited: list[int] = field(default_factory=list)
+    short: list[tuple[float, float]] = field(default_factory=list)
+    typed_f1: list[float] = field(default_factory=list)
+    latency: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _share(xs: list[bool]) -> float | None:
+    return round(sum(xs) / len(xs), 3) if xs else None
+
+
+def evaluate_sample(sample: Sample, ask: Asker, sentences: list[Sentence]) -> dict[str, Any]:
+    """Ask every sampled question (and every foreign one) and score the replies."""
+    texts = {a.id: a.text for a in sample.corpus}
+    baseline = BigramBaseline(sentences)
+    tally = _Tally()
+    rows: list[dict[str, Any]] = []
+    for q in sample.questions:
+        reply = _ask(ask, q, tally)
+        rows.append(_score(q, reply, texts, tally))
+        best = baseline.best(q.text)
+        tally.baseline.append(best is not None and best.doc == q.article and _covers(q.spans, [(best.start, best.end)]))
+        rows[-1]["baseline_hit"] = tally.baseline[-1]
+    for q in sample.foreign:
+        reply = _ask(ask, q, tally)
+        tally.foreign.append(bool(reply.get("abstained", False)))
+        _check_offsets(reply, texts, tally)
+        rows.append({"id": q.id, "foreign": True, "abstained": tally.foreign[-1]})
+    return {"summary": _summary(sample, tally), "rows": rows, "errors": tally.errors}
+
+
+def _ask(ask: Asker, q: SquadQuestion, tally: _Tally) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        reply = ask(q.text)
+    except Exception as exc:  # a failed question is a scored failure, not a crash
+        tally.errors.append(f"{q.id}: {type(exc).__name__}: {exc}")
+        reply = {}
+    tally.latency.append(time.perf_counter() - started)
+    return reply
+
+
+def _check_offsets(reply: dict[str, Any], texts: dict[str, str], tally: _Tally) -> None:
+    for c in reply.get("citations") or []:
+        text = texts.get(str(c.get("doc")), "")
+        tally.offsets.append(text[int(c["start"]) : int(c["end"])] == c.get("quote"))
+
+
+def _score(q: SquadQuestion, reply: dict[str, Any], texts: dict[str, str], tally: _Tally) -> dict[str, Any]:
+    passages = reply.get("passages") or []
+    ranked = [_covers(q.spans, _spans([p], q.article)) for p in passages]
+    tally.hit1.append(any(ranked[:1]))
+    tally.hit5.append(any(ranked[:5]))
+    abstained = bool(reply.get("abstained", not reply))
+    tally.answered.append(not abstained)
+    cited = _spans(reply.get("citations") or [], q.article)
+    tally.cite.append(not abstained and _covers(q.spans, cited))
+    if not abstained:
+        tally.cited.append(len(reply.get("citations") or []))
+    _check_offsets(reply, texts, tally)
+    row: dict[str, Any] = {"id": q.id, "abstained": abstained, "cite_hit": tally.cite[-1], "passages": len(passages)}
+    short = reply.get("short_answer")
+    typed = Question.parse(q.text).expectation.expect != "any"
+    if isinstance(short, dict) and short.get("text"):
+        em, f1 = short_f1(str(short["text"]), q.answers)
+        tally.short.append((em, f1))
+        row["short_f1"] = f1
+    if typed:
+        tally.typed_f1.append(row.get("short_f1", 0.0))
+    return row
+
+
+def _summary(sample: Sample, tally: _Tally) -> dict[str, Any]:
+    lat = sorted(tally.latency)
+    given = tally.short
+    return {
+        "articles": len(sample.corpus),
+        "questions": len(sample.questions),
+        "foreign_questions": len(sample.foreign),
+        "errors": len(tally.errors),
+        "hit@1": _share(tally.hit1),
+        "hit@5": _share(tally.hit5),
+        "cite_hit": _share(tally.cite),
+        "citations_per_answer": round(statistics.mean(tally.cited), 2) if tally.cited else None,
+        "answered": _share(tally.answered),
+        "abstain_foreign": _share(tally.foreign),
+        "short_given": _share([True] * len(given) + [False] * (len(sample.questions) - len(given))),
+        "short_em": round(statistics.mean(e for e, _ in given), 3) if given else "n/a",
+        "short_f1": round(statistics.mean(f for _, f in given), 3) if given else "n/a",
+        "short_f1_typed": round(statistics.mean(tally.typed_f1), 3) if given and tally.typed_f1 else "n/a",
+        "offsets_ok": _share(tally.offsets),
+        "latency_p50_ms": round(1000 * statistics.median(lat), 2) if lat else None,
+        "latency_p95_ms": round(1000 * lat[int(0.95 * (len(lat) - 1))], 2) if lat else None,
+        "baseline_cite_hit": _share(tally.baseline),
+    }
+
+
+def summary_line(s: dict[str, Any]) -> str:
+    """The one-line summary of an external evaluation."""
+    return (
+        f"hit@1 {s['hit@1']} hit@5 {s['hit@5']} cite_hit {s['cite_hit']} answered {s['answered']} "
+        f"abstain_foreign {s['abstain_foreign']} short EM/F1 {s['short_em']}/{s['short_f1']} "
+        f"offsets_ok {s['offsets_ok']} p50 {s['latency_p50_ms']}ms baseline cite_hit {s['baseline_cite_hit']} "
+        f"errors {s['errors']}"
+    )
+
+
+@dataclass(frozen=True)
+class ExternalRun:
+    """What to evaluate: a SQuAD-format file, which part of its split, how many articles and questions."""
+
+    data: Path
+    split_file: Path
+    part: str = "test"
+    articles: int = 40
+    questions: int = 300
+    foreign: int = 200
+    seed: int = 0
+    work_dir: Path | None = None
+
+    def folder(self) -> Path:
+        """Where the corpus and its index are kept between runs (the same run finds its index again)."""
+        if self.work_dir:
+            return self.work_dir
+        key = f"{corpus_name(self.data)}-{self.part}-{self.articles}-{self.seed}"
+        return Path(tempfile.gettempdir()) / "qa-squad" / key
+
+
+def run_external(
+    run: ExternalRun, settings: Settings, *, url: str | None = None, embedder: Embedder | None = None
+) -> dict[str, Any]:
+    """Write the sampled corpus, open it with the real pipeline (or ask the service at url), and score it."""
+    articles = split_articles(load_squad(run.data), run.split_file, corpus_name(run.data), run.part)
+    chosen = sample(articles, n_articles=run.articles, n_questions=run.questions, n_foreign=run.foreign, seed=run.seed)
+    seeds_dir, index_dir = run.folder() / "seeds", run.folder() / "index"
+    write_corpus(chosen.corpus, seeds_dir)
+    sentences = [s for d in load_documents(seeds_dir) for c in chunk_document(d) for s in c.sentences]
+    if url:
+        ask = url_asker(url)
+    else:
+        from qa.app import build_pipeline
+
+        update = {"seeds_dir": seeds_dir, "index_dir": index_dir, "on_index_mismatch": "rebuild"}
+        local = settings.model_copy(update=update)
+        ask = local_asker(build_pipeline(local, embedder=embedder))
+    report = evaluate_sample(chosen, ask, sentences)
+    report["corpus"] = {"seeds_dir": str(seeds_dir), "index_dir": str(index_dir), "split": run.part, "seed": run.seed}
+    return report

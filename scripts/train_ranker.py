@@ -1,0 +1,144 @@
+"""Train the evidence ranker and the abstention model on the TRAIN split of the external data; write the model file.
+
+    .venv/bin/python scripts/train_ranker.py [--seed 8] [--out qa/answering/data]
+
+The train articles of each corpus (eval/external_split.json) are cut into corpora of --group articles, each indexed
+with the real pipeline (cached under --cache). Every question is asked of its own corpus (answerable) and, for the
+abstention model, of another one (foreign). Candidates are the sentences of the retrieved passages; a candidate is
+right when it overlaps a gold answer span. Features are chosen and the abstention threshold is set on corpora held
+out of fitting (grouped cross-validation); the test split is never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.answering.features import Candidates, FeatureBuilder
+from qa.answering.matching import SentenceStats
+from qa.answering.question import Question
+from qa.config import Settings
+from qa.evaluation.squad import Article, SquadQuestion, corpus_name, load_squad, split_articles, write_corpus
+from qa.indexing.freshness import open_index
+from qa.retrieval.embedding import SentenceTransformerEmbedder
+from qa.retrieval.retriever import Retriever
+from qa.text.tokens import initialise
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = Settings()
+DATA = ROOT.parent / "shared" / "eval" / "external"
+
+
+@dataclass
+class Asked:
+    """One question asked of one corpus: its candidates' features and labels."""
+
+    corpus: str
+    group: int
+    qid: str
+    text: str
+    answerable: bool
+    candidates: Candidates
+    labels: np.ndarray
+    alone: bool = False
+
+
+def groups(articles: list[Article], size: int, seed: int) -> list[list[Article]]:
+    """Train articles cut into corpora of about `size` articles."""
+    order = sorted(articles, key=lambda a: a.id)
+    random.Random(seed).shuffle(order)
+    n = max(1, round(len(order) / size))
+    return [order[k::n] for k in range(n)]
+
+
+def builder_for(articles: list[Article], folder: Path, embedder: SentenceTransformerEmbedder) -> FeatureBuilder:
+    """The feature builder over a corpus of these articles, indexed by the real pipeline (cached in folder)."""
+    write_corpus(articles, folder / "seeds")
+    index = open_index(folder / "index", folder / "seeds", embedder)
+    return FeatureBuilder(Retriever(index, embedder, SETTINGS.retrieval), SentenceStats(index))
+
+
+def ask(
+    builder: FeatureBuilder, q: SquadQuestion, *, answerable: bool, corpus: str, group: int, alone: bool = False
+) -> Asked:
+    """The candidates of one question, labelled by whether they overlap a gold span of its article: asked as
+    the extractive answerer asks (the same search, the same number of passages). Alone: the search is kept to the
+    question's own article, as in a corpus of that one article (the passages' ranks and scores then mean what
+    they mean there)."""
+    question = Question.parse(q.text)
+    docs = {q.article} if alone else None
+    query = builder.retriever.prepare(question.text, lang=question.lang, docs=docs)
+    hits = builder.retriever.search(query, SETTINGS.answering.evidence_chunks)
+    candidates = builder.build(question, query, hits)
+    labels = np.array(
+        [
+            answerable and s.doc == q.article and any(s.start < e and st < s.end for st, e in q.spans)
+            for s in candidates.sentences
+        ],
+        dtype=np.int8,
+    )
+    return Asked(corpus, group, q.id, q.text, answerable, candidates, labels, alone)
+
+
+def collect(args: argparse.Namespace) -> list[Asked]:
+    """Ask every train question of its own corpus, and a sample of them of another corpus."""
+    initialise()
+    embedder = SentenceTransformerEmbedder()
+    rng = random.Random(args.seed)
+    out: list[Asked] = []
+    for path in args.data:
+        name = corpus_name(path)
+        train = split_articles(load_squad(path), args.split_file, name, "train")
+        parts = groups(train, args.group, args.seed)
+        for g, part in enumerate(parts):
+            others = [q for k, p in enumerate(parts) if k != g for a in p for q in a.questions]
+            foreign = rng.sample(others, min(len(others), args.foreign))
+            done = args.cache / f"{name}-g{g}" / "rows.pkl"
+            if done.is_file() and not args.recollect:
+                out += [Asked(**row) for row in pickle.loads(done.read_bytes())]
+                continue
+            builder = builder_for(part, args.cache / f"{name}-g{g}", embedder)
+            own = [q for a in part for q in a.questions]
+            asked = [ask(builder, q, answerable=True, corpus=name, group=g) for q in own]
+            asked += [ask(builder, q, answerable=True, corpus=name, group=g, alone=True) for q in own]
+            asked += [ask(builder, q, answerable=False, corpus=name, group=g) for q in foreign]
+            done.write_bytes(pickle.dumps([vars(a) for a in asked]))  # plain dicts: readable whatever runs this
+            out += asked
+            print(f"{name} corpus {g}: {len(part)} articles, {len(out)} questions so far", flush=True)
+    return out
+
+
+def main() -> None:
+    """Collect (or reuse) the training rows, fit, choose, and write the model file."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", nargs="*", type=Path, default=[DATA / "DRCD_dev.json", DATA / "cmrc2018_trial.json"])
+    ap.add_argument("--split-file", type=Path, default=ROOT / "eval" / "external_split.json")
+    ap.add_argument("--group", type=int, default=40, help="articles per training corpus")
+    ap.add_argument("--foreign", type=int, default=150, help="foreign questions asked of each training corpus")
+    ap.add_argument("--seed", type=int, default=8)
+    ap.add_argument("--cache", type=Path, default=Path("/tmp/qa-train"))
+    ap.add_argument("--features", help="comma-separated features to use, skipping the ablation")
+    ap.add_argument("--recollect", action="store_true", help="ask the questions again (after a feature change)")
+    ap.add_argument("--out", type=Path, default=ROOT / "qa" / "answering" / "data", help="folder of the model files")
+    args = ap.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the bundled model only; nothing is downloaded
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    rows = collect(args)
+    from fit_ranker import fit  # the model fitting (this folder), apart from the data collection
+
+    model, meta = fit(rows, seed=args.seed, features=args.features.split(",") if args.features else None)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "ranker.txt").write_text(model, encoding="utf-8")
+    (args.out / "ranker.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps(meta["measured"], indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""The learned evidence ranker: its features, the shipped model files, and how the answerer uses them."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.answering.alignment import longest_shared, new_before, plain, prefix_in, suffix_in, wants, wh_context
+from qa.answering.features import SENTENCE_FEATURES
+from qa.answering.learned import LearnedSelector, wants_more
+from qa.answering.question import Question
+from qa.answering.ranker import QUESTION_FEATURES, load_ranker, softmax
+from qa.answering.units import units
+from qa.config import AnsweringSettings
+from qa.server.state import Pipeline
+from qa.text.folding import fold
+
+QUESTION = "歐盟第19輪制裁禁止了什麼進入歐洲市場？"
+
+
+def test_units_are_character_pairs_stems_and_numbers() -> None:
+    assert units(fold("歐盟制裁 2025年 sanctions")) == {"#欧盟", "#盟制", "#制裁", "2025", "年", "sanction"}
+
+
+def test_a_question_lines_up_with_the_sentence_it_was_made_from() -> None:
+    question = fold("生命數耗完即算為什麼？")
+    left, right = wh_context(question)
+    assert (left, right) == ("生命数耗完即算", "")
+    sentence = plain(fold("每次泡封會減少生命數，生命數耗完即算為踢爆。"))
+    assert suffix_in(left, sentence) == len(left)
+    assert longest_shared(plain(question), sentence) == 8
+    assert prefix_in("稱呼柏林", "東德政府稱此牆為") == 1
+    assert new_before("变星", "激变星可能是", "哪一种变星") and not new_before("变星", "变星", "哪一种变星")
+
+
+def test_questions_asking_for_names_and_for_explanations_are_told_apart() -> None:
+    assert wants(fold("元朝被何人所滅？")) == "person"
+    assert wants(fold("會議在哪個城市舉行？")) == "place"
+    assert wants(fold("這是哪一家公司？")) == "organisation"
+    assert wants(fold("會議在哪一年舉行？")) == "any"
+    assert wants_more(Question.parse("為什麼停火難以持久？"))
+    assert wants_more(Question.parse("芬蘭？"))
+    assert not wants_more(Question.parse("會議在哪一年舉行？"))
+
+
+def test_the_shipped_model_files_load_and_agree_with_the_features() -> None:
+    ranker = load_ranker()
+    assert set(ranker.features) <= set(SENTENCE_FEATURES)
+    assert np.isfinite(ranker.threshold) and ranker.temperature > 0
+    meta = json.loads(resources.files("qa.answering").joinpath("data/ranker.json").read_text("utf-8"))
+    assert meta["abstainer"]["features"] == list(QUESTION_FEATURES)
+    assert meta["measured"]["held_out_top1"]["mean"] > 0.75
+
+
+def test_a_model_for_other_features_is_refused(tmp_path: Path) -> None:
+    data = resources.files("qa.answering").joinpath("data")
+    for name in ("ranker.txt", "ranker.json"):
+        (tmp_path / name).write_text(data.joinpath(name).read_text("utf-8"), encoding="utf-8")
+    assert load_ranker(tmp_path).features == load_ranker().features
+    meta = json.loads((tmp_path / "ranker.json").read_text("utf-8"))
+    meta["features"] = ["no_such_feature"]
+    (tmp_path / "ranker.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ValueError, match="features"):
+        load_ranker(tmp_path)
+
+
+def test_softmax_turns_scores_into_probabilities() -> None:
+    p = softmax(np.array([2.0, 1.0, 0.0]), 1.0)
+    assert p.sum() == pytest.approx(1.0) and p[0] > p[1] > p[2]
+    assert softmax(np.zeros(0), 1.0).size == 0
+
+
+def test_candidates_are_the_sentences_of_the_passages_with_one_row_each(pipeline: Pipeline) -> None:
+    selector = LearnedSelector(pipeline.retriever, AnsweringSettings(evidence="learned"))
+    question = Question.parse(QUESTION)
+    query = selector.retriever.prepare(question.text, lang=question.lang)
+    hits = selector.retriever.search(query, 5)
+    found = selector.candidates(question, query, hits)
+    assert found.matrix.shape == (len(found.sentences), len(SENTENCE_FEATURES))
+    assert {s.id for s in found.sentences} == {s.id for h in hits for s in h.chunk.sentences} - selector.withheld
+    for name in ("bigram_rel", "local_rel", "terms_rel", "bm25_rel"):
+        assert found.column(name).max() == pytest.approx(1.0)
+    assert not found.unknown
+    scores = selector.ranker.scores(found)
+    best = found.sentences[int(np.argmax(scores))]
+    assert "液化天然氣" in best.text
+    # A question about what the article never speaks of shares fewer of its character pairs with the corpus.
+    other = Question.parse("梵語的學術研究由哪兩位德國學者開創？")
+    other_query = selector.retriever.prepare(other.text, lang=other.lang)
+    elsewhere = selector.candidates(other, other_query, selector.retriever.search(other_query, 5))
+    assert 0 < elsewhere.coverage < found.coverage <= 1
+
+
+def test_the_abstention_threshold_is_a_setting(pipeline: Pipeline) -> None:
+    retriever = pipeline.retriever
+    never = LearnedSelector(retriever, AnsweringSettings(answer_threshold=1e9), load_ranker(None))
+    always = LearnedSelector(retriever, AnsweringSettings(answer_threshold=-1e9), load_ranker(None))
+    question = Question.parse(QUESTION)
+    query = retriever.prepare(question.text, lang=question.lang)
+    hits = retriever.search(query, 5)
+    assert never.select(question, query, hits).abstained
+    evidence = always.select(question, query, hits)
+    assert not evidence.abstained and 0 < evidence.support <= 1

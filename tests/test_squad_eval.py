@@ -1,0 +1,130 @@
+"""`qa eval --squad`: SQuAD-format data as documents and gold spans, the split, the baseline, and the CI gate on a
+fixed sample of the test split (the learned evidence step must beat the bigram baseline there)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qa.config import Settings
+from qa.evaluation.baseline import BigramBaseline
+from qa.evaluation.external import ExternalRun, run_external, short_f1
+from qa.evaluation.squad import load_squad, make_split, sample
+from qa.retrieval.embedding import SentenceTransformerEmbedder
+from qa.types import Sentence
+from tests.support import ROOT, configured
+
+EXTERNAL = Path(os.environ.get("QA_EXTERNAL_DATA", ROOT.parent / "shared" / "eval" / "external"))
+SPLIT_FILE = ROOT / "eval" / "external_split.json"
+
+
+def _squad(tmp_path: Path) -> Path:
+    data = {
+        "data": [
+            {
+                "id": "A1",
+                "title": "火星",
+                "paragraphs": [
+                    {"context": "火星是太陽系第四顆行星。", "qas": []},
+                    {
+                        "context": "火星有兩顆衛星，分別是火衛一和火衛二。",
+                        "qas": [
+                            {"id": "q1", "question": "幾顆衛星？", "answers": [{"text": "兩顆", "answer_start": 3}]},
+                            # A start that is off by a few characters (CMRC has some) is moved to the nearest match.
+                            {"id": "q2", "question": "哪顆衛星？", "answers": [{"text": "火衛二", "answer_start": 13}]},
+                            {"id": "q3", "question": "沒有答案？", "answers": [{"text": "木星", "answer_start": 0}]},
+                        ],
+                    },
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_answer_offsets_are_mapped_into_the_document_text(tmp_path: Path) -> None:
+    (article,) = load_squad(_squad(tmp_path))
+    assert article.text.splitlines()[0] == "火星"
+    assert [q.id for q in article.questions] == ["q1", "q2"]  # q3's answer is not in its paragraph
+    for q in article.questions:
+        assert [article.text[s:e] for s, e in q.spans] == list(q.answers)
+    assert article.questions[1].answers == ("火衛二",)
+
+
+def test_the_split_is_fixed_disjoint_and_leaves_enough_test_articles() -> None:
+    splits = json.loads(SPLIT_FILE.read_text(encoding="utf-8"))
+    assert set(splits) == {"DRCD_dev", "cmrc2018_trial"}
+    for split in splits.values():
+        assert not set(split["train"]) & set(split["test"])
+        assert len(split["test"]) >= 40
+        ids = split["train"] + split["test"]
+        assert make_split(ids, seed=split["seed"], test_share=split["test_share"]) == {
+            "train": split["train"],
+            "test": split["test"],
+        }
+
+
+def test_a_sample_asks_foreign_questions_only_of_articles_left_out(tmp_path: Path) -> None:
+    (one,) = load_squad(_squad(tmp_path))
+    other = replace(one, id="B2", questions=tuple(replace(q, article="B2", id=f"b-{q.id}") for q in one.questions))
+    chosen = sample([one, other], n_articles=1, n_questions=5, n_foreign=5, seed=0)
+    (kept,) = chosen.corpus
+    assert {q.article for q in chosen.questions} == {kept.id}
+    assert chosen.foreign and {q.article for q in chosen.foreign} == {({"A1", "B2"} - {kept.id}).pop()}
+    assert sample([one, other], n_articles=1, n_questions=5, n_foreign=5, seed=0) == chosen
+
+
+def test_the_baseline_picks_the_sentence_sharing_the_rarest_bigrams() -> None:
+    texts = ["火星有兩顆衛星。", "火星是行星。", "地球有一顆衛星。"]
+    sentences = [Sentence(f"s{i}", "d", "c", 0, len(t), t) for i, t in enumerate(texts)]
+    best = BigramBaseline(sentences).best("火星有幾顆衛星？")
+    assert best is not None and best.id == "s0"
+
+
+def test_short_answers_score_exact_match_and_character_f1() -> None:
+    assert short_f1("10月30日", ("10月30日",)) == (1.0, 1.0)
+    em, f1 = short_f1("火衛一", ("火衛一和火衛二",))
+    assert em == 0.0 and 0.5 < f1 < 1.0
+    assert short_f1("木星", ("火星", "地球")) == (0.0, 0.5)
+
+
+@pytest.fixture(scope="module")
+def gate_reports(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> dict[str, Any]:
+    """Both corpora's fixed CI sample of the test split: 8 articles each, their questions and 40 foreign ones."""
+    files = {"DRCD_dev": EXTERNAL / "DRCD_dev.json", "cmrc2018_trial": EXTERNAL / "cmrc2018_trial.json"}
+    if not all(p.is_file() for p in files.values()):
+        pytest.skip(f"external data not found in {EXTERNAL} (set QA_EXTERNAL_DATA)")
+    reports = {}
+    for name, path in files.items():
+        run = ExternalRun(
+            data=path,
+            split_file=SPLIT_FILE,
+            part="test",
+            articles=8,
+            questions=60,
+            foreign=40,
+            seed=0,
+            work_dir=tmp_path_factory.mktemp(name),
+        )
+        learned = configured(Settings(), evidence="learned")  # the gate is on the learned evidence step
+        reports[name] = run_external(run, learned, embedder=embedder)["summary"]
+    return reports
+
+
+@pytest.mark.parametrize("name", ["DRCD_dev", "cmrc2018_trial"])
+def test_the_evidence_step_beats_the_bigram_baseline_on_the_test_split(gate_reports: dict[str, Any], name: str) -> None:
+    s = gate_reports[name]
+    assert s["errors"] == 0 and s["questions"] >= 30
+    # The baseline never abstains and so answers everything; it is right on baseline_cite_hit of the questions.
+    assert s["cite_hit"] >= s["baseline_cite_hit"] + 0.05, s
+    assert s["answered"] >= 0.85, s
+    assert s["answered"] >= s["baseline_cite_hit"] + 0.1, s
+    assert s["abstain_foreign"] >= 0.8, s  # the baseline abstains on none
+    assert s["offsets_ok"] == 1.0, s
