@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from qa.answering.matching import SentenceStats, Term, match, proximity, support
@@ -74,6 +75,30 @@ def new_chars(sentence: str, folded_question: str) -> int:
     return sum(len(w) for w in content_terms(sentence) if w not in folded_question)
 
 
+def select_by_parts(
+    retriever: Retriever,
+    question: Question,
+    query: Query,
+    hits: list[Hit],
+    *,
+    select_one: Callable[[Question, Query, list[Hit]], Evidence],
+    in_order: Callable[[list[Sentence]], tuple[Sentence, ...]],
+) -> Evidence:
+    """Evidence for a question, or for each of the questions asked together (each searched on its own), joined."""
+    parts = split_question(question.text)
+    if len(parts) == 1:
+        return select_one(question, query, hits)
+    found = []
+    for part in map(Question.parse, parts):
+        sub = retriever.prepare(part.text, lang=part.lang, docs=query.docs)
+        found.append(select_one(part, sub, retriever.search(sub, len(hits))))
+    kept = [e for e in found if not e.abstained]
+    if not kept:
+        return found[0]
+    chosen = list(dict.fromkeys(s for e in kept for s in e.sentences))
+    return Evidence(in_order(chosen), min(e.support for e in kept))
+
+
 class EvidenceSelector:
     """Scores the sentences of the retrieved chunks and keeps the few that answer."""
 
@@ -87,18 +112,9 @@ class EvidenceSelector:
 
     def select(self, question: Question, query: Query, hits: list[Hit]) -> Evidence:
         """Choose evidence sentences from the hits, or abstain with a reason."""
-        parts = split_question(question.text)
-        if len(parts) == 1:
-            return self._select_one(question, query, hits)
-        found = []
-        for part in map(Question.parse, parts):
-            sub = self.retriever.prepare(part.text, lang=part.lang, docs=query.docs)
-            found.append(self._select_one(part, sub, self.retriever.search(sub, len(hits))))
-        kept = [e for e in found if not e.abstained]
-        if not kept:
-            return found[0]
-        chosen = list(dict.fromkeys(s for e in kept for s in e.sentences))
-        return Evidence(self._in_order(chosen), min(e.support for e in kept))
+        return select_by_parts(
+            self.retriever, question, query, hits, select_one=self._select_one, in_order=self._in_order
+        )
 
     def _select_one(self, question: Question, query: Query, hits: list[Hit]) -> Evidence:
         cfg = self.settings

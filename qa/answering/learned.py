@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from qa.answering.evidence import Evidence, split_question
+from qa.answering.evidence import Evidence, select_by_parts
 from qa.answering.features import Candidates, FeatureBuilder
 from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
@@ -57,18 +57,9 @@ class LearnedSelector:
 
     def select(self, question: Question, query: Query, hits: list[Hit]) -> Evidence:
         """Choose evidence sentences from the hits, or abstain with a reason."""
-        parts = split_question(question.text)
-        if len(parts) == 1:
-            return self._select_one(question, query, hits)
-        found = []
-        for part in map(Question.parse, parts):
-            sub = self.retriever.prepare(part.text, lang=part.lang, docs=query.docs)
-            found.append(self._select_one(part, sub, self.retriever.search(sub, len(hits))))
-        kept = [e for e in found if not e.abstained]
-        if not kept:
-            return found[0]
-        chosen = list(dict.fromkeys(s for e in kept for s in e.sentences))
-        return Evidence(self._in_order(chosen), min(e.support for e in kept))
+        return select_by_parts(
+            self.retriever, question, query, hits, select_one=self._select_one, in_order=self._in_order
+        )
 
     def candidates(self, question: Question, query: Query, hits: list[Hit]) -> Candidates:
         """The sentences of the passages (but withheld ones) with their feature rows."""
