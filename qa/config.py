@@ -54,8 +54,8 @@ class RetrievalSettings(BaseSettings):
         8,
         ge=1,
         le=1000,
-        description="Past this many index segments, adding a document folds the smallest ones into one (each "
-        "segment is one more BM25 lookup per query term)",
+        description="Past this many small index segments (documents added one by one), adding a document folds them "
+        "into one (each segment is one more BM25 lookup per query term); a build's large segments are never rewritten",
     )
     store: Literal["local", "milvus"] = Field(
         "local",

@@ -290,14 +290,17 @@ def remove(index: Index, index_dir: Path, doc_id: str, *, sources: dict[str, str
     return Index(manifest, index.segments, removed)
 
 
-def merge_small(index: Index, index_dir: Path, *, max_segments: int, segment_id: str) -> Index:
-    """The periodic merge: past max_segments segments, fold the smallest ones into one (dropping the rows of
-    removed documents they hold), so that a query never fans out over many small segments. Large segments are
-    left as they are: a merge costs what the small segments hold, not the whole index."""
-    if len(index.segments) <= max_segments:
+def merge_small(
+    index: Index, index_dir: Path, *, max_segments: int, segment_id: str, small_chars: int = 500_000
+) -> Index:
+    """The periodic merge: past max_segments small segments (documents added one by one), fold them into one,
+    dropping the rows of removed documents they hold, so that a query never fans out over many tiny segments. The
+    large segments a build wrote are left as they are: a merge costs what the small segments hold, never a rewrite
+    of the archive."""
+    small = [s for s in index.segments if s.chars < small_chars]
+    if len(small) <= max_segments:
         return index
-    by_size = sorted(index.segments, key=lambda s: len(s.chunks))
-    fold = by_size[: len(index.segments) - max_segments + 1]
+    fold = small
     keep = [s for s in index.segments if s not in fold]
     merged = merge_segments(segment_id, fold, index.removed)
     kept_ids = {s.id for s in keep}
