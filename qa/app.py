@@ -13,6 +13,7 @@ from qa.answering.extractive import ExtractiveAnswerer
 from qa.config import Settings, settings_with
 from qa.indexing.build import build_into
 from qa.indexing.freshness import open_index
+from qa.indexing.lexicon import warm as warm_lexicon
 from qa.indexing.library import Added, add_document, remove_document
 from qa.indexing.sources import Sources
 from qa.indexing.store import Index, check_writable, refresh
@@ -103,6 +104,8 @@ def build_pipeline(
         embedder.embed(["warm up"])
     for question in ("預熱什麼時候？", "How many Warm-ups?") if warm else ():
         pipeline.answerer.answer(question)
+    if warm:
+        warm_lexicon()  # the dictionary an added document's lexicon is built from: read now, not on the first add
     log.info("index ready: %s chunks from %s documents", len(index.chunks), len(index.documents))
     return pipeline
 

@@ -64,6 +64,11 @@ def _definitions() -> dict[str, tuple[str, ...]]:
     return {word: tuple(defs) for word, defs in found.items()}
 
 
+def warm() -> None:
+    """Read CC-CEDICT now (about a second), so that the first document added to a served index does not wait."""
+    _definitions()
+
+
 def _senses_of(vocabulary: set[str]) -> dict[str, list[str]]:
     """CC-CEDICT senses of the corpus words, keyed by Simplified headword."""
     definitions = _definitions()
