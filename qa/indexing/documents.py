@@ -61,10 +61,3 @@ def source_paths(seeds_dir: Path) -> list[Path]:
 def load_documents(seeds_dir: Path) -> list[Document]:
     """Every source document in the seeds folder."""
     return [load_document(p) for p in source_paths(seeds_dir)]
-
-
-def fingerprint(seeds_dir: Path) -> dict[str, str]:
-    """Map each source file name (and metadata sidecar) to its sha256, to tell whether an index is stale."""
-    paths = source_paths(seeds_dir)
-    paths += [p.with_suffix(".json") for p in paths if p.with_suffix(".json").is_file()]
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(paths)}

@@ -166,14 +166,16 @@ class Index:
 
 def new_manifest(base: dict[str, Any], segments: list[tuple[Segment, str]], removed: frozenset[str]) -> dict[str, Any]:
     """The index manifest over segments (each with its manifest's sha256), keeping base's other entries."""
-    return manifest_of(base, [{**s.describe(), "sha256": d} for s, d in segments], Index(base, (), removed), segments)
+    return manifest_of(base, [{**s.describe(), "sha256": d} for s, d in segments], removed, segments)
 
 
 def manifest_of(
-    base: dict[str, Any], entries: list[dict[str, Any]], index: Index, segments: list[tuple[Segment, str]] | None = None
+    base: dict[str, Any],
+    entries: list[dict[str, Any]],
+    removed: frozenset[str] = frozenset(),
+    segments: list[tuple[Segment, str]] | None = None,
 ) -> dict[str, Any]:
     """The manifest from segment entries (what describe() gives, plus sha256); counts from the segments when held."""
-    removed = index.removed
     if segments is not None:
         counts = Index(base, tuple(s for s, _ in segments), removed).counts()
     else:
@@ -202,7 +204,7 @@ def write_streamed(base: dict[str, Any], segments: Iterable[Segment], index_dir:
         for segment in segments:
             digest = save_segment(segment, tmp / SEGMENTS / segment.id)
             entries.append({**segment.describe(), "sha256": digest, **_counts(segment)})
-        manifest = manifest_of(base, entries, Index(base, ()))
+        manifest = manifest_of(base, entries)
         _write_json(tmp / MANIFEST, manifest)
         return manifest
 
