@@ -21,6 +21,7 @@ try:
         QAError,
         QARequestError,
         QAUnavailableError,
+        ShortAnswer,
         StreamEvent,
     )
 except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment
@@ -45,5 +46,6 @@ __all__ = [
     "QAError",
     "QARequestError",
     "QAUnavailableError",
+    "ShortAnswer",
     "StreamEvent",
 ]

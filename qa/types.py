@@ -96,6 +96,16 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The value or name a typed question asks for, as a span of a cited sentence: text == doc.text[start:end]."""
+
+    text: str
+    start: int
+    end: int
+    doc: str
+
+
+@dataclass(frozen=True)
 class Answer:
     """A cited answer, or an abstention, with the passages it was drawn from."""
 
@@ -110,6 +120,8 @@ class Answer:
     # What the LLM did (answered, abstained, fallback, skipped) and why it fell back; None without an LLM.
     llm_outcome: str | None = None
     llm_fallback: str | None = None
+    # The date, number, amount or name asked for, inside a cited sentence; None when untyped or not confident.
+    short_answer: ShortAnswer | None = None
 
 
 class Embedder(Protocol):

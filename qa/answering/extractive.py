@@ -13,6 +13,7 @@ from qa.answering.compose import abstention, citations_for, compose
 from qa.answering.evidence import Evidence, EvidenceSelector
 from qa.answering.learned import LearnedSelector
 from qa.answering.question import Question
+from qa.answering.short import short_answer
 from qa.config import AnsweringSettings
 from qa.retrieval.retriever import Retriever
 from qa.text.language import Lang
@@ -83,7 +84,7 @@ class ExtractiveAnswerer:
         started = time.perf_counter()
         parsed = Question.parse(question)
         hits, evidence, timings = self.retrieve(parsed, top_k, history, docs=docs)
-        return self.from_evidence(parsed.lang, hits[:top_k], evidence, timings, started)
+        return self.from_evidence(parsed.lang, hits[:top_k], evidence, timings, started, question=parsed)
 
     def from_evidence(
         self,
@@ -95,9 +96,11 @@ class ExtractiveAnswerer:
         *,
         mode: Mode = "extractive",
         reason: str | None = None,
+        question: Question | None = None,
     ) -> Answer:
-        """Build the extractive answer from chosen evidence."""
+        """Build the extractive answer from chosen evidence (with the short answer, when the question is given)."""
         citations = citations_for(evidence.sentences)
+        short = short_answer(question, citations) if question and citations and not evidence.abstained else None
         text = compose(lang, citations) if citations else abstention(lang)
         timings = {**timings, "total_ms": (time.perf_counter() - started) * 1000}
         return Answer(
@@ -109,4 +112,5 @@ class ExtractiveAnswerer:
             timings={k: round(v, 2) for k, v in timings.items()},
             reason=reason or evidence.reason,
             lang=lang,
+            short_answer=short,
         )

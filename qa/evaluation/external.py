@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.answering.question import Question
+from qa.answering.short import kind_of
 from qa.config import Settings
 from qa.evaluation.baseline import BigramBaseline
 from qa.evaluation.gold import Asker, covered, local_asker, url_asker
@@ -60,7 +61,8 @@ class _Tally:
     baseline: list[bool] = field(default_factory=list)
     cited: list[int] = field(default_factory=list)
     short: list[tuple[float, float]] = field(default_factory=list)
-    typed_f1: list[float] = field(default_factory=list)
+    typed: list[tuple[float, float]] = field(default_factory=list)  # (EM, F1) per typed question, 0 when not given
+    typed_given: list[bool] = field(default_factory=list)
     latency: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -120,13 +122,16 @@ def _score(q: SquadQuestion, reply: dict[str, Any], texts: dict[str, str], tally
     _check_offsets(reply, texts, tally)
     row: dict[str, Any] = {"id": q.id, "abstained": abstained, "cite_hit": tally.cite[-1], "passages": len(passages)}
     short = reply.get("short_answer")
-    typed = Question.parse(q.text).expectation.expect != "any"
+    # Typed: asks for a date, number, amount, person, place or organisation (what the short answer extracts).
+    typed = kind_of(Question.parse(q.text)) is not None
+    em = 0.0
     if isinstance(short, dict) and short.get("text"):
         em, f1 = short_f1(str(short["text"]), q.answers)
         tally.short.append((em, f1))
         row["short_f1"] = f1
     if typed:
-        tally.typed_f1.append(row.get("short_f1", 0.0))
+        tally.typed.append((em, row.get("short_f1", 0.0)))
+        tally.typed_given.append("short_f1" in row)
     return row
 
 
@@ -147,7 +152,10 @@ def _summary(sample: Sample, tally: _Tally) -> dict[str, Any]:
         "short_given": _share([True] * len(given) + [False] * (len(sample.questions) - len(given))),
         "short_em": round(statistics.mean(e for e, _ in given), 3) if given else "n/a",
         "short_f1": round(statistics.mean(f for _, f in given), 3) if given else "n/a",
-        "short_f1_typed": round(statistics.mean(tally.typed_f1), 3) if given and tally.typed_f1 else "n/a",
+        "typed_questions": len(tally.typed),
+        "short_given_typed": _share(tally.typed_given),
+        "short_em_typed": round(statistics.mean(e for e, _ in tally.typed), 3) if tally.typed else "n/a",
+        "short_f1_typed": round(statistics.mean(f for _, f in tally.typed), 3) if tally.typed else "n/a",
         "offsets_ok": _share(tally.offsets),
         "latency_p50_ms": round(1000 * statistics.median(lat), 2) if lat else None,
         "latency_p95_ms": round(1000 * lat[int(0.95 * (len(lat) - 1))], 2) if lat else None,
@@ -160,6 +168,7 @@ def summary_line(s: dict[str, Any]) -> str:
     return (
         f"hit@1 {s['hit@1']} hit@5 {s['hit@5']} cite_hit {s['cite_hit']} answered {s['answered']} "
         f"abstain_foreign {s['abstain_foreign']} short EM/F1 {s['short_em']}/{s['short_f1']} "
+        f"(given {s['short_given_typed']} of typed; on all typed {s['short_em_typed']}/{s['short_f1_typed']}) "
         f"offsets_ok {s['offsets_ok']} p50 {s['latency_p50_ms']}ms baseline cite_hit {s['baseline_cite_hit']} "
         f"errors {s['errors']}"
     )

@@ -15,6 +15,7 @@ from qa.answering.engine import Event
 from qa.answering.evidence import Evidence
 from qa.answering.extractive import ExtractiveAnswerer
 from qa.answering.question import Question
+from qa.answering.short import short_answer
 from qa.config import LLMSettings
 from qa.errors import LLMError
 from qa.llm import prompts
@@ -158,6 +159,8 @@ class LLMEngine:
             reason=_note(verified),
             lang=job.lang,
             llm_outcome="abstained" if verified.abstained else "answered",
+            # Found only inside the verified citations, so it is as sourced as they are.
+            short_answer=None if verified.abstained else short_answer(Question.parse(job.question), verified.citations),
         )
 
     def _fallback(self, job: Job, reason: str) -> Answer:
@@ -170,6 +173,7 @@ class LLMEngine:
             job.started,
             mode="llm-fallback",
             reason=f"llm: {reason}",
+            question=Question.parse(job.question),
         )
         return replace(answer, llm_outcome="fallback", llm_fallback="unverified" if reason == UNVERIFIED else reason)
 

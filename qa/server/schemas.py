@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qa.types import Answer, Chunk, Citation, Hit
+from qa.types import Answer, Chunk, Citation, Hit, ShortAnswer
 
 
 class Turn(BaseModel):
@@ -47,6 +47,21 @@ class CitationOut(BaseModel):
     def of(cls, c: Citation) -> CitationOut:
         """From the internal citation."""
         return cls(n=c.n, doc=c.doc, chunk_id=c.chunk_id, quote=c.quote, start=c.start, end=c.end)
+
+
+class ShortAnswerOut(BaseModel):
+    """The date, number, amount, person, place or organisation asked for, inside a cited sentence:
+    documents[doc].text[start:end] == text."""
+
+    text: str = Field(description="The value or name, exactly as the document writes it")
+    start: int = Field(description="Character offset of its start in the document text")
+    end: int = Field(description="Character offset just past its end")
+    doc: str = Field(description="Id of the document it is quoted from")
+
+    @classmethod
+    def of(cls, s: ShortAnswer) -> ShortAnswerOut:
+        """From the internal short answer."""
+        return cls(text=s.text, start=s.start, end=s.end, doc=s.doc)
 
 
 class PassageOut(BaseModel):
@@ -92,6 +107,12 @@ class AskResponse(BaseModel):
     timings: dict[str, float]
     reason: str | None = None
     lang: str
+    short_answer: ShortAnswerOut | None = Field(
+        None,
+        description="For a question asking for a date, number, amount, person, place or organisation: the value "
+        "itself, a span inside one of the cited sentences; null when the question asks for something else, when the "
+        "answer abstains, or when no span is likely enough",
+    )
 
     @classmethod
     def of(cls, a: Answer) -> AskResponse:
@@ -105,6 +126,7 @@ class AskResponse(BaseModel):
             timings=a.timings,
             reason=a.reason,
             lang=a.lang,
+            short_answer=ShortAnswerOut.of(a.short_answer) if a.short_answer else None,
         )
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "QAError",
     "QARequestError",
     "QAUnavailableError",
+    "ShortAnswer",
     "StreamEvent",
 ]
 __version__ = "0.1.0"
@@ -56,6 +57,22 @@ class Citation:
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Citation:
         """From the API's citation object."""
+        return cls(**_known(cls, d))
+
+
+@dataclass(frozen=True)
+class ShortAnswer:
+    """The date, number, amount or name a question asks for, inside a cited sentence: the document's
+    text[start:end] == text."""
+
+    text: str
+    start: int
+    end: int
+    doc: str
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> ShortAnswer:
+        """From the API's short_answer object."""
         return cls(**_known(cls, d))
 
 
@@ -92,6 +109,7 @@ class AskResult:
     timings: Mapping[str, float] = field(default_factory=dict)
     reason: str | None = None
     lang: str = ""
+    short_answer: ShortAnswer | None = None
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> AskResult:
@@ -105,6 +123,7 @@ class AskResult:
             timings={str(k): float(v) for k, v in d.get("timings", {}).items()},
             reason=d.get("reason"),
             lang=str(d.get("lang", "")),
+            short_answer=ShortAnswer.from_json(d["short_answer"]) if d.get("short_answer") else None,
         )
 
 

@@ -230,6 +230,10 @@ function addTurn(question) {
         label.classList.add("visually-hidden");
       }
       answerText(text, answer);
+      if (answer.short_answer && !answer.abstained) {
+        // The value asked for (a date, number, name), quoted from a cited sentence: shown as text, in bold.
+        text.before(el("p", { cls: "short-answer", text: answer.short_answer.text }));
+      }
       if (answer.citations.length) reply.append(sourcesList(answer));
       reply.append(copyButton(answer));
     },

@@ -1,0 +1,74 @@
+"""Short answers: the value or name a typed question asks for, as an exact span of a cited sentence."""
+
+from __future__ import annotations
+
+import httpx
+
+from qa.answering.question import Question
+from qa.answering.short import flat, kind_of, short_answer
+from qa.app import build_app
+from qa.config import Settings
+from qa.server.state import Pipeline
+from qa.types import Citation
+from tests.support import serve
+
+# Self-written: a document whose second sentence carries a date, an amount and a name.
+DOC = "港口新聞。\n新碼頭於2019年5月12日啟用，造價約35億元，由陳大文主持開幕。碼頭每年可處理300萬個貨櫃。"
+
+
+def cite(quote: str, n: int = 1) -> Citation:
+    start = DOC.index(quote)
+    return Citation(n=n, doc="port", chunk_id="port-0", quote=quote, start=start, end=start + len(quote))
+
+
+SENTENCE = cite("新碼頭於2019年5月12日啟用，造价約35億元，由陳大文主持開幕。".replace("价", "價"))
+BOXES = cite("碼頭每年可處理300萬個貨櫃。", n=2)
+
+
+def test_a_date_question_gets_the_date_as_a_span_of_the_document() -> None:
+    short = short_answer(Question.parse("新碼頭於哪一天啟用？"), [SENTENCE, BOXES])
+    assert short is not None and short.doc == "port"
+    assert DOC[short.start : short.end] == short.text == "2019年5月12日"
+
+
+def test_a_year_question_gets_the_year_only() -> None:
+    short = short_answer(Question.parse("新碼頭於哪一年啟用？"), [SENTENCE], threshold=0.0)
+    assert short is not None and DOC[short.start : short.end] == short.text == "2019年"
+
+
+def test_a_number_question_gets_the_number_from_the_sentence_that_holds_it() -> None:
+    short = short_answer(Question.parse("碼頭每年可處理幾個貨櫃？"), [SENTENCE, BOXES], threshold=0.0)
+    assert short is not None and DOC[short.start : short.end] == short.text
+    assert short.text.startswith("300萬")
+
+
+def test_what_the_question_already_holds_is_not_its_answer() -> None:
+    short = short_answer(Question.parse("2019年5月12日啟用的碼頭造價多少錢？"), [SENTENCE], threshold=0.0)
+    assert short is not None and short.text == "35億元"
+
+
+def test_untyped_questions_and_no_citations_get_none() -> None:
+    why = Question.parse("為什麼要建新碼頭？")
+    assert kind_of(why) is None
+    assert short_answer(why, [SENTENCE]) is None
+    assert short_answer(Question.parse("新碼頭於哪一天啟用？"), []) is None
+
+
+def test_folding_keeps_offsets() -> None:
+    text = "臺灣ＡＢＣ１２３，「與」"
+    assert len(flat(text)) == len(text) and flat(text) == "台湾abc123,「与」"
+
+
+def test_the_api_gives_the_short_answer_inside_a_cited_sentence(
+    settings: Settings, pipeline: Pipeline, article: str
+) -> None:
+    with serve(build_app(settings, pipeline=pipeline)) as url, httpx.Client(base_url=url, timeout=30) as client:
+        data = client.post("/ask", json={"question": "習特會在哪一天結束？"}).json()
+        short = data["short_answer"]
+        assert set(short) == {"text", "start", "end", "doc"}
+        assert article[short["start"] : short["end"]] == short["text"] == "10月30日"
+        assert any(c["start"] <= short["start"] and short["end"] <= c["end"] for c in data["citations"])
+        why = client.post("/ask", json={"question": "北約秘書長呂特為什麼緊急訪美？"}).json()
+        assert why["short_answer"] is None
+        schema = client.get("/openapi.json").json()["components"]["schemas"]
+        assert "short_answer" in schema["AskResponse"]["properties"] and "ShortAnswerOut" in schema
