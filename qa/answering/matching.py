@@ -16,7 +16,14 @@ from qa.answering.question import Question
 from qa.indexing.store import Index
 from qa.text.folding import fold
 from qa.text.language import CJK_RE
-from qa.text.lexicon import _PAREN_RE, _cedict_lines, common_words, english_common_words, english_groups
+from qa.text.lexicon import (
+    _PAREN_RE,
+    _cedict_lines,
+    common_words,
+    english_common_words,
+    english_groups,
+    transliterations,
+)
 from qa.text.tokens import english_terms, stem
 from qa.types import Sentence
 
@@ -171,7 +178,11 @@ class SentenceStats:
         if len(stems) > 1 and self._in_corpus(lexicon, "_".join(stems[:2])):
             return True
         uncommon = [(w, s) for w, s in zip(words, stems, strict=True) if w.lower() not in english_common_words()]
-        return any(self.has_stem(s) or self._in_corpus(lexicon, s) for _, s in uncommon) or not uncommon
+        if not uncommon or any(self.has_stem(s) or self._in_corpus(lexicon, s) for _, s in uncommon):
+            return True
+        # A transliterated name the corpus writes in Chinese only (Zelensky: 澤連斯基), found by its sound.
+        heard = transliterations(name, lexicon)
+        return any(self.contains(c) for _, s in uncommon for c in heard.get(s, ()))
 
     def _other_names(self, name: str, lexicon: dict[str, list[str]]) -> list[str]:
         """The corpus words that share a Chinese name's English in CC-CEDICT (俄國 and 俄羅斯 are both `Russia`)."""

@@ -19,13 +19,26 @@ from qa.text.folding import fold
 from qa.text.language import CJK
 from qa.text.lexicon import _PAREN_RE, MONTHS, _cedict_lines
 from qa.text.tokens import english_terms, stem
+from qa.text.transliteration import (
+    NAME_KEY,
+    TRANSLITERATION_CHARS,
+    chinese_skeleton,
+    english_skeleton,
+    name_key,
+    similarity,
+)
 
 log = logging.getLogger(__name__)
 _CJK_RUN_RE = re.compile(f"[{CJK}]+")
+# Runs of the characters Chinese spells foreign names with (布达佩斯, 泽连斯基): candidate transliterated names.
+_TRANSLITERATION_RUN_RE = re.compile(f"[{TRANSLITERATION_CHARS}]{{2,8}}")
 # 特朗普（Donald Trump，又譯川普）: a Chinese run, then an English name in brackets.
 _BRACKETED_NAME_RE = re.compile(f"([{CJK}]+)\\s*[（(]\\s*([A-Za-z][A-Za-z .'\\-]*[A-Za-z])")
 # An English word that stands for this many corpus terms or more says too little to expand.
 MAX_TERMS_PER_WORD = 10
+# Least likeness of a CC-CEDICT name to its English gloss for it to count as a transliteration (Budapest ~ 布达佩斯
+# 0.82, Middle East ~ 中东 0.4).
+GLOSS_LIKENESS = 0.6
 # A gloss with more content words than this is a description, not a translation.
 MAX_GLOSS_WORDS = 2
 
@@ -121,6 +134,8 @@ def build_lexicon(texts: list[str]) -> dict[str, list[str]]:
             for key in keys:
                 table[key].add(target)
                 names.add(key)
+    for name in transliterated_names(texts, vocabulary):
+        table[name_key(chinese_skeleton(name))].add(name)
     for number, month in enumerate(MONTHS, start=1):
         table[stem(month)].add(f"{number}月")
     for line in resources.files("qa.text").joinpath("data/english.tsv").read_text(encoding="utf-8").splitlines():
@@ -130,7 +145,39 @@ def build_lexicon(texts: list[str]) -> dict[str, list[str]]:
             for word in (fold(c) for c in chinese):
                 if word in corpus:
                     table[_phrase_key(english)].add(word)
-    return {k: sorted(v) for k, v in sorted(table.items()) if k and (len(v) <= MAX_TERMS_PER_WORD or k in names)}
+    return {
+        k: sorted(v)
+        for k, v in sorted(table.items())
+        if k and (len(v) <= MAX_TERMS_PER_WORD or k in names or k.startswith(NAME_KEY))
+    }
+
+
+def transliterated_names(texts: Iterable[str], vocabulary: set[str]) -> set[str]:
+    """Corpus words that may be foreign names spelt in Chinese, for matching English names by sound (see
+    qa.text.transliteration): runs of transliteration characters; words CC-CEDICT glosses as a name; and jieba
+    words CC-CEDICT does not know that are mostly transliteration characters. (jieba's name tags are not used:
+    loading its tag table costs a tenth of a seed build.)"""
+    definitions = _definitions()
+    found: set[str] = set()
+    for text in texts:
+        found.update(_TRANSLITERATION_RUN_RE.findall(fold(text)))
+    for word in vocabulary:
+        if not 2 <= len(word) <= 8 or word in found:
+            continue
+        senses = definitions.get(word)
+        if senses:
+            if _sounds_like_its_gloss(word, senses[0]):
+                found.add(word)
+        elif jieba.dt.FREQ.get(word) and 2 * sum(c in TRANSLITERATION_CHARS for c in word) >= len(word):
+            found.add(word)
+    return {w for w in found if chinese_skeleton(w)}
+
+
+def _sounds_like_its_gloss(word: str, definition: str) -> bool:
+    """Whether CC-CEDICT glosses a word as a name that it transliterates (布达佩斯 /Budapest/), not one it
+    translates (中东 /Middle East/, which would otherwise pass for Johnson)."""
+    head = _PAREN_RE.sub(" ", definition.strip(" /").split("/")[0]).split(",")[0]
+    return head[:1].isupper() and similarity(english_skeleton(head), chinese_skeleton(word)) >= GLOSS_LIKENESS
 
 
 def _name_word(run: str, senses: dict[str, list[str]]) -> str:

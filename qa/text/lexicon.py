@@ -8,9 +8,12 @@ from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 
-from qa.text.tokens import english_terms
+from qa.text.tokens import STOPWORDS, english_terms, stem
+from qa.text.transliteration import THRESHOLD, best_match
 
 _PAREN_RE = re.compile(r"\([^)]*\)")
+# A capitalised word of three letters or more (`Zelensky`, `Budapest`): a name the corpus may spell in Chinese.
+_CAPITALISED_RE = re.compile(r"\b[A-Z][a-z]{2,}\b")
 MONTHS = "january february march april may june july august september october november december".split()
 
 
@@ -25,6 +28,7 @@ def english_groups(question: str, lexicon: dict[str, list[str]]) -> list[tuple[s
     (`game of chicken`, `united states`) stands as one term in place of its words."""
     terms = english_terms(question)
     groups: list[tuple[str, list[str]]] = [(n, []) for n in re.findall(r"\d+(?:\.\d+)?", question)]
+    heard = transliterations(question, lexicon)
     i = 0
     while i < len(terms):
         phrase = f"{terms[i]}_{terms[i + 1]}" if i + 1 < len(terms) else ""
@@ -32,9 +36,24 @@ def english_groups(question: str, lexicon: dict[str, list[str]]) -> list[tuple[s
             groups.append((phrase, lexicon[phrase]))
             i += 2
         else:
-            groups.append((terms[i], lexicon.get(terms[i], [])))
+            groups.append((terms[i], lexicon.get(terms[i]) or heard.get(terms[i], [])))
             i += 1
     return groups
+
+
+def transliterations(question: str, lexicon: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Corpus names for the capitalised words of a question that the lexicon does not map, found by sound
+    (`Zelensky` -> 泽连斯基 by pinyin), keyed by the word's stem; common English words are never names here."""
+    heard: dict[str, list[str]] = {}
+    for word in dict.fromkeys(_CAPITALISED_RE.findall(question)):
+        key = stem(word)
+        lower = word.lower()
+        if key in lexicon or lower in STOPWORDS or lower in english_common_words():
+            continue
+        found = best_match(word, lexicon)
+        if found and found[1] >= THRESHOLD:
+            heard[key] = [found[0]]
+    return heard
 
 
 def expand(question: str, lexicon: dict[str, list[str]]) -> list[str]:
