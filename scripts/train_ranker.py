@@ -1,10 +1,11 @@
-"""Train the evidence ranker and the abstention model on the TRAIN split of the external data; write the model file.
+"""Train the evidence ranker and the abstention model on the TRAIN split of the external data; write the model files.
 
     .venv/bin/python scripts/train_ranker.py [--seed 8] [--out qa/answering/data]
 
 The train articles of each corpus (eval/external_split.json) are cut into corpora of --group articles, each indexed
 with the real pipeline (cached under --cache). Every question is asked of its own corpus (answerable) and, for the
-abstention model, of another one (foreign). Candidates are the sentences of the retrieved passages; a candidate is
+abstention model, of another one (foreign) and of its own with the sentences that hold its answer withheld (near: the
+corpus is about the subject but does not say). Candidates are the sentences of the retrieved passages; a candidate is
 right when it overlaps a gold answer span. Features are chosen and the abstention threshold is set on corpora held
 out of fitting (grouped cross-validation); the test split is never read.
 """
@@ -48,6 +49,7 @@ class Asked:
     candidates: Candidates
     labels: np.ndarray
     alone: bool = False
+    near: bool = False  # asked of its own corpus with the sentences that hold the answer withheld
 
 
 def groups(articles: list[Article], size: int, seed: int) -> list[list[Article]]:
@@ -66,17 +68,32 @@ def builder_for(articles: list[Article], folder: Path, embedder: SentenceTransfo
 
 
 def ask(
-    builder: FeatureBuilder, q: SquadQuestion, *, answerable: bool, corpus: str, group: int, alone: bool = False
+    builder: FeatureBuilder,
+    q: SquadQuestion,
+    *,
+    answerable: bool,
+    corpus: str,
+    group: int,
+    alone: bool = False,
+    near: bool = False,
 ) -> Asked:
     """The candidates of one question, labelled by whether they overlap a gold span of its article: asked as
     the extractive answerer asks (the same search, the same number of passages). Alone: the search is kept to the
     question's own article, as in a corpus of that one article (the passages' ranks and scores then mean what
-    they mean there)."""
+    they mean there). Near: the sentences that hold the answer are withheld, as in an article on the same subject
+    that does not say it (a question to abstain on that shares much with what the corpus holds)."""
     question = Question.parse(q.text)
     docs = {q.article} if alone else None
     query = builder.retriever.prepare(question.text, lang=question.lang, docs=docs)
     hits = builder.retriever.search(query, SETTINGS.answering.evidence_chunks)
-    candidates = builder.build(question, query, hits)
+    skip = frozenset(
+        s.id
+        for h in hits
+        for s in h.chunk.sentences
+        if near and s.doc == q.article and any(s.start < e and st < s.end for st, e in q.spans)
+    )
+    candidates = builder.build(question, query, hits, skip=skip)
+    answerable = answerable and not near
     labels = np.array(
         [
             answerable and s.doc == q.article and any(s.start < e and st < s.end for st, e in q.spans)
@@ -84,7 +101,7 @@ def ask(
         ],
         dtype=np.int8,
     )
-    return Asked(corpus, group, q.id, q.text, answerable, candidates, labels, alone)
+    return Asked(corpus, group, q.id, q.text, answerable, candidates, labels, alone, near)
 
 
 def collect(args: argparse.Namespace) -> list[Asked]:
@@ -101,16 +118,24 @@ def collect(args: argparse.Namespace) -> list[Asked]:
             others = [q for k, p in enumerate(parts) if k != g for a in p for q in a.questions]
             foreign = rng.sample(others, min(len(others), args.foreign))
             done = args.cache / f"{name}-g{g}" / "rows.pkl"
+            own = [q for a in part for q in a.questions]
             if done.is_file() and not args.recollect:
                 out += [Asked(**row) for row in pickle.loads(done.read_bytes())]
+            else:
+                builder = builder_for(part, args.cache / f"{name}-g{g}", embedder)
+                asked = [ask(builder, q, answerable=True, corpus=name, group=g) for q in own]
+                asked += [ask(builder, q, answerable=True, corpus=name, group=g, alone=True) for q in own]
+                asked += [ask(builder, q, answerable=False, corpus=name, group=g) for q in foreign]
+                done.write_bytes(pickle.dumps([vars(a) for a in asked]))  # plain dicts: readable whatever runs this
+                out += asked
+            near_done = done.with_name("near.pkl")
+            if near_done.is_file() and not args.recollect:
+                out += [Asked(**row) for row in pickle.loads(near_done.read_bytes())]
                 continue
             builder = builder_for(part, args.cache / f"{name}-g{g}", embedder)
-            own = [q for a in part for q in a.questions]
-            asked = [ask(builder, q, answerable=True, corpus=name, group=g) for q in own]
-            asked += [ask(builder, q, answerable=True, corpus=name, group=g, alone=True) for q in own]
-            asked += [ask(builder, q, answerable=False, corpus=name, group=g) for q in foreign]
-            done.write_bytes(pickle.dumps([vars(a) for a in asked]))  # plain dicts: readable whatever runs this
-            out += asked
+            nearby = [ask(builder, q, answerable=True, corpus=name, group=g, near=True) for q in own]
+            near_done.write_bytes(pickle.dumps([vars(a) for a in nearby]))  # withheld answers: to abstain on
+            out += nearby
             print(f"{name} corpus {g}: {len(part)} articles, {len(out)} questions so far", flush=True)
     return out
 
@@ -133,9 +158,11 @@ def main() -> None:
     rows = collect(args)
     from fit_ranker import fit  # the model fitting (this folder), apart from the data collection
 
-    model, meta = fit(rows, seed=args.seed, features=args.features.split(",") if args.features else None)
+    features = args.features.split(",") if args.features else None
+    model, abstainer, meta = fit(rows, seed=args.seed, features=features)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ranker.txt").write_text(model, encoding="utf-8")
+    (args.out / "abstainer.txt").write_text(abstainer, encoding="utf-8")
     (args.out / "ranker.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(meta["measured"], indent=1))
 

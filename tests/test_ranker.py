@@ -13,7 +13,7 @@ from qa.answering.alignment import longest_shared, new_before, plain, prefix_in,
 from qa.answering.features import SENTENCE_FEATURES
 from qa.answering.learned import LearnedSelector, wants_more
 from qa.answering.question import Question
-from qa.answering.ranker import QUESTION_FEATURES, load_ranker, softmax
+from qa.answering.ranker import MODEL_FILES, QUESTION_FEATURES, load_ranker, softmax
 from qa.answering.units import units
 from qa.config import AnsweringSettings
 from qa.server.state import Pipeline
@@ -58,7 +58,7 @@ def test_the_shipped_model_files_load_and_agree_with_the_features() -> None:
 
 def test_a_model_for_other_features_is_refused(tmp_path: Path) -> None:
     data = resources.files("qa.answering").joinpath("data")
-    for name in ("ranker.txt", "ranker.json"):
+    for name in MODEL_FILES:
         (tmp_path / name).write_text(data.joinpath(name).read_text("utf-8"), encoding="utf-8")
     assert load_ranker(tmp_path).features == load_ranker().features
     meta = json.loads((tmp_path / "ranker.json").read_text("utf-8"))

@@ -1,16 +1,15 @@
 """The learned evidence ranker and abstention model, read from the model files shipped in the package.
 
 scripts/train_ranker.py fits both on the train split of external reading-comprehension data (DRCD, CMRC 2018):
-a LightGBM LambdaRank model over the candidate sentences' features (data/ranker.txt), and, in data/ranker.json,
-the temperature that turns its scores into probabilities and a logistic model of whether the best evidence
-answers the question at all, with the threshold chosen on held-out corpora.
+a LightGBM LambdaRank model over the candidate sentences' features (data/ranker.txt), a LightGBM model of whether
+the best evidence answers the question at all (data/abstainer.txt), and, in data/ranker.json, the temperature that
+turns the ranker's scores into probabilities and the abstention threshold chosen on held-out corpora.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
     import lightgbm
 
 # Question-level features of the abstention model, computed from the ranked candidates.
-QUESTION_FEATURES = (
+QUESTION_FEATURES: tuple[str, ...] = (
     "top",  # probability of the best candidate (softmax of the ranker's scores)
     "margin",  # the best candidate's score less the second best's
     "top_bigram",  # the best candidate's share of the question's bigrams
@@ -38,6 +37,11 @@ QUESTION_FEATURES = (
     "given_missing",  # it names a date the corpus does not hold
     "typed_miss",  # it asks for a date, number or amount and the best candidate holds none
 )
+# Sentence features read twice more for the abstention model: of the best candidate (top_*) and the most of any
+# candidate (best_*). Whether the question's own words stand around the question word, or the value it asks for is
+# there at all, tells a passage that answers from one that is only about the same subject.
+_ALSO = ("wh_left", "wh_right", "head_new", "typed_match", "name_new", "terms", "proximity", "echo", "novel")
+QUESTION_FEATURES += tuple(f"top_{n}" for n in _ALSO) + tuple(f"best_{n}" for n in _ALSO)
 
 
 def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
@@ -58,10 +62,11 @@ def question_features(scores: np.ndarray, candidates: Candidates, temperature: f
         float(candidates.given_missing),
     ]
     if not len(scores):
-        return np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, *extra, 1.0])
+        return np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, *extra, 1.0, *[0.0] * (2 * len(_ALSO))])
     order = np.argsort(-scores, kind="stable")
     best = candidates.matrix[order[0]]
     col = SENTENCE_FEATURES.index
+    also = [col(n) for n in _ALSO]
     return np.array(
         [
             softmax(scores, temperature)[order[0]],
@@ -73,49 +78,28 @@ def question_features(scores: np.ndarray, candidates: Candidates, temperature: f
             candidates.matrix[:, col("bigram")].max(),
             *extra,
             best[col("typed_miss")],
+            *best[also],
+            *candidates.matrix[:, also].max(axis=0),
         ]
     )
-
-
-@dataclass(frozen=True)
-class LinearModel:
-    """A logistic model over named features, with the standardisation it was fitted with."""
-
-    mean: np.ndarray
-    scale: np.ndarray
-    coef: np.ndarray
-    intercept: float
-
-    @classmethod
-    def of(cls, data: dict[str, Any]) -> LinearModel:
-        """From the model file's entry."""
-        return cls(
-            mean=np.asarray(data["mean"], dtype=np.float64),
-            scale=np.asarray(data["scale"], dtype=np.float64),
-            coef=np.asarray(data["coef"], dtype=np.float64),
-            intercept=float(data["intercept"]),
-        )
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Log-odds of each row."""
-        out: np.ndarray = ((x - self.mean) / self.scale) @ self.coef + self.intercept
-        return out
 
 
 class Ranker:
     """Scores candidate sentences, and says how likely it is that the best of them answers the question."""
 
-    def __init__(self, booster: lightgbm.Booster, meta: dict[str, Any]) -> None:
+    def __init__(self, booster: lightgbm.Booster, abstainer: lightgbm.Booster, meta: dict[str, Any]) -> None:
         names = tuple(meta["features"])
         if tuple(booster.feature_name()) != names or set(names) - set(SENTENCE_FEATURES):
             raise ValueError(f"the ranker model's features {names} are not ones this version computes")
-        if tuple(meta["abstainer"]["features"]) != QUESTION_FEATURES:
+        if tuple(meta["abstainer"]["features"]) != QUESTION_FEATURES or abstainer.num_feature() != len(
+            QUESTION_FEATURES
+        ):
             raise ValueError("the abstention model was trained on other question features")
         self.booster = booster
         self.features = names
         self._columns = [SENTENCE_FEATURES.index(n) for n in names]
         self.temperature = float(meta["temperature"])
-        self.abstainer = LinearModel.of(meta["abstainer"])
+        self.abstainer = abstainer
         self.threshold = float(meta["abstainer"]["threshold"])
         self.meta = meta
 
@@ -133,7 +117,7 @@ class Ranker:
     def answer_odds(self, candidates: Candidates, scores: np.ndarray) -> float:
         """Log-odds that the best candidate answers the question (that the corpus holds its answer)."""
         row = question_features(scores, candidates, self.temperature)
-        return float(self.abstainer(row[None, :])[0])
+        return float(self.abstainer.predict(row[None, :], raw_score=True, num_threads=1)[0])
 
     @staticmethod
     def probability(odds: float) -> float:
@@ -141,22 +125,23 @@ class Ranker:
         return 1.0 / (1.0 + math.exp(-odds))
 
 
+MODEL_FILES = ("ranker.txt", "abstainer.txt", "ranker.json")
+
+
 def load_ranker(folder: Path | None = None) -> Ranker:
-    """The model files (ranker.txt, ranker.json) in folder, or the ones shipped in the package."""
+    """The model files (MODEL_FILES) in folder, or the ones shipped in the package."""
     if folder is None:
         return _shipped()
-    return _read((folder / "ranker.txt").read_text(encoding="utf-8"), (folder / "ranker.json").read_text("utf-8"))
+    return _read(*((folder / name).read_text(encoding="utf-8") for name in MODEL_FILES))
 
 
-def _read(model: str, meta: str) -> Ranker:
+def _read(model: str, abstainer: str, meta: str) -> Ranker:
     import lightgbm  # imported when a model is loaded, not with the package
 
-    return Ranker(lightgbm.Booster(model_str=model), json.loads(meta))
+    return Ranker(lightgbm.Booster(model_str=model), lightgbm.Booster(model_str=abstainer), json.loads(meta))
 
 
 @cache
 def _shipped() -> Ranker:
     data = resources.files("qa.answering").joinpath("data")
-    return _read(
-        data.joinpath("ranker.txt").read_text(encoding="utf-8"), data.joinpath("ranker.json").read_text("utf-8")
-    )
+    return _read(*(data.joinpath(name).read_text(encoding="utf-8") for name in MODEL_FILES))
