@@ -220,6 +220,7 @@ def _eval_squad(args: argparse.Namespace) -> int:
         questions=args.questions,
         foreign=args.foreign,
         seed=args.seed,
+        near=args.near,
         work_dir=Path(args.work_dir) if args.work_dir else None,
     )
     report = run_external(run, _settings(args), url=args.url)
@@ -284,6 +285,12 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--articles", type=int, default=40, help="articles in the corpus")
     ev.add_argument("--questions", type=int, default=300, help="questions asked about them")
     ev.add_argument("--foreign", type=int, default=200, help="questions about articles left out (to abstain on)")
+    ev.add_argument(
+        "--no-near",
+        dest="near",
+        action="store_false",
+        help="skip the near misses: one question per article asked with its answer cut out (to abstain on)",
+    )
     ev.add_argument("--seed", type=int, default=0, help="seed of the choice of articles and questions")
     ev.add_argument("--work-dir", help="where the corpus and its index are kept (default: a folder in /tmp)")
     ev.set_defaults(func=cmd_eval)

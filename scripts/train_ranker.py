@@ -4,8 +4,9 @@
 
 The train articles of each corpus (eval/external_split.json) are cut into corpora of --group articles, each indexed
 with the real pipeline (cached under --cache). Every question is asked of its own corpus (answerable) and, for the
-abstention model, of another one (foreign) and of its own with the sentences that hold its answer withheld (near: the
-corpus is about the subject but does not say). Candidates are the sentences of the retrieved passages; a candidate is
+abstention model, of another one (foreign) and of its own with the sentences that hold its answer cut out (near: the
+corpus is about the subject but does not say) and with one of its names replaced by one the corpus never mentions
+(swapped). Candidates are the sentences of the retrieved passages; a candidate is
 right when it overlaps a gold answer span. Features are chosen and the abstention threshold is set on corpora held
 out of fitting (grouped cross-validation); the test split is never read.
 """
@@ -17,19 +18,30 @@ import json
 import os
 import pickle
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from qa.answering.alignment import names
 from qa.answering.features import Candidates, FeatureBuilder
 from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
 from qa.config import Settings
-from qa.evaluation.squad import Article, SquadQuestion, corpus_name, load_squad, split_articles, write_corpus
+from qa.evaluation.squad import (
+    Article,
+    SquadQuestion,
+    corpus_name,
+    load_squad,
+    near_misses,
+    split_articles,
+    write_corpus,
+)
 from qa.indexing.freshness import open_index
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever
+from qa.text.folding import fold
 from qa.text.tokens import initialise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +61,8 @@ class Asked:
     candidates: Candidates
     labels: np.ndarray
     alone: bool = False
-    near: bool = False  # asked of its own corpus with the sentences that hold the answer withheld
+    near: bool = False  # asked of its corpus with the sentences that hold its answer cut out (to abstain on)
+    swapped: bool = False  # asked with one of its names replaced by one the corpus never mentions (to abstain on)
 
 
 def groups(articles: list[Article], size: int, seed: int) -> list[list[Article]]:
@@ -76,24 +89,17 @@ def ask(
     group: int,
     alone: bool = False,
     near: bool = False,
+    swapped: bool = False,
 ) -> Asked:
     """The candidates of one question, labelled by whether they overlap a gold span of its article: asked as
     the extractive answerer asks (the same search, the same number of passages). Alone: the search is kept to the
     question's own article, as in a corpus of that one article (the passages' ranks and scores then mean what
-    they mean there). Near: the sentences that hold the answer are withheld, as in an article on the same subject
-    that does not say it (a question to abstain on that shares much with what the corpus holds)."""
+    they mean there)."""
     question = Question.parse(q.text)
     docs = {q.article} if alone else None
     query = builder.retriever.prepare(question.text, lang=question.lang, docs=docs)
     hits = builder.retriever.search(query, SETTINGS.answering.evidence_chunks)
-    skip = frozenset(
-        s.id
-        for h in hits
-        for s in h.chunk.sentences
-        if near and s.doc == q.article and any(s.start < e and st < s.end for st, e in q.spans)
-    )
-    candidates = builder.build(question, query, hits, skip=skip)
-    answerable = answerable and not near
+    candidates = builder.build(question, query, hits)
     labels = np.array(
         [
             answerable and s.doc == q.article and any(s.start < e and st < s.end for st, e in q.spans)
@@ -101,7 +107,36 @@ def ask(
         ],
         dtype=np.int8,
     )
-    return Asked(corpus, group, q.id, q.text, answerable, candidates, labels, alone, near)
+    return Asked(corpus, group, q.id, q.text, answerable, candidates, labels, alone, near, swapped)
+
+
+def name_pool(questions: list[SquadQuestion]) -> dict[str, list[str]]:
+    """The names (person, place, organisation) these questions hold, by kind, in a fixed order."""
+    pool: dict[str, set[str]] = {}
+    for q in questions:
+        for kind, found in names(fold(q.text)).items():
+            pool.setdefault(kind, set()).update(found)
+    return {kind: sorted(found) for kind, found in pool.items()}
+
+
+def swapped(
+    builder: FeatureBuilder, own: list[SquadQuestion], pool: dict[str, list[str]], rng: random.Random, **where: Any
+) -> list[Asked]:
+    """Questions about the corpus that name something it never mentions: one name of each question that holds one
+    the corpus does (a person, place or organisation) replaced by a name of the same kind from another corpus."""
+    out = []
+    for q in own:
+        folded = fold(q.text)
+        found = sorted(names(folded).items())
+        held = [(kind, n) for kind, words in found for n in sorted(words) if builder.stats.contains(n)]
+        if not held:
+            continue
+        kind, name = rng.choice(held)
+        strangers = [n for n in pool.get(kind, ()) if not builder.stats.contains(n) and name not in n]
+        if strangers:
+            other = replace(q, text=folded.replace(name, rng.choice(strangers)))
+            out.append(ask(builder, other, answerable=False, swapped=True, **where))
+    return out
 
 
 def collect(args: argparse.Namespace) -> list[Asked]:
@@ -128,14 +163,27 @@ def collect(args: argparse.Namespace) -> list[Asked]:
                 asked += [ask(builder, q, answerable=False, corpus=name, group=g) for q in foreign]
                 done.write_bytes(pickle.dumps([vars(a) for a in asked]))  # plain dicts: readable whatever runs this
                 out += asked
-            near_done = done.with_name("near.pkl")
-            if near_done.is_file() and not args.recollect:
-                out += [Asked(**row) for row in pickle.loads(near_done.read_bytes())]
-                continue
-            builder = builder_for(part, args.cache / f"{name}-g{g}", embedder)
-            nearby = [ask(builder, q, answerable=True, corpus=name, group=g, near=True) for q in own]
-            near_done.write_bytes(pickle.dumps([vars(a) for a in nearby]))  # withheld answers: to abstain on
-            out += nearby
+            for k in range(args.near_rounds):
+                # Near misses: the corpus again, one question of each article cut out with the sentences that hold
+                # its answer (indexed so: the passages, their scores and the corpus statistics are as served).
+                near_done = args.cache / f"{name}-g{g}-near{k}" / "rows.pkl"
+                if near_done.is_file() and not args.recollect:
+                    out += [Asked(**row) for row in pickle.loads(near_done.read_bytes())]
+                    continue
+                cut, asked_near = near_misses(tuple(part), args.seed + k)
+                builder = builder_for(list(cut), near_done.parent, embedder)
+                nearby = [ask(builder, q, answerable=False, corpus=name, group=g, near=True) for q in asked_near]
+                near_done.write_bytes(pickle.dumps([vars(a) for a in nearby]))
+                out += nearby
+            swapped_done = done.with_name("swapped.pkl")
+            if swapped_done.is_file() and not args.recollect:
+                out += [Asked(**row) for row in pickle.loads(swapped_done.read_bytes())]
+            else:
+                builder = builder_for(part, args.cache / f"{name}-g{g}", embedder)
+                pool = name_pool(others)
+                strange = swapped(builder, own, pool, random.Random(args.seed + g), corpus=name, group=g)
+                swapped_done.write_bytes(pickle.dumps([vars(a) for a in strange]))
+                out += strange
             print(f"{name} corpus {g}: {len(part)} articles, {len(out)} questions so far", flush=True)
     return out
 
@@ -148,6 +196,7 @@ def main() -> None:
     ap.add_argument("--group", type=int, default=40, help="articles per training corpus")
     ap.add_argument("--foreign", type=int, default=150, help="foreign questions asked of each training corpus")
     ap.add_argument("--seed", type=int, default=8)
+    ap.add_argument("--near-rounds", type=int, default=3, help="near-miss corpora per training corpus")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/qa-train"))
     ap.add_argument("--features", help="comma-separated features to use, skipping the ablation")
     ap.add_argument("--recollect", action="store_true", help="ask the questions again (after a feature change)")

@@ -86,9 +86,14 @@ class LearnedSelector:
         wanted = cfg.explain_confidence if wants_more(question) else cfg.evidence_confidence
         chosen = [found.sentences[order[0]]]
         held = float(probabilities[order[0]])
-        for j in order[1 : cfg.max_sentences]:
-            if held >= wanted:
+        for j in order[1:]:
+            if held >= wanted or len(chosen) >= cfg.max_sentences:
                 break
+            # An answer quotes one article: a likely sentence of another is a different story on the same words
+            # (held out, citing across articles raised cite_hit by 0.005 on DRCD and 0.002 on CMRC, at the same
+            # number of sentences).
+            if found.sentences[j].doc != chosen[0].doc:
+                continue
             chosen.append(found.sentences[j])
             held += float(probabilities[j])
         return Evidence(self._in_order(chosen), confidence)

@@ -108,8 +108,11 @@ def _spans(kind: Kind, text: str, unit: str | None) -> list[tuple[int, int, bool
     if kind in _NAME_TAGS:
         return _names(kind, text)
     if kind == "unit" and unit:
+        # The shortest of the question's unit readings (艘 of 艘拖|艘): the answer ends at its measure word.
+        unit = "|".join(sorted(unit.split("|"), key=len))
         one = rf"{_BIG}\s*(?:{unit})"
-        pattern = re.compile(one + _RANGE.format(one))
+        # A range names the unit once or twice (100至150架, 100架至150架).
+        pattern = re.compile(rf"{_BIG}\s*(?:{unit})?\s*(?:至|到|-|–|~|～)\s*{one}|{one}")
     else:
         pattern = {
             "date": _DATE_RE,

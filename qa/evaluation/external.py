@@ -17,7 +17,16 @@ from qa.answering.short import kind_of
 from qa.config import Settings
 from qa.evaluation.baseline import BigramBaseline
 from qa.evaluation.gold import Asker, covered, local_asker, url_asker
-from qa.evaluation.squad import Sample, SquadQuestion, corpus_name, load_squad, sample, split_articles, write_corpus
+from qa.evaluation.squad import (
+    Sample,
+    SquadQuestion,
+    corpus_name,
+    load_squad,
+    near_misses,
+    sample,
+    split_articles,
+    write_corpus,
+)
 from qa.indexing.chunking import chunk_document
 from qa.indexing.documents import load_documents
 from qa.text.folding import fold
@@ -167,7 +176,8 @@ def summary_line(s: dict[str, Any]) -> str:
     """The one-line summary of an external evaluation."""
     return (
         f"hit@1 {s['hit@1']} hit@5 {s['hit@5']} cite_hit {s['cite_hit']} answered {s['answered']} "
-        f"abstain_foreign {s['abstain_foreign']} short EM/F1 {s['short_em']}/{s['short_f1']} "
+        f"abstain_foreign {s['abstain_foreign']} abstain_near {s.get('abstain_near', 'n/a')} "
+        f"short EM/F1 {s['short_em']}/{s['short_f1']} "
         f"(given {s['short_given_typed']} of typed; on all typed {s['short_em_typed']}/{s['short_f1_typed']}) "
         f"offsets_ok {s['offsets_ok']} p50 {s['latency_p50_ms']}ms baseline cite_hit {s['baseline_cite_hit']} "
         f"errors {s['errors']}"
@@ -186,6 +196,7 @@ class ExternalRun:
     foreign: int = 200
     seed: int = 0
     work_dir: Path | None = None
+    near: bool = True  # also ask one question per article of the corpus with its answer cut out (local runs only)
 
     def folder(self) -> Path:
         """Where the corpus and its index are kept between runs (the same run finds its index again)."""
@@ -193,6 +204,18 @@ class ExternalRun:
             return self.work_dir
         key = f"{corpus_name(self.data)}-{self.part}-{self.articles}-{self.seed}"
         return Path(tempfile.gettempdir()) / "qa-squad" / key
+
+
+def _near_misses(run: ExternalRun, chosen: Sample, settings: Settings, embedder: Embedder | None) -> list[bool]:
+    """Whether each near-miss question (asked of the corpus with its answer's sentences cut out) was abstained."""
+    from qa.app import build_pipeline
+
+    articles, questions = near_misses(chosen.corpus, run.seed)
+    seeds_dir, index_dir = run.folder() / "near" / "seeds", run.folder() / "near" / "index"
+    write_corpus(articles, seeds_dir)
+    update = {"seeds_dir": seeds_dir, "index_dir": index_dir, "on_index_mismatch": "rebuild"}
+    ask = local_asker(build_pipeline(settings.model_copy(update=update), embedder=embedder))
+    return [bool(ask(q.text).get("abstained", False)) for q in questions]
 
 
 def run_external(
@@ -213,5 +236,8 @@ def run_external(
         local = settings.model_copy(update=update)
         ask = local_asker(build_pipeline(local, embedder=embedder))
     report = evaluate_sample(chosen, ask, sentences)
+    if run.near and not url:
+        asked = _near_misses(run, chosen, settings, embedder)
+        report["summary"] |= {"near_questions": len(asked), "abstain_near": _share(asked)}
     report["corpus"] = {"seeds_dir": str(seeds_dir), "index_dir": str(index_dir), "split": run.part, "seed": run.seed}
     return report

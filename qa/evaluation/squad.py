@@ -144,3 +144,41 @@ def write_corpus(articles: tuple[Article, ...] | list[Article], seeds_dir: Path)
         path = seeds_dir / article.file_name
         if not path.is_file() or path.read_text(encoding="utf-8") != article.text:
             path.write_text(article.text, encoding="utf-8")
+
+
+_SENTENCE_END = "。！？!?\n"
+
+
+def without_answer(article: Article, question: SquadQuestion) -> Article | None:
+    """The article without the sentences that hold the question's answer (a corpus on the subject that does not say
+    it), or None when the answer is also written elsewhere in it. The article keeps no questions."""
+    text, cuts = article.text, []
+    for start, end in question.spans:
+        before = max(text.rfind(c, 0, start) for c in _SENTENCE_END) + 1
+        after = min((i for i in (text.find(c, end) for c in _SENTENCE_END) if i >= 0), default=len(text) - 1) + 1
+        cuts.append((before, after))
+    kept, at = [], 0
+    for start, end in sorted(cuts):
+        kept.append(text[at:start])
+        at = max(at, end)
+    kept.append(text[at:])
+    rest = "".join(kept)
+    if any(answer and answer in rest for answer in question.answers) or not rest.strip():
+        return None
+    return Article(article.id, article.title, rest, ())
+
+
+def near_misses(corpus: tuple[Article, ...], seed: int) -> tuple[tuple[Article, ...], tuple[SquadQuestion, ...]]:
+    """One question of each corpus article, and the articles without its answer (seeded choice)."""
+    rng = random.Random(seed)
+    articles, questions = [], []
+    for article in corpus:
+        for q in rng.sample(article.questions, len(article.questions)):
+            cut = without_answer(article, q)
+            if cut is not None:
+                articles.append(cut)
+                questions.append(q)
+                break
+        else:
+            articles.append(Article(article.id, article.title, article.text, ()))
+    return tuple(articles), tuple(questions)
