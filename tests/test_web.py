@@ -285,6 +285,25 @@ def test_an_abstention_looks_different_from_an_answer(page: Page, live_url: str,
 
 
 @pytest.mark.browser
+def test_a_short_answer_shows_above_the_answer_and_only_when_given(
+    page: Page, live_url: str, client: httpx.Client
+) -> None:
+    typed = "拜登在哪一年之前反對烏克蘭用西方武器打擊克里米亞？"  # asks for a date: the API gives a short answer
+    expected = api(client, typed)["short_answer"]
+    assert expected and expected["text"]
+    assert api(client, QUESTION)["short_answer"] is None
+    page.goto(live_url + "/")
+    untyped = ask(page, QUESTION)
+    answer = ask(page, typed)
+    short = answer.locator(".short-answer")
+    expect(short).to_have_text(expected["text"])
+    box, text_box = short.bounding_box(), answer.locator(".answer-text").bounding_box()
+    assert box is not None and text_box is not None and box["y"] < text_box["y"]  # above the cited sentence
+    assert answer.evaluate("e => getComputedStyle(e.querySelector('.short-answer')).fontWeight") in ("700", "bold")
+    assert untyped.locator(".short-answer").count() == 0
+
+
+@pytest.mark.browser
 def test_markup_in_a_question_is_shown_as_text(page: Page, live_url: str) -> None:
     dialogs: list[str] = []
 
