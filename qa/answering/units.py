@@ -21,6 +21,18 @@ _UNIT_RE = re.compile(f"[{CJK}]+|[a-z]+|\\d+(?:\\.\\d+)?")
 _CACHE = 200_000
 
 
+def _plain_units(folded: str) -> set[str]:
+    """The units of a folded text that are not character pairs (stems, numbers, lone characters)."""
+    out: set[str] = set()
+    for m in _UNIT_RE.finditer(folded):
+        piece = m.group()
+        if piece[0].isascii() and piece[0].isalpha():
+            out.add(stem(piece))
+        elif piece[0].isdigit() or len(piece) == 1:
+            out.add(piece)
+    return out
+
+
 def units(folded: str) -> set[str]:
     """The matching units of a folded text: character pairs of Chinese runs (a lone character alone), stemmed
     English words and numbers; a pair is written `#xy`, as the BM25 tokens write it."""
@@ -46,6 +58,8 @@ class UnitStats:
         self._weights: dict[int, float] = {}
         self._chunks: dict[str, frozenset[str]] = {}
         self._docs: dict[str, tuple[int, Counter[str]]] = {}
+        self._doc_texts: dict[str, tuple[tuple[str, ...], tuple[frozenset[str], ...]]] = {}
+        self._local: dict[tuple[str, str], int] = {}
         self._idf: dict[str, float] = {}
         self._doc_positions: dict[str, list[int]] | None = None
         self._size = max(1, len(index.chunks))
@@ -120,20 +134,53 @@ class UnitStats:
 
     def local_idf(self, unit: str, doc: str) -> float | None:
         """Rarity of a unit among the sentences of one document; None when the document does not hold it."""
-        n, counts = self._doc(doc)
-        df = counts.get(unit, 0)
+        known = self._docs.get(doc)  # all of a document's units, when warm() counted them
+        if known is not None:
+            n, df = known[0], known[1].get(unit, 0)
+        else:
+            n, df = self._count(unit, doc)
         return math.log((n + 1) / (df + 0.5)) if df else None
+
+    def _count(self, unit: str, doc: str) -> tuple[int, int]:
+        """How many sentences of a document there are, and how many hold the unit; counted for this unit alone (a
+        large index: the units of every sentence of every document a question reaches would cost ~1 ms each). The
+        same count as _doc's: a pair `#xy` is in a sentence's units exactly when `xy` is in its folded text."""
+        texts, plain = self._texts(doc)
+        found = self._local.get((unit, doc))
+        if found is None:
+            if len(self._local) >= _CACHE:
+                self._local.clear()
+            pair = unit.startswith("#")
+            found = sum(unit[1:] in t for t in texts) if pair else sum(unit in p for p in plain)
+            self._local[(unit, doc)] = found
+        return len(texts), found
+
+    def _texts(self, doc: str) -> tuple[tuple[str, ...], tuple[frozenset[str], ...]]:
+        found = self._doc_texts.get(doc)
+        if found is None:
+            if len(self._doc_texts) >= _CACHE // 100:
+                self._doc_texts.clear()
+            raw = [self.index.sentences[i].text for i in self._positions(doc)]
+            # One fold of the whole document (folding is per character and phrase, never across a line break):
+            # 140 sentences folded one by one cost ~2 ms, most of it per call.
+            joined = fold("\n".join(raw)).split("\n")
+            texts = tuple(joined) if len(joined) == len(raw) else tuple(fold(t) for t in raw)
+            found = self._doc_texts[doc] = (texts, tuple(frozenset(_plain_units(t)) for t in texts))
+        return found
+
+    def _positions(self, doc: str) -> list[int]:
+        if self._doc_positions is None:
+            self._doc_positions = {}
+            for i, sentence in enumerate(self.index.sentences):
+                self._doc_positions.setdefault(sentence.doc, []).append(i)
+        return self._doc_positions.get(doc, [])
 
     def _doc(self, doc: str) -> tuple[int, Counter[str]]:
         found = self._docs.get(doc)
         if found is None:
-            if self._doc_positions is None:
-                self._doc_positions = {}
-                for i, sentence in enumerate(self.index.sentences):
-                    self._doc_positions.setdefault(sentence.doc, []).append(i)
             if len(self._docs) >= _CACHE:
                 self._docs.clear()
-            positions = self._doc_positions.get(doc, [])
+            positions = self._positions(doc)
             counts: Counter[str] = Counter()
             for i in positions:
                 counts.update(self.of_sentence(i))
