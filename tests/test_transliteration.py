@@ -13,6 +13,7 @@ from qa.indexing.sources import Sources
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever
 from qa.text.folding import fold
+from qa.text.lexicon import MOST_HEARD, transliterations
 from qa.text.transliteration import THRESHOLD, chinese_skeleton, english_skeleton, similarity
 
 
@@ -81,3 +82,18 @@ def test_an_english_question_finds_the_passage_that_names_its_people_in_chinese(
     stats = SentenceStats(index)
     assert stats.unknown_names(Question.parse("What did Kalinowska announce?"), index.lexicon) == []
     assert stats.unknown_names(Question.parse("What did Okonkwo announce?"), index.lexicon) == ["Okonkwo"]
+
+
+def test_a_question_of_many_unknown_names_is_matched_by_sound_for_a_bounded_number(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "baltic-winter.txt").write_text(ARTICLE, encoding="utf-8")
+    lexicon = build(Sources(seeds, tmp_path / "library"), embedder).lexicon
+    made_up = [f"Zq{'x' * k}" for k in range(1, MOST_HEARD + 1)]  # capitalised, never a corpus name
+    assert transliterations("What did Kalinowska announce?", lexicon)
+    # Within the bound the name is still heard; past it (a question of hundreds of made-up names) it is not looked
+    # up at all: the cost of a question no longer grows with the names it holds.
+    assert transliterations(" ".join([*made_up[:-1], "Kalinowska"]), lexicon)
+    assert not transliterations(" ".join([*made_up, "Kalinowska"]), lexicon)
