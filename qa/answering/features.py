@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -91,6 +92,15 @@ class Candidates:
         return self.matrix[:, SENTENCE_FEATURES.index(name)] if len(self.sentences) else np.zeros(0)
 
 
+class Weights(dict[str, float]):
+    """Units with their weights; their sum is taken once (every candidate's shares divide by it)."""
+
+    @cached_property
+    def total(self) -> float:
+        """The weights' sum (fsum: the same whatever order they were added in)."""
+        return math.fsum(self.values())
+
+
 class FeatureBuilder:
     """Feature rows of the candidate sentences of a question's passages."""
 
@@ -105,7 +115,7 @@ class FeatureBuilder:
             for i in range(len(self.index.sentences)):
                 self._names_of(i)
 
-    def question_units(self, question: Question, terms: list[Term]) -> dict[str, float]:
+    def question_units(self, question: Question, terms: list[Term]) -> Weights:
         """The question's units with their weights. An English question also looks for its words' Chinese, and
         its English words that the corpus lacks are not held against it (they may have no Chinese found)."""
         found = units(question.folded)
@@ -114,12 +124,12 @@ class FeatureBuilder:
                 for alt in term.alternatives:
                     found |= units(alt)
             found = {u for u in found if self.units.known(u)}
-        return {u: self.units.idf(u) for u in found}
+        return Weights({u: self.units.idf(u) for u in found})
 
-    def share(self, asked: dict[str, float], held: frozenset[str] | set[str]) -> float:
+    def share(self, asked: Weights, held: frozenset[str] | set[str]) -> float:
         """IDF-weighted share of the asked units held (fsum: the same whatever order a set is walked in, so that
         training runs give the same model)."""
-        total = math.fsum(asked.values())
+        total = asked.total
         return math.fsum(w for u, w in asked.items() if u in held) / total if total else 0.0
 
     def build(
@@ -156,7 +166,7 @@ class FeatureBuilder:
             held = self.units.of_sentence(i)
             folded, stems = self.stats.folded[i], self.stats.stems[i]
             flat = plain(folded)
-            satisfied = typed and expect.satisfied_by(sentence.text)
+            satisfied = typed and expect.held_in(folded)
             rows[r] = (
                 self.share(asked, held),
                 0.0,
@@ -196,7 +206,7 @@ class FeatureBuilder:
             tuple(sentences),
             tuple(hit_of),
             rows,
-            coverage=math.fsum(w for u, w in asked.items() if self.units.known(u)) / (math.fsum(asked.values()) or 1.0),
+            coverage=math.fsum(w for u, w in asked.items() if self.units.known(u)) / (asked.total or 1.0),
             terms_found=sum(t.weight for t in terms if t.in_corpus) / (sum(t.weight for t in terms) or 1.0),
             unknown=tuple(self.stats.unknown_names(question, self.index.lexicon)),
             given_missing=not all(self.stats.contains(g) for g in question.expectation.given),
@@ -213,12 +223,12 @@ class FeatureBuilder:
         order = np.argsort(-rows[:, col("bigram")], kind="stable")
         rows[order, col("bigram_rank")] = 1.0 / (1.0 + np.arange(len(order)))
 
-    def _local(self, asked: dict[str, float], doc: str) -> dict[str, float]:
+    def _local(self, asked: Weights, doc: str) -> Weights:
         """The asked units a document holds, weighed by their rarity among its sentences."""
         weights = {u: self.units.local_idf(u, doc) for u in asked}
-        return {u: w for u, w in weights.items() if w is not None}
+        return Weights({u: w for u, w in weights.items() if w is not None})
 
-    def _echo(self, i: int, held: frozenset[str], asked: dict[str, float]) -> float:
+    def _echo(self, i: int, held: frozenset[str], asked: Weights) -> float:
         total = self.units.weight(i)
         return math.fsum(w for u, w in asked.items() if u in held) / total if total else 0.0
 
@@ -234,7 +244,7 @@ class FeatureBuilder:
         before = self.index.sentences[i - 1] if i > 0 else None
         return before is not None and before.chunk_id == sentence.chunk_id and before.text.endswith(_RUNS_ON)
 
-    def _neighbour_share(self, asked: dict[str, float], sentence: Sentence, j: int) -> float:
+    def _neighbour_share(self, asked: Weights, sentence: Sentence, j: int) -> float:
         sentences = self.index.sentences
         if not 0 <= j < len(sentences) or sentences[j].doc != sentence.doc:
             return 0.0

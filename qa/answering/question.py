@@ -87,7 +87,10 @@ class Expectation:
 
     def satisfied_by(self, text: str) -> bool:
         """True when text holds a value of the expected kind (and unit)."""
-        folded = fold(text)
+        return self.held_in(fold(text))
+
+    def held_in(self, folded: str) -> bool:
+        """True when a folded text (qa.text.folding.fold) holds a value of the expected kind (and unit)."""
         if self.expect == "date":
             return bool(_DATE_RE.search(folded))
         if self.expect == "percent":
