@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from qa.answering.question import Question
-from qa.answering.short import flat, kind_of, short_answer
+from qa.answering.short import FEATURES, candidates, default_scorer, flat, kind_of, short_answer
 from qa.app import build_app
 from qa.config import Settings
 from qa.server.state import Pipeline
@@ -66,6 +66,40 @@ def test_untyped_questions_and_no_citations_get_none() -> None:
 def test_folding_keeps_offsets() -> None:
     text = "臺灣ＡＢＣ１２３，「與」"
     assert len(flat(text)) == len(text) and flat(text) == "台湾abc123,「与」"
+
+
+def alone(quote: str) -> Citation:
+    return Citation(n=1, doc="bio", chunk_id="bio-0", quote=quote, start=0, end=len(quote))
+
+
+def test_a_name_ending_in_a_word_of_its_kind_is_one_answer() -> None:
+    school = alone("陳大文畢業於香港理工大學，其後加入港務局工作。")
+    short = short_answer(Question.parse("陳大文畢業於哪所大學？"), [school])
+    assert short is not None and short.text == "香港理工大學" and school.quote[short.start : short.end] == short.text
+    city = alone("新碼頭位於高雄市旗津區，鄰近舊港。")
+    short = short_answer(Question.parse("新碼頭位於哪個城市？"), [city])
+    assert short is not None and short.text.startswith("高雄市")
+
+
+def test_a_reign_year_is_a_date() -> None:
+    reign = alone("漢地十八省的說法於康熙七年開始產生，沿用至清末。")
+    short = short_answer(Question.parse("漢地十八省是從何時開始產生的？"), [reign])
+    assert short is not None and short.text == "康熙七年"
+
+
+def test_candidates_keep_exact_offsets_and_quoted_names() -> None:
+    ship = alone("新船由港務局局長陳大文命名為「海龍號」，並於下月啟航。")
+    found = candidates(Question.parse("新船由誰命名？"), [ship])
+    texts = {c.text for c in found}
+    assert {"陳大文", "海龍號"} <= texts
+    assert all(ship.quote[c.start : c.end] == c.text and len(c.features) == len(FEATURES) for c in found)
+
+
+def test_the_shipped_scorer_is_trees_over_the_current_features() -> None:
+    scorer = default_scorer()
+    assert scorer.booster is not None and scorer.booster.num_feature() == len(FEATURES)
+    found = candidates(Question.parse("碼頭每年可處理幾個貨櫃？"), [BOXES])
+    assert all(0.0 <= p <= 1.0 for p in scorer.probabilities(found))
 
 
 def test_the_api_gives_the_short_answer_inside_a_cited_sentence(

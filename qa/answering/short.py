@@ -1,10 +1,13 @@
 """Short answers: the date, number, amount or name a typed question asks for, as an exact span of a cited sentence.
 
-Candidates of the kind asked for are found in the cited sentences (patterns for dates, numbers and amounts; jieba's
-name tags and Latin-script words for people, places and organisations), minus what the question already holds. A
-reading-comprehension question keeps the words of its source sentence on either side of the question word, so each
-candidate is scored by how much of those words stand right before and after it; a small logistic model (weights in
-data/short.json, written by scripts/train_short.py) turns that into a probability, and only a likely one is given."""
+Candidates of the kind asked for are found in the cited sentences, minus what the question already holds: patterns
+for dates (also reign years, eras, seasons, times of day), numbers with their measure words, amounts; for people,
+places and organisations jieba's name tags, Latin-script words, quoted words, noun phrases ending in words such names
+end in (大学, 公司, 市, 省 ...) and runs of nouns. A reading-comprehension question keeps the words of its source
+sentence on either side of the question word, so each candidate is described by how much of those words stand right
+before and after it, how it was found, how jieba reads it and how it nests with the others; a LightGBM model
+(data/short.txt with data/short.json, written by scripts/train_short.py) turns that into a probability, and only a
+likely one is given."""
 
 from __future__ import annotations
 
@@ -14,13 +17,15 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
+import jieba
 import jieba.posseg as pseg
+import numpy as np
 
-from qa.answering.alignment import wants, wh_context
+from qa.answering.alignment import prefix_in, suffix_in, wants, wh_context
 from qa.answering.question import Question
 from qa.text.folding import to_simplified
 from qa.types import Citation, ShortAnswer
@@ -32,7 +37,8 @@ _NUM = rf"(?:\d+(?:[,.]\d+)*|[{_CN}]+)"
 _BIG = rf"{_NUM}(?:\s*[万亿千百]+)?(?:多|余)?"
 _MEASURE = (
     "(?:[个座间部名位次人只条种件所家架辆艘本篇首台场届年岁倍项支队枚颗株层栋米吨元]"
-    "|平方公里|公里|公尺|公顷|公斤|平方米)"
+    "|平方公里|平方千米|平方米|平方英里|立方米|公里|公尺|公顷|公斤|公分|千米|厘米|毫米|英尺|英里|千克|公升|毫升|小时"
+    "|分钟|人次|[秒天周户票席克磅度升亩吋呎码])"
 )
 _CN_YEAR = "[〇零一二三四五六七八九]{2,4}年"
 _DATE_RE = re.compile(
@@ -45,27 +51,74 @@ _DATE_RE = re.compile(
 _RANGE = r"(?:\s*(?:至|到|-|–|~|～)\s*(?:{}))?"
 _DATE_RE = re.compile(f"(?:{_DATE_RE.pattern}){_RANGE.format(_DATE_RE.pattern)}")
 # Questions that ask for a year only: a full date found is cut back to its year.
+# Questions that ask for several values or names, or for a time in general (not a year or day).
+_ASKS_LIST_RE = re.compile(r"分别|哪些|哪几|各[是为有]|以及|和谁|与谁|还有")
+_ASKS_WHEN_RE = re.compile(r"何时|什么时[候间期]|\bwhen\b")
 _ASKS_YEAR_RE = re.compile(r"哪一?年(?!代)|何年|几年|which year|what year")
 _YEAR_RE = re.compile(r"(?:公元前?|前)?\d{1,4}年|(?:1\d|20)\d{2}")
+# Other ways to write a value of a kind: reign years (康熙七年), eras (战国时期), seasons and feasts, times of day;
+# compound measures (3分33秒62, 2米11).
+_EXTRA: dict[str, re.Pattern[str]] = {
+    "date": re.compile(
+        r"[\u4e00-\u9fff]{2}(?:元|[一二三四五六七八九十]{1,3})年(?:[正一二三四五六七八九十]{1,2}月)?(?:[初一二三四五六七八九十]{1,3}日?)?"
+        r"|[\u4e00-\u9fff]{1,3}(?:时期|时代|年间|末年|初年|朝|纪)|[春夏秋冬]季|[春夏秋冬]天|农历[正一二三四五六七八九十]{1,2}月[初一二三四五六七八九十]{0,3}"
+        r"|[\u4e00-\u9fff]{2}节|\d{1,2}[时点](?:\d{1,2}分)?|[上下]午|中午|清晨|凌晨|傍晚|晚上|夜间"
+    ),
+    "number": re.compile(r"\d+(?:\.\d+)?[^\W\d_]{1,2}\d+(?:[^\W\d_]\d+)*"),
+}
+_EXTRA["unit"] = _EXTRA["number"]
 _NUMBER_RE = re.compile(rf"{_BIG}\s*{_MEASURE}?" + _RANGE.format(rf"{_BIG}\s*{_MEASURE}?"))
 _PERCENT_RE = re.compile(rf"{_NUM}\s*%|百分之{_NUM}|[{_CN}]+成|[{_CN}]+分之[{_CN}]+(?:至[{_CN}]+分之[{_CN}]+)?|{_NUM}‰")
 _MONEY_RE = re.compile(
     rf"{_BIG}\s*(?:美元|欧元|英镑|日元|日圆|卢布|人民币|港元|港币|新台币|台币|元|块|美金)|[$€£¥]\s*{_BIG}"
 )
 _ORDINAL_RE = re.compile(rf"第{_NUM}[\u4e00-\u9fff]?|首[届位次个]")
-_LATIN_RE = re.compile(r"[a-z][a-z.'&-]*(?:\s+[a-z][a-z.'&-]*)*")
+_LATIN_RE = re.compile(r"[a-z][a-z0-9.'&-]*(?:\s+[a-z0-9][a-z0-9.'&-]*)*")
 _NAME_TAGS: dict[str, frozenset[str]] = {
     "person": frozenset({"nr", "nrfg", "nrt"}),
     "place": frozenset({"ns"}),
     "organisation": frozenset({"nt"}),
 }
+_OTHER_NAME_TAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz", "eng", "j"})
+_NOUNISH = frozenset({"n", "nr", "nrfg", "nrt", "ns", "nt", "nz", "eng", "j", "vn", "an", "ng", "x"})
+# Names of places and organisations end in words like these (folded to Simplified).
+_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "place": tuple(
+        "市 区 国 省 县 州 岛 山 河 湖 江 海 城 村 镇 乡 港 湾 洲 峰 街 路 站 寺 宫 桥 郡 族 地区 王国 共和国 "
+        "帝国 盆地 平原 高原 沙漠 海峡 机场 公园 广场 大陆 半岛 群岛 流域 殿 楼 塔 园".split()
+    ),
+    "organisation": tuple(
+        "公司 集团 银行 大学 学院 学校 中学 小学 政府 委员会 协会 学会 组织 联盟 党 部 局 署 院 所 会 队 团 社 厂 馆 "
+        "中心 报 台 军 俱乐部 医院 法院 议会 电视台 航空 实验室 族 朝 王朝 教 派 帮 室".split()
+    ),
+    "person": tuple("帝 王 皇 公 氏 子 宗 祖 后 妃 主".split()),
+}
+_QUOTE_RE = re.compile(
+    r"「([^」]{1,20})」|《([^》]{1,20})》|“([^”]{1,20})”|『([^』]{1,20})』|\(([^)]{1,20})\)|（([^）]{1,20})）"
+)
 _PLAIN_RE = re.compile(r"[\W_]+")
 _CJK_RE = re.compile(r"[\u4e00-\u9fff]+")
 _CLAUSE_END_RE = re.compile(r"[，,。；;：:、（）()「」《》\s]")
+_OPENERS = "「《“『(（[【"
+_CLOSERS = "」》”』)）]】"
 _LEADING = "是为在于由了的将被"  # words that join the question's words to the answer, not part of it
 _WINDOW = 4  # characters between a candidate and the question's words that may still count as next to it
 _CAP = 8  # longest run of the question's words that counts
-FEATURES = ("left", "right", "both", "near", "alone", "first", "order", "length", "name", "in_gap", "gap")
+KINDS: tuple[Kind, ...] = ("date", "number", "percent", "money", "ordinal", "unit", "person", "place", "organisation")
+# How a candidate was found (a candidate found several ways has several set).
+SOURCES = ("pattern", "tag", "other_tag", "latin", "quoted", "suffix", "chunk", "gap", "extra")
+_TAG_GROUPS = ("nr", "ns", "nt", "nz", "eng", "n", "other")
+FEATURES = (
+    *"left right both near alone first order length name in_gap gap".split(),
+    *(f"kind_{k}" for k in KINDS),
+    *(f"from_{s}" for s in SOURCES),
+    *(f"tag_{t}" for t in _TAG_GROUPS),
+    *"chars quoted distance in_question position citation suffix left_adjacent right_adjacent words count".split(),
+    *"rank best gap_overlap has_digit latin_share inside holds longest".split(),
+    *"after_left before_right left_found right_found prev_join prev_stop next_stop next_de".split(),
+    *"name_share kind_share max_freq min_freq freq word_count on_words".split(),
+    *"asks_list asks_when question_length left_words right_words holds_left holds_right".split(),
+)
 
 
 @dataclass(frozen=True)
@@ -103,8 +156,11 @@ def flat(text: str) -> str:
     return "".join(s if len(s := to_simplified(c)) == 1 else c for c in chars)
 
 
-def _spans(kind: Kind, text: str, unit: str | None) -> list[tuple[int, int, bool]]:
-    """(start, end, is_name) of the candidates of a kind in a flat sentence."""
+Span = tuple[int, int, frozenset[str], str]  # start, end, how it was found, jieba tag of its last word
+
+
+def _spans(kind: Kind, text: str, unit: str | None) -> list[Span]:
+    """The candidates of a kind in a flat sentence."""
     if kind in _NAME_TAGS:
         return _names(kind, text)
     if kind == "unit" and unit:
@@ -121,31 +177,124 @@ def _spans(kind: Kind, text: str, unit: str | None) -> list[tuple[int, int, bool
             "money": _MONEY_RE,
             "ordinal": _ORDINAL_RE,
         }.get(kind, _NUMBER_RE)
-    return [(m.start(), m.end(), False) for m in pattern.finditer(text) if _PLAIN_RE.sub("", m.group())]
-
-
-def _names(kind: Kind, text: str) -> list[tuple[int, int, bool]]:
-    """Runs of words jieba tags as names of the kind (adjacent ones joined: 美国 明尼亚波利斯), and Latin words."""
-    wanted = _NAME_TAGS[kind]
-    out: list[tuple[int, int, bool]] = []
-    at = 0
-    run: tuple[int, int] | None = None
-    for word, tag in pseg.cut(text):
-        end = at + len(word)
-        if tag in wanted and len(word) > 1:
-            run = (run[0], end) if run and run[1] == at else (at, end)
-        elif run:
-            out.append((*run, True))
-            run = None
-        at = end
-    if run:
-        out.append((*run, True))
-    out = [_joined(text, s, e) for s, e, _ in out]
-    out.extend((m.start(), m.end(), True) for m in _LATIN_RE.finditer(text) if len(m.group()) > 2)
+    pattern_only = frozenset({"pattern"})
+    out = [(m.start(), m.end(), pattern_only, "m") for m in pattern.finditer(text) if _PLAIN_RE.sub("", m.group())]
+    seen = {(s, e) for s, e, _, _ in out}
+    if kind == "unit":  # a number with any measure word, when the question's unit is written otherwise
+        other = frozenset({"chunk"})
+        for m in _NUMBER_RE.finditer(text):
+            if (m.start(), m.end()) not in seen and _PLAIN_RE.sub("", m.group()):
+                out.append((m.start(), m.end(), other, "m"))
+                seen.add((m.start(), m.end()))
+    if kind in _EXTRA:
+        extra = frozenset({"extra"})
+        out.extend(
+            (m.start(), m.end(), extra, "m") for m in _EXTRA[kind].finditer(text) if (m.start(), m.end()) not in seen
+        )
     return out
 
 
-def _joined(text: str, start: int, end: int) -> tuple[int, int, bool]:
+def _names(kind: Kind, text: str) -> list[Span]:
+    """Runs of words jieba tags as names (adjacent ones joined: 美国 明尼亚波利斯), Latin words, quoted words, noun
+    phrases ending in a word names of the kind end in, and runs of nouns."""
+    wanted = _NAME_TAGS[kind]
+    words = list(_words(text))
+    found: dict[tuple[int, int], set[str]] = {}
+    tags: dict[tuple[int, int], str] = {}
+
+    def add(start: int, end: int, source: str, tag: str) -> None:
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end - start < 2 and not (end - start == 1 and source in ("tag", "quoted")):
+            return
+        found.setdefault((start, end), set()).add(source)
+        tags.setdefault((start, end), tag)
+
+    for source, keep in (("tag", wanted), ("other_tag", _OTHER_NAME_TAGS)):
+        run: tuple[int, int] | None = None
+        last = ""
+        for start, end, tag in words:
+            if tag in keep and end - start > 1:
+                run = (run[0], end) if run and run[1] == start else (start, end)
+                last = tag
+            elif run:
+                add(*_joined(text, *run), source, last)
+                run = None
+        if run:
+            add(*_joined(text, *run), source, last)
+    for m in _LATIN_RE.finditer(text):
+        if len(m.group()) > 2:
+            add(m.start(), m.end(), "latin", "eng")
+    for m in _QUOTE_RE.finditer(text):
+        group = next(g for g in range(1, 7) if m.group(g) is not None)
+        add(m.start(group), m.end(group), "quoted", "q")
+    suffixes = tuple(x for v in _SUFFIXES.values() for x in v)
+    for i, (start, end, tag) in enumerate(words):
+        if not text[start:end].endswith(suffixes):
+            continue
+        if end - start > 1:
+            add(start, end, "suffix", tag)
+        first = i
+        while (
+            first > 0
+            and i - first < 3
+            and words[first - 1][2] in _NOUNISH
+            and _PLAIN_RE.sub("", text[words[first - 1][0] : words[first - 1][1]])
+            == text[words[first - 1][0] : words[first - 1][1]]
+        ):
+            first -= 1
+            if end - words[first][0] <= 15:
+                add(words[first][0], end, "suffix", tag)
+    run_start: int | None = None
+    for i, (start, end, tag) in enumerate([*words, (len(text), len(text), "x")]):
+        nounish = tag in _NOUNISH and tag != "x" and bool(_PLAIN_RE.sub("", text[start:end]))
+        if nounish and run_start is None:
+            run_start = start
+        elif not nounish and run_start is not None:
+            if words[i - 1][1] - run_start <= 15:
+                add(run_start, words[i - 1][1], "chunk", words[i - 1][2])
+            run_start = None
+    return [(s, e, frozenset(src), tags[(s, e)]) for (s, e), src in found.items()]
+
+
+@lru_cache(maxsize=64)
+def _words(text: str) -> tuple[tuple[int, int, str], ...]:
+    """jieba's words of a flat sentence: (start, end, tag)."""
+    out = []
+    at = 0
+    for word, tag in pseg.cut(text):
+        out.append((at, at + len(word), tag))
+        at += len(word)
+    return tuple(out)
+
+
+def _wording(kind: Kind, text: str, start: int, end: int) -> tuple[float, ...]:
+    """How jieba reads a name candidate: the share of its characters in words tagged as names (of any kind, of the
+    kind asked), the log frequencies of its words in jieba's dictionary (highest, lowest, of the whole span), how
+    many words it has, and whether it starts and ends on word boundaries."""
+    if kind not in _NAME_TAGS:
+        return (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    wanted = _NAME_TAGS[kind]
+    inside = [(s, e, t) for s, e, t in _words(text) if s < end and start < e]
+    named = sum(min(e, end) - max(s, start) for s, e, t in inside if t in _OTHER_NAME_TAGS or t in wanted)
+    own = sum(min(e, end) - max(s, start) for s, e, t in inside if t in wanted)
+    freq: dict[str, int] = jieba.dt.FREQ  # filled when jieba first cuts (by _words above)
+    freqs = [math.log1p(freq.get(text[s:e], 0)) for s, e, _ in inside] or [0.0]
+    bounds = {s for s, _, _ in inside} | {e for _, e, _ in inside}
+    return (
+        named / (end - start),
+        own / (end - start),
+        max(freqs),
+        min(freqs),
+        math.log1p(freq.get(text[start:end], 0)),
+        float(len(inside)),
+        float(start in bounds) + float(end in bounds),
+    )
+
+
+def _joined(text: str, start: int, end: int) -> tuple[int, int]:
     """A name widened over the middle dots of a transliterated full name (伊夫林·比阿特丽斯·霍尔)."""
     while end + 1 < len(text) and text[end] in "·・•" and _CJK_RE.match(text, end + 1):
         end = _CJK_RE.match(text, end + 1).end()  # type: ignore[union-attr]
@@ -155,7 +304,7 @@ def _joined(text: str, start: int, end: int) -> tuple[int, int, bool]:
             start -= 1
         while text[start] in _LEADING and start < end - 1:
             start += 1
-    return start, end, True
+    return start, end
 
 
 def _suffix_before(left: str, text: str, start: int) -> int:
@@ -218,6 +367,178 @@ def _trimmed(question: Question, kind: Kind, text: str, start: int, end: int) ->
     return start, end
 
 
+def _tag_group(tag: str) -> str:
+    for group in _TAG_GROUPS[:-1]:
+        if tag.startswith(group):
+            return group
+    return "other"
+
+
+def _adjacent_before(left: str, text: str, start: int) -> bool:
+    """The question's last two words before its question word stand right before the span (joining words aside)."""
+    if len(left) < 2:
+        return False
+    at = start
+    while at > 0 and start - at < 2 and text[at - 1] in _LEADING:
+        at -= 1
+    return any(text[max(0, a - 2) : a] == left[-2:] for a in range(at, start + 1))
+
+
+def _adjacent_after(right: str, text: str, end: int) -> bool:
+    """The question's first two words after its question word stand right after the span."""
+    if len(right) < 2:
+        return False
+    return any(text[a : a + 2] == right[:2] for a in range(end, min(end + 3, len(text))))
+
+
+def _anchors(left: str, right: str, text: str) -> tuple[int, int, int, int]:
+    """Where the longest run of the question's words before its question word ends in the sentence, where the longest
+    run of those after it starts (-1 when fewer than two are found), and the runs' lengths."""
+    lft = suffix_in(left, text)
+    rgt = prefix_in(right, text)
+    after = text.find(left[len(left) - lft :]) + lft if lft >= 2 else -1
+    before = text.find(right[:rgt]) if rgt >= 2 else -1
+    return after, before, lft, rgt
+
+
+def _distance(hits: list[int], start: int, end: int) -> float:
+    """Characters from the span to the nearest place the question's word pairs stand in the sentence."""
+    best = 60
+    for h in hits:
+        if h + 2 <= start:
+            best = min(best, start - h - 2)
+        elif h >= end:
+            best = min(best, h - end)
+    return float(best)
+
+
+class _Found(NamedTuple):
+    """A candidate span as found, with what its sentence holds."""
+
+    number: int  # of the citation
+    citation: Citation
+    text: str  # the sentence, flat
+    start: int
+    end: int
+    src: frozenset[str]
+    tag: str
+    gap: tuple[int, int] | None
+    hits: list[int]  # where the question's word pairs stand in the sentence
+    anchors: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every candidate of a question is measured against."""
+
+    kind: Kind
+    left: str
+    right: str
+    pairs: set[str]
+    chars: set[str]
+    count: int
+    asks: tuple[float, ...]
+
+
+def _features(q: _Shared, order: int, item: _Found) -> tuple[float, ...]:
+    """A candidate's features (rank, best, inside, holds and longest are set once all are known)."""
+    number, text, start, end, src, tag, gap, hits, anchors = item[0], *item[2:]
+    near = _pairs(text[max(0, start - 12) : start] + "|" + text[end : end + 12]) & q.pairs
+    lft = _suffix_before(q.left, text, start)
+    rgt = _prefix_after(q.right, text, end)
+    value = _PLAIN_RE.sub("", text[start:end])
+    overlap = 0.0
+    if gap:
+        shared = max(0, min(end, gap[1]) - max(start, gap[0]))
+        overlap = 2 * shared / (end - start + gap[1] - gap[0])
+    group = _tag_group(tag)
+    suffixes = _SUFFIXES.get(q.kind, ())
+    return (
+        lft / _CAP,
+        rgt / _CAP,
+        float(lft >= 2 and rgt >= 2),
+        min(len(near), 10) / 10,
+        float(q.count == 1),
+        float(order == 0),
+        1 / (1 + order),
+        min(end - start, 20) / 20,
+        float(bool(src & {"tag", "latin"})),
+        float(gap is not None and gap[0] <= start and end <= gap[1]),
+        float(gap == (start, end)),
+        *(float(k == q.kind) for k in KINDS),
+        *(float(s in src) for s in SOURCES),
+        *(float(group == g) for g in _TAG_GROUPS),
+        float(len(value)),
+        float(start > 0 and text[start - 1] in _OPENERS and end < len(text) and text[end] in _CLOSERS),
+        _distance(hits, start, end),
+        sum(c in q.chars for c in value) / len(value),
+        start / max(1, len(text)),
+        float(min(number, 3)),
+        float(bool(suffixes) and value.endswith(suffixes)),
+        float(_adjacent_before(q.left, text, start)),
+        float(_adjacent_after(q.right, text, end)),
+        float(len(_CJK_RE.findall(value))),
+        float(q.count),
+        0.0,  # rank
+        0.0,  # best
+        overlap,
+        float(any(c.isdigit() for c in value)),
+        sum(c.isascii() and c.isalpha() for c in value) / len(value),
+        0.0,  # inside
+        0.0,  # holds
+        0.0,  # longest
+        float(start - anchors[0]) if anchors[0] >= 0 else 99.0,
+        float(anchors[1] - end) if anchors[1] >= 0 else 99.0,
+        float(anchors[2]),
+        float(anchors[3]),
+        float(start > 0 and text[start - 1] in _LEADING),
+        float(start == 0 or bool(_CLAUSE_END_RE.match(text[start - 1]))),
+        float(end == len(text) or bool(_CLAUSE_END_RE.match(text[end])) or text[end] in "。！？!?"),
+        float(text[end : end + 1] in ("的", "之")),
+        *_wording(q.kind, text, start, end),
+        *q.asks,
+        # The question's words right next to its question word mostly stand outside the answer.
+        float(len(q.left) >= 2 and q.left[-2:] in value),
+        float(len(q.right) >= 2 and q.right[:2] in value),
+    )
+
+
+def _cited_spans(question: Question, kind: Kind, text: str, gap: tuple[int, int] | None) -> list[Span]:
+    """The candidate spans of a flat cited sentence (a date cut back as the question asks), with the span between
+    the question's words as one more for a name."""
+    spans = [
+        (*_trimmed(question, kind, text, s, e), src, tag)
+        for s, e, src, tag in _spans(kind, text, question.expectation.unit)
+    ]
+    if gap and kind in _NAME_TAGS:
+        at = next((i for i, (s, e, _, _) in enumerate(spans) if (s, e) == gap), None)
+        if at is None:
+            spans.append((*gap, frozenset({"gap"}), "g"))
+        else:
+            s, e, src, tag = spans[at]
+            spans[at] = (s, e, src | {"gap"}, tag)
+    return spans
+
+
+def _ranked(rows: list[tuple[Citation, int, int, tuple[float, ...]]]) -> list[Candidate]:
+    """The candidates with how their match with the question's words ranks among the others', and how they nest
+    with the others of their sentence (姚里氏 holds 里氏)."""
+    rank_col, nest_col = FEATURES.index("rank"), FEATURES.index("inside")
+    keys = [f[0] + f[1] + f[3] / 2 for _, _, _, f in rows]
+    out = []
+    for (citation, start, end, features), key in zip(rows, keys, strict=True):
+        rank = sum(k > key for k in keys)
+        others = [(s, e) for c, s, e, _ in rows if c is citation and (s, e) != (start, end)]
+        inside = sum(s <= start and end <= e for s, e in others)
+        holds = sum(start <= s and e <= end for s, e in others)
+        longest = float(all(e - s <= end - start for s, e in others if s < end and start < e))
+        values = list(features)
+        values[rank_col : rank_col + 2] = [float(rank), float(rank == 0)]
+        values[nest_col : nest_col + 3] = [float(inside), float(holds), longest]
+        out.append(Candidate(citation, start, end, tuple(values)))
+    return out
+
+
 def candidates(question: Question, citations: Sequence[Citation]) -> list[Candidate]:
     """The candidate spans of the kind the question asks for in the cited sentences, with their features."""
     kind = kind_of(question)
@@ -225,63 +546,77 @@ def candidates(question: Question, citations: Sequence[Citation]) -> list[Candid
         return []
     left, right = wh_context(question.folded)
     asked = _PLAIN_RE.sub("", question.folded)
+    asked_chars = set(asked)
     question_pairs = _pairs(question.folded)
-    found: list[tuple[Citation, str, int, int, bool, tuple[int, int] | None]] = []
-    for citation in citations:
+    found: list[_Found] = []
+    for number, citation in enumerate(citations):
         text = flat(citation.quote)
         gap = _gap(left, right, text)
-        spans = [
-            (*_trimmed(question, kind, text, s, e), n) for s, e, n in _spans(kind, text, question.expectation.unit)
-        ]
-        if gap and kind in _NAME_TAGS and not any(s == gap[0] and e == gap[1] for s, e, _ in spans):
-            spans.append((*gap, False))
-        for start, end, is_name in spans:
+        spans = _cited_spans(question, kind, text, gap)
+        hits = [i for i in range(len(text) - 1) if text[i : i + 2] in question_pairs]
+        anchors = _anchors(left, right, text)
+        seen: set[tuple[int, int]] = set()
+        for start, end, src, tag in spans:
             value = _PLAIN_RE.sub("", text[start:end])
-            if value and value not in asked and not any(g in value for g in question.expectation.given):
-                found.append((citation, text, start, end, is_name, gap))
-    out = []
-    for order, (citation, text, start, end, is_name, gap) in enumerate(found):
-        near = _pairs(text[max(0, start - 12) : start] + "|" + text[end : end + 12]) & question_pairs
-        lft = _suffix_before(left, text, start)
-        rgt = _prefix_after(right, text, end)
-        features = (
-            lft / _CAP,
-            rgt / _CAP,
-            float(lft >= 2 and rgt >= 2),
-            min(len(near), 10) / 10,
-            float(len(found) == 1),
-            float(order == 0),
-            1 / (1 + order),
-            min(end - start, 20) / 20,
-            float(is_name),
-            float(gap is not None and gap[0] <= start and end <= gap[1]),
-            float(gap == (start, end)),
-        )
-        out.append(Candidate(citation, start, end, features))
-    return out
+            if (start, end) in seen or not value or value in asked:
+                continue
+            if any(g in value for g in question.expectation.given):
+                continue
+            seen.add((start, end))
+            found.append(_Found(number, citation, text, start, end, src, tag, gap, hits, anchors))
+    asks = (
+        float(bool(_ASKS_LIST_RE.search(question.folded))),
+        float(bool(_ASKS_WHEN_RE.search(question.folded))),
+        float(len(asked)),
+        float(len(left)),
+        float(len(right)),
+    )
+    shared = _Shared(kind, left, right, question_pairs, asked_chars, len(found), asks)
+    rows = [(f.citation, f.start, f.end, _features(shared, order, f)) for order, f in enumerate(found)]
+    return _ranked(rows)
 
 
 @dataclass(frozen=True)
 class Scorer:
-    """A logistic model over candidate features, and the probability below which no short answer is given."""
+    """A model over candidate features (gradient-boosted trees, or logistic weights), and the probability below which
+    no short answer is given."""
 
-    weights: tuple[float, ...]
-    bias: float
     threshold: float
+    weights: tuple[float, ...] = ()
+    bias: float = 0.0
+    booster: Any = None  # a lightgbm.Booster
+
+    def probabilities(self, found: Sequence[Candidate]) -> list[float]:
+        """The model's probability that each candidate is the answer."""
+        if not found:
+            return []
+        if self.booster is not None:
+            x = np.array([c.features for c in found], dtype=np.float64)
+            return [float(p) for p in self.booster.predict(x, num_threads=1)]
+        z = [self.bias + math.fsum(w * v for w, v in zip(self.weights, c.features, strict=True)) for c in found]
+        return [1 / (1 + math.exp(-v)) for v in z]
 
     def probability(self, candidate: Candidate) -> float:
         """The model's probability that the candidate is the answer."""
-        z = self.bias + math.fsum(w * x for w, x in zip(self.weights, candidate.features, strict=True))
-        return 1 / (1 + math.exp(-z))
+        return self.probabilities([candidate])[0]
 
 
 @cache
 def default_scorer() -> Scorer:
-    """The scorer shipped with the package (data/short.json)."""
-    raw = json.loads(resources.files("qa.answering").joinpath("data/short.json").read_text(encoding="utf-8"))
+    """The scorer shipped with the package (data/short.json, and the trees file it names)."""
+    data = resources.files("qa.answering").joinpath("data")
+    raw = json.loads(data.joinpath("short.json").read_text(encoding="utf-8"))
     if tuple(raw["features"]) != FEATURES:
         raise ValueError("data/short.json was trained on other features: run scripts/train_short.py")
-    return Scorer(tuple(float(w) for w in raw["weights"]), float(raw["bias"]), float(raw["threshold"]))
+    threshold = float(raw["threshold"])
+    if raw.get("model"):
+        import lightgbm  # imported when the model is loaded, not with the package
+
+        booster = lightgbm.Booster(model_str=data.joinpath(raw["model"]).read_text(encoding="utf-8"))
+        if booster.num_feature() != len(FEATURES):
+            raise ValueError(f"data/{raw['model']} was trained on other features: run scripts/train_short.py")
+        return Scorer(threshold, booster=booster)
+    return Scorer(threshold, tuple(float(w) for w in raw["weights"]), float(raw["bias"]))
 
 
 def short_answer(
@@ -292,8 +627,10 @@ def short_answer(
     found = candidates(question, citations)
     if not found:
         return None
-    best = max(found, key=scorer.probability)
-    if scorer.probability(best) < (scorer.threshold if threshold is None else threshold):
+    probabilities = scorer.probabilities(found)
+    at = max(range(len(found)), key=probabilities.__getitem__)
+    if probabilities[at] < (scorer.threshold if threshold is None else threshold):
         return None
+    best = found[at]
     c = best.citation
     return ShortAnswer(text=best.text, start=c.start + best.start, end=c.start + best.end, doc=c.doc)
