@@ -10,6 +10,7 @@ from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
 from qa.indexing.build import build
 from qa.indexing.sources import Sources
+from qa.indexing.store import Index
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever
 from qa.text.folding import fold
@@ -66,13 +67,17 @@ ARTICLE = """波羅的海港口的冬季航運
 """
 
 
+def _baltic_index(folder: Path, embedder: SentenceTransformerEmbedder) -> Index:
+    seeds = folder / "seeds"
+    seeds.mkdir()
+    (seeds / "baltic-winter.txt").write_text(ARTICLE, encoding="utf-8")
+    return build(Sources(seeds, folder / "library"), embedder)
+
+
 def test_an_english_question_finds_the_passage_that_names_its_people_in_chinese(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    (seeds / "baltic-winter.txt").write_text(ARTICLE, encoding="utf-8")
-    index = build(Sources(seeds, tmp_path / "library"), embedder)
+    index = _baltic_index(tmp_path, embedder)
     assert "kalinowska" not in index.lexicon  # not from CC-CEDICT, a bracketed name or the glossary
     retriever = Retriever(index, embedder)
     query = retriever.prepare("What did Kalinowska announce in Valmiera?")
@@ -87,10 +92,7 @@ def test_an_english_question_finds_the_passage_that_names_its_people_in_chinese(
 def test_a_question_of_many_unknown_names_is_matched_by_sound_for_a_bounded_number(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    (seeds / "baltic-winter.txt").write_text(ARTICLE, encoding="utf-8")
-    lexicon = build(Sources(seeds, tmp_path / "library"), embedder).lexicon
+    lexicon = _baltic_index(tmp_path, embedder).lexicon
     made_up = [f"Zq{'x' * k}" for k in range(1, MOST_HEARD + 1)]  # capitalised, never a corpus name
     assert transliterations("What did Kalinowska announce?", lexicon)
     # Within the bound the name is still heard; past it (a question of hundreds of made-up names) it is not looked
