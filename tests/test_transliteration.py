@@ -99,3 +99,16 @@ def test_a_question_of_many_unknown_names_is_matched_by_sound_for_a_bounded_numb
     # up at all: the cost of a question no longer grows with the names it holds.
     assert transliterations(" ".join([*made_up[:-1], "Kalinowska"]), lexicon)
     assert not transliterations(" ".join([*made_up, "Kalinowska"]), lexicon)
+
+
+def test_a_language_named_in_a_question_is_not_a_name_the_article_lacks(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    index = _baltic_index(tmp_path, embedder)
+    stats = SentenceStats(index)
+    # CC-CEDICT glosses 英文 `English (language)`: capitalised, but the name of a language, not of a subject.
+    assert stats.unknown_names(Question.parse("瓦爾米耶拉的英文怎麼寫？"), index.lexicon) == []
+    assert stats.unknown_names(Question.parse("這份報告用中文還是法文寫的？"), index.lexicon) == []
+    # ... while people and places the article never mentions still are.
+    assert stats.unknown_names(Question.parse("梅德韋傑夫宣布了什麼？"), index.lexicon) == ["梅德韦杰夫"]
+    assert stats.unknown_names(Question.parse("議員在巴黎宣布了什麼？"), index.lexicon) == ["巴黎"]

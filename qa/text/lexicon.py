@@ -12,6 +12,7 @@ from qa.text.tokens import STOPWORDS, english_terms, stem
 from qa.text.transliteration import THRESHOLD, best_match
 
 _PAREN_RE = re.compile(r"\([^)]*\)")
+_LANGUAGE_RE = re.compile(r"\blanguage\)?$")
 # A capitalised word of three letters or more (`Zelensky`, `Budapest`): a name the corpus may spell in Chinese.
 _CAPITALISED_RE = re.compile(r"\b[A-Z][a-z]{2,}\b")
 # Names matched by sound in one question, at most: each costs an edit distance against every corpus name of its
@@ -71,13 +72,14 @@ def expand(question: str, lexicon: dict[str, list[str]]) -> list[str]:
 
 @cache
 def common_words() -> frozenset[str]:
-    """Simplified CC-CEDICT headwords whose first sense is a common word (lower case), not a proper name."""
+    """Simplified CC-CEDICT headwords whose first sense is a common word (lower case), not a proper name; nor is the
+    name of a language (英文 `English (language)`): `what is it called in English` names no subject."""
     common = set()
     for line in _cedict_lines():
         parts = line.split(" ", 2)
         if len(parts) == 3 and "]" in parts[2]:
-            senses = parts[2].split("]", 1)[1].strip().strip("/")
-            if senses[:1].islower():
+            first = parts[2].split("]", 1)[1].strip().strip("/").split("/", 1)[0]
+            if first[:1].islower() or _LANGUAGE_RE.search(first):
                 common.add(parts[1])
     return frozenset(common)
 
