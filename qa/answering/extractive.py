@@ -13,7 +13,7 @@ from qa.answering.compose import abstention, citations_for, compose
 from qa.answering.evidence import Evidence, EvidenceSelector
 from qa.answering.learned import LearnedSelector
 from qa.answering.question import Question
-from qa.answering.short import short_answer
+from qa.answering.short import default_scorer, short_answer
 from qa.config import AnsweringSettings
 from qa.retrieval.retriever import Retriever
 from qa.text.language import Lang
@@ -33,6 +33,7 @@ class ExtractiveAnswerer:
             if self.settings.evidence == "learned"
             else EvidenceSelector(retriever, self.settings)
         )
+        self.short_scorer = default_scorer()  # read with the pipeline, not on the first question that asks for a value
         self._limiters: RunVar[anyio.CapacityLimiter] = RunVar(f"answer-threads-{id(self)}")
 
     @property
@@ -100,7 +101,11 @@ class ExtractiveAnswerer:
     ) -> Answer:
         """Build the extractive answer from chosen evidence (with the short answer, when the question is given)."""
         citations = citations_for(evidence.sentences)
-        short = short_answer(question, citations) if question and citations and not evidence.abstained else None
+        short = (
+            short_answer(question, citations, scorer=self.short_scorer)
+            if question and citations and not evidence.abstained
+            else None
+        )
         text = compose(lang, citations) if citations else abstention(lang)
         timings = {**timings, "total_ms": (time.perf_counter() - started) * 1000}
         return Answer(
