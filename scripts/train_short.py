@@ -26,7 +26,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
 from qa.answering.question import Question
-from qa.answering.short import FEATURES, KINDS, candidates, kind_of
+from qa.answering.span_features import FEATURES, candidates
+from qa.answering.spans import KINDS, kind_of
 from qa.evaluation.external import short_f1
 from qa.evaluation.squad import corpus_name, load_squad, split_articles
 from qa.indexing.chunking import chunk_document

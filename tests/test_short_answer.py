@@ -5,7 +5,9 @@ from __future__ import annotations
 import httpx
 
 from qa.answering.question import Question
-from qa.answering.short import FEATURES, candidates, default_scorer, flat, kind_of, short_answer
+from qa.answering.short import default_scorer, short_answer
+from qa.answering.span_features import FEATURES, candidates
+from qa.answering.spans import flat, kind_of
 from qa.app import build_app
 from qa.config import Settings
 from qa.server.state import Pipeline

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.answering.question import Question
-from qa.answering.short import kind_of
+from qa.answering.spans import kind_of
 from qa.config import Settings
 from qa.evaluation.baseline import BigramBaseline
 from qa.evaluation.gold import Asker, covered, local_asker, url_asker

@@ -1,0 +1,343 @@
+"""Where a short answer may stand: the spans of a cited sentence that are of the kind a question asks for.
+
+Patterns find dates (also reign years, eras, seasons, times of day), numbers with their measure words and amounts; for
+people, places and organisations jieba's name tags, Latin-script words, quoted words, noun phrases ending in words such
+names end in (大学, 公司, 市, 省 ...) and runs of nouns; the span between the question's words as the sentence writes
+them is one more. Sentences are read flat (folded one character at a time), so offsets carry over."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from functools import lru_cache
+from typing import Literal
+
+import jieba
+import jieba.posseg as pseg
+
+from qa.answering.alignment import wants
+from qa.answering.question import Question
+from qa.text.folding import to_simplified
+
+Kind = Literal["date", "number", "percent", "money", "ordinal", "unit", "person", "place", "organisation"]
+
+_CN = "零〇一二两三四五六七八九十百千万亿"
+_NUM = rf"(?:\d+(?:[,.]\d+)*|[{_CN}]+)"
+_BIG = rf"{_NUM}(?:\s*[万亿千百]+)?(?:多|余)?"
+_MEASURE = (
+    "(?:[个座间部名位次人只条种件所家架辆艘本篇首台场届年岁倍项支队枚颗株层栋米吨元]"
+    "|平方公里|平方千米|平方米|平方英里|立方米|公里|公尺|公顷|公斤|公分|千米|厘米|毫米|英尺|英里|千克|公升|毫升|小时"
+    "|分钟|人次|[秒天周户票席克磅度升亩吋呎码])"
+)
+_CN_YEAR = "[〇零一二三四五六七八九]{2,4}年"
+_DATE_RE = re.compile(
+    rf"(?:公元前?|前)?(?:\d{{1,4}}年|{_CN_YEAR})代?(?:\d{{1,2}}月(?:\d{{1,2}}[日号])?)?|"
+    r"\d{1,2}月\d{1,2}[日号]?|\d{1,2}月份?|\d{1,2}[日号]|"
+    r"(?:公元前?)?\d{1,2}世纪(?:\d{1,2}年代)?(?:[初中末]期?|[上下]半叶)?|"
+    r"[一二三四五六七八九十]{1,3}月(?:[一二三四五六七八九十]{1,3}[日号])?|(?<![\d.])(?:1\d|20)\d{2}(?![\d.])"
+)
+# A range of dates or numbers (1861至1865年) is one answer.
+_RANGE = r"(?:\s*(?:至|到|-|–|~|～)\s*(?:{}))?"
+_DATE_RE = re.compile(f"(?:{_DATE_RE.pattern}){_RANGE.format(_DATE_RE.pattern)}")
+# Questions that ask for a year only: a full date found is cut back to its year.
+_ASKS_YEAR_RE = re.compile(r"哪一?年(?!代)|何年|几年|which year|what year")
+_YEAR_RE = re.compile(r"(?:公元前?|前)?\d{1,4}年|(?:1\d|20)\d{2}")
+# Other ways to write a value of a kind: reign years (康熙七年), eras (战国时期), seasons and feasts, times of day;
+# compound measures (3分33秒62, 2米11).
+_EXTRA: dict[str, re.Pattern[str]] = {
+    "date": re.compile(
+        r"[\u4e00-\u9fff]{2}(?:元|[一二三四五六七八九十]{1,3})年(?:[正一二三四五六七八九十]{1,2}月)?(?:[初一二三四五六七八九十]{1,3}日?)?"
+        r"|[\u4e00-\u9fff]{1,3}(?:时期|时代|年间|末年|初年|朝|纪)|[春夏秋冬]季|[春夏秋冬]天|农历[正一二三四五六七八九十]{1,2}月[初一二三四五六七八九十]{0,3}"
+        r"|[\u4e00-\u9fff]{2}节|\d{1,2}[时点](?:\d{1,2}分)?|[上下]午|中午|清晨|凌晨|傍晚|晚上|夜间"
+    ),
+    "number": re.compile(r"\d+(?:\.\d+)?[^\W\d_]{1,2}\d+(?:[^\W\d_]\d+)*"),
+}
+_EXTRA["unit"] = _EXTRA["number"]
+_NUMBER_RE = re.compile(rf"{_BIG}\s*{_MEASURE}?" + _RANGE.format(rf"{_BIG}\s*{_MEASURE}?"))
+_PERCENT_RE = re.compile(rf"{_NUM}\s*%|百分之{_NUM}|[{_CN}]+成|[{_CN}]+分之[{_CN}]+(?:至[{_CN}]+分之[{_CN}]+)?|{_NUM}‰")
+_MONEY_RE = re.compile(
+    rf"{_BIG}\s*(?:美元|欧元|英镑|日元|日圆|卢布|人民币|港元|港币|新台币|台币|元|块|美金)|[$€£¥]\s*{_BIG}"
+)
+_ORDINAL_RE = re.compile(rf"第{_NUM}[\u4e00-\u9fff]?|首[届位次个]")
+_LATIN_RE = re.compile(r"[a-z][a-z0-9.'&-]*(?:\s+[a-z0-9][a-z0-9.'&-]*)*")
+_NAME_TAGS: dict[str, frozenset[str]] = {
+    "person": frozenset({"nr", "nrfg", "nrt"}),
+    "place": frozenset({"ns"}),
+    "organisation": frozenset({"nt"}),
+}
+_OTHER_NAME_TAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz", "eng", "j"})
+_NOUNISH = frozenset({"n", "nr", "nrfg", "nrt", "ns", "nt", "nz", "eng", "j", "vn", "an", "ng", "x"})
+# Names of places and organisations end in words like these (folded to Simplified).
+SUFFIXES: dict[str, tuple[str, ...]] = {
+    "place": tuple(
+        "市 区 国 省 县 州 岛 山 河 湖 江 海 城 村 镇 乡 港 湾 洲 峰 街 路 站 寺 宫 桥 郡 族 地区 王国 共和国 "
+        "帝国 盆地 平原 高原 沙漠 海峡 机场 公园 广场 大陆 半岛 群岛 流域 殿 楼 塔 园".split()
+    ),
+    "organisation": tuple(
+        "公司 集团 银行 大学 学院 学校 中学 小学 政府 委员会 协会 学会 组织 联盟 党 部 局 署 院 所 会 队 团 社 厂 馆 "
+        "中心 报 台 军 俱乐部 医院 法院 议会 电视台 航空 实验室 族 朝 王朝 教 派 帮 室".split()
+    ),
+    "person": tuple("帝 王 皇 公 氏 子 宗 祖 后 妃 主".split()),
+}
+_QUOTE_RE = re.compile(
+    r"「([^」]{1,20})」|《([^》]{1,20})》|“([^”]{1,20})”|『([^』]{1,20})』|\(([^)]{1,20})\)|（([^）]{1,20})）"
+)
+PLAIN_RE = re.compile(r"[\W_]+")
+CJK_RE = re.compile(r"[\u4e00-\u9fff]+")
+CLAUSE_END_RE = re.compile(r"[，,。；;：:、（）()「」《》\s]")
+LEADING = "是为在于由了的将被"  # words that join the question's words to the answer, not part of it
+_WINDOW = 4  # characters between a candidate and the question's words that may still count as next to it
+CAP = 8  # longest run of the question's words that counts
+KINDS: tuple[Kind, ...] = ("date", "number", "percent", "money", "ordinal", "unit", "person", "place", "organisation")
+# How a candidate was found (a candidate found several ways has several set).
+SOURCES = ("pattern", "tag", "other_tag", "latin", "quoted", "suffix", "chunk", "gap", "extra")
+
+
+def kind_of(question: Question) -> Kind | None:
+    """The kind of value or name a question asks for; None for any other question."""
+    expect = question.expectation.expect
+    if expect != "any":
+        return expect
+    name = wants(question.folded)
+    return None if name == "any" else name
+
+
+def flat(text: str) -> str:
+    """Width, case and script folded one character at a time (the same length as text, so offsets carry over)."""
+    chars = [unicodedata.normalize("NFKC", c).lower() for c in text]
+    chars = [f if len(f) == 1 else c for f, c in zip(chars, text, strict=True)]
+    joined = "".join(chars)
+    simple = to_simplified(joined)
+    if len(simple) == len(joined):
+        return simple
+    return "".join(s if len(s := to_simplified(c)) == 1 else c for c in chars)
+
+
+Span = tuple[int, int, frozenset[str], str]  # start, end, how it was found, jieba tag of its last word
+
+
+def _spans(kind: Kind, text: str, unit: str | None) -> list[Span]:
+    """The candidates of a kind in a flat sentence."""
+    if kind in _NAME_TAGS:
+        return _names(kind, text)
+    if kind == "unit" and unit:
+        # The shortest of the question's unit readings (艘 of 艘拖|艘): the answer ends at its measure word.
+        unit = "|".join(sorted(unit.split("|"), key=len))
+        one = rf"{_BIG}\s*(?:{unit})"
+        # A range names the unit once or twice (100至150架, 100架至150架).
+        pattern = re.compile(rf"{_BIG}\s*(?:{unit})?\s*(?:至|到|-|–|~|～)\s*{one}|{one}")
+    else:
+        pattern = {
+            "date": _DATE_RE,
+            "number": _NUMBER_RE,
+            "percent": _PERCENT_RE,
+            "money": _MONEY_RE,
+            "ordinal": _ORDINAL_RE,
+        }.get(kind, _NUMBER_RE)
+    pattern_only = frozenset({"pattern"})
+    out = [(m.start(), m.end(), pattern_only, "m") for m in pattern.finditer(text) if PLAIN_RE.sub("", m.group())]
+    seen = {(s, e) for s, e, _, _ in out}
+    if kind == "unit":  # a number with any measure word, when the question's unit is written otherwise
+        other = frozenset({"chunk"})
+        for m in _NUMBER_RE.finditer(text):
+            if (m.start(), m.end()) not in seen and PLAIN_RE.sub("", m.group()):
+                out.append((m.start(), m.end(), other, "m"))
+                seen.add((m.start(), m.end()))
+    if kind in _EXTRA:
+        extra = frozenset({"extra"})
+        out.extend(
+            (m.start(), m.end(), extra, "m") for m in _EXTRA[kind].finditer(text) if (m.start(), m.end()) not in seen
+        )
+    return out
+
+
+def _names(kind: Kind, text: str) -> list[Span]:
+    """Runs of words jieba tags as names (adjacent ones joined: 美国 明尼亚波利斯), Latin words, quoted words, noun
+    phrases ending in a word names of the kind end in, and runs of nouns."""
+    wanted = _NAME_TAGS[kind]
+    words = list(_words(text))
+    found: dict[tuple[int, int], set[str]] = {}
+    tags: dict[tuple[int, int], str] = {}
+
+    def add(start: int, end: int, source: str, tag: str) -> None:
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end - start < 2 and not (end - start == 1 and source in ("tag", "quoted")):
+            return
+        found.setdefault((start, end), set()).add(source)
+        tags.setdefault((start, end), tag)
+
+    for source, keep in (("tag", wanted), ("other_tag", _OTHER_NAME_TAGS)):
+        run: tuple[int, int] | None = None
+        last = ""
+        for start, end, tag in words:
+            if tag in keep and end - start > 1:
+                run = (run[0], end) if run and run[1] == start else (start, end)
+                last = tag
+            elif run:
+                add(*_joined(text, *run), source, last)
+                run = None
+        if run:
+            add(*_joined(text, *run), source, last)
+    for m in _LATIN_RE.finditer(text):
+        if len(m.group()) > 2:
+            add(m.start(), m.end(), "latin", "eng")
+    for m in _QUOTE_RE.finditer(text):
+        group = next(g for g in range(1, 7) if m.group(g) is not None)
+        add(m.start(group), m.end(group), "quoted", "q")
+    suffixes = tuple(x for v in SUFFIXES.values() for x in v)
+    for i, (start, end, tag) in enumerate(words):
+        if not text[start:end].endswith(suffixes):
+            continue
+        if end - start > 1:
+            add(start, end, "suffix", tag)
+        first = i
+        while (
+            first > 0
+            and i - first < 3
+            and words[first - 1][2] in _NOUNISH
+            and PLAIN_RE.sub("", text[words[first - 1][0] : words[first - 1][1]])
+            == text[words[first - 1][0] : words[first - 1][1]]
+        ):
+            first -= 1
+            if end - words[first][0] <= 15:
+                add(words[first][0], end, "suffix", tag)
+    run_start: int | None = None
+    for i, (start, end, tag) in enumerate([*words, (len(text), len(text), "x")]):
+        nounish = tag in _NOUNISH and tag != "x" and bool(PLAIN_RE.sub("", text[start:end]))
+        if nounish and run_start is None:
+            run_start = start
+        elif not nounish and run_start is not None:
+            if words[i - 1][1] - run_start <= 15:
+                add(run_start, words[i - 1][1], "chunk", words[i - 1][2])
+            run_start = None
+    return [(s, e, frozenset(src), tags[(s, e)]) for (s, e), src in found.items()]
+
+
+@lru_cache(maxsize=64)
+def _words(text: str) -> tuple[tuple[int, int, str], ...]:
+    """jieba's words of a flat sentence: (start, end, tag)."""
+    out = []
+    at = 0
+    for word, tag in pseg.cut(text):
+        out.append((at, at + len(word), tag))
+        at += len(word)
+    return tuple(out)
+
+
+def wording(kind: Kind, text: str, start: int, end: int) -> tuple[float, ...]:
+    """How jieba reads a name candidate: the share of its characters in words tagged as names (of any kind, of the
+    kind asked), the log frequencies of its words in jieba's dictionary (highest, lowest, of the whole span), how
+    many words it has, and whether it starts and ends on word boundaries."""
+    if kind not in _NAME_TAGS:
+        return (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+    wanted = _NAME_TAGS[kind]
+    inside = [(s, e, t) for s, e, t in _words(text) if s < end and start < e]
+    named = sum(min(e, end) - max(s, start) for s, e, t in inside if t in _OTHER_NAME_TAGS or t in wanted)
+    own = sum(min(e, end) - max(s, start) for s, e, t in inside if t in wanted)
+    freq: dict[str, int] = jieba.dt.FREQ  # filled when jieba first cuts (by _words above)
+    freqs = [math.log1p(freq.get(text[s:e], 0)) for s, e, _ in inside] or [0.0]
+    bounds = {s for s, _, _ in inside} | {e for _, e, _ in inside}
+    return (
+        named / (end - start),
+        own / (end - start),
+        max(freqs),
+        min(freqs),
+        math.log1p(freq.get(text[start:end], 0)),
+        float(len(inside)),
+        float(start in bounds) + float(end in bounds),
+    )
+
+
+def _joined(text: str, start: int, end: int) -> tuple[int, int]:
+    """A name widened over the middle dots of a transliterated full name (伊夫林·比阿特丽斯·霍尔)."""
+    while end + 1 < len(text) and text[end] in "·・•" and CJK_RE.match(text, end + 1):
+        end = CJK_RE.match(text, end + 1).end()  # type: ignore[union-attr]
+    while start > 1 and text[start - 1] in "·・•" and text[start - 2].isalpha():
+        start -= 1
+        while start > 0 and CJK_RE.match(text[start - 1]):
+            start -= 1
+        while text[start] in LEADING and start < end - 1:
+            start += 1
+    return start, end
+
+
+def suffix_before(left: str, text: str, start: int) -> int:
+    """How many of left's last characters stand in text ending at most _WINDOW characters before start."""
+    n = 0
+    while n < min(len(left), CAP) and left[len(left) - n - 1 :] in text[max(0, start - n - 1 - _WINDOW) : start]:
+        n += 1
+    return n
+
+
+def prefix_after(right: str, text: str, end: int) -> int:
+    """How many of right's first characters stand in text starting at most _WINDOW characters after end."""
+    n = 0
+    while n < min(len(right), CAP) and right[: n + 1] in text[end : end + n + 1 + _WINDOW]:
+        n += 1
+    return n
+
+
+def pairs(text: str) -> set[str]:
+    """The character pairs of a text, punctuation and blanks left out."""
+    plain = PLAIN_RE.sub("", text)
+    return {plain[i : i + 2] for i in range(len(plain) - 1)}
+
+
+def gap_between(left: str, right: str, text: str) -> tuple[int, int] | None:
+    """The span between the question's words before its question word and those after it, as the sentence writes
+    them (to the clause's end when nothing follows the question word); None when they are not both found."""
+    lft = 0
+    while lft < len(left) and left[len(left) - lft - 1 :] in text:
+        lft += 1
+    if lft < 2:
+        return None
+    start = text.find(left[len(left) - lft :]) + lft
+    while start < len(text) and text[start] in LEADING:
+        start += 1
+    rgt = 0
+    while rgt < len(right) and right[: rgt + 1] in text[start + 1 :]:
+        rgt += 1
+    if rgt >= 2:
+        end = text.find(right[:rgt], start + 1)
+    else:
+        stop = CLAUSE_END_RE.search(text, start)
+        end = stop.start() if stop else len(text)
+    if not 0 < end - start <= 16 or CLAUSE_END_RE.search(text[start:end]):
+        return None
+    return start, end
+
+
+def _trimmed(question: Question, kind: Kind, text: str, start: int, end: int) -> tuple[int, int]:
+    """A date cut back to its year when the question asks for a year, or to before a date the question names."""
+    if kind != "date":
+        return start, end
+    for given in question.expectation.given:
+        at = text.find(given, start, end)
+        if at > start:
+            end = at
+    if _ASKS_YEAR_RE.search(question.folded):
+        m = _YEAR_RE.match(text, start, end)
+        if m:
+            end = m.end()
+    return start, end
+
+
+def cited_spans(question: Question, kind: Kind, text: str, gap: tuple[int, int] | None) -> list[Span]:
+    """The candidate spans of a flat cited sentence (a date cut back as the question asks), with the span between
+    the question's words as one more for a name."""
+    spans = [
+        (*_trimmed(question, kind, text, s, e), src, tag)
+        for s, e, src, tag in _spans(kind, text, question.expectation.unit)
+    ]
+    if gap and kind in _NAME_TAGS:
+        at = next((i for i, (s, e, _, _) in enumerate(spans) if (s, e) == gap), None)
+        if at is None:
+            spans.append((*gap, frozenset({"gap"}), "g"))
+        else:
+            s, e, src, tag = spans[at]
+            spans[at] = (s, e, src | {"gap"}, tag)
+    return spans
