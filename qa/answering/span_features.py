@@ -31,12 +31,13 @@ from qa.answering.spans import (
 )
 from qa.types import Citation
 
+# Questions that ask for several values or names, or for a time in general (not a year or day).
 _ASKS_LIST_RE = re.compile(r"分别|哪些|哪几|各[是为有]|以及|和谁|与谁|还有")
 _ASKS_WHEN_RE = re.compile(r"何时|什么时[候间期]|\bwhen\b")
+# Brackets and quotes a name may stand in.
 _OPENERS = "「《“『(（[【"
 _CLOSERS = "」》”』)）]】"
-
-
+# jieba's tags, grouped: person, place, organisation and other proper names, English, common nouns, the rest.
 _TAG_GROUPS = ("nr", "ns", "nt", "nz", "eng", "n", "other")
 FEATURES = (
     *"left right both near alone first order length name in_gap gap".split(),
