@@ -12,7 +12,7 @@ import pytest
 
 from qa.app import build_app
 from qa.config import Settings
-from qa.indexing.store import read_manifest
+from qa.indexing.store import load, read_manifest
 from tests.support import configured, serve
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
@@ -166,6 +166,15 @@ def test_many_additions_are_merged_into_few_segments(service: tuple[str, Setting
     hits = httpx.get(f"{url}/search", params={"q": "簡報 港口", "k": 10}).json()["passages"]
     assert "brief-2" not in {h["doc"] for h in hits} and len({h["doc"] for h in hits}) >= 5
     json.dumps(manifest)  # stays plain JSON
+    # The manifest's counts (summed from each segment's per-document sizes) are those of the chunks still served.
+    index = load(settings.index_dir)
+    live = [c for c, alive in zip(index.chunks, index.live, strict=True) if alive]
+    assert manifest["counts"] == {
+        "documents": len({c.doc for c in live}),
+        "chunks": len(live),
+        "sentences": sum(len(c.sentences) for c in live),
+        "segments": len(manifest["segments"]),
+    }
 
 
 def test_questions_can_be_scoped_to_documents(service: tuple[str, Settings]) -> None:

@@ -90,7 +90,7 @@ def _add(
     chunker: ChunkerSettings | None,
 ) -> Added:
     doc_id = str(doc.id)
-    if doc_id in sources.seed_ids():
+    if sources.is_seed(doc_id):
         raise DocumentExists(f"{doc_id!r} is a seed document: change it in the seeds folder and reindex")
     exists = doc_id in index.documents
     if exists and not replace:
@@ -132,7 +132,7 @@ def remove_document(index: Index, index_dir: Path, sources: Sources, doc_id: str
 def _remove(index: Index, index_dir: Path, sources: Sources, doc_id: str) -> Index:
     if doc_id not in index.documents:
         raise DocumentNotFound(f"no document with id {doc_id!r}")
-    if doc_id in sources.seed_ids():
+    if sources.is_seed(doc_id):
         raise DocumentExists(f"{doc_id!r} is a seed document: remove it from the seeds folder and reindex")
     sources.remove(doc_id)
     own = (f"library/{doc_id}.txt", f"library/{doc_id}.json")

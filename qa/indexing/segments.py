@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,15 @@ class Segment:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_chunk_rows", {c.id: i for i, c in enumerate(self.chunks)})
+
+    @cached_property
+    def sizes(self) -> dict[str, tuple[int, int]]:
+        """Each document's chunks and sentences (counted once: a segment never changes)."""
+        out: dict[str, tuple[int, int]] = {}
+        for chunk in self.chunks:
+            chunks, sentences = out.get(chunk.doc, (0, 0))
+            out[chunk.doc] = (chunks + 1, sentences + len(chunk.sentences))
+        return out
 
     @property
     def chars(self) -> int:

@@ -154,12 +154,14 @@ class Index:
         return int(self.manifest.get("generation", 0))
 
     def counts(self) -> dict[str, int]:
-        """Documents, chunks and sentences served."""
-        live = [c for c, alive in zip(self.chunks, self.live, strict=True) if alive]
+        """Documents, chunks and sentences served (from each segment's per-document sizes: no walk over every chunk,
+        which cost 0.15 s a written manifest at 10,000 articles)."""
+        gone = self.removed
+        served = [n for s in self.segments for d, n in s.sizes.items() if f"{s.id}/{d}" not in gone]
         return {
             "documents": len(self.documents),
-            "chunks": len(live),
-            "sentences": sum(len(c.sentences) for c in live),
+            "chunks": sum(chunks for chunks, _ in served),
+            "sentences": sum(sentences for _, sentences in served),
             "segments": len(self.segments),
         }
 
