@@ -1,5 +1,6 @@
 import json
 import shutil
+from collections import ChainMap
 from pathlib import Path
 
 import numpy as np
@@ -8,12 +9,13 @@ import pytest
 from qa.errors import IndexUnusable
 from qa.indexing.build import build
 from qa.indexing.freshness import open_index
+from qa.indexing.library import add_document, remove_document
 from qa.indexing.segments import build_segment
 from qa.indexing.sources import Sources
 from qa.indexing.store import FORMAT_VERSION, Index, load, read_manifest, save
 from qa.retrieval.dense import dense_scores
 from qa.retrieval.embedding import SentenceTransformerEmbedder
-from qa.types import Document
+from qa.types import Document, NewDocument
 
 
 def test_manifest_records_sources_model_and_settings(index_dir: Path, article_path: Path) -> None:
@@ -146,3 +148,23 @@ def test_save_swaps_atomically_and_leaves_no_temporary_folders(
         save(broken, target)
     load(target)  # the old index is untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["idx"]
+
+
+def test_sentence_positions_stay_right_over_many_additions_and_a_removal(
+    tmp_path: Path, seeds_dir: Path, index_dir: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """An added document's sentence positions are layered over the index's, not copied with them; after more
+    additions than layers are kept, and a removal, every position is still the sentence's place in the index."""
+    shutil.copytree(index_dir, tmp_path / "index")
+    sources = Sources(seeds_dir, tmp_path / "library")
+    index = load(tmp_path / "index")
+    for n in range(11):
+        assert index.sentence_position  # computed, so that the next index grows it rather than computing it anew
+        doc = NewDocument(id=f"note-{n}", text=f"第{n}號簡報。本期主題是編號{n * 7 + 3}的港口。碼頭工人舉行罷工。")
+        index = add_document(index, tmp_path / "index", sources, doc, embedder, max_segments=100).index
+        expected = {t.id: i for i, t in enumerate(index.sentences)}
+        assert isinstance(index.sentence_position, ChainMap)  # layered over the built index's, which is not copied
+        assert dict(index.sentence_position) == expected
+    index = remove_document(index, tmp_path / "index", sources, "note-4")
+    assert dict(index.sentence_position) == {t.id: i for i, t in enumerate(index.sentences)}
+    assert all(index.sentences[index.sentence_position[t.id]] is t for t in index.sentences)
