@@ -62,10 +62,6 @@ class Sources:
                         out[f"{role}/{p.name}"] = hashlib.sha256(p.read_bytes()).hexdigest()
         return dict(sorted(out.items()))
 
-    def seed_ids(self) -> set[str]:
-        """Ids of the seed documents."""
-        return {p.stem for p in self.seed_paths()}
-
     def is_seed(self, doc_id: str) -> bool:
         """Whether a seed file has this id (one look per suffix, not a listing of the seeds: 0.24 s at 10,000)."""
         return any((self.seeds_dir / f"{doc_id}{suffix}").is_file() for suffix in SOURCE_SUFFIXES)
