@@ -41,10 +41,6 @@ class Scorer:
         z = [self.bias + math.fsum(w * v for w, v in zip(self.weights, c.features, strict=True)) for c in found]
         return [1 / (1 + math.exp(-v)) for v in z]
 
-    def probability(self, candidate: Candidate) -> float:
-        """The model's probability that the candidate is the answer."""
-        return self.probabilities([candidate])[0]
-
 
 @cache
 def default_scorer() -> Scorer:
