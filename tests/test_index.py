@@ -1,12 +1,13 @@
 import json
 import shutil
-from collections import ChainMap
+from collections import ChainMap, Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from qa.errors import IndexUnusable
+from qa.indexing import frequencies
 from qa.indexing.build import build
 from qa.indexing.freshness import open_index
 from qa.indexing.library import add_document, remove_document
@@ -15,6 +16,8 @@ from qa.indexing.sources import Sources
 from qa.indexing.store import FORMAT_VERSION, Index, load, read_manifest, save
 from qa.retrieval.dense import dense_scores
 from qa.retrieval.embedding import SentenceTransformerEmbedder
+from qa.text.folding import fold
+from qa.text.tokens import tokens
 from qa.types import Document, NewDocument
 
 
@@ -168,3 +171,60 @@ def test_sentence_positions_stay_right_over_many_additions_and_a_removal(
     index = remove_document(index, tmp_path / "index", sources, "note-4")
     assert dict(index.sentence_position) == {t.id: i for i, t in enumerate(index.sentences)}
     assert all(index.sentences[index.sentence_position[t.id]] is t for t in index.sentences)
+
+
+def _assert_sentences_match_their_text(index: Index) -> None:
+    """Every sentence's stored folded text and token counts are those of its text, by position."""
+    sentences = index.sentences
+    assert int(index.sentence_starts[-1]) == len(sentences)
+    assert [index.folded(i) for i in range(len(sentences))] == [fold(t.text) for t in sentences]
+    expected = [Counter(tokens(t.text)) for t in sentences]
+    terms = sorted(set().union(*expected))
+    counts, lengths = index.sentence_counts(range(len(sentences)), terms)
+    assert lengths.tolist() == [sum(c.values()) for c in expected]
+    assert [{t: int(n) for t, n in zip(terms, row, strict=True) if n} for row in counts] == [dict(c) for c in expected]
+
+
+def test_sentences_are_stored_folded_and_counted_through_additions_merges_and_removals(
+    tmp_path: Path, seeds_dir: Path, index_dir: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """The folded text and BM25 token counts a segment stores for each sentence stay those of the sentence at that
+    position after additions, merges (which drop removed documents' rows and renumber the vocabulary) and a
+    reload from disk."""
+    shutil.copytree(index_dir, tmp_path / "index")
+    sources = Sources(seeds_dir, tmp_path / "library")
+    index = load(tmp_path / "index")
+    _assert_sentences_match_their_text(index)
+    for n in range(6):
+        text = f"第{n}號簡報：Port No. {n} 的碼頭工人舉行罷工。本期主題是編號{n * 7 + 3}的港口，臺灣與台灣。"
+        index = add_document(
+            index, tmp_path / "index", sources, NewDocument(id=f"note-{n}", text=text), embedder, max_segments=3
+        ).index
+        if n == 2:
+            index = remove_document(index, tmp_path / "index", sources, "note-1")
+    assert len(index.segments) <= 3 and "note-1" not in index.documents
+    assert not any("note-1" in s.documents for s in index.segments)  # merged away, its rows dropped
+    _assert_sentences_match_their_text(index)
+    _assert_sentences_match_their_text(load(tmp_path / "index"))
+
+
+def test_term_frequencies_from_the_large_segments_table_are_the_sums_over_segments(
+    tmp_path: Path,
+    seeds_dir: Path,
+    index_dir: Path,
+    embedder: SentenceTransformerEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every term's document frequency, read from the table of large segments plus the small ones, is the sum of
+    each segment's; terms whose Python string hashes collide ("of" and "景") are kept apart."""
+    monkeypatch.setattr(frequencies, "LARGE_SEGMENT_CHARS", 1000)  # the seed article's segment counts as large
+    shutil.copytree(index_dir, tmp_path / "index")
+    sources = Sources(seeds_dir, tmp_path / "library")
+    index = load(tmp_path / "index")
+    assert hash("of") == hash("景")  # CPython hashes a string's stored bytes: U+666F is stored as "of"
+    doc = NewDocument(id="collide", text="The view of the harbour, 景色 of the city. 景色宜人（景）。")
+    index = add_document(index, tmp_path / "index", sources, doc, embedder, max_segments=100).index
+    assert len(index._term_table.ids) == 1 and len(index._small_postings) == 1
+    terms = {t for p in index.postings for t in p.vocab} | {"absent", "#不存"}
+    assert {"of", "景"} <= terms
+    assert {t: index.term_df(t) for t in terms} == {t: sum(p.df(t) for p in index.postings) for t in terms}

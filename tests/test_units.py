@@ -3,7 +3,7 @@ unit of the document (a small one, warmed), the same numbers."""
 
 from __future__ import annotations
 
-from qa.answering.units import UnitStats, units
+from qa.answering.units import UnitStats, _plain_units, units
 from qa.indexing.store import Index
 from qa.text.folding import fold
 
@@ -22,9 +22,9 @@ def test_a_units_count_in_a_document_is_the_same_counted_alone_or_with_all(index
     assert not cold._docs  # the cold one never computed every unit of the document
 
 
-def test_a_document_folded_at_once_is_its_sentences_folded_one_by_one(index: Index) -> None:
-    stats = UnitStats(index)
-    doc = index.sentences[0].doc
-    texts, _ = stats._texts(doc)
-    assert texts == tuple(fold(s.text) for s in index.sentences if s.doc == doc)
-    assert any(t != s.text for t, s in zip(texts, index.sentences, strict=False))  # folding did change some
+def test_a_texts_plain_units_are_its_units_that_are_not_pairs(index: Index) -> None:
+    """The plain units (found without walking the Chinese runs) are exactly the units that are not pairs."""
+    texts = [index.folded(i) for i in range(len(index.sentences))]
+    texts += ["a中b", "中", "nato北约2025年1.5億", "x", "美国和中国", "abc123def", "一、二"]
+    for text in texts:
+        assert _plain_units(text) == {u for u in units(text) if not u.startswith("#")}, text

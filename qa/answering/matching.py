@@ -25,7 +25,6 @@ from qa.text.lexicon import (
     transliterations,
 )
 from qa.text.tokens import english_terms, stem
-from qa.types import Sentence
 
 # jieba's part-of-speech tags for names of people, places, organisations and other proper nouns.
 _NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
@@ -74,11 +73,11 @@ class SentenceStats:
         self.index = index
         sentences = index.sentences
         self.exact = index.chars <= EXACT_CORPUS_CHARS
-        self._texts: list[str] = [fold(s.text) for s in sentences] if self.exact else []
+        self._texts: list[str] = [index.folded(i) for i in range(len(sentences))] if self.exact else []
         self._stem_sets: list[set[str]] = [set(english_terms(s.text)) for s in sentences] if self.exact else []
-        self.folded: Sequence[str] = self._texts if self.exact else _Lazy(sentences, lambda s: fold(s.text))
+        self.folded: Sequence[str] = self._texts if self.exact else _Lazy(len(sentences), index.folded)
         self.stems: Sequence[set[str]] = (
-            self._stem_sets if self.exact else _Lazy(sentences, lambda s: set(english_terms(s.text)))
+            self._stem_sets if self.exact else _Lazy(len(sentences), lambda i: set(english_terms(sentences[i].text)))
         )
         self._all_stems = set().union(*self._stem_sets) if self._stem_sets else set()
         self._corpus = "\n".join(self._texts)
@@ -289,14 +288,15 @@ def _tagged(folded: str) -> Iterator[tuple[str, str, bool]]:
 
 
 class _Lazy(Sequence[T]):
-    """A sequence over the index's sentences whose items are computed when first asked for, then kept."""
+    """A sequence over the index's sentences (by position) whose items are computed when first asked for, then
+    kept."""
 
-    def __init__(self, sentences: Sequence[Sentence], make: Callable[[Sentence], T]) -> None:
-        self._sentences, self._make = sentences, make
+    def __init__(self, size: int, make: Callable[[int], T]) -> None:
+        self._size, self._make = size, make
         self._done: dict[int, T] = {}
 
     def __len__(self) -> int:
-        return len(self._sentences)
+        return self._size
 
     @overload
     def __getitem__(self, i: int) -> T: ...
@@ -311,7 +311,7 @@ class _Lazy(Sequence[T]):
         if found is None:
             if len(self._done) >= _LAZY_CACHE:
                 self._done.clear()
-            found = self._done[i] = self._make(self._sentences[i])
+            found = self._done[i] = self._make(i)
         return found
 
 

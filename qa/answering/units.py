@@ -17,6 +17,8 @@ from qa.types import Chunk
 # Clauses end at commas, colons and brackets (a long sentence holds many of a question's words by chance).
 _CLAUSE_RE = re.compile(r"[，,、：:；;（）()「」]")
 _UNIT_RE = re.compile(f"[{CJK}]+|[a-z]+|\\d+(?:\\.\\d+)?")
+# The units that are not character pairs: English words, numbers and lone Chinese characters (runs of one).
+_PLAIN_RE = re.compile(f"[a-z]+|\\d+(?:\\.\\d+)?|(?<![{CJK}])[{CJK}](?![{CJK}])")
 # Most sentences, passages and documents whose units are kept (a plain bound: emptied when full).
 _CACHE = 200_000
 
@@ -24,12 +26,9 @@ _CACHE = 200_000
 def _plain_units(folded: str) -> set[str]:
     """The units of a folded text that are not character pairs (stems, numbers, lone characters)."""
     out: set[str] = set()
-    for m in _UNIT_RE.finditer(folded):
+    for m in _PLAIN_RE.finditer(folded):
         piece = m.group()
-        if piece[0].isascii() and piece[0].isalpha():
-            out.add(stem(piece))
-        elif piece[0].isdigit() or len(piece) == 1:
-            out.add(piece)
+        out.add(stem(piece) if piece[0].isascii() and piece[0].isalpha() else piece)
     return out
 
 
@@ -58,11 +57,13 @@ class UnitStats:
         self._weights: dict[int, float] = {}
         self._chunks: dict[str, frozenset[str]] = {}
         self._docs: dict[str, tuple[int, Counter[str]]] = {}
-        self._doc_texts: dict[str, tuple[tuple[str, ...], tuple[frozenset[str], ...]]] = {}
+        self._doc_texts: dict[str, tuple[str, ...]] = {}
+        self._doc_plain: dict[str, tuple[frozenset[str], ...]] = {}
         self._local: dict[tuple[str, str], int] = {}
         self._idf: dict[str, float] = {}
         self._doc_positions: dict[str, list[int]] | None = None
         self._size = max(1, len(index.chunks))
+        index.warm()
 
     def warm(self) -> None:
         """Compute every sentence's units now (for a corpus small enough: its first questions are as fast as the
@@ -81,7 +82,7 @@ class UnitStats:
         if found is None:
             if len(self._sentences) >= _CACHE:
                 self._sentences.clear()
-            found = self._sentences[i] = frozenset(units(fold(self.index.sentences[i].text)))
+            found = self._sentences[i] = frozenset(units(self.index.folded(i)))
         return found
 
     def of_clauses(self, i: int) -> tuple[frozenset[str], ...]:
@@ -90,7 +91,7 @@ class UnitStats:
         if found is None:
             if len(self._clauses) >= _CACHE:
                 self._clauses.clear()
-            parts = _CLAUSE_RE.split(fold(self.index.sentences[i].text))
+            parts = _CLAUSE_RE.split(self.index.folded(i))
             found = self._clauses[i] = tuple(frozenset(units(c)) for c in parts if c.strip())
         return found
 
@@ -145,27 +146,33 @@ class UnitStats:
         """How many sentences of a document there are, and how many hold the unit; counted for this unit alone (a
         large index: the units of every sentence of every document a question reaches would cost ~1 ms each). The
         same count as _doc's: a pair `#xy` is in a sentence's units exactly when `xy` is in its folded text."""
-        texts, plain = self._texts(doc)
+        texts = self._texts(doc)
         found = self._local.get((unit, doc))
         if found is None:
             if len(self._local) >= _CACHE:
                 self._local.clear()
-            pair = unit.startswith("#")
-            found = sum(unit[1:] in t for t in texts) if pair else sum(unit in p for p in plain)
+            if unit.startswith("#"):
+                found = sum(unit[1:] in t for t in texts)
+            else:
+                found = sum(unit in p for p in self._plain(doc))
             self._local[(unit, doc)] = found
         return len(texts), found
 
-    def _texts(self, doc: str) -> tuple[tuple[str, ...], tuple[frozenset[str], ...]]:
+    def _texts(self, doc: str) -> tuple[str, ...]:
         found = self._doc_texts.get(doc)
         if found is None:
             if len(self._doc_texts) >= _CACHE // 100:
                 self._doc_texts.clear()
-            raw = [self.index.sentences[i].text for i in self._positions(doc)]
-            # One fold of the whole document (folding is per character and phrase, never across a line break):
-            # 140 sentences folded one by one cost ~2 ms, most of it per call.
-            joined = fold("\n".join(raw)).split("\n")
-            texts = tuple(joined) if len(joined) == len(raw) else tuple(fold(t) for t in raw)
-            found = self._doc_texts[doc] = (texts, tuple(frozenset(_plain_units(t)) for t in texts))
+            found = self._doc_texts[doc] = tuple(self.index.folded(i) for i in self._positions(doc))
+        return found
+
+    def _plain(self, doc: str) -> tuple[frozenset[str], ...]:
+        """The units of each of a document's sentences that are not character pairs (asked for words, numbers)."""
+        found = self._doc_plain.get(doc)
+        if found is None:
+            if len(self._doc_plain) >= _CACHE // 100:
+                self._doc_plain.clear()
+            found = self._doc_plain[doc] = tuple(frozenset(_plain_units(t)) for t in self._texts(doc))
         return found
 
     def _positions(self, doc: str) -> list[int]:

@@ -34,6 +34,11 @@ class Postings:
         """Number of texts."""
         return int(self.matrix.shape[0])
 
+    @property
+    def frequencies(self) -> np.ndarray:
+        """Each column's document frequency, in column (vocabulary) order."""
+        return self._df
+
     def df(self, term: str) -> int:
         """In how many of the segment's texts a term occurs."""
         col = self.vocab.get(term)
@@ -99,6 +104,13 @@ class Postings:
         )
         lengths = np.concatenate([p.lengths for p in parts]) if parts else np.empty(0, dtype=np.float32)
         return cls(vocab, matrix, lengths.astype(np.float32))
+
+    def remap(self, vocab: dict[str, int]) -> np.ndarray:
+        """Where each column of another vocabulary (every term of which this one holds) is in this one."""
+        out = np.empty(len(vocab), dtype=np.int64)
+        for term, col in vocab.items():
+            out[col] = self.vocab[term]
+        return out
 
     def save(self, folder: Path) -> None:
         """Write postings.npz and vocab.json into folder."""

@@ -22,9 +22,11 @@ from qa.errors import IndexUnusable
 from qa.indexing.chunking import ChunkerSettings, chunk_document
 from qa.indexing.lexicon import build_lexicon
 from qa.indexing.postings import Postings
+from qa.indexing.sentences import SentenceTable
 from qa.indexing.vectors import DenseIndex
+from qa.text.folding import fold
 from qa.text.injection import looks_like_instruction
-from qa.text.tokens import tokens
+from qa.text.tokens import folded_tokens, tokens
 from qa.types import Chunk, Document, Embedder, Sentence
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,8 @@ class Segment:
     # Dense vectors of the chunks the model can read, keyed by chunk row (a chunk without one scores 0).
     vectors: DenseIndex
     lexicon: dict[str, list[str]]
+    # Every sentence's folded text and tokens, in chunk order (the order of Index.sentences within the segment).
+    sentences: SentenceTable
     # Mean share of the chunks' word pieces the embedding model knows, and how many chunks were embedded.
     coverage: float
     embedded: int
@@ -100,7 +104,9 @@ def build_segment(
     chunker = chunker or ChunkerSettings()
     chunks = tuple(c for d in documents for c in chunk_document(d, chunker))
     texts = [c.index_text for c in chunks]
-    postings = Postings.build([tokens(t) for t in texts])
+    folded = [fold(t.text) for c in chunks for t in c.sentences]
+    sentence_tokens = [folded_tokens(f) for f in folded]
+    postings = Postings.build(_chunk_tokens(chunks, sentence_tokens))
     coverages = np.asarray([embedder.coverage(t) for t in texts], dtype=np.float32)
     coverage = float(coverages.mean()) if coverages.size else 0.0
     index = faiss.IndexIDMap2(faiss.IndexFlatIP(embedder.dim))
@@ -114,6 +120,7 @@ def build_segment(
         postings=postings,
         vectors=DenseIndex(index),
         lexicon=build_lexicon([d.text for d in documents]),
+        sentences=SentenceTable.build(folded, sentence_tokens, postings.vocab),
         coverage=coverage,
         embedded=int(index.ntotal),
         origin=origin,
@@ -121,11 +128,30 @@ def build_segment(
     )
 
 
+def _chunk_tokens(chunks: Sequence[Chunk], sentence_tokens: Sequence[list[str]]) -> list[list[str]]:
+    """Each chunk's BM25 tokens: its heading's, then its sentences' (the tokens of its whole text: a Chinese run
+    never crosses a sentence's end, so cutting the sentences alone cuts the same words)."""
+    out: list[list[str]] = []
+    rest = iter(sentence_tokens)
+    for chunk in chunks:
+        found = tokens(chunk.heading) if chunk.heading else []
+        for _ in chunk.sentences:
+            found.extend(next(rest))
+        out.append(found)
+    return out
+
+
 def merge_segments(segment_id: str, segments: Sequence[Segment], removed: frozenset[str] = frozenset()) -> Segment:
     """One segment holding the documents of several, less the removed ones (`segment/document` keys), without
     re-reading any text."""
     keeps = [np.asarray([f"{s.id}/{c.doc}" not in removed for c in s.chunks], dtype=bool) for s in segments]
     postings = Postings.concat([s.postings.rows(k) for s, k in zip(segments, keeps, strict=True)])
+    sentences = SentenceTable.concat(
+        [
+            s.sentences.take(_sentence_rows(s.chunks, keep), postings.remap(s.postings.vocab))
+            for s, keep in zip(segments, keeps, strict=True)
+        ]
+    )
     chunks = tuple(
         c for s, k in zip(segments, keeps, strict=True) for c, alive in zip(s.chunks, k, strict=True) if alive
     )
@@ -151,11 +177,23 @@ def merge_segments(segment_id: str, segments: Sequence[Segment], removed: frozen
         postings=postings,
         vectors=DenseIndex(index),
         lexicon={k: sorted(v) for k, v in lexicon.items()},
+        sentences=sentences,
         coverage=sum(s.coverage * len(s.chunks) for s in segments) / total,
         embedded=int(index.ntotal),
         origin="merged" if len({s.origin for s in segments}) > 1 else segments[0].origin,
         withheld=frozenset().union(*(s.withheld for s in segments)),
     )
+
+
+def _sentence_rows(chunks: Sequence[Chunk], keep: np.ndarray) -> list[int]:
+    """The sentence rows of the kept chunks."""
+    rows: list[int] = []
+    at = 0
+    for chunk, alive in zip(chunks, keep.tolist(), strict=True):
+        if alive:
+            rows.extend(range(at, at + len(chunk.sentences)))
+        at += len(chunk.sentences)
+    return rows
 
 
 def stored_vectors(vectors: DenseIndex) -> tuple[np.ndarray, np.ndarray]:
@@ -177,6 +215,7 @@ def save_segment(segment: Segment, folder: Path) -> str:
     _write_json(folder / "lexicon.json", segment.lexicon)
     _write_json(folder / "withheld.json", sorted(segment.withheld))
     segment.postings.save(folder)
+    segment.sentences.save(folder)
     try:
         segment.vectors.save(folder / "vectors.faiss")
     except RuntimeError as exc:  # FAISS reports a failed write as RuntimeError, with the OS's reason in it
@@ -256,11 +295,19 @@ def _read(folder: Path, manifest: dict[str, Any]) -> Segment:
         postings=Postings.load(folder),
         vectors=DenseIndex.load(folder / "vectors.faiss"),
         lexicon=json.loads((folder / "lexicon.json").read_text(encoding="utf-8")),
+        sentences=_sentence_table(folder, chunks),
         coverage=float(manifest["coverage"]),
         embedded=int(manifest["embedded"]),
         origin=str(manifest.get("origin", "seeds")),
         withheld=frozenset(json.loads((folder / "withheld.json").read_text(encoding="utf-8"))),
     )
+
+
+def _sentence_table(folder: Path, chunks: Sequence[Chunk]) -> SentenceTable:
+    table = SentenceTable.load(folder)
+    if len(table) != sum(len(c.sentences) for c in chunks):
+        raise ValueError(f"{len(table)} sentence rows for {sum(len(c.sentences) for c in chunks)} sentences")
+    return table
 
 
 def document_meta(doc: Document) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 from collections import ChainMap
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,11 +28,12 @@ from typing import Any
 import numpy as np
 
 from qa.errors import IndexUnusable, IndexWriteError
+from qa.indexing.frequencies import LARGE_SEGMENT_CHARS, TermTable, term_table
 from qa.indexing.postings import Postings
 from qa.indexing.segments import Segment, load_segment, merge_segments, save_segment, verify_segment
 from qa.types import Chunk, Document, Sentence
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 SEGMENTS = "segments"
 log = logging.getLogger(__name__)
@@ -94,6 +95,30 @@ class Index:
     def sentence_position(self) -> Mapping[str, int]:
         """A sentence's position in `sentences`, by id."""
         return {t.id: i for i, t in enumerate(self.sentences)}
+
+    @cached_property
+    def sentence_starts(self) -> np.ndarray:
+        """Where each segment's sentences start in `sentences` (and, last, how many there are)."""
+        return np.cumsum([0, *(len(s.sentences) for s in self.segments)])
+
+    def folded(self, i: int) -> str:
+        """The folded text of the sentence at position i of `sentences` (folded when its segment was built)."""
+        k = int(np.searchsorted(self.sentence_starts, i, side="right")) - 1
+        return self.segments[k].sentences.folded(i - int(self.sentence_starts[k]))
+
+    def sentence_counts(self, positions: Sequence[int], terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """How often each BM25 token occurs in each sentence (by position in `sentences`), as a positions x terms
+        matrix, and each sentence's number of tokens (counted when its segment was built)."""
+        at = np.asarray(positions, dtype=np.int64)
+        counts = np.zeros((at.size, len(terms)), dtype=np.float32)
+        lengths = np.zeros(at.size, dtype=np.float32)
+        owner = np.searchsorted(self.sentence_starts, at, side="right") - 1
+        for k in np.unique(owner).tolist():
+            mine = owner == k
+            segment = self.segments[k]
+            ids = [segment.postings.vocab.get(t, -1) for t in terms]
+            counts[mine], lengths[mine] = segment.sentences.counts(at[mine] - int(self.sentence_starts[k]), ids)
+        return counts, lengths
 
     @cached_property
     def chunk_by_id(self) -> dict[str, Chunk]:
@@ -168,8 +193,23 @@ class Index:
         return sum(s.chars for s in self.segments)
 
     def term_df(self, term: str) -> int:
-        """In how many chunks a BM25 token (a folded word, `#` + a character pair, an English stem) occurs."""
-        return sum(p.df(term) for p in self.postings)
+        """In how many chunks a BM25 token (a folded word, `#` + a character pair, an English stem) occurs: from the
+        large segments' table, plus each small segment's own count."""
+        return self._term_table.get(term) + sum(p.df(term) for p in self._small_postings if term in p.vocab)
+
+    def warm(self) -> None:
+        """Make now what the first question would otherwise wait for: the large segments' term table (about a
+        second at 10,000 articles)."""
+        self.term_df("")
+
+    @cached_property
+    def _term_table(self) -> TermTable:
+        return term_table(self.segments)
+
+    @cached_property
+    def _small_postings(self) -> tuple[Postings, ...]:
+        covered = set(self._term_table.ids)
+        return tuple(s.postings for s in self.segments if s.id not in covered)
 
     @property
     def generation(self) -> int:
@@ -318,7 +358,7 @@ def remove(index: Index, index_dir: Path, doc_id: str, *, sources: dict[str, str
 
 
 def merge_small(
-    index: Index, index_dir: Path, *, max_segments: int, segment_id: str, small_chars: int = 500_000
+    index: Index, index_dir: Path, *, max_segments: int, segment_id: str, small_chars: int = LARGE_SEGMENT_CHARS
 ) -> Index:
     """The periodic merge: past max_segments small segments (documents added one by one), fold them into one,
     dropping the rows of removed documents they hold, so that a query never fans out over many tiny segments. The

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,25 +14,40 @@ K1, B = 1.2, 0.75
 
 def bm25(segments: Sequence[Postings], query_tokens: Sequence[str], *, k1: float = K1, b: float = B) -> np.ndarray:
     """BM25 (Lucene's IDF, Robertson's term weight, as bm25s's `lucene` method) of every text of every segment, in
-    order, with document frequencies and the average length taken over all the segments together."""
+    order, with document frequencies and the average length taken over all the segments together. A term's rows
+    are gathered from every segment and scored at once (a loop over segments per term cost ~7 ms a question over
+    26 segments)."""
     sizes = [s.size for s in segments]
     scores = np.zeros(sum(sizes), dtype=np.float32)
     if not scores.size:
         return scores
     n = float(scores.size)
     avg = float(sum(float(s.lengths.sum()) for s in segments)) / n or 1.0
-    offsets = np.cumsum([0, *sizes[:-1]])
-    norms = [k1 * (1 - b + b * s.lengths / avg) for s in segments]
+    offsets = np.cumsum([0, *sizes[:-1]]).tolist()
+    norm = np.concatenate([k1 * (1 - b + b * s.lengths / avg) for s in segments])
+    seen: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
     for term in query_tokens:
-        df = sum(s.df(term) for s in segments)
-        if not df:
-            continue
-        idf = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
-        for segment, offset, norm in zip(segments, offsets, norms, strict=True):
-            rows, tf = segment.column(term)
-            if rows.size:
-                scores[offset + rows] += idf * tf / (tf + norm[rows])
+        if term not in seen:
+            seen[term] = _term_scores(segments, offsets, term, n, norm)
+        found = seen[term]
+        if found is not None:
+            rows, add = found
+            scores[rows] += add
     return scores
+
+
+def _term_scores(
+    segments: Sequence[Postings], offsets: Sequence[int], term: str, n: float, norm: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The rows holding a term, over all segments, and what the term adds to each row's score."""
+    columns = [(offset, s.column(term)) for s, offset in zip(segments, offsets, strict=True) if term in s.vocab]
+    df = sum(rows.size for _, (rows, _) in columns)
+    if not df:
+        return None
+    idf = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+    rows = np.concatenate([offset + rows for offset, (rows, _) in columns])
+    tf = np.concatenate([tf for _, (_, tf) in columns])
+    return rows, idf * tf / (tf + norm[rows])
 
 
 def lexical_scores(index: Index, query_tokens: Sequence[str]) -> np.ndarray:
@@ -46,22 +60,24 @@ def lexical_scores(index: Index, query_tokens: Sequence[str]) -> np.ndarray:
 def idf(index: Index, term: str) -> float:
     """Lucene IDF of a term over the index's chunks."""
     n = float(sum(p.size for p in index.postings))
-    df = sum(p.df(term) for p in index.postings)
+    df = index.term_df(term)
     return float(np.log(1 + (n - df + 0.5) / (df + 0.5))) if df else 0.0
 
 
 def sentence_bm25(
-    index: Index, counts: Sequence[Counter[str]], query_tokens: Sequence[str], *, k1: float = K1, b: float = B
+    index: Index, positions: Sequence[int], query_tokens: Sequence[str], *, k1: float = K1, b: float = B
 ) -> np.ndarray:
-    """BM25 of some sentences (given as token counts) for the query, with the chunks' IDF: a sentence is scored
-    as a short text of the corpus, without an index of its own."""
-    lengths = np.asarray([sum(c.values()) for c in counts], dtype=np.float32)
+    """BM25 of some sentences (by position in the index's sentences) for the query, with the chunks' IDF: a
+    sentence is scored as a short text of the corpus, without an index of its own."""
+    terms = list(dict.fromkeys(query_tokens))
+    counts, lengths = index.sentence_counts(positions, terms)
     avg = float(lengths.mean()) if lengths.size and lengths.mean() > 0 else 1.0
     norm = k1 * (1 - b + b * lengths / avg)
-    scores = np.zeros(len(counts), dtype=np.float32)
+    scores = np.zeros(len(positions), dtype=np.float32)
+    column = {t: j for j, t in enumerate(terms)}
     for term in query_tokens:
         weight = idf(index, term)
         if weight:
-            tf = np.asarray([c.get(term, 0) for c in counts], dtype=np.float32)
+            tf = counts[:, column[term]]
             scores += weight * tf / (tf + norm)
     return scores

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -19,8 +18,6 @@ from qa.text.lexicon import expand
 from qa.text.tokens import tokens
 from qa.types import Embedder, Hit, Sentence
 
-# Sentences whose token counts are kept for scoring (a plain bound: the cache is emptied when full).
-SENTENCE_CACHE = 200_000
 # Candidates asked of a search backend for each side, before fusion picks the k best.
 BACKEND_CANDIDATES = 50
 
@@ -55,7 +52,6 @@ class Retriever:
         self.backend = backend
         self._row = {c.id: i for i, c in enumerate(index.chunks)} if backend is not None else {}
         self.fusion = self.settings.fusion
-        self._counts: dict[str, Counter[str]] = {}
 
     def prepare(
         self,
@@ -141,15 +137,11 @@ class Retriever:
 
     def sentence_scores(self, query: Query, sentences: Sequence[Sentence] | None = None) -> np.ndarray:
         """BM25 of sentences for a prepared query, with the corpus's IDF: of the given ones, in order, or of every
-        sentence of the index by position (which tokenises them all once: for small corpora only)."""
-        chosen = self.index.sentences if sentences is None else sentences
-        counts = [self._sentence_counts(t) for t in chosen]
-        return sentence_bm25(self.index, counts, query.tokens)
-
-    def _sentence_counts(self, sentence: Sentence) -> Counter[str]:
-        found = self._counts.get(sentence.id)
-        if found is None:
-            if len(self._counts) >= SENTENCE_CACHE:
-                self._counts.clear()
-            found = self._counts[sentence.id] = Counter(tokens(sentence.text))
-        return found
+        sentence of the index by position (for small corpora only). Their tokens were counted when the index was
+        built."""
+        if sentences is None:
+            positions: Sequence[int] = range(len(self.index.sentences))
+        else:
+            position = self.index.sentence_position
+            positions = [position[t.id] for t in sentences]
+        return sentence_bm25(self.index, positions, query.tokens)

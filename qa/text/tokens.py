@@ -72,7 +72,11 @@ def bigrams(folded_word: str) -> Iterator[str]:
 
 def tokens(text: str, *, drop_stopwords: bool = False) -> list[str]:
     """BM25 tokens: folded words plus character bigrams of the Chinese runs they came from."""
-    folded = fold(text)
+    return folded_tokens(fold(text), drop_stopwords=drop_stopwords)
+
+
+def folded_tokens(folded: str, *, drop_stopwords: bool = False) -> list[str]:
+    """The BM25 tokens of a text already folded."""
     out: list[str] = []
     for m in _WORD_RE.finditer(folded):
         piece = m.group()
