@@ -4,6 +4,8 @@ pipeline over a large index is ready at once."""
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import re
 from collections import Counter
@@ -47,6 +49,19 @@ def units(folded: str) -> set[str]:
     return out
 
 
+def _sentences_holding(text: str, joined: str, starts: list[int]) -> int:
+    """How many of the sentences joined (by line breaks, starting at starts) hold the text (which has none): one
+    search of the document for a text it lacks, and a walk over its places otherwise."""
+    at = joined.find(text)
+    found, last = 0, -1
+    while at >= 0:
+        sentence = bisect.bisect_right(starts, at) - 1
+        if sentence != last:
+            found, last = found + 1, sentence
+        at = joined.find(text, at + 1)
+    return found
+
+
 class UnitStats:
     """The units of an index's sentences, passages and documents, and their rarity."""
 
@@ -57,7 +72,7 @@ class UnitStats:
         self._weights: dict[int, float] = {}
         self._chunks: dict[str, frozenset[str]] = {}
         self._docs: dict[str, tuple[int, Counter[str]]] = {}
-        self._doc_texts: dict[str, tuple[str, ...]] = {}
+        self._doc_texts: dict[str, tuple[tuple[str, ...], str, list[int]]] = {}
         self._doc_plain: dict[str, tuple[frozenset[str], ...]] = {}
         self._local: dict[tuple[str, str], int] = {}
         self._idf: dict[str, float] = {}
@@ -146,24 +161,27 @@ class UnitStats:
         """How many sentences of a document there are, and how many hold the unit; counted for this unit alone (a
         large index: the units of every sentence of every document a question reaches would cost ~1 ms each). The
         same count as _doc's: a pair `#xy` is in a sentence's units exactly when `xy` is in its folded text."""
-        texts = self._texts(doc)
+        texts, joined, starts = self._texts(doc)
         found = self._local.get((unit, doc))
         if found is None:
             if len(self._local) >= _CACHE:
                 self._local.clear()
             if unit.startswith("#"):
-                found = sum(unit[1:] in t for t in texts)
+                found = _sentences_holding(unit[1:], joined, starts)
             else:
                 found = sum(unit in p for p in self._plain(doc))
             self._local[(unit, doc)] = found
         return len(texts), found
 
-    def _texts(self, doc: str) -> tuple[str, ...]:
+    def _texts(self, doc: str) -> tuple[tuple[str, ...], str, list[int]]:
+        """A document's folded sentences; the same joined by line breaks, and where each starts in it."""
         found = self._doc_texts.get(doc)
         if found is None:
             if len(self._doc_texts) >= _CACHE // 100:
                 self._doc_texts.clear()
-            found = self._doc_texts[doc] = tuple(self.index.folded(i) for i in self._positions(doc))
+            texts = tuple(self.index.folded(i) for i in self._positions(doc))
+            starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+            found = self._doc_texts[doc] = (texts, "\n".join(texts), starts)
         return found
 
     def _plain(self, doc: str) -> tuple[frozenset[str], ...]:
@@ -172,7 +190,7 @@ class UnitStats:
         if found is None:
             if len(self._doc_plain) >= _CACHE // 100:
                 self._doc_plain.clear()
-            found = self._doc_plain[doc] = tuple(frozenset(_plain_units(t)) for t in self._texts(doc))
+            found = self._doc_plain[doc] = tuple(frozenset(_plain_units(t)) for t in self._texts(doc)[0])
         return found
 
     def _positions(self, doc: str) -> list[int]:

@@ -49,7 +49,11 @@ class Postings:
         col = self.vocab.get(term)
         if col is None:
             return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.float32)
-        start, end = self.matrix.indptr[col], self.matrix.indptr[col + 1]
+        return self.column_at(col)
+
+    def column_at(self, col: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rows holding the term of a column, and its frequency in each."""
+        start, end = self.matrix.indptr[col : col + 2].tolist()
         return self.matrix.indices[start:end], self.matrix.data[start:end]
 
     @classmethod

@@ -38,7 +38,8 @@ class SentenceTable:
 
     def folded(self, row: int) -> str:
         """The folded text of a sentence."""
-        return self.texts[int(self.rows[0, row]) : int(self.rows[0, row + 1])].decode("utf-8")
+        start, end = self.rows[0, row : row + 2].tolist()
+        return self.texts[start:end].decode("utf-8")
 
     def counts(self, rows: Sequence[int], term_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """How often each term (by vocabulary id; -1 for a term the segment lacks) occurs in each of the rows, as a

@@ -7,9 +7,11 @@ segment is listed with its checksum in the segment's manifest, whose own checksu
 
 from __future__ import annotations
 
+import bisect
 import errno
 import fcntl
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -97,14 +99,14 @@ class Index:
         return {t.id: i for i, t in enumerate(self.sentences)}
 
     @cached_property
-    def sentence_starts(self) -> np.ndarray:
+    def sentence_starts(self) -> list[int]:
         """Where each segment's sentences start in `sentences` (and, last, how many there are)."""
-        return np.cumsum([0, *(len(s.sentences) for s in self.segments)])
+        return list(itertools.accumulate((len(s.sentences) for s in self.segments), initial=0))
 
     def folded(self, i: int) -> str:
         """The folded text of the sentence at position i of `sentences` (folded when its segment was built)."""
-        k = int(np.searchsorted(self.sentence_starts, i, side="right")) - 1
-        return self.segments[k].sentences.folded(i - int(self.sentence_starts[k]))
+        k = bisect.bisect_right(self.sentence_starts, i) - 1
+        return self.segments[k].sentences.folded(i - self.sentence_starts[k])
 
     def sentence_counts(self, positions: Sequence[int], terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """How often each BM25 token occurs in each sentence (by position in `sentences`), as a positions x terms
@@ -117,7 +119,7 @@ class Index:
             mine = owner == k
             segment = self.segments[k]
             ids = [segment.postings.vocab.get(t, -1) for t in terms]
-            counts[mine], lengths[mine] = segment.sentences.counts(at[mine] - int(self.sentence_starts[k]), ids)
+            counts[mine], lengths[mine] = segment.sentences.counts(at[mine] - self.sentence_starts[k], ids)
         return counts, lengths
 
     @cached_property

@@ -40,13 +40,20 @@ def _term_scores(
     segments: Sequence[Postings], offsets: Sequence[int], term: str, n: float, norm: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The rows holding a term, over all segments, and what the term adds to each row's score."""
-    columns = [(offset, s.column(term)) for s, offset in zip(segments, offsets, strict=True) if term in s.vocab]
-    df = sum(rows.size for _, (rows, _) in columns)
+    rows_of, tf_of, shift = [], [], []
+    for segment, offset in zip(segments, offsets, strict=True):
+        col = segment.vocab.get(term)
+        if col is not None:
+            rows, tf = segment.column_at(col)
+            rows_of.append(rows)
+            tf_of.append(tf)
+            shift.append(offset)
+    df = sum(r.size for r in rows_of)
     if not df:
         return None
     idf = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
-    rows = np.concatenate([offset + rows for offset, (rows, _) in columns])
-    tf = np.concatenate([tf for _, (_, tf) in columns])
+    rows = np.concatenate(rows_of) + np.repeat(shift, [r.size for r in rows_of])
+    tf = np.concatenate(tf_of)
     return rows, idf * tf / (tf + norm[rows])
 
 
