@@ -32,7 +32,8 @@ import numpy as np
 from qa.errors import IndexUnusable, IndexWriteError
 from qa.indexing.frequencies import LARGE_SEGMENT_CHARS, TermTable, term_table
 from qa.indexing.postings import Postings
-from qa.indexing.segments import Segment, load_segment, merge_segments, save_segment, verify_segment
+from qa.indexing.segment_files import load_segment, save_segment, verify_segment
+from qa.indexing.segments import Segment, merge_segments
 from qa.types import Chunk, Document, Sentence
 
 FORMAT_VERSION = 3
