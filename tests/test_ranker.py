@@ -105,3 +105,22 @@ def test_the_abstention_threshold_is_a_setting(pipeline: Pipeline) -> None:
     assert never.select(question, query, hits).abstained
     evidence = always.select(question, query, hits)
     assert not evidence.abstained and 0 < evidence.support <= 1
+
+
+def test_predictions_through_the_c_api_are_booster_predicts_to_the_bit() -> None:
+    from qa.answering.boosters import Predictor
+    from qa.answering.short import default_scorer
+
+    ranker, short = load_ranker(), default_scorer().booster
+    rng = np.random.default_rng(11)
+    for booster, raw in ((ranker.booster, False), (ranker.abstainer, True), (short, False)):
+        width = booster.num_feature()
+        predict = Predictor(booster, raw_score=raw)
+        assert predict.direct
+        wide = rng.normal(size=(40, width + 3)) * rng.choice([0.0, 1.0, 100.0], size=(40, width + 3))
+        for rows in (wide[:, :width], wide[:1, :width], wide[:, 3:], np.asfortranarray(wide[:7, :width])):
+            expected = booster.predict(rows, raw_score=raw, num_threads=1)
+            assert predict(rows).tobytes() == np.asarray(expected, dtype=np.float64).tobytes()
+        fallback = Predictor(booster, raw_score=raw)
+        fallback.direct = False
+        assert fallback(wide[:, :width]).tobytes() == predict(wide[:, :width]).tobytes()

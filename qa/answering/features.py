@@ -15,10 +15,8 @@ import numpy as np
 from qa.answering.alignment import (
     asks_why,
     longest_shared,
-    names,
     new_before,
     new_numbers,
-    opens_with_reference,
     plain,
     prefix_in,
     suffix_in,
@@ -27,6 +25,7 @@ from qa.answering.alignment import (
 )
 from qa.answering.matching import SentenceStats, Term, match, proximity
 from qa.answering.question import Question
+from qa.answering.sentence_facts import Facts, SentenceFacts
 from qa.answering.units import UnitStats, units
 from qa.retrieval.retriever import Query, Retriever
 from qa.types import Hit, Sentence
@@ -67,11 +66,11 @@ SENTENCE_FEATURES = (
     "caption",  # a photo caption
 )
 _CONTEXT = 6
-# Up to this many sentences, every sentence's units and names are computed when the index is opened (~0.17 s per
-# 1,000 sentences; 200 DRCD articles: 5,383 sentences, 0.9 s), so that first questions cost what later ones do
-# (p50 9.9 -> 7.8 ms there); a larger corpus computes them as questions reach them.
+# Up to this many sentences, every sentence's units, names and other facts (qa/answering/sentence_facts.py) are
+# computed when the index is opened (~0.17 s per 1,000 sentences; 200 DRCD articles: 5,383 sentences, 0.9 s), so that
+# first questions cost what later ones do (p50 9.9 -> 7.8 ms there); a larger corpus computes them as questions reach
+# them.
 WARM_SENTENCES = 20_000
-_RUNS_ON = ("；", ";", "：", ":")
 
 
 @dataclass(frozen=True)
@@ -100,20 +99,36 @@ class Weights(dict[str, float]):
         """The weights' sum (fsum: the same whatever order they were added in)."""
         return math.fsum(self.values())
 
+    @cached_property
+    def units(self) -> frozenset[str]:
+        """The units, as a set to intersect a sentence's with."""
+        return frozenset(self)
+
+    def sum_of(self, held: frozenset[str] | set[str]) -> float:
+        """The summed weight of the units that are held. fsum is exactly rounded, so the sum is the same whatever
+        order the units are walked in: walking the intersection (at C speed) gives what walking every unit gave."""
+        return math.fsum(map(self.__getitem__, self.units & held))
+
+    def share(self, held: frozenset[str] | set[str]) -> float:
+        """IDF-weighted share of the units that are held (the same whatever order a set is walked in, so that
+        training runs give the same model)."""
+        total = self.total
+        return self.sum_of(held) / total if total else 0.0
+
 
 class FeatureBuilder:
     """Feature rows of the candidate sentences of a question's passages."""
 
-    def __init__(self, retriever: Retriever, stats: SentenceStats) -> None:
+    def __init__(self, retriever: Retriever, stats: SentenceStats, *, warm: bool | None = None) -> None:
+        """warm: find every sentence's facts now (by default when there are up to WARM_SENTENCES)."""
         self.retriever = retriever
         self.index = retriever.index
         self.stats = stats
         self.units = UnitStats(retriever.index)
-        self._names: dict[int, dict[str, frozenset[str]]] = {}
-        if len(self.index.sentences) <= WARM_SENTENCES:
+        self.facts = SentenceFacts(retriever.index, stats, self.units)
+        if len(self.index.sentences) <= WARM_SENTENCES if warm is None else warm:
             self.units.warm()
-            for i in range(len(self.index.sentences)):
-                self._names_of(i)
+            self.facts.warm()
 
     def question_units(self, question: Question, terms: list[Term]) -> Weights:
         """The question's units with their weights. An English question also looks for its words' Chinese, and
@@ -125,12 +140,6 @@ class FeatureBuilder:
                     found |= units(alt)
             found = {u for u in found if self.units.known(u)}
         return Weights({u: self.units.idf(u) for u in found})
-
-    def share(self, asked: Weights, held: frozenset[str] | set[str]) -> float:
-        """IDF-weighted share of the asked units held (fsum: the same whatever order a set is walked in, so that
-        training runs give the same model)."""
-        total = asked.total
-        return math.fsum(w for u, w in asked.items() if u in held) / total if total else 0.0
 
     def build(
         self, question: Question, query: Query, hits: list[Hit], *, span: int = 20, skip: frozenset[str] = frozenset()
@@ -148,64 +157,18 @@ class FeatureBuilder:
                 sentences.append(sentence)
                 hit_of.append(h)
         bm25 = self.retriever.sentence_scores(query, sentences) if sentences else np.zeros(0)
-        rows = np.zeros((len(sentences), len(SENTENCE_FEATURES)), dtype=np.float64)
-        term_total = sum(t.weight for t in terms if t.in_corpus) or 1.0
-        top = max((h.score for h in hits), default=0.0) or 1.0
-        expect = question.expectation
-        typed = expect.expect != "any"
-        asking = plain(question.folded)
-        left, right = wh_context(question.folded)
-        left, right = left[-_CONTEXT:], right[:_CONTEXT]
-        kind = wants(question.folded)
-        why = asks_why(question.folded)
-        chunk_share = [self.share(asked, self.units.of_chunk(h.chunk)) for h in hits]
+        ask = _Asking(question, terms, asked, hits, span=span, facts=self.facts)
         local = {d: self._local(asked, d) for d in {s.doc for s in sentences}}
-        heading = [self.units.of_heading(h.chunk) for h in hits]
-        for r, (sentence, h) in enumerate(zip(sentences, hit_of, strict=True)):
-            i = position[sentence.id]
-            held = self.units.of_sentence(i)
-            folded, stems = self.stats.folded[i], self.stats.stems[i]
-            flat = plain(folded)
-            satisfied = typed and expect.held_in(folded)
-            rows[r] = (
-                self.share(asked, held),
-                0.0,
-                0.0,
-                self.share(local[sentence.doc], held),
-                0.0,
-                self.share(asked, held | heading[h]) if heading[h] else self.share(asked, held),
-                max((self.share(asked, c) for c in self.units.of_clauses(i)), default=0.0),
-                sum(t.weight * match(t, folded, stems) for t in terms if t.in_corpus) / term_total,
-                0.0,
-                proximity(terms, folded, span),
-                float(bm25[r]),
-                hits[h].score / top,
-                1.0 / (1 + h),
-                chunk_share[h],
-                self._neighbour_share(asked, sentence, i - 1),
-                self._neighbour_share(asked, sentence, i + 1),
-                float(hits[h].chunk.sentences[0].id == sentence.id),
-                math.log(1 + len(sentence.text)),
-                len(held - asked.keys()) / len(held) if held else 0.0,
-                self._echo(i, held, asked),
-                longest_shared(asking, flat) / len(asking) if asking else 0.0,
-                suffix_in(left, flat) / len(left) if left else 0.0,
-                prefix_in(right, flat) / len(right) if right else 0.0,
-                float(new_before(right[:2], flat, question.folded)),
-                float(opens_with_reference(sentence.text)),
-                float(satisfied),
-                float(typed and not satisfied),
-                float(new_numbers(folded, question.folded) > 0),
-                float(kind != "any" and any(w not in question.folded for w in self._names_of(i)[kind])),
-                float(self._continues(sentence, i)),
-                float(why),
-                float(hits[h].chunk.kind == "caption"),
-            )
-        self._relative(rows)
+        rows = [
+            ask.row(self.facts.of(position[s.id]), s, h, local[s.doc], float(bm25[r]))
+            for r, (s, h) in enumerate(zip(sentences, hit_of, strict=True))
+        ]
+        matrix = np.array(rows, dtype=np.float64) if rows else np.zeros((0, len(SENTENCE_FEATURES)))
+        self._relative(matrix)
         return Candidates(
             tuple(sentences),
             tuple(hit_of),
-            rows,
+            matrix,
             coverage=math.fsum(w for u, w in asked.items() if self.units.known(u)) / (asked.total or 1.0),
             terms_found=sum(t.weight for t in terms if t.in_corpus) / (sum(t.weight for t in terms) or 1.0),
             unknown=tuple(self.stats.unknown_names(question, self.index.lexicon)),
@@ -228,24 +191,96 @@ class FeatureBuilder:
         weights = {u: self.units.local_idf(u, doc) for u in asked}
         return Weights({u: w for u, w in weights.items() if w is not None})
 
-    def _echo(self, i: int, held: frozenset[str], asked: Weights) -> float:
-        total = self.units.weight(i)
-        return math.fsum(w for u, w in asked.items() if u in held) / total if total else 0.0
 
-    def _names_of(self, i: int) -> dict[str, frozenset[str]]:
-        found = self._names.get(i)
+class _Asking:
+    """One question as every candidate's row reads it: its units and words, and its passages' columns."""
+
+    def __init__(
+        self, question: Question, terms: list[Term], asked: Weights, hits: list[Hit], *, span: int, facts: SentenceFacts
+    ) -> None:
+        self.facts = facts
+        self.folded = question.folded
+        self.asked = asked
+        self.terms = terms
+        self.in_corpus = [t for t in terms if t.in_corpus]
+        self.term_total = sum(t.weight for t in self.in_corpus) or 1.0
+        self.span = span
+        self.expect = question.expectation
+        self.typed = self.expect.expect != "any"
+        self.asking = plain(question.folded)
+        left, right = wh_context(question.folded)
+        self.left, self.right = left[-_CONTEXT:], right[:_CONTEXT]
+        self.kind = wants(question.folded)
+        self.why = float(asks_why(question.folded))
+        top = max((h.score for h in hits), default=0.0) or 1.0
+        units = facts.units
+        # Per passage: its score's share of the best, its rank, its share of the question's units, the question's
+        # units its heading holds, its first sentence and whether it is a caption.
+        self.passage = [
+            (h.score / top, 1.0 / (1 + k), asked.share(units.of_chunk(h.chunk))) for k, h in enumerate(hits)
+        ]
+        headings = [units.of_heading(h.chunk) for h in hits]
+        self.heading = [(heading, asked.units & heading) for heading in headings]
+        self.first = [h.chunk.sentences[0].id for h in hits]
+        self.caption = [float(h.chunk.kind == "caption") for h in hits]
+        self._held: dict[int, float] = {}  # the asked weight each sentence holds, by position (neighbours reuse it)
+
+    def held(self, i: int, units: frozenset[str]) -> float:
+        """The summed weight of the asked units the sentence at position i holds (its units)."""
+        found = self._held.get(i)
         if found is None:
-            if len(self._names) >= 200_000:
-                self._names.clear()
-            found = self._names[i] = names(self.stats.folded[i])
+            found = self._held[i] = self.asked.sum_of(units)
         return found
 
-    def _continues(self, sentence: Sentence, i: int) -> bool:
-        before = self.index.sentences[i - 1] if i > 0 else None
-        return before is not None and before.chunk_id == sentence.chunk_id and before.text.endswith(_RUNS_ON)
-
-    def _neighbour_share(self, asked: Weights, sentence: Sentence, j: int) -> float:
-        sentences = self.index.sentences
-        if not 0 <= j < len(sentences) or sentences[j].doc != sentence.doc:
+    def neighbour(self, j: int) -> float:
+        """The share of the asked units the sentence at position j holds; 0 for none (j < 0)."""
+        if j < 0:
             return 0.0
-        return self.share(asked, self.units.of_sentence(j))
+        total = self.asked.total
+        return self.held(j, self.facts.units.of_sentence(j)) / total if total else 0.0
+
+    def row(self, fact: Facts, sentence: Sentence, h: int, local: Weights, bm25: float) -> tuple[float, ...]:
+        """The candidate's row (the relative columns are filled in afterwards, by FeatureBuilder._relative)."""
+        asked, total, units, folded, flat = self.asked, self.asked.total, fact.held, fact.folded, fact.flat
+        weight = self.held(fact.at, units)
+        bigram = weight / total if total else 0.0
+        heading, heading_asked = self.heading[h]
+        # Read with its heading, a sentence holds more of the question only when the heading adds asked units.
+        with_heading = asked.share(units | heading) if heading_asked - units else bigram
+        satisfied = self.typed and self.expect.held_in(folded)
+        left, right, kind = self.left, self.right, self.kind
+        score, rank, passage_share = self.passage[h]
+        return (
+            bigram,
+            0.0,
+            0.0,
+            local.share(units),
+            0.0,
+            with_heading,
+            max((asked.share(c) for c in fact.clauses), default=0.0),
+            sum(t.weight * match(t, folded, fact.stems) for t in self.in_corpus) / self.term_total,
+            0.0,
+            proximity(self.terms, folded, self.span),
+            bm25,
+            score,
+            rank,
+            passage_share,
+            self.neighbour(fact.before),
+            self.neighbour(fact.after),
+            float(self.first[h] == sentence.id),
+            fact.constant[0],
+            (len(units) - len(asked.units & units)) / len(units) if units else 0.0,
+            weight / fact.weight if fact.weight else 0.0,
+            longest_shared(self.asking, flat) / len(self.asking) if self.asking else 0.0,
+            suffix_in(left, flat) / len(left) if left else 0.0,
+            prefix_in(right, flat) / len(right) if right else 0.0,
+            float(new_before(right[:2], flat, self.folded)),
+            fact.constant[1],
+            float(satisfied),
+            float(self.typed and not satisfied),
+            float(new_numbers(folded, self.folded) > 0),
+            float(kind != "any" and any(w not in self.folded for w in self.facts.names(fact.at)[kind])),
+            fact.constant[2],
+            self.why,
+            self.caption[h],
+        )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from qa.answering.boosters import Predictor
 from qa.answering.features import SENTENCE_FEATURES, Candidates
 
 if TYPE_CHECKING:
@@ -96,6 +97,8 @@ class Ranker:
         ):
             raise ValueError("the abstention model was trained on other question features")
         self.booster = booster
+        self._scores = Predictor(booster)
+        self._odds = Predictor(abstainer, raw_score=True)
         self.features = names
         self._columns = [SENTENCE_FEATURES.index(n) for n in names]
         self.temperature = float(meta["temperature"])
@@ -107,8 +110,7 @@ class Ranker:
         """The ranker's score of each candidate (higher: more likely to hold the answer)."""
         if not len(candidates.sentences):
             return np.zeros(0)
-        out: np.ndarray = np.asarray(self.booster.predict(candidates.matrix[:, self._columns], num_threads=1))
-        return out
+        return self._scores(candidates.matrix[:, self._columns])
 
     def probabilities(self, scores: np.ndarray) -> np.ndarray:
         """How likely each candidate is to be the one that holds the answer."""
@@ -117,7 +119,7 @@ class Ranker:
     def answer_odds(self, candidates: Candidates, scores: np.ndarray) -> float:
         """Log-odds that the best candidate answers the question (that the corpus holds its answer)."""
         row = question_features(scores, candidates, self.temperature)
-        return float(self.abstainer.predict(row[None, :], raw_score=True, num_threads=1)[0])
+        return float(self._odds(row[None, :])[0])
 
     @staticmethod
     def probability(odds: float) -> float:

@@ -10,12 +10,13 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
 import numpy as np
 
+from qa.answering.boosters import Predictor
 from qa.answering.question import Question
 from qa.answering.span_features import FEATURES, Candidate, candidates
 from qa.types import Citation, ShortAnswer
@@ -31,13 +32,17 @@ class Scorer:
     bias: float = 0.0
     booster: Any = None  # a lightgbm.Booster
 
+    @cached_property
+    def _predict(self) -> Predictor:
+        return Predictor(self.booster)
+
     def probabilities(self, found: Sequence[Candidate]) -> list[float]:
         """The model's probability that each candidate is the answer."""
         if not found:
             return []
         if self.booster is not None:
             x = np.array([c.features for c in found], dtype=np.float64)
-            return [float(p) for p in self.booster.predict(x, num_threads=1)]
+            return [float(p) for p in self._predict(x)]
         z = [self.bias + math.fsum(w * v for w, v in zip(self.weights, c.features, strict=True)) for c in found]
         return [1 / (1 + math.exp(-v)) for v in z]
 

@@ -81,6 +81,17 @@ class Metrics:
             "qa_retrieval_duration_seconds", "Time spent in hybrid retrieval", buckets=RETRIEVAL_BUCKETS, registry=r
         )
         self._seen: dict[str, set[str]] = {"outcome": set(), "reason": set()}
+        self._http: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+
+    def http(self, method: str, route: str, status: str) -> tuple[Counter, Histogram]:
+        """The request counter and the latency histogram of one method, route template and status. Kept once found:
+        labels() checks the values and takes a lock on every call, and the label sets are few (the methods, the route
+        templates, the statuses)."""
+        key = (method, route, status)
+        found = self._http.get(key)
+        if found is None:
+            found = self._http[key] = (self.requests.labels(*key), self.latency.labels(*key))
+        return found
 
     def render(self) -> bytes:
         """The metrics in the Prometheus text format."""

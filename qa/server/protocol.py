@@ -14,6 +14,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from qa.config import Settings
+from qa.server.coalesce import CoalescingTransport
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,8 @@ class ServerConfig(uvicorn.Config):
 
 
 class GuardedProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with the bounds it lacks (it waits for a request head forever).
+    """uvicorn's httptools protocol with the bounds it lacks (it waits for a request head forever), writing each
+    response in one piece (qa/server/coalesce.py).
 
     A request head must arrive within header_timeout of the connection opening, or of the request's first byte
     on a reused connection (idle time between requests is uvicorn's timeout_keep_alive); a request body within
@@ -70,8 +72,9 @@ class GuardedProtocol(HttpToolsProtocol):
         self._waiting_since = time.monotonic_ns()  # not loop.time(): uvloop's is per loop turn, ms
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        """Start the clock for the first request head, making room under the cap first."""
-        super().connection_made(transport)
+        """Start the clock for the first request head, making room under the cap first. Writes go through a
+        CoalescingTransport: a response's head and body leave in one segment."""
+        super().connection_made(CoalescingTransport(transport, self.loop))
         self._waiting_since = time.monotonic_ns()
         self._arm(self.limits.header_timeout, self._head_late)
         self._make_room()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import anyio
@@ -12,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa.errors import QAError
 from qa.server.errors import error_response
+from qa.server.middleware.headers import raw_header
 
 
 class BodyTooLarge(HTTPException, QAError):
@@ -35,48 +37,26 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or (self.limit <= 0 and self.timeout <= 0):
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        declared = raw_header(scope, b"content-length")
         if self.limit > 0 and declared is not None and declared.isdigit() and int(declared) > self.limit:
             await self._refuse(scope, receive, send)
             return
-        deadline = anyio.current_time() + self.timeout if self.timeout > 0 else math.inf
-        received = 0
-        more_body = True
-        started = timed_out = False
-
+        loop = asyncio.get_running_loop()
         with anyio.CancelScope() as app_scope:
-
-            async def counted_receive() -> Message:
-                nonlocal received, more_body, timed_out
-                if not more_body:  # the body is in: what follows (a disconnect) may take as long as it takes
-                    return await receive()
-                message: Message | None = None
-                with anyio.CancelScope(deadline=deadline):
-                    message = await receive()
-                if message is None:  # the body is late: stop the app and answer 408 below
-                    timed_out = True
-                    app_scope.cancel()
-                    await anyio.lowlevel.checkpoint()
-                    raise AssertionError("unreachable: the cancelled scope raised above")
-                if message["type"] == "http.request":
-                    received += len(message.get("body", b""))
-                    more_body = bool(message.get("more_body", False))
-                    if 0 < self.limit < received:
-                        raise BodyTooLarge(self.limit)
-                return message
-
-            async def watched_send(message: Message) -> None:
-                nonlocal started
-                started = started or message["type"] == "http.response.start"
-                await send(message)
-
+            deadline = loop.time() + self.timeout if self.timeout > 0 else math.inf
+            body = _Body(receive, send, limit=self.limit, deadline=deadline, app_scope=app_scope)
+            # One timer for the request, not a cancel scope with a deadline around every receive (~5 µs a request).
+            timer = loop.call_at(deadline, body.late) if self.timeout > 0 else None
             try:
-                await self.app(scope, counted_receive, watched_send)
+                await self.app(scope, body.receive, body.send)
             except BodyTooLarge:
-                if started:
+                if body.started:
                     raise
                 await self._refuse(scope, receive, send)
-        if timed_out and not started:
+            finally:
+                if timer is not None:
+                    timer.cancel()
+        if body.timed_out and not body.started:
             message = f"the request body did not arrive in full within {self.timeout:g} s"
             # Connection: close, since the rest of the body may still come and cannot be told from a next request.
             reply = error_response(408, "request_timeout", message, headers={"Connection": "close"})
@@ -85,6 +65,57 @@ class BodyLimitMiddleware:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"the request body is over the limit of {self.limit} bytes"
         await error_response(413, "payload_too_large", message)(scope, receive, send)
+
+
+class _Body:
+    """One request's body as the app receives it: counted against the limit and timed against the deadline; and
+    whether the response has started."""
+
+    def __init__(
+        self, receive: Receive, send: Send, *, limit: int, deadline: float, app_scope: anyio.CancelScope
+    ) -> None:
+        self._receive, self._send, self.limit, self.deadline, self.app_scope = receive, send, limit, deadline, app_scope
+        self.received = 0
+        self.more_body = True
+        self.started = self.timed_out = self.waiting = self.past_deadline = False
+
+    def late(self) -> None:
+        """The deadline has come: an app waiting for the rest of the body is stopped (answered 408)."""
+        self.past_deadline = True
+        if self.waiting and self.more_body:
+            self.timed_out = True
+            self.app_scope.cancel()
+
+    async def receive(self) -> Message:
+        """The next message, counted; past the deadline only one that has already arrived."""
+        if not self.more_body:  # the body is in: what follows (a disconnect) may take as long as it takes
+            return await self._receive()
+        message: Message | None = None
+        if self.past_deadline:
+            with anyio.CancelScope(deadline=self.deadline):
+                message = await self._receive()
+        else:
+            self.waiting = True
+            try:
+                message = await self._receive()
+            finally:
+                self.waiting = False
+        if message is None:  # the body is late: stop the app and answer 408
+            self.timed_out = True
+            self.app_scope.cancel()
+            await anyio.lowlevel.checkpoint()
+            raise AssertionError("unreachable: the cancelled scope raised above")
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            self.more_body = bool(message.get("more_body", False))
+            if 0 < self.limit < self.received:
+                raise BodyTooLarge(self.limit)
+        return message
+
+    async def send(self, message: Message) -> None:
+        """Send, noting when the response starts."""
+        self.started = self.started or message["type"] == "http.response.start"
+        await self._send(message)
 
 
 class TimeoutMiddleware:
@@ -102,16 +133,22 @@ class TimeoutMiddleware:
             await self.app(scope, receive, send)
             return
         started = False
-        with anyio.CancelScope(deadline=anyio.current_time() + self.seconds) as deadline:
+        loop = asyncio.get_running_loop()
+        with anyio.CancelScope() as app_scope:
+            # A timer that cancels, rather than a deadline on the scope: lifted by cancelling it (~3 µs a request).
+            timer = loop.call_at(loop.time() + self.seconds, app_scope.cancel)
 
             async def send_and_lift(message: Message) -> None:
                 nonlocal started
                 if message["type"] == "http.response.start":
                     started = True
-                    deadline.deadline = math.inf
+                    timer.cancel()
                 await send(message)
 
-            await self.app(scope, receive, send_and_lift)
-        if deadline.cancelled_caught and not started:
+            try:
+                await self.app(scope, receive, send_and_lift)
+            finally:
+                timer.cancel()
+        if app_scope.cancelled_caught and not started:
             message = f"no response within {self.seconds:g} s"
             await error_response(504, "timeout", message)(scope, receive, send)

@@ -54,6 +54,6 @@ class MetricsMiddleware:
         finally:
             self.metrics.in_progress.dec()
             method = scope["method"] if scope["method"] in METHODS else "other"
-            labels = {"method": method, "route": route_template(scope, self.routes), "status": str(status)}
-            self.metrics.requests.labels(**labels).inc()
-            self.metrics.latency.labels(**labels).observe(time.perf_counter() - started)
+            requests, latency = self.metrics.http(method, route_template(scope, self.routes), str(status))
+            requests.inc()
+            latency.observe(time.perf_counter() - started)

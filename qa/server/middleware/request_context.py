@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qa.server.errors import error_response
 from qa.server.logs import REQUEST_ID_HEADER, _request_id, access_log, log, request_id_from
+from qa.server.middleware.headers import raw_header
 from qa.server.middleware.security import add_security_headers
 
 CRASH_MESSAGE = "an unexpected error occurred; it has been logged"
@@ -56,8 +57,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope.get("headers") or [])
-        rid = request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
+        rid = request_id_from((raw_header(scope, b"x-request-id") or b"").decode("latin-1"))
         scope.setdefault("state", {})["request_id"] = rid
         token = _request_id.set(rid)
         started = time.perf_counter()
@@ -84,23 +84,29 @@ class RequestContextMiddleware:
             add_security_headers(reply.headers)
             await reply(scope, receive, send)
         finally:
-            client = scope.get("client")
-            access_log.log(
-                _level(status),
-                "%s %s %s",
-                scope["method"],
-                scope["path"],
-                status,
-                extra={
-                    "request_id": rid,
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "client": client[0] if client else None,
-                },
-            )
+            if access_log.isEnabledFor(level := _level(status)):
+                _log_access(scope, rid, status, started, level)
             _request_id.reset(token)
+
+
+def _log_access(scope: Scope, rid: str, status: int, started: float, level: int) -> None:
+    """The one access line of a request (built only when the level is logged)."""
+    client = scope.get("client")
+    access_log.log(
+        level,
+        "%s %s %s",
+        scope["method"],
+        scope["path"],
+        status,
+        extra={
+            "request_id": rid,
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            "client": client[0] if client else None,
+        },
+    )
 
 
 def _level(status: int) -> int:

@@ -53,12 +53,11 @@ def presented_key(scope: Scope) -> str | None:
     """The key the request carries: `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
     raw: list[tuple[bytes, bytes]] = scope.get("headers") or []
     for name, value in raw:
-        text = value.decode("latin-1").strip()
         if name == b"authorization":
-            scheme, _, token = text.partition(" ")
+            scheme, _, token = value.decode("latin-1").strip().partition(" ")
             if scheme.lower() == "bearer" and token.strip():
                 return token.strip()
-        elif name == b"x-api-key" and text:
+        elif name == b"x-api-key" and (text := value.decode("latin-1").strip()):
             return text
     return None
 
@@ -170,10 +169,30 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                add_security_headers(MutableHeaders(scope=message))
+                add_raw_security_headers(message)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def add_raw_security_headers(message: Message) -> None:
+    """add_security_headers on a response-start message's raw headers, read in one pass (every response has them)."""
+    raw: list[tuple[bytes, bytes]] = list(message.get("headers") or ())
+    present = {name for name, _ in raw}
+    content_type = next((v for n, v in raw if n == b"content-type"), b"")
+    csp = next((v for n, v in raw if n == b"content-security-policy"), None)
+    for name, value in _ALWAYS:
+        if name not in present:
+            raw.append((name, value))
+    if not content_type.lower().startswith(b"text/html"):  # a page: its route decides its CSP and framing
+        if csp is None:
+            raw.append((b"content-security-policy", API_CSP.encode()))
+        if b"x-frame-options" not in present and (csp is None or b"frame-ancestors" not in csp):
+            raw.append((b"x-frame-options", b"DENY"))
+    message["headers"] = raw
+
+
+_ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
 
 
 def add_security_headers(headers: MutableHeaders) -> None:

@@ -4,11 +4,11 @@ time and body limits, rate limits, API keys."""
 from __future__ import annotations
 
 from fastapi import FastAPI
-from starlette.middleware.cors import CORSMiddleware
 
 from qa.config import Settings
 from qa.server.logs import REQUEST_ID_HEADER
 from qa.server.metrics import Metrics
+from qa.server.middleware.cors import Cors
 from qa.server.middleware.limits import BodyLimitMiddleware, TimeoutMiddleware
 from qa.server.middleware.metrics import MetricsMiddleware
 from qa.server.middleware.ratelimit import RateLimitMiddleware, TokenBuckets
@@ -44,7 +44,7 @@ def install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> No
     app.add_middleware(CrashMiddleware)
     # CORS outside the key check: a browser's preflight carries no key, and a 401 or 429 must still be readable.
     app.add_middleware(
-        CORSMiddleware,
+        Cors,
         allow_origins=settings.server.allowed_origins,
         allow_methods=["GET", "POST", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "X-API-Key", REQUEST_ID_HEADER],

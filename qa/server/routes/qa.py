@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from qa.server.deps import MetricsDep, PipelineDep, SettingsDep, clean_question, top_k
+from qa.server.deps import MetricsDep, PipelineDep, Serving, ServingDep, SettingsDep, clean_question, top_k
 from qa.server.errors import ApiError
 from qa.server.schemas import AskRequest, AskResponse, PassageOut, SearchResponse
 from qa.server.sse import SSE_HEADERS, STREAM_DOC, counted, sse
@@ -27,18 +27,19 @@ def known_docs(docs: list[str] | None, p: PipelineDep) -> Docs:
     return frozenset(docs)
 
 
-def _parse(body: AskRequest, settings: SettingsDep, p: PipelineDep) -> tuple[str, int, list[Turn], Docs]:
+def _parse(body: AskRequest, s: Serving) -> tuple[str, int, list[Turn], Docs]:
+    settings = s.settings
     question = clean_question(body.question, settings.server.max_question_chars)
     history = [Turn(t.question, t.answer) for t in (body.history or [])][-settings.server.max_history_turns :]
-    return question, top_k(body.top_k, settings), history, known_docs(body.docs, p)
+    return question, top_k(body.top_k, settings), history, known_docs(body.docs, s.pipeline)
 
 
 @router.post("/ask", response_model=AskResponse)
-async def ask(body: AskRequest, p: PipelineDep, settings: SettingsDep, metrics: MetricsDep) -> AskResponse:
+async def ask(body: AskRequest, s: ServingDep) -> AskResponse:
     """Answer a question with citations that point at the exact words of the source."""
-    question, k, history, docs = _parse(body, settings, p)
-    answer = await p.engine.ask(question, top_k=k, history=history, docs=docs)
-    metrics.record_answer(answer)
+    question, k, history, docs = _parse(body, s)
+    answer = await s.pipeline.engine.ask(question, top_k=k, history=history, docs=docs)
+    s.metrics.record_answer(answer)
     return AskResponse.of(answer)
 
 
@@ -47,10 +48,10 @@ async def ask(body: AskRequest, p: PipelineDep, settings: SettingsDep, metrics: 
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": STREAM_DOC}},
 )
-async def ask_stream(body: AskRequest, p: PipelineDep, settings: SettingsDep, metrics: MetricsDep) -> StreamingResponse:
+async def ask_stream(body: AskRequest, s: ServingDep) -> StreamingResponse:
     """Server-Sent Events: `passages`, then `delta` text pieces, then `final` (the authoritative answer)."""
-    question, k, history, docs = _parse(body, settings, p)
-    events = counted(p.engine.stream(question, top_k=k, history=history, docs=docs), metrics)
+    question, k, history, docs = _parse(body, s)
+    events = counted(s.pipeline.engine.stream(question, top_k=k, history=history, docs=docs), s.metrics)
     return StreamingResponse(sse(events), media_type="text/event-stream", headers=SSE_HEADERS)
 
 

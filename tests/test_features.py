@@ -1,0 +1,193 @@
+"""The evidence features: rows built from each sentence's kept facts (qa/answering/sentence_facts.py) are, to the last
+bit, the rows computed afresh for every candidate (the models were trained on those values)."""
+
+from __future__ import annotations
+
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.answering.alignment import (
+    asks_why,
+    longest_shared,
+    names,
+    new_before,
+    new_numbers,
+    opens_with_reference,
+    plain,
+    prefix_in,
+    suffix_in,
+    wants,
+    wh_context,
+)
+from qa.answering.features import SENTENCE_FEATURES, FeatureBuilder, Weights
+from qa.answering.matching import SentenceStats, match, proximity
+from qa.answering.question import Question
+from qa.config import RetrievalSettings
+from qa.indexing.build import build
+from qa.indexing.sources import Sources
+from qa.retrieval.embedding import SentenceTransformerEmbedder
+from qa.retrieval.retriever import Query, Retriever
+from qa.server.state import Pipeline
+from qa.types import Hit
+
+QUESTIONS = (
+    "烏克蘭打算購買多少架戰鬥機？",  # a number, Traditional
+    "乌克兰打算购买多少架战斗机？",  # ... Simplified
+    "誰與瑞典簽署了意向書？",  # a person
+    "哪個國家宣布購買戰鬥機？",  # a place
+    "為什麼停火難以持久？",  # a reason
+    "歐盟第19輪制裁禁止了什麼進入歐洲市場？",
+    "川普什麼時候會見普京？",  # a date
+    "How many fighter jets does Ukraine plan to buy?",
+    "What did the EU ban?",
+    "芬蘭？",  # a bare topic
+    "北韓的飛彈試射",  # a name the article never mentions
+)
+
+
+def reference_rows(
+    builder: FeatureBuilder, question: Question, query: Query, hits: list[Hit], span: int = 20
+) -> np.ndarray:
+    """The rows as the features were first written: every value computed afresh for each candidate."""
+    stats, units, index = builder.stats, builder.units, builder.index
+    terms = stats.terms(question, index.lexicon)
+    asked = builder.question_units(question, terms)
+
+    def share(weights: Weights, held: frozenset[str] | set[str]) -> float:
+        total = math.fsum(weights.values())
+        return math.fsum(w for u, w in weights.items() if u in held) / total if total else 0.0
+
+    def neighbour(doc: str, j: int) -> float:
+        if not 0 <= j < len(index.sentences) or index.sentences[j].doc != doc:
+            return 0.0
+        return share(asked, units.of_sentence(j))
+
+    pairs = [(s, h) for h, hit in enumerate(hits) for s in hit.chunk.sentences if s.id not in index.withheld]
+    bm25 = builder.retriever.sentence_scores(query, [s for s, _ in pairs]) if pairs else np.zeros(0)
+    rows = np.zeros((len(pairs), len(SENTENCE_FEATURES)))
+    term_total = sum(t.weight for t in terms if t.in_corpus) or 1.0
+    top = max((h.score for h in hits), default=0.0) or 1.0
+    expect, typed = question.expectation, question.expectation.expect != "any"
+    asking = plain(question.folded)
+    left, right = wh_context(question.folded)
+    left, right = left[-6:], right[:6]
+    kind = wants(question.folded)
+    for r, (sentence, h) in enumerate(pairs):
+        i = index.sentence_position[sentence.id]
+        held = units.of_sentence(i)
+        folded, stems = stats.folded[i], stats.stems[i]
+        flat = plain(folded)
+        satisfied = typed and expect.held_in(folded)
+        local = {u: units.local_idf(u, sentence.doc) for u in asked}
+        local_weights = Weights({u: w for u, w in local.items() if w is not None})
+        heading = units.of_heading(hits[h].chunk)
+        before = index.sentences[i - 1] if i > 0 else None
+        weight = units.weight(i)
+        rows[r] = (
+            share(asked, held),
+            0.0,
+            0.0,
+            share(local_weights, held),
+            0.0,
+            share(asked, held | heading) if heading else share(asked, held),
+            max((share(asked, c) for c in units.of_clauses(i)), default=0.0),
+            sum(t.weight * match(t, folded, stems) for t in terms if t.in_corpus) / term_total,
+            0.0,
+            proximity(terms, folded, span),
+            float(bm25[r]),
+            hits[h].score / top,
+            1.0 / (1 + h),
+            share(asked, units.of_chunk(hits[h].chunk)),
+            neighbour(sentence.doc, i - 1),
+            neighbour(sentence.doc, i + 1),
+            float(hits[h].chunk.sentences[0].id == sentence.id),
+            math.log(1 + len(sentence.text)),
+            len(held - asked.keys()) / len(held) if held else 0.0,
+            math.fsum(w for u, w in asked.items() if u in held) / weight if weight else 0.0,
+            longest_shared(asking, flat) / len(asking) if asking else 0.0,
+            suffix_in(left, flat) / len(left) if left else 0.0,
+            prefix_in(right, flat) / len(right) if right else 0.0,
+            float(new_before(right[:2], flat, question.folded)),
+            float(opens_with_reference(sentence.text)),
+            float(satisfied),
+            float(typed and not satisfied),
+            float(new_numbers(folded, question.folded) > 0),
+            float(kind != "any" and any(w not in question.folded for w in names(folded)[kind])),
+            float(
+                before is not None
+                and before.chunk_id == sentence.chunk_id
+                and before.text.endswith(("；", ";", "：", ":"))
+            ),
+            float(asks_why(question.folded)),
+            float(hits[h].chunk.kind == "caption"),
+        )
+    builder._relative(rows)
+    return rows
+
+
+def assert_same_rows(builder: FeatureBuilder, text: str, top_k: int = 5) -> None:
+    question = Question.parse(text)
+    query = builder.retriever.prepare(question.text, lang=question.lang)
+    hits = builder.retriever.search(query, top_k)
+    found = builder.build(question, query, hits, skip=builder.index.withheld)
+    expected = reference_rows(builder, question, query, hits)
+    assert found.matrix.shape == expected.shape, text
+    # Bit for bit: the models were trained on these values.
+    assert found.matrix.tobytes() == expected.tobytes(), text
+
+
+@pytest.mark.parametrize("text", QUESTIONS)
+def test_rows_from_kept_facts_are_the_rows_computed_afresh(pipeline: Pipeline, text: str) -> None:
+    builder = pipeline.answerer.selector.features  # type: ignore[union-attr]
+    assert isinstance(builder, FeatureBuilder)
+    assert_same_rows(builder, text, top_k=8)
+
+
+def test_a_cold_builder_finds_each_sentences_facts_as_questions_reach_them(pipeline: Pipeline) -> None:
+    warm = pipeline.answerer.selector.features  # type: ignore[union-attr]
+    cold = FeatureBuilder(warm.retriever, warm.stats, warm=False)  # as over a corpus too large to warm
+    assert not cold.facts._facts
+    for text in QUESTIONS[:4]:
+        assert_same_rows(cold, text)
+    assert 0 < len(cold.facts._facts) < len(warm.index.sentences)
+    for i, fact in cold.facts._facts.items():
+        assert fact == warm.facts.of(i)
+
+
+def test_weights_sum_the_same_whatever_order_the_units_come_in() -> None:
+    rng = random.Random(3)
+    weights = {f"#u{k}": rng.uniform(0.01, 9.0) for k in range(60)}
+    held = frozenset(rng.sample(sorted(weights), 25)) | {"#not-asked"}
+    expected = math.fsum(w for u, w in weights.items() if u in held)
+    for _ in range(5):
+        keys = list(weights)
+        rng.shuffle(keys)
+        shuffled = Weights({k: weights[k] for k in keys})
+        assert shuffled.sum_of(held) == expected
+        assert shuffled.share(held) == expected / math.fsum(weights.values())
+    assert Weights().share(held) == 0.0
+
+
+def test_neighbours_stop_at_the_document_and_rows_match_across_documents(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "a-port.txt").write_text(
+        "港口工人罷工。\n\n碼頭工人要求提高工資；罷工持續三天。他們說會繼續。\n", encoding="utf-8"
+    )
+    (seeds / "b-city.txt").write_text("市政府回應罷工。\n\n市長表示將與工人談判：工資會提高。\n", encoding="utf-8")
+    index = build(Sources(seeds, tmp_path / "library"), embedder)
+    builder = FeatureBuilder(Retriever(index, embedder, RetrievalSettings()), SentenceStats(index))
+    sentences = index.sentences
+    for i, sentence in enumerate(sentences):
+        fact = builder.facts.of(i)
+        assert (fact.before >= 0) == (i > 0 and sentences[i - 1].doc == sentence.doc)
+        assert (fact.after >= 0) == (i + 1 < len(sentences) and sentences[i + 1].doc == sentence.doc)
+    assert any(builder.facts.of(i).constant[2] for i in range(len(sentences)))  # one continues after a ；or ：
+    for text in ("工人為什麼罷工？", "罷工持續幾天？", "誰表示將與工人談判？"):
+        assert_same_rows(builder, text)
