@@ -176,7 +176,7 @@ class SecurityHeadersMiddleware:
 
 
 def add_raw_security_headers(message: Message) -> None:
-    """add_security_headers on a response-start message's raw headers, read in one pass (every response has them)."""
+    """add_security_headers on a response-start message's raw header list (no header mapping built and rebuilt)."""
     raw: list[tuple[bytes, bytes]] = list(message.get("headers") or ())
     present = {name for name, _ in raw}
     content_type = next((v for n, v in raw if n == b"content-type"), b"")
