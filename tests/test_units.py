@@ -3,6 +3,9 @@ unit of the document (a small one, warmed), the same numbers."""
 
 from __future__ import annotations
 
+import jieba
+
+from qa.answering.matching import SentenceStats
 from qa.answering.units import UnitStats, _plain_units, units
 from qa.indexing.store import Index
 from qa.text.folding import fold
@@ -28,3 +31,14 @@ def test_a_texts_plain_units_are_its_units_that_are_not_pairs(index: Index) -> N
     texts += ["a中b", "中", "nato北约2025年1.5億", "x", "美国和中国", "abc123def", "一、二"]
     for text in texts:
         assert _plain_units(text) == {u for u in units(text) if not u.startswith("#")}, text
+
+
+def test_a_words_sentence_count_from_the_joined_corpus_is_a_count_of_its_sentences(index: Index) -> None:
+    """A word's sentence frequency (a small corpus: searched as text) counts each sentence holding it once."""
+    stats = SentenceStats(index)
+    texts = [fold(s.text) for s in index.sentences]
+    words = {w for t in texts[:30] for w in jieba.lcut(t) if w.strip()} | {"特朗普", "。", "不存在的詞", "nato"}
+    for word in sorted(words):
+        english = word.isascii() and word.isalpha()
+        expected = sum(word in t for t in stats._stem_sets) if english else sum(word in t for t in texts)
+        assert stats.df(word) == expected, word

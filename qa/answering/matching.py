@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -13,6 +14,7 @@ import jieba
 import jieba.posseg as pseg
 
 from qa.answering.question import Question
+from qa.answering.units import sentences_holding
 from qa.indexing.store import Index
 from qa.text.folding import fold
 from qa.text.language import CJK_RE
@@ -81,6 +83,7 @@ class SentenceStats:
         )
         self._all_stems = set().union(*self._stem_sets) if self._stem_sets else set()
         self._corpus = "\n".join(self._texts)
+        self._starts = list(itertools.accumulate((len(t) + 1 for t in self._texts[:-1]), initial=0))
         self._df: dict[str, int] = {}
         name_glosses()  # read CC-CEDICT (~1 s) with the index, not on the first question
 
@@ -109,9 +112,10 @@ class SentenceStats:
         if found is None:
             if len(self._df) >= _DF_CACHE:
                 self._df.clear()
-            if self.exact:
-                texts = self._stem_sets if english else self._texts
-                found = sum(alternative in t for t in texts)
+            if self.exact and english:
+                found = sum(alternative in t for t in self._stem_sets)
+            elif self.exact:  # one walk over its places in the joined corpus (it is there: checked above)
+                found = sentences_holding(alternative, self._corpus, self._starts) if alternative else len(self._texts)
             else:
                 found = self._vocabulary_df(alternative, english)
             self._df[alternative] = found

@@ -49,7 +49,7 @@ def units(folded: str) -> set[str]:
     return out
 
 
-def _sentences_holding(text: str, joined: str, starts: list[int]) -> int:
+def sentences_holding(text: str, joined: str, starts: list[int]) -> int:
     """How many of the sentences joined (by line breaks, starting at starts) hold the text (which has none): one
     search of the document for a text it lacks, and a walk over its places otherwise."""
     at = joined.find(text)
@@ -167,7 +167,7 @@ class UnitStats:
             if len(self._local) >= _CACHE:
                 self._local.clear()
             if unit.startswith("#"):
-                found = _sentences_holding(unit[1:], joined, starts)
+                found = sentences_holding(unit[1:], joined, starts)
             else:
                 found = sum(unit in p for p in self._plain(doc))
             self._local[(unit, doc)] = found
