@@ -45,9 +45,6 @@ class TermTable:
         self._keys = keys[starts]
         self._counts = np.add.reduceat(counts, starts) if keys.size else counts
 
-    def __len__(self) -> int:
-        return int(self._keys.size)
-
     def get(self, term: str) -> int:
         """In how many chunks of the covered segments the term occurs."""
         key = _key(term)

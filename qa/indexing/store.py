@@ -198,7 +198,7 @@ class Index:
     def term_df(self, term: str) -> int:
         """In how many chunks a BM25 token (a folded word, `#` + a character pair, an English stem) occurs: from the
         large segments' table, plus each small segment's own count."""
-        return self._term_table.get(term) + sum(p.df(term) for p in self._small_postings if term in p.vocab)
+        return self._term_table.get(term) + sum(p.df(term) for p in self._small_postings)
 
     def warm(self) -> None:
         """Make now what the first question would otherwise wait for: the large segments' term table (about a
