@@ -83,9 +83,9 @@ class AnsweringSettings(BaseSettings):
     evidence: Literal["rules", "learned"] = Field(
         "learned",
         description="How evidence is chosen: the learned ranker and abstention model (trained on external data; "
-        "external test split cite_hit DRCD 0.903 / CMRC 0.821 against 0.75 / 0.50 for the rules; on 45 fresh "
-        "questions about the article keyword_acc 0.714 for both), or the hand-set rules below (QA_EVIDENCE=rules: "
-        "fitted to the article's dev set, where they score cite_precision 0.875 against 0.582)",
+        "external test split cite_hit DRCD 0.903 / CMRC 0.834 against 0.75 / 0.50 for the rules; on 45 fresh "
+        "questions about the article keyword_acc 0.8 against 0.714), or the hand-set rules below (QA_EVIDENCE=rules: "
+        "fitted to the article's dev set, where they score cite_precision 0.875 against 0.558)",
     )
 
     min_support: float = Field(
@@ -151,8 +151,8 @@ class AnsweringSettings(BaseSettings):
         le=1,
         description="Sentences are cited in the ranker's order until their probabilities of holding the answer add "
         "up to this (at most max_sentences, all of the best one's article). Held-out training corpora (DRCD / CMRC "
-        "2018): a cited sentence holds the answer for 0.919 / 0.930 of the questions at 1.52 / 1.71 sentences per "
-        "answer (0.5: 0.874 / 0.869 at 1.15 / 1.24; the best sentence alone: 0.846 / 0.831)",
+        "2018): a cited sentence holds the answer for 0.918 / 0.919 of the questions at 1.49 / 1.56 sentences per "
+        "answer (0.5: 0.875 / 0.886 at 1.14 / 1.18; the best sentence alone: 0.845 / 0.852)",
     )
 
     explain_confidence: float = Field(
@@ -160,7 +160,7 @@ class AnsweringSettings(BaseSettings):
         gt=0,
         le=1,
         description="... the same for why-, how- and multi-part questions and bare topics, whose answers run longer "
-        "(held-out training corpora, such questions of both: 0.936 at 1.91 sentences; 0.919 at 1.54 at 0.8)",
+        "(held-out training corpora, such questions of both: 0.930 at 1.86 sentences; 0.917 at 1.48 at 0.8)",
     )
 
     answer_threads: int = Field(

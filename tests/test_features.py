@@ -124,6 +124,8 @@ def reference_rows(
             ),
             float(asks_why(question.folded)),
             float(hits[h].chunk.kind == "caption"),
+            share(Weights({u: w for u, w in local_weights.items() if u not in heading}), held),
+            0.0,
         )
     builder._relative(rows)
     return rows
@@ -191,3 +193,26 @@ def test_neighbours_stop_at_the_document_and_rows_match_across_documents(
     assert any(builder.facts.of(i).constant[2] for i in range(len(sentences)))  # one continues after a ；or ：
     for text in ("工人為什麼罷工？", "罷工持續幾天？", "誰表示將與工人談判？"):
         assert_same_rows(builder, text)
+
+
+def test_focus_weighs_what_the_question_asks_of_the_subject_not_the_subject(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "tree.txt").write_text(
+        "盾柱木\n\n盾柱木是一種落葉喬木，高約四至二十五米。盾柱木原產於東南亞。花瓣倒卵形，深黃色，呈波浪狀。\n",
+        encoding="utf-8",
+    )
+    index = build(Sources(seeds, tmp_path / "library"), embedder)
+    builder = FeatureBuilder(Retriever(index, embedder, RetrievalSettings()), SentenceStats(index))
+    question = Question.parse("盾柱木的花瓣有什麼特點？")
+    query = builder.retriever.prepare(question.text, lang=question.lang)
+    found = builder.build(question, query, builder.retriever.search(query, 5))
+    by_text = {s.text[:5]: k for k, s in enumerate(found.sentences)}
+    focus, local = found.column("focus"), found.column("local")
+    for subject in ("盾柱木是一", "盾柱木原產"):
+        assert local[by_text[subject]] > 0  # the subject is asked about ...
+        assert focus[by_text[subject]] == 0  # ... but the heading names it: only 花瓣 is asked of it
+    assert focus[by_text["花瓣倒卵形"]] == 1.0 == found.column("focus_rel")[by_text["花瓣倒卵形"]]
+    assert_same_rows(builder, question.text)

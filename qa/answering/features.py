@@ -64,6 +64,10 @@ SENTENCE_FEATURES = (
     "continues",  # the sentence before it, in the same passage, ends in ；or ： (it goes on with the same point)
     "asks_why",  # the question asks for a reason (the answer often follows the sentence that restates it)
     "caption",  # a photo caption
+    # "local" over the question's units its passage's heading lacks: what it asks of the subject (花瓣 of
+    # 盾柱木的花瓣有什么特点, headed 盾柱木), which an answer holds and the subject's other sentences do not
+    "focus",
+    "focus_rel",  # ... as a share of the best candidate's
 )
 _CONTEXT = 6
 # Up to this many sentences, every sentence's units, names and other facts (qa/answering/sentence_facts.py) are
@@ -159,8 +163,11 @@ class FeatureBuilder:
         bm25 = self.retriever.sentence_scores(query, sentences) if sentences else np.zeros(0)
         ask = _Asking(question, terms, asked, hits, span=span, facts=self.facts)
         local = {d: self._local(asked, d) for d in {s.doc for s in sentences}}
+        focus = {
+            (s.doc, h): self._focus(local[s.doc], ask.heading[h][0]) for s, h in zip(sentences, hit_of, strict=True)
+        }
         rows = [
-            ask.row(self.facts.of(position[s.id]), s, h, local[s.doc], float(bm25[r]))
+            ask.row(self.facts.of(position[s.id]), s, h, local=local[s.doc], bm25=float(bm25[r]), focus=focus[s.doc, h])
             for r, (s, h) in enumerate(zip(sentences, hit_of, strict=True))
         ]
         matrix = np.array(rows, dtype=np.float64) if rows else np.zeros((0, len(SENTENCE_FEATURES)))
@@ -179,7 +186,13 @@ class FeatureBuilder:
     def _relative(self, rows: np.ndarray) -> None:
         """Fill in the columns that compare a candidate with the best of the others."""
         col = SENTENCE_FEATURES.index
-        pairs = (("bigram", "bigram_rel"), ("local", "local_rel"), ("terms", "terms_rel"), ("bm25_rel", "bm25_rel"))
+        pairs = (
+            ("bigram", "bigram_rel"),
+            ("local", "local_rel"),
+            ("terms", "terms_rel"),
+            ("bm25_rel", "bm25_rel"),
+            ("focus", "focus_rel"),
+        )
         for name, rel in pairs:
             best = rows[:, col(name)].max(initial=0.0)
             rows[:, col(rel)] = rows[:, col(name)] / best if best > 0 else 0.0
@@ -190,6 +203,11 @@ class FeatureBuilder:
         """The asked units a document holds, weighed by their rarity among its sentences."""
         weights = {u: self.units.local_idf(u, doc) for u in asked}
         return Weights({u: w for u, w in weights.items() if w is not None})
+
+    @staticmethod
+    def _focus(local: Weights, heading: frozenset[str]) -> Weights:
+        """A document's weighed asked units but those of a passage's heading (the subject every sentence is about)."""
+        return Weights({u: w for u, w in local.items() if u not in heading}) if heading & local.units else local
 
 
 class _Asking:
@@ -239,7 +257,9 @@ class _Asking:
         total = self.asked.total
         return self.held(j, self.facts.units.of_sentence(j)) / total if total else 0.0
 
-    def row(self, fact: Facts, sentence: Sentence, h: int, local: Weights, bm25: float) -> tuple[float, ...]:
+    def row(
+        self, fact: Facts, sentence: Sentence, h: int, *, local: Weights, bm25: float, focus: Weights
+    ) -> tuple[float, ...]:
         """The candidate's row (the relative columns are filled in afterwards, by FeatureBuilder._relative)."""
         asked, total, units, folded, flat = self.asked, self.asked.total, fact.held, fact.folded, fact.flat
         weight = self.held(fact.at, units)
@@ -283,4 +303,6 @@ class _Asking:
             fact.constant[2],
             self.why,
             self.caption[h],
+            focus.share(units),
+            0.0,
         )

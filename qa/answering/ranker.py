@@ -41,7 +41,7 @@ QUESTION_FEATURES: tuple[str, ...] = (
 # Sentence features read twice more for the abstention model: of the best candidate (top_*) and the most of any
 # candidate (best_*). Whether the question's own words stand around the question word, or the value it asks for is
 # there at all, tells a passage that answers from one that is only about the same subject.
-_ALSO = ("wh_left", "wh_right", "head_new", "typed_match", "name_new", "terms", "proximity", "echo", "novel")
+_ALSO = ("wh_left", "wh_right", "head_new", "typed_match", "name_new", "terms", "proximity", "echo", "novel", "focus")
 QUESTION_FEATURES += tuple(f"top_{n}" for n in _ALSO) + tuple(f"best_{n}" for n in _ALSO)
 
 
