@@ -53,6 +53,13 @@ def test_a_range_that_names_its_unit_once_is_one_answer() -> None:
     assert short is not None and DOC[short.start : short.end] == short.text == "20至30艘"
 
 
+def test_a_two_character_unit_is_kept_whole() -> None:
+    rails = "港鐵使用1432毫米軌距。"
+    citation = Citation(n=1, doc="rail", chunk_id="rail-0", quote=rails, start=0, end=len(rails))
+    short = short_answer(Question.parse("港鐵的軌距是多少毫米？"), [citation], threshold=0.0)
+    assert short is not None and short.text == "1432毫米"  # not 1432毫: the reading 毫 (of 毫米|毫) comes second
+
+
 def test_what_the_question_already_holds_is_not_its_answer() -> None:
     short = short_answer(Question.parse("2019年5月12日啟用的碼頭造價多少錢？"), [SENTENCE], threshold=0.0)
     assert short is not None and short.text == "35億元"

@@ -116,14 +116,18 @@ def flat(text: str) -> str:
 
 Span = tuple[int, int, frozenset[str], str]  # start, end, how it was found, jieba tag of its last word
 
+_MEASURE_RE = re.compile(_MEASURE)
+
 
 def _spans(kind: Kind, text: str, unit: str | None) -> list[Span]:
     """The candidates of a kind in a flat sentence."""
     if kind in _NAME_TAGS:
         return _names(kind, text)
     if kind == "unit" and unit:
-        # The shortest of the question's unit readings (艘 of 艘拖|艘): the answer ends at its measure word.
-        unit = "|".join(sorted(unit.split("|"), key=len))
+        # A reading that is a measure word first (毫米 of 毫米|毫), then the shortest (艘 of 艘拖|艘): the answer ends
+        # at its measure word.
+        readings = sorted(unit.split("|"), key=lambda r: (not _MEASURE_RE.fullmatch(r), len(r)))
+        unit = "|".join(readings)
         one = rf"{_BIG}\s*(?:{unit})"
         # A range names the unit once or twice (100至150架, 100架至150架).
         pattern = re.compile(rf"{_BIG}\s*(?:{unit})?\s*(?:至|到|-|–|~|～)\s*{one}|{one}")
