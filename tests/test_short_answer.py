@@ -7,10 +7,11 @@ import httpx
 from qa.answering.question import Question
 from qa.answering.short import default_scorer, short_answer
 from qa.answering.span_features import FEATURES, candidates
-from qa.answering.spans import flat, kind_of
+from qa.answering.spans import cited_spans, flat, kind_of
 from qa.app import build_app
 from qa.config import Settings
 from qa.server.state import Pipeline
+from qa.text.folding import fold
 from qa.types import Citation
 from tests.support import serve
 
@@ -58,6 +59,16 @@ def test_a_two_character_unit_is_kept_whole() -> None:
     citation = Citation(n=1, doc="rail", chunk_id="rail-0", quote=rails, start=0, end=len(rails))
     short = short_answer(Question.parse("港鐵的軌距是多少毫米？"), [citation], threshold=0.0)
     assert short is not None and short.text == "1432毫米"  # not 1432毫: the reading 毫 (of 毫米|毫) comes second
+
+
+def test_a_unit_jieba_knows_as_a_measure_word_is_kept_whole_and_a_cut_range_drops_its_joining_word() -> None:
+    garden = flat(fold("植物園佔地92英畝。"))
+    found = {garden[s:e] for s, e, _, _ in cited_spans(Question.parse("植物園佔地幾英畝？"), "unit", garden, None)}
+    assert "92英亩" in found and "92英" not in found
+    rule = flat(fold("中華民國治理時期為1912年至1949年。"))
+    asked = Question.parse("中華民國治理時期是從什麼時候到1949年？")
+    found = {rule[s:e] for s, e, _, _ in cited_spans(asked, "date", rule, None)}
+    assert "1912年" in found and "1912年至" not in found
 
 
 def test_what_the_question_already_holds_is_not_its_answer() -> None:

@@ -117,6 +117,13 @@ def flat(text: str) -> str:
 Span = tuple[int, int, frozenset[str], str]  # start, end, how it was found, jieba tag of its last word
 
 _MEASURE_RE = re.compile(_MEASURE)
+# A range's joining word, left dangling when a date is cut back to before the one the question names (1912年至).
+_DANGLING_RE = re.compile(r"[\s至到\-–~～、，,]+$")
+
+
+def _is_measure(word: str) -> bool:
+    """A measure word or unit (毫米, 英亩): one of the units above, or one jieba's dictionary tags `q`."""
+    return bool(_MEASURE_RE.fullmatch(word)) or pseg.dt.word_tag_tab.get(word) == "q"
 
 
 def _spans(kind: Kind, text: str, unit: str | None) -> list[Span]:
@@ -124,9 +131,9 @@ def _spans(kind: Kind, text: str, unit: str | None) -> list[Span]:
     if kind in _NAME_TAGS:
         return _names(kind, text)
     if kind == "unit" and unit:
-        # A reading that is a measure word first (毫米 of 毫米|毫), then the shortest (艘 of 艘拖|艘): the answer ends
-        # at its measure word.
-        readings = sorted(unit.split("|"), key=lambda r: (not _MEASURE_RE.fullmatch(r), len(r)))
+        # A reading that is a measure word first (毫米 of 毫米|毫, 英亩 of 英亩|英: a unit above or one jieba tags `q`),
+        # then the shortest (艘 of 艘拖|艘): the answer ends at its measure word.
+        readings = sorted(unit.split("|"), key=lambda r: (not _is_measure(r), len(r)))
         unit = "|".join(readings)
         one = rf"{_BIG}\s*(?:{unit})"
         # A range names the unit once or twice (100至150架, 100架至150架).
@@ -323,6 +330,8 @@ def _trimmed(question: Question, kind: Kind, text: str, start: int, end: int) ->
         at = text.find(given, start, end)
         if at > start:
             end = at
+            dangling = _DANGLING_RE.search(text, start, end)
+            end = dangling.start() if dangling and dangling.start() > start else end
     if _ASKS_YEAR_RE.search(question.folded):
         m = _YEAR_RE.match(text, start, end)
         if m:
