@@ -71,6 +71,20 @@ def test_a_unit_jieba_knows_as_a_measure_word_is_kept_whole_and_a_cut_range_drop
     assert "1912年" in found and "1912年至" not in found
 
 
+def test_a_transliterated_name_ends_before_the_verb_after_it() -> None:
+    gift = flat(fold("最大單筆捐款由喬治·盧卡斯捐贈了一億美元。"))
+    found = {
+        gift[s:e] for s, e, _, _ in cited_spans(Question.parse("最大單筆捐款是由誰捐贈的？"), "person", gift, None)
+    }
+    assert "乔治·卢卡斯" in found and not any(f.startswith("乔治·卢卡斯捐") for f in found)
+    song = flat(fold("粵語版由吉奧·莫羅德爾譜曲。"))
+    found = {song[s:e] for s, e, _, _ in cited_spans(Question.parse("粵語版由誰譜曲？"), "person", song, None)}
+    assert "吉奥·莫罗德尔" in found  # a lone character (莫) inside the name stays
+    mvp = flat(fold("保羅·皮爾斯則獲得最有價值球員獎。"))
+    found = {mvp[s:e] for s, e, _, _ in cited_spans(Question.parse("誰獲得最有價值球員獎？"), "person", mvp, None)}
+    assert "保罗·皮尔斯" in found and "保罗·皮尔斯则" not in found  # ... one before a verb does not
+
+
 def test_what_the_question_already_holds_is_not_its_answer() -> None:
     short = short_answer(Question.parse("2019年5月12日啟用的碼頭造價多少錢？"), [SENTENCE], threshold=0.0)
     assert short is not None and short.text == "35億元"

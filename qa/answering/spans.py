@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Literal
 
@@ -67,6 +68,7 @@ _NAME_TAGS: dict[str, frozenset[str]] = {
     "organisation": frozenset({"nt"}),
 }
 _OTHER_NAME_TAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz", "eng", "j"})
+_ANY_NAME_TAG = _OTHER_NAME_TAGS
 _NOUNISH = frozenset({"n", "nr", "nrfg", "nrt", "ns", "nt", "nz", "eng", "j", "vn", "an", "ng", "x"})
 # Names of places and organisations end in words like these (folded to Simplified).
 SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -189,10 +191,10 @@ def _names(kind: Kind, text: str) -> list[Span]:
                 run = (run[0], end) if run and run[1] == start else (start, end)
                 last = tag
             elif run:
-                add(*_joined(text, *run), source, last)
+                add(*_joined(text, *run, words), source, last)
                 run = None
         if run:
-            add(*_joined(text, *run), source, last)
+            add(*_joined(text, *run, words), source, last)
     for m in _LATIN_RE.finditer(text):
         if len(m.group()) > 2:
             add(m.start(), m.end(), "latin", "eng")
@@ -263,10 +265,11 @@ def wording(kind: Kind, text: str, start: int, end: int) -> tuple[float, ...]:
     )
 
 
-def _joined(text: str, start: int, end: int) -> tuple[int, int]:
-    """A name widened over the middle dots of a transliterated full name (伊夫林·比阿特丽斯·霍尔)."""
+def _joined(text: str, start: int, end: int, words: Sequence[tuple[int, int, str]]) -> tuple[int, int]:
+    """A name widened over the middle dots of a transliterated full name (伊夫林·比阿特丽斯·霍尔), up to the word after
+    it (乔治·卢卡斯 of 乔治·卢卡斯捐赠了)."""
     while end + 1 < len(text) and text[end] in "·・•" and CJK_RE.match(text, end + 1):
-        end = CJK_RE.match(text, end + 1).end()  # type: ignore[union-attr]
+        end = _name_part_end(text, end + 1, CJK_RE.match(text, end + 1).end(), words)  # type: ignore[union-attr]
     while start > 1 and text[start - 1] in "·・•" and text[start - 2].isalpha():
         start -= 1
         while start > 0 and CJK_RE.match(text[start - 1]):
@@ -274,6 +277,23 @@ def _joined(text: str, start: int, end: int) -> tuple[int, int]:
         while text[start] in LEADING and start < end - 1:
             start += 1
     return start, end
+
+
+def _name_part_end(text: str, at: int, run_end: int, words: Sequence[tuple[int, int, str]]) -> int:
+    """Where the part of a transliterated name after a middle dot ends: over the words jieba tags as names
+    and lone characters before them (莫 of 吉奥·莫罗德尔), before the first other word (谱曲, 认为, 捐赠); the whole
+    run of Chinese characters when jieba's words do not line up with it."""
+    ends = {s: (e, tag) for s, e, tag in words}
+    end = at
+    while end < run_end and end in ends:
+        word_end, tag = ends[end]
+        # A lone character counts when a name word follows it (莫 of 莫罗德尔, not 则 of 皮尔斯则获得).
+        after = ends.get(word_end)
+        lone = word_end - end == 1 and after is not None and after[1] in _ANY_NAME_TAG and word_end < run_end
+        if not (tag in _ANY_NAME_TAG or lone):
+            break
+        end = min(word_end, run_end)
+    return end if end > at else run_end
 
 
 def suffix_before(left: str, text: str, start: int) -> int:
