@@ -43,6 +43,11 @@ def test_a_year_question_gets_the_year_only() -> None:
     assert short is not None and DOC[short.start : short.end] == short.text == "2019年"
 
 
+def test_a_month_question_gets_the_month_only() -> None:
+    short = short_answer(Question.parse("新碼頭於哪個月啟用？"), [SENTENCE], threshold=0.0)
+    assert short is not None and DOC[short.start : short.end] == short.text == "2019年5月"
+
+
 def test_a_number_question_gets_the_number_from_the_sentence_that_holds_it() -> None:
     short = short_answer(Question.parse("碼頭每年可處理幾個貨櫃？"), [SENTENCE, BOXES], threshold=0.0)
     assert short is not None and DOC[short.start : short.end] == short.text

@@ -44,6 +44,8 @@ _DATE_RE = re.compile(f"(?:{_DATE_RE.pattern}){_RANGE.format(_DATE_RE.pattern)}"
 # Questions that ask for a year only: a full date found is cut back to its year.
 _ASKS_YEAR_RE = re.compile(r"哪一?年(?!代)|何年|几年|which year|what year")
 _YEAR_RE = re.compile(r"(?:公元前?|前)?\d{1,4}年|(?:1\d|20)\d{2}")
+_ASKS_MONTH_RE = re.compile(r"几月|哪一?个?月|which month|what month")
+_MONTH_RE = re.compile(r"(?:(?:公元前?|前)?\d{1,4}年)?\d{1,2}月")
 # Other ways to write a value of a kind: reign years (康熙七年), eras (战国时期), seasons and feasts, times of day;
 # compound measures (3分33秒62, 2米11).
 _EXTRA: dict[str, re.Pattern[str]] = {
@@ -343,7 +345,7 @@ def gap_between(left: str, right: str, text: str) -> tuple[int, int] | None:
 
 
 def _trimmed(question: Question, kind: Kind, text: str, start: int, end: int) -> tuple[int, int]:
-    """A date cut back to its year when the question asks for a year, or to before a date the question names."""
+    """A date cut back to its year or month when the question asks for one, or to before a date the question names."""
     if kind != "date":
         return start, end
     for given in question.expectation.given:
@@ -354,6 +356,10 @@ def _trimmed(question: Question, kind: Kind, text: str, start: int, end: int) ->
             end = dangling.start() if dangling and dangling.start() > start else end
     if _ASKS_YEAR_RE.search(question.folded):
         m = _YEAR_RE.match(text, start, end)
+        if m:
+            end = m.end()
+    elif _ASKS_MONTH_RE.search(question.folded):
+        m = _MONTH_RE.match(text, start, end)
         if m:
             end = m.end()
     return start, end
