@@ -1,7 +1,12 @@
 """Extractive answers through the real pipeline (questions written for these tests, not the dev set)."""
 
+from pathlib import Path
+
 import pytest
 
+from qa.app import build_pipeline
+from qa.config import Settings
+from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.server.state import Pipeline
 from qa.text.folding import to_simplified
 
@@ -75,3 +80,21 @@ def test_follow_up_uses_the_previous_question(pipeline: Pipeline) -> None:
     answer = pipeline.answerer.answer("那法國呢？", history=[Turn("英國首相答應給烏克蘭什麼？", "")])
     assert not answer.abstained
     assert any("馬克龍" in c.quote or "法國" in c.quote for c in answer.citations)
+
+
+def test_a_count_whose_best_sentence_holds_no_number_is_abstained(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "port.txt").write_text(
+        "港口工人罷工\n\n碼頭工人昨日開始罷工，要求提高工資。工會表示，罷工會持續到資方讓步為止。"
+        "資方則說，工資已經高於同業。\n",
+        encoding="utf-8",
+    )
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
+    answerer = build_pipeline(settings, embedder=embedder).answerer
+    counted = answerer.answer("How many workers joined the strike?")
+    assert counted.abstained and counted.reason == "no passage holds the number the question asks for"
+    asked = answerer.answer("工人要求提高什麼？")  # the same sentences answer a question that asks for no number
+    assert not asked.abstained and "工資" in asked.citations[0].quote
