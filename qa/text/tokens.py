@@ -14,6 +14,7 @@ import Stemmer
 from qa.text.folding import fold, to_simplified
 from qa.text.injection import filter_signature
 from qa.text.language import CJK, CJK_RE
+from qa.text.postags import pos_cut
 
 _WORD_RE = re.compile(f"[a-z]+|\\d+(?:\\.\\d+)?|%|[{CJK}]+")
 # Words that carry no topic; dropped from queries and sentences when scoring overlap.
@@ -115,3 +116,4 @@ def initialise() -> None:
     jieba.initialize()
     fold("預熱")
     to_simplified("預熱")
+    pos_cut("預熱")  # the part-of-speech HMM's tables, as arrays
