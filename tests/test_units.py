@@ -42,3 +42,15 @@ def test_a_words_sentence_count_from_the_joined_corpus_is_a_count_of_its_sentenc
         english = word.isascii() and word.isalpha()
         expected = sum(word in t for t in stats._stem_sets) if english else sum(word in t for t in texts)
         assert stats.df(word) == expected, word
+
+
+def test_whether_the_corpus_holds_a_text_is_the_same_remembered_or_searched_again(index: Index) -> None:
+    """SentenceStats.contains remembers each answer: asked again, or of a fresh SentenceStats, it is the same, and it
+    is whether the joined folded sentences hold the text."""
+    stats, fresh = SentenceStats(index), SentenceStats(index)
+    corpus = "\n".join(fold(s.text) for s in index.sentences)
+    words = {w for s in index.sentences[:30] for w in jieba.lcut(fold(s.text)) if w.strip()}
+    words |= {"特朗普", "不存在的詞", "nato", "北韓", ""}
+    for word in sorted(words):
+        first = stats.contains(word)
+        assert stats.contains(word) == first == fresh._holds(word) == (word in corpus), word

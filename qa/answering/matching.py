@@ -87,6 +87,7 @@ class SentenceStats:
         self._corpus = "\n".join(self._texts)
         self._starts = list(itertools.accumulate((len(t) + 1 for t in self._texts[:-1]), initial=0))
         self._df: dict[str, int] = {}
+        self._contains: dict[str, bool] = {}
         name_glosses()  # read CC-CEDICT (~1 s) with the index, not on the first question
 
     @property
@@ -95,7 +96,17 @@ class SentenceStats:
         return len(self._texts) if self.exact else len(self.index.chunks)
 
     def contains(self, text: str) -> bool:
-        """Whether the (folded) corpus holds the text: exactly, or for a large corpus by its BM25 tokens."""
+        """Whether the (folded) corpus holds the text: exactly, or for a large corpus by its BM25 tokens (each text
+        looked for once: a question asks of the same words several times, and a search of the corpus for a word it
+        lacks reads all of it)."""
+        found = self._contains.get(text)
+        if found is None:
+            if len(self._contains) >= _DF_CACHE:
+                self._contains.clear()
+            found = self._contains[text] = self._holds(text)
+        return found
+
+    def _holds(self, text: str) -> bool:
         if self.exact:
             return text in self._corpus
         if text.isascii():
