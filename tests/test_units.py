@@ -6,7 +6,7 @@ from __future__ import annotations
 import jieba
 
 from qa.answering.matching import SentenceStats
-from qa.answering.units import UnitStats, _plain_units, units
+from qa.answering.units import _CLAUSE_RE, UnitStats, _plain_units, units
 from qa.indexing.store import Index
 from qa.text.folding import fold
 
@@ -54,3 +54,14 @@ def test_whether_the_corpus_holds_a_text_is_the_same_remembered_or_searched_agai
     for word in sorted(words):
         first = stats.contains(word)
         assert stats.contains(word) == first == fresh._holds(word) == (word in corpus), word
+
+
+def test_a_sentences_units_are_its_clauses_units_together(index: Index) -> None:
+    """UnitStats.of_sentence (the union of the clauses' units) is units() of the whole folded sentence."""
+    stats = UnitStats(index)
+    for i in range(len(index.sentences)):
+        assert stats.of_sentence(i) == frozenset(units(index.folded(i))), i
+    texts = ["a，b", "1,000", "3.5：4", "（美國）總統", "x(y)z", "「", "，，", " 中 ， 文 ", "nato、eu；un", "一、二"]
+    for text in texts:
+        together = frozenset().union(*(units(c) for c in _CLAUSE_RE.split(text) if c.strip()))
+        assert together == frozenset(units(text)), text

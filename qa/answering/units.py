@@ -97,7 +97,9 @@ class UnitStats:
         if found is None:
             if len(self._sentences) >= _CACHE:
                 self._sentences.clear()
-            found = self._sentences[i] = frozenset(units(self.index.folded(i)))
+            # A unit never spans a clause's edge (no comma, colon or bracket is part of one), so a sentence's units
+            # are its clauses' together: its text is read once for both.
+            found = self._sentences[i] = frozenset().union(*self.of_clauses(i))
         return found
 
     def of_clauses(self, i: int) -> tuple[frozenset[str], ...]:
