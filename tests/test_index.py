@@ -178,6 +178,10 @@ def _assert_sentences_match_their_text(index: Index) -> None:
     sentences = index.sentences
     assert int(index.sentence_starts[-1]) == len(sentences)
     assert [index.folded(i) for i in range(len(sentences))] == [fold(t.text) for t in sentences]
+    # A run of positions read at once (across segments' edges too) is each position read alone.
+    edges = [*index.sentence_starts, len(sentences) // 3]
+    for start, end in [(0, len(sentences)), *((max(0, e - 2), min(len(sentences), e + 3)) for e in edges), (5, 5)]:
+        assert index.folded_run(start, end) == [index.folded(i) for i in range(start, end)], (start, end)
     expected = [Counter(tokens(t.text)) for t in sentences]
     terms = sorted(set().union(*expected))
     counts, lengths = index.sentence_counts(range(len(sentences)), terms)

@@ -181,7 +181,12 @@ class UnitStats:
         if found is None:
             if len(self._doc_texts) >= _CACHE // 100:
                 self._doc_texts.clear()
-            texts = tuple(self.index.folded(i) for i in self._positions(doc))
+            positions = self._positions(doc)
+            texts = (
+                tuple(self.index.folded_run(positions[0], positions[-1] + 1))
+                if positions and positions[-1] - positions[0] == len(positions) - 1  # a run of positions: one read
+                else tuple(self.index.folded(i) for i in positions)
+            )
             starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
             found = self._doc_texts[doc] = (texts, "\n".join(texts), starts)
         return found

@@ -10,6 +10,7 @@ are paged in only as questions reach them.
 
 from __future__ import annotations
 
+import itertools
 import mmap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,16 @@ class SentenceTable:
         """The folded text of a sentence."""
         start, end = self.rows[0, row : row + 2].tolist()
         return self.texts[start:end].decode("utf-8")
+
+    def folded_run(self, start: int, end: int) -> list[str]:
+        """The folded texts of the sentences start..end-1, their bytes read in one piece (a document's sentences
+        are a run of rows)."""
+        offsets = self.rows[0, start : end + 1].tolist()
+        if len(offsets) < 2:
+            return []
+        base = offsets[0]
+        block = self.texts[base : offsets[-1]]
+        return [block[a - base : b - base].decode("utf-8") for a, b in itertools.pairwise(offsets)]
 
     def counts(self, rows: Sequence[int], term_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """How often each term (by vocabulary id; -1 for a term the segment lacks) occurs in each of the rows, as a

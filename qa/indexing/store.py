@@ -109,6 +109,18 @@ class Index:
         k = bisect.bisect_right(self.sentence_starts, i) - 1
         return self.segments[k].sentences.folded(i - self.sentence_starts[k])
 
+    def folded_run(self, start: int, end: int) -> list[str]:
+        """The folded texts of the sentences at positions start..end-1 of `sentences` (what folded() gives for each,
+        read a segment's run at a time)."""
+        out: list[str] = []
+        starts = self.sentence_starts
+        while start < end:
+            k = bisect.bisect_right(starts, start) - 1
+            stop = min(end, starts[k + 1])
+            out += self.segments[k].sentences.folded_run(start - starts[k], stop - starts[k])
+            start = stop
+        return out
+
     def sentence_counts(self, positions: Sequence[int], terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """How often each BM25 token occurs in each sentence (by position in `sentences`), as a positions x terms
         matrix, and each sentence's number of tokens (counted when its segment was built)."""
