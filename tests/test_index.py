@@ -17,6 +17,7 @@ from qa.indexing.store import FORMAT_VERSION, Index, load, read_manifest, save
 from qa.retrieval.dense import dense_scores
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.text.folding import fold
+from qa.text.names import names
 from qa.text.tokens import tokens
 from qa.types import Document, NewDocument
 
@@ -178,6 +179,8 @@ def _assert_sentences_match_their_text(index: Index) -> None:
     sentences = index.sentences
     assert int(index.sentence_starts[-1]) == len(sentences)
     assert [index.folded(i) for i in range(len(sentences))] == [fold(t.text) for t in sentences]
+    # The names stored for each sentence are those found in its folded text now.
+    assert [index.names(i) for i in range(len(sentences))] == [names(fold(t.text)) for t in sentences]
     # A run of positions read at once (across segments' edges too) is each position read alone.
     edges = [*index.sentence_starts, len(sentences) // 3]
     for start, end in [(0, len(sentences)), *((max(0, e - 2), min(len(sentences), e + 3)) for e in edges), (5, 5)]:

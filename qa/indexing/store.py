@@ -34,9 +34,10 @@ from qa.indexing.frequencies import LARGE_SEGMENT_CHARS, TermTable, term_table
 from qa.indexing.postings import Postings
 from qa.indexing.segment_files import load_segment, save_segment, verify_segment
 from qa.indexing.segments import Segment, merge_segments
+from qa.text.names import Names
 from qa.types import Chunk, Document, Sentence
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 SEGMENTS = "segments"
 log = logging.getLogger(__name__)
@@ -108,6 +109,12 @@ class Index:
         """The folded text of the sentence at position i of `sentences` (folded when its segment was built)."""
         k = bisect.bisect_right(self.sentence_starts, i) - 1
         return self.segments[k].sentences.folded(i - self.sentence_starts[k])
+
+    def names(self, i: int) -> Names:
+        """The names (people, places, organisations) the sentence at position i of `sentences` holds, found when its
+        segment was built (qa.text.names.names of its folded text)."""
+        k = bisect.bisect_right(self.sentence_starts, i) - 1
+        return self.segments[k].sentences.names_of(i - self.sentence_starts[k])
 
     def folded_run(self, start: int, end: int) -> list[str]:
         """The folded texts of the sentences at positions start..end-1 of `sentences` (what folded() gives for each,
