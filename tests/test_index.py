@@ -230,8 +230,11 @@ def test_term_frequencies_from_the_large_segments_table_are_the_sums_over_segmen
     index = load(tmp_path / "index")
     assert hash("of") == hash("景")  # CPython hashes a string's stored bytes: U+666F is stored as "of"
     doc = NewDocument(id="collide", text="The view of the harbour, 景色 of the city. 景色宜人（景）。")
+    assert index.term_df("景色") == 0  # remembered by this index, not by the one an addition makes from it
     index = add_document(index, tmp_path / "index", sources, doc, embedder, max_segments=100).index
     assert len(index._term_table.ids) == 1 and len(index._small_postings) == 1
     terms = {t for p in index.postings for t in p.vocab} | {"absent", "#不存"}
     assert {"of", "景"} <= terms
+    assert {t: index.term_df(t) for t in terms} == {t: sum(p.df(t) for p in index.postings) for t in terms}
+    # Asked again, from what the index remembers: the same counts.
     assert {t: index.term_df(t) for t in terms} == {t: sum(p.df(t) for p in index.postings) for t in terms}

@@ -43,6 +43,8 @@ SEGMENTS = "segments"
 log = logging.getLogger(__name__)
 
 
+# Most terms whose document frequency an index remembers (a plain bound: emptied when full).
+_TERM_DFS_KEPT = 200_000
 # Layers of added sentences' positions kept over the built index's before they are folded into one (never into the
 # built index's own: copying a million positions took half a second an addition at 10,000 articles).
 _MOST_LAYERS = 8
@@ -217,7 +219,18 @@ class Index:
     def term_df(self, term: str) -> int:
         """In how many chunks a BM25 token (a folded word, `#` + a character pair, an English stem) occurs: from the
         large segments' table, plus each small segment's own count."""
-        return self._term_table.get(term) + sum(p.df(term) for p in self._small_postings)
+        memo = self._term_dfs
+        found = memo.get(term)
+        if found is None:
+            if len(memo) >= _TERM_DFS_KEPT:
+                memo.clear()
+            found = memo[term] = self._term_table.get(term) + sum(p.df(term) for p in self._small_postings)
+        return found
+
+    @cached_property
+    def _term_dfs(self) -> dict[str, int]:
+        """term_df's answers so far (a question asks of the same terms several times, and questions of common ones)."""
+        return {}
 
     def warm(self) -> None:
         """Make now what the first question would otherwise wait for: the large segments' term table (about a
