@@ -6,7 +6,7 @@ from __future__ import annotations
 import jieba
 
 from qa.answering.matching import SentenceStats
-from qa.answering.units import _CLAUSE_RE, UnitStats, _plain_units, units
+from qa.answering.units import _CLAUSE_RE, UnitStats, _plain_units, sentences_holding, sentences_with, units
 from qa.indexing.store import Index
 from qa.text.folding import fold
 
@@ -19,10 +19,19 @@ def test_a_units_count_in_a_document_is_the_same_counted_alone_or_with_all(index
     for sentence in index.sentences[:40]:
         asked |= units(fold(sentence.text))
     asked |= {"2025", "nato", "#不存", "x"}  # numbers, English stems, a pair no sentence holds
+    for i, sentence in enumerate(index.sentences):  # every number and lone character of the document
+        if sentence.doc == doc:
+            asked |= _plain_units(index.folded(i))
+    asked |= {"0", "1", "2", ".", "中", "的", "3.5"}
     assert any(not u.startswith("#") for u in asked)
     for unit in sorted(asked):
         assert cold.local_idf(unit, doc) == warm.local_idf(unit, doc), unit
     assert not cold._docs  # the cold one never computed every unit of the document
+    # Numbers and lone characters asked before any English stem: counted in the sentences whose text holds them.
+    fresh = UnitStats(index)
+    for unit in sorted(u for u in asked if not (u.isascii() and u[:1].isalpha())):
+        assert fresh.local_idf(unit, doc) == warm.local_idf(unit, doc), unit
+    assert not fresh._doc_plain  # no sentence's every unit was found
 
 
 def test_a_texts_plain_units_are_its_units_that_are_not_pairs(index: Index) -> None:
@@ -65,3 +74,15 @@ def test_a_sentences_units_are_its_clauses_units_together(index: Index) -> None:
     for text in texts:
         together = frozenset().union(*(units(c) for c in _CLAUSE_RE.split(text) if c.strip()))
         assert together == frozenset(units(text)), text
+
+
+def test_the_sentences_holding_a_text_are_those_whose_text_holds_it() -> None:
+    texts = ["美国和中国", "中国", "", "日本", "中中中", "2025年", "x"]
+    joined = "\n".join(texts)
+    starts = [0]
+    for t in texts[:-1]:
+        starts.append(starts[-1] + len(t) + 1)
+    for text in ["中", "中国", "中中", "2025", "x", "美", "不在", "本"]:
+        expected = [k for k, t in enumerate(texts) if text in t]
+        assert sentences_with(text, joined, starts) == expected, text
+        assert sentences_holding(text, joined, starts) == len(expected), text

@@ -62,6 +62,19 @@ def sentences_holding(text: str, joined: str, starts: list[int]) -> int:
     return found
 
 
+def sentences_with(text: str, joined: str, starts: list[int]) -> list[int]:
+    """Which of the sentences joined (by line breaks, starting at starts) hold the text (which has none), in order."""
+    out: list[int] = []
+    at = joined.find(text)
+    while at >= 0:
+        k = bisect.bisect_right(starts, at) - 1
+        out.append(k)
+        if k + 1 >= len(starts):
+            break
+        at = joined.find(text, starts[k + 1])
+    return out
+
+
 class UnitStats:
     """The units of an index's sentences, passages and documents, and their rarity."""
 
@@ -168,10 +181,15 @@ class UnitStats:
         if found is None:
             if len(self._local) >= _CACHE:
                 self._local.clear()
+            plain = self._doc_plain.get(doc)
             if unit.startswith("#"):
                 found = sentences_holding(unit[1:], joined, starts)
+            elif plain is None and not (unit.isascii() and unit[:1].isalpha()):
+                # A number or a lone character (not an English stem, which its word need not hold) is a unit only of
+                # the sentences whose text holds it: only those are cut into units.
+                found = sum(unit in _plain_units(texts[k]) for k in sentences_with(unit, joined, starts))
             else:
-                found = sum(unit in p for p in self._plain(doc))
+                found = sum(unit in p for p in (self._plain(doc) if plain is None else plain))
             self._local[(unit, doc)] = found
         return len(texts), found
 
