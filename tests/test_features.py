@@ -13,7 +13,6 @@ import pytest
 from qa.answering.alignment import (
     asks_why,
     longest_shared,
-    names,
     new_before,
     new_numbers,
     opens_with_reference,
@@ -32,6 +31,7 @@ from qa.indexing.sources import Sources
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Query, Retriever
 from qa.server.state import Pipeline
+from qa.text.names import names
 from qa.types import Hit
 
 QUESTIONS = (

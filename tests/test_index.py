@@ -17,6 +17,7 @@ from qa.indexing.store import FORMAT_VERSION, Index, load, read_manifest, save
 from qa.retrieval.dense import dense_scores
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.text.folding import fold
+from qa.text.names import names
 from qa.text.tokens import tokens
 from qa.types import Document, NewDocument
 
@@ -178,6 +179,12 @@ def _assert_sentences_match_their_text(index: Index) -> None:
     sentences = index.sentences
     assert int(index.sentence_starts[-1]) == len(sentences)
     assert [index.folded(i) for i in range(len(sentences))] == [fold(t.text) for t in sentences]
+    # The names stored for each sentence are those found in its folded text now.
+    assert [index.names(i) for i in range(len(sentences))] == [names(fold(t.text)) for t in sentences]
+    # A run of positions read at once (across segments' edges too) is each position read alone.
+    edges = [*index.sentence_starts, len(sentences) // 3]
+    for start, end in [(0, len(sentences)), *((max(0, e - 2), min(len(sentences), e + 3)) for e in edges), (5, 5)]:
+        assert index.folded_run(start, end) == [index.folded(i) for i in range(start, end)], (start, end)
     expected = [Counter(tokens(t.text)) for t in sentences]
     terms = sorted(set().union(*expected))
     counts, lengths = index.sentence_counts(range(len(sentences)), terms)
@@ -223,8 +230,11 @@ def test_term_frequencies_from_the_large_segments_table_are_the_sums_over_segmen
     index = load(tmp_path / "index")
     assert hash("of") == hash("景")  # CPython hashes a string's stored bytes: U+666F is stored as "of"
     doc = NewDocument(id="collide", text="The view of the harbour, 景色 of the city. 景色宜人（景）。")
+    assert index.term_df("景色") == 0  # remembered by this index, not by the one an addition makes from it
     index = add_document(index, tmp_path / "index", sources, doc, embedder, max_segments=100).index
     assert len(index._term_table.ids) == 1 and len(index._small_postings) == 1
     terms = {t for p in index.postings for t in p.vocab} | {"absent", "#不存"}
     assert {"of", "景"} <= terms
+    assert {t: index.term_df(t) for t in terms} == {t: sum(p.df(t) for p in index.postings) for t in terms}
+    # Asked again, from what the index remembers: the same counts.
     assert {t: index.term_df(t) for t in terms} == {t: sum(p.df(t) for p in index.postings) for t in terms}

@@ -1,10 +1,14 @@
+import re
+
+import jieba
+
 from qa.indexing.lexicon import build_lexicon
 from qa.text import folding
-from qa.text.folding import fold
+from qa.text.folding import _fold, fold
 from qa.text.language import detect_lang
 from qa.text.lexicon import english_groups, expand
 from qa.text.sentences import sentence_spans
-from qa.text.tokens import english_terms, tokens
+from qa.text.tokens import _cut, english_terms, tokens
 
 
 def test_fold_joins_scripts_width_and_name_variants() -> None:
@@ -58,3 +62,16 @@ def test_lexicon_maps_english_to_corpus_chinese(article: str) -> None:
     assert all(term in folded or term in months for terms in lexicon.values() for term in terms)
     groups = dict(english_groups("the game of chicken in 2025", lexicon))
     assert "game_chicken" in groups and "2025" in groups
+
+
+def test_remembered_folds_and_cuts_are_those_made_afresh(article: str) -> None:
+    """fold() remembers short texts and the tokenisers remember short runs' words: asked again, or past the length
+    that is remembered, each gives what folding and cutting afresh gives."""
+    texts = [article[i : i + n] for n in (5, 40, 199, 200, 201, 900) for i in range(0, len(article) - n, 397)]
+    texts += ["", "ＡＢＣ 1,000 臺灣", "Ukraine's 100至150架", "普京說"]
+    for text in texts * 2:
+        assert fold(text) == _fold(text), text
+    runs = [r for t in texts for r in re.findall("[\u4e00-\u9fff]+", _fold(t))]
+    runs += ["中" * 64, "中" * 65, "烏克蘭" * 30]
+    for run in runs * 2:
+        assert _cut(run) == tuple(w for w in jieba.lcut(run, HMM=False) if w.strip()), run

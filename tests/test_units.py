@@ -6,7 +6,7 @@ from __future__ import annotations
 import jieba
 
 from qa.answering.matching import SentenceStats
-from qa.answering.units import UnitStats, _plain_units, units
+from qa.answering.units import _CLAUSE_RE, UnitStats, _plain_units, sentences_holding, sentences_with, units
 from qa.indexing.store import Index
 from qa.text.folding import fold
 
@@ -19,10 +19,19 @@ def test_a_units_count_in_a_document_is_the_same_counted_alone_or_with_all(index
     for sentence in index.sentences[:40]:
         asked |= units(fold(sentence.text))
     asked |= {"2025", "nato", "#不存", "x"}  # numbers, English stems, a pair no sentence holds
+    for i, sentence in enumerate(index.sentences):  # every number and lone character of the document
+        if sentence.doc == doc:
+            asked |= _plain_units(index.folded(i))
+    asked |= {"0", "1", "2", ".", "中", "的", "3.5"}
     assert any(not u.startswith("#") for u in asked)
     for unit in sorted(asked):
         assert cold.local_idf(unit, doc) == warm.local_idf(unit, doc), unit
     assert not cold._docs  # the cold one never computed every unit of the document
+    # Numbers and lone characters asked before any English stem: counted in the sentences whose text holds them.
+    fresh = UnitStats(index)
+    for unit in sorted(u for u in asked if not (u.isascii() and u[:1].isalpha())):
+        assert fresh.local_idf(unit, doc) == warm.local_idf(unit, doc), unit
+    assert not fresh._doc_plain  # no sentence's every unit was found
 
 
 def test_a_texts_plain_units_are_its_units_that_are_not_pairs(index: Index) -> None:
@@ -42,3 +51,38 @@ def test_a_words_sentence_count_from_the_joined_corpus_is_a_count_of_its_sentenc
         english = word.isascii() and word.isalpha()
         expected = sum(word in t for t in stats._stem_sets) if english else sum(word in t for t in texts)
         assert stats.df(word) == expected, word
+
+
+def test_whether_the_corpus_holds_a_text_is_the_same_remembered_or_searched_again(index: Index) -> None:
+    """SentenceStats.contains remembers each answer: asked again, or of a fresh SentenceStats, it is the same, and it
+    is whether the joined folded sentences hold the text."""
+    stats, fresh = SentenceStats(index), SentenceStats(index)
+    corpus = "\n".join(fold(s.text) for s in index.sentences)
+    words = {w for s in index.sentences[:30] for w in jieba.lcut(fold(s.text)) if w.strip()}
+    words |= {"特朗普", "不存在的詞", "nato", "北韓", ""}
+    for word in sorted(words):
+        first = stats.contains(word)
+        assert stats.contains(word) == first == fresh._holds(word) == (word in corpus), word
+
+
+def test_a_sentences_units_are_its_clauses_units_together(index: Index) -> None:
+    """UnitStats.of_sentence (the union of the clauses' units) is units() of the whole folded sentence."""
+    stats = UnitStats(index)
+    for i in range(len(index.sentences)):
+        assert stats.of_sentence(i) == frozenset(units(index.folded(i))), i
+    texts = ["a，b", "1,000", "3.5：4", "（美國）總統", "x(y)z", "「", "，，", " 中 ， 文 ", "nato、eu；un", "一、二"]
+    for text in texts:
+        together = frozenset().union(*(units(c) for c in _CLAUSE_RE.split(text) if c.strip()))
+        assert together == frozenset(units(text)), text
+
+
+def test_the_sentences_holding_a_text_are_those_whose_text_holds_it() -> None:
+    texts = ["美国和中国", "中国", "", "日本", "中中中", "2025年", "x"]
+    joined = "\n".join(texts)
+    starts = [0]
+    for t in texts[:-1]:
+        starts.append(starts[-1] + len(t) + 1)
+    for text in ["中", "中国", "中中", "2025", "x", "美", "不在", "本"]:
+        expected = [k for k, t in enumerate(texts) if text in t]
+        assert sentences_with(text, joined, starts) == expected, text
+        assert sentences_holding(text, joined, starts) == len(expected), text

@@ -5,11 +5,7 @@ asks for that the sentence holds and the question does not."""
 from __future__ import annotations
 
 import re
-from functools import cache
 from typing import Literal
-
-import jieba
-import jieba.posseg as pseg
 
 Wants = Literal["person", "place", "organisation", "any"]
 
@@ -31,11 +27,6 @@ _ASK_PLACE = re.compile(
 _ASK_ORG = re.compile(
     r"哪[一个]?(?:家|间|所|个?(?:单位|组织|机构|公司|部门|团体|政党|大学|学校|球队))|什么(?:单位|组织|机构)"
 )
-_TAGS: dict[Wants, frozenset[str]] = {
-    "person": frozenset({"nr", "nrfg", "nrt"}),
-    "place": frozenset({"ns"}),
-    "organisation": frozenset({"nt"}),
-}
 
 
 def plain(folded: str) -> str:
@@ -117,21 +108,3 @@ def new_numbers(folded_sentence: str, folded_question: str) -> int:
     """Numbers in the sentence that the question does not hold."""
     asked = set(_NUMBER_RE.findall(folded_question))
     return len(set(_NUMBER_RE.findall(folded_sentence)) - asked)
-
-
-@cache
-def _tag_table() -> dict[str, str]:
-    table: dict[str, str] = pseg.dt.word_tag_tab
-    return table
-
-
-def names(folded: str) -> dict[str, frozenset[str]]:
-    """Dictionary words of a folded text by the kind of name they are (jieba's dictionary tags: no HMM, fast)."""
-    tags = _tag_table()
-    out: dict[str, set[str]] = {kind: set() for kind in _TAGS}
-    for word in jieba.lcut(folded, HMM=False):
-        tag = tags.get(word)
-        for kind, wanted in _TAGS.items():
-            if tag in wanted and len(word) > 1:
-                out[kind].add(word)
-    return {k: frozenset(v) for k, v in out.items()}

@@ -26,6 +26,7 @@ from qa.text.lexicon import (
     english_groups,
     transliterations,
 )
+from qa.text.postags import pos_cut
 from qa.text.tokens import english_terms, stem
 
 # jieba's part-of-speech tags for names of people, places, organisations and other proper nouns.
@@ -35,7 +36,8 @@ _NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
 _FUNCTION_CHARS = "的了是在和与及或也都就又还而对把被给让向从到于之其这那吗呢吧啊么着过跟同并但将由"
 # Most characters of a question that jieba's HMM may tag (it finds names its dictionary lacks: 莫迪). Its cost grows
 # with the characters' possible states, ~0.15 ms a character it knows and ~1.3 ms one it does not (all 256 states),
-# so it never sees an unknown character and never more than this many in all.
+# so it never sees an unknown character and never more than this many in all (measured with jieba's own Viterbi;
+# qa/text/postags.py's costs ~0.03 ms a character, and keeps the budget so that answers stay the same).
 HMM_BUDGET = 16
 # Most topic words of one question weighed and looked for; a question with more is a pasted text, and the first ones
 # decide as well as all would (every question of the dev set has fewer than 20).
@@ -85,6 +87,7 @@ class SentenceStats:
         self._corpus = "\n".join(self._texts)
         self._starts = list(itertools.accumulate((len(t) + 1 for t in self._texts[:-1]), initial=0))
         self._df: dict[str, int] = {}
+        self._contains: dict[str, bool] = {}
         name_glosses()  # read CC-CEDICT (~1 s) with the index, not on the first question
 
     @property
@@ -93,7 +96,17 @@ class SentenceStats:
         return len(self._texts) if self.exact else len(self.index.chunks)
 
     def contains(self, text: str) -> bool:
-        """Whether the (folded) corpus holds the text: exactly, or for a large corpus by its BM25 tokens."""
+        """Whether the (folded) corpus holds the text: exactly, or for a large corpus by its BM25 tokens (each text
+        looked for once: a question asks of the same words several times, and a search of the corpus for a word it
+        lacks reads all of it)."""
+        found = self._contains.get(text)
+        if found is None:
+            if len(self._contains) >= _DF_CACHE:
+                self._contains.clear()
+            found = self._contains[text] = self._holds(text)
+        return found
+
+    def _holds(self, text: str) -> bool:
         if self.exact:
             return text in self._corpus
         if text.isascii():
@@ -283,7 +296,7 @@ def _tagged(folded: str) -> Iterator[tuple[str, str, bool]]:
             continue
         if 1 < len(run) <= budget and all(c in known for c in run):
             budget -= len(run)
-            yield from ((w, f, len(w) > 1) for w, f in pseg.lcut(run))
+            yield from ((w, f, len(w) > 1) for w, f in pos_cut(run))
         else:
             yield from ((c, tags.get(c, "x"), False) for c in run)
         run = ""

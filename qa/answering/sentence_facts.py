@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from qa.answering.alignment import names, opens_with_reference, plain
+from qa.answering.alignment import opens_with_reference, plain
 from qa.answering.matching import SentenceStats
 from qa.answering.units import UnitStats
 from qa.indexing.store import Index
@@ -63,12 +63,13 @@ class SentenceFacts:
         return found
 
     def names(self, i: int) -> dict[str, frozenset[str]]:
-        """The names the sentence at position i holds, by kind (found by jieba's dictionary: kept, not redone)."""
+        """The names the sentence at position i holds, by kind (found by jieba's dictionary when the index was built:
+        read, kept)."""
         found = self._names.get(i)
         if found is None:
             if len(self._names) >= _CACHE:
                 self._names.clear()
-            found = self._names[i] = names(self.stats.folded[i])
+            found = self._names[i] = self.index.names(i)
         return found
 
     def _find(self, i: int) -> Facts:

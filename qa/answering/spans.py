@@ -15,11 +15,11 @@ from functools import lru_cache
 from typing import Literal
 
 import jieba
-import jieba.posseg as pseg
 
 from qa.answering.alignment import wants
 from qa.answering.question import Question
 from qa.text.folding import to_simplified
+from qa.text.postags import pos_cut
 
 Kind = Literal["date", "number", "percent", "money", "ordinal", "unit", "person", "place", "organisation"]
 
@@ -237,7 +237,7 @@ def _words(text: str) -> tuple[tuple[int, int, str], ...]:
     """jieba's words of a flat sentence: (start, end, tag)."""
     out = []
     at = 0
-    for word, tag in pseg.cut(text):
+    for word, tag in pos_cut(text):
         out.append((at, at + len(word), tag))
         at += len(word)
     return tuple(out)

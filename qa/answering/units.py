@@ -62,6 +62,19 @@ def sentences_holding(text: str, joined: str, starts: list[int]) -> int:
     return found
 
 
+def sentences_with(text: str, joined: str, starts: list[int]) -> list[int]:
+    """Which of the sentences joined (by line breaks, starting at starts) hold the text (which has none), in order."""
+    out: list[int] = []
+    at = joined.find(text)
+    while at >= 0:
+        k = bisect.bisect_right(starts, at) - 1
+        out.append(k)
+        if k + 1 >= len(starts):
+            break
+        at = joined.find(text, starts[k + 1])
+    return out
+
+
 class UnitStats:
     """The units of an index's sentences, passages and documents, and their rarity."""
 
@@ -97,7 +110,9 @@ class UnitStats:
         if found is None:
             if len(self._sentences) >= _CACHE:
                 self._sentences.clear()
-            found = self._sentences[i] = frozenset(units(self.index.folded(i)))
+            # A unit never spans a clause's edge (no comma, colon or bracket is part of one), so a sentence's units
+            # are its clauses' together: its text is read once for both.
+            found = self._sentences[i] = frozenset().union(*self.of_clauses(i))
         return found
 
     def of_clauses(self, i: int) -> tuple[frozenset[str], ...]:
@@ -166,10 +181,15 @@ class UnitStats:
         if found is None:
             if len(self._local) >= _CACHE:
                 self._local.clear()
+            plain = self._doc_plain.get(doc)
             if unit.startswith("#"):
                 found = sentences_holding(unit[1:], joined, starts)
+            elif plain is None and not (unit.isascii() and unit[:1].isalpha()):
+                # A number or a lone character (not an English stem, which its word need not hold) is a unit only of
+                # the sentences whose text holds it: only those are cut into units.
+                found = sum(unit in _plain_units(texts[k]) for k in sentences_with(unit, joined, starts))
             else:
-                found = sum(unit in p for p in self._plain(doc))
+                found = sum(unit in p for p in (self._plain(doc) if plain is None else plain))
             self._local[(unit, doc)] = found
         return len(texts), found
 
@@ -179,7 +199,12 @@ class UnitStats:
         if found is None:
             if len(self._doc_texts) >= _CACHE // 100:
                 self._doc_texts.clear()
-            texts = tuple(self.index.folded(i) for i in self._positions(doc))
+            positions = self._positions(doc)
+            texts = (
+                tuple(self.index.folded_run(positions[0], positions[-1] + 1))
+                if positions and positions[-1] - positions[0] == len(positions) - 1  # a run of positions: one read
+                else tuple(self.index.folded(i) for i in positions)
+            )
             starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
             found = self._doc_texts[doc] = (texts, "\n".join(texts), starts)
         return found

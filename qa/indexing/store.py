@@ -34,14 +34,17 @@ from qa.indexing.frequencies import LARGE_SEGMENT_CHARS, TermTable, term_table
 from qa.indexing.postings import Postings
 from qa.indexing.segment_files import load_segment, save_segment, verify_segment
 from qa.indexing.segments import Segment, merge_segments
+from qa.text.names import Names
 from qa.types import Chunk, Document, Sentence
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 MANIFEST = "manifest.json"
 SEGMENTS = "segments"
 log = logging.getLogger(__name__)
 
 
+# Most terms whose document frequency an index remembers (a plain bound: emptied when full).
+_TERM_DFS_KEPT = 200_000
 # Layers of added sentences' positions kept over the built index's before they are folded into one (never into the
 # built index's own: copying a million positions took half a second an addition at 10,000 articles).
 _MOST_LAYERS = 8
@@ -108,6 +111,24 @@ class Index:
         """The folded text of the sentence at position i of `sentences` (folded when its segment was built)."""
         k = bisect.bisect_right(self.sentence_starts, i) - 1
         return self.segments[k].sentences.folded(i - self.sentence_starts[k])
+
+    def names(self, i: int) -> Names:
+        """The names (people, places, organisations) the sentence at position i of `sentences` holds, found when its
+        segment was built (qa.text.names.names of its folded text)."""
+        k = bisect.bisect_right(self.sentence_starts, i) - 1
+        return self.segments[k].sentences.names_of(i - self.sentence_starts[k])
+
+    def folded_run(self, start: int, end: int) -> list[str]:
+        """The folded texts of the sentences at positions start..end-1 of `sentences` (what folded() gives for each,
+        read a segment's run at a time)."""
+        out: list[str] = []
+        starts = self.sentence_starts
+        while start < end:
+            k = bisect.bisect_right(starts, start) - 1
+            stop = min(end, starts[k + 1])
+            out += self.segments[k].sentences.folded_run(start - starts[k], stop - starts[k])
+            start = stop
+        return out
 
     def sentence_counts(self, positions: Sequence[int], terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """How often each BM25 token occurs in each sentence (by position in `sentences`), as a positions x terms
@@ -198,7 +219,18 @@ class Index:
     def term_df(self, term: str) -> int:
         """In how many chunks a BM25 token (a folded word, `#` + a character pair, an English stem) occurs: from the
         large segments' table, plus each small segment's own count."""
-        return self._term_table.get(term) + sum(p.df(term) for p in self._small_postings)
+        memo = self._term_dfs
+        found = memo.get(term)
+        if found is None:
+            if len(memo) >= _TERM_DFS_KEPT:
+                memo.clear()
+            found = memo[term] = self._term_table.get(term) + sum(p.df(term) for p in self._small_postings)
+        return found
+
+    @cached_property
+    def _term_dfs(self) -> dict[str, int]:
+        """term_df's answers so far (a question asks of the same terms several times, and questions of common ones)."""
+        return {}
 
     def warm(self) -> None:
         """Make now what the first question would otherwise wait for: the large segments' term table (about a

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import opencc
@@ -56,8 +56,22 @@ def _fold_script(text: str) -> str:
     return _convert("tw2sp", text)
 
 
+# Short texts (a question, its words, a passage's heading) are folded several times as one question is answered:
+# the last few thousand are remembered (at most ~3 MB).
+_MEMO_CHARS = 200
+
+
 def fold(text: str) -> str:
     """Fold width, case, thousands separators, script (to Simplified) and name variants."""
+    return _fold_short(text) if len(text) <= _MEMO_CHARS else _fold(text)
+
+
+@lru_cache(maxsize=4096)
+def _fold_short(text: str) -> str:
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     text = _fold_script(text)
     for variant, canonical in _aliases():
         if variant in text:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import jieba
@@ -14,6 +14,7 @@ import Stemmer
 from qa.text.folding import fold, to_simplified
 from qa.text.injection import filter_signature
 from qa.text.language import CJK, CJK_RE
+from qa.text.postags import pos_cut
 
 _WORD_RE = re.compile(f"[a-z]+|\\d+(?:\\.\\d+)?|%|[{CJK}]+")
 # Words that carry no topic; dropped from queries and sentences when scoring overlap.
@@ -51,11 +52,30 @@ def english_terms(text: str) -> list[str]:
     ]
 
 
+# A question's Chinese runs are cut for its topic words and again for its BM25 tokens: the last few thousand short
+# runs' words are remembered.
+_MEMO_RUN = 64
+
+
+def _cut(run: str) -> tuple[str, ...]:
+    """jieba's words (no HMM) of a run of Chinese characters, blanks left out."""
+    return _cut_short(run) if len(run) <= _MEMO_RUN else _cut_run(run)
+
+
+@lru_cache(maxsize=4096)
+def _cut_short(run: str) -> tuple[str, ...]:
+    return _cut_run(run)
+
+
+def _cut_run(run: str) -> tuple[str, ...]:
+    return tuple(w for w in jieba.lcut(run, HMM=False) if w.strip())
+
+
 def _words(folded: str) -> Iterator[str]:
     for m in _WORD_RE.finditer(folded):
         piece = m.group()
         if CJK_RE.match(piece):
-            yield from (w for w in jieba.lcut(piece, HMM=False) if w.strip())
+            yield from _cut(piece)
         else:
             yield piece
 
@@ -81,7 +101,7 @@ def folded_tokens(folded: str, *, drop_stopwords: bool = False) -> list[str]:
     for m in _WORD_RE.finditer(folded):
         piece = m.group()
         if CJK_RE.match(piece):
-            cut = [w for w in jieba.lcut(piece, HMM=False) if w.strip()]
+            cut = _cut(piece)
             out.extend(w for w in cut if not (drop_stopwords and w in STOPWORDS))
             out.extend("#" + b for b in bigrams(piece))
         elif not (drop_stopwords and piece in STOPWORDS):
@@ -115,3 +135,4 @@ def initialise() -> None:
     jieba.initialize()
     fold("預熱")
     to_simplified("預熱")
+    pos_cut("預熱")  # the part-of-speech HMM's tables, as arrays

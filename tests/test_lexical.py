@@ -1,0 +1,78 @@
+"""BM25 with what no question changes (text count, row offsets, length normalisers) made once per index: the same
+scores, to the bit, as computing everything for each question."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+
+import numpy as np
+
+from qa.indexing.postings import Postings
+from qa.indexing.store import Index
+from qa.retrieval.lexical import K1, B, _term_scores, bm25, idf, sentence_bm25
+from qa.text.tokens import tokens
+
+
+def _bm25_per_question(segments: Sequence[Postings], query: Sequence[str]) -> np.ndarray:
+    """bm25 as it was: every statistic computed for the question."""
+    sizes = [s.size for s in segments]
+    scores = np.zeros(sum(sizes), dtype=np.float32)
+    if not scores.size:
+        return scores
+    n = float(scores.size)
+    avg = float(sum(float(s.lengths.sum()) for s in segments)) / n or 1.0
+    offsets = np.cumsum([0, *sizes[:-1]]).tolist()
+    norm = np.concatenate([K1 * (1 - B + B * s.lengths / avg) for s in segments])
+    seen: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+    for term in query:
+        if term not in seen:
+            seen[term] = _term_scores(segments, offsets, term, n, norm)
+        found = seen[term]
+        if found is not None:
+            scores[found[0]] += found[1]
+    return scores
+
+
+def _segments(rng: random.Random, count: int) -> tuple[Postings, ...]:
+    words = [f"w{i}" for i in range(40)]
+    return tuple(
+        Postings.build([[rng.choice(words) for _ in range(rng.randint(1, 30))] for _ in range(rng.randint(1, 50))])
+        for _ in range(count)
+    )
+
+
+def test_bm25_scores_are_those_computed_per_question() -> None:
+    rng = random.Random(3)
+    corpora = [_segments(rng, k) for k in (1, 3, 7)] + [(), _segments(rng, 5)]
+    for _ in range(3):  # asked again, and in turn, each tuple of segments scores as it did
+        for segments in corpora:
+            for _ in range(5):
+                query = [f"w{rng.randint(0, 50)}" for _ in range(rng.randint(0, 12))]
+                assert np.array_equal(bm25(segments, query), _bm25_per_question(segments, query))
+    grown = (*corpora[1], *_segments(rng, 1))  # an index grown by a segment: its own statistics
+    assert np.array_equal(bm25(grown, ["w1", "w2"]), _bm25_per_question(grown, ["w1", "w2"]))
+
+
+def test_bm25_of_the_article_is_that_computed_per_question(index: Index) -> None:
+    for question in ("烏克蘭打算購買多少架戰鬥機？", "Who met in Alaska?", "停火 談判 2025"):
+        query = tokens(question, drop_stopwords=True)
+        assert np.array_equal(bm25(index.postings, query), _bm25_per_question(index.postings, query))
+
+
+def test_sentence_bm25_weighs_each_term_by_its_idf(index: Index) -> None:
+    """One IDF per distinct term (the text count summed once) gives what one per token did."""
+    positions = list(range(0, len(index.sentences), 3))
+    for question in ("烏克蘭打算購買多少架戰鬥機？", "Who met in Alaska? Alaska!", "停火 談判 停火 2025"):
+        query = tokens(question, drop_stopwords=True)
+        terms = list(dict.fromkeys(query))
+        counts, lengths = index.sentence_counts(positions, terms)
+        avg = float(lengths.mean()) if lengths.size and lengths.mean() > 0 else 1.0
+        norm = K1 * (1 - B + B * lengths / avg)
+        expected = np.zeros(len(positions), dtype=np.float32)
+        for term in query:
+            weight = idf(index, term)
+            if weight:
+                tf = counts[:, terms.index(term)]
+                expected += weight * tf / (tf + norm)
+        assert np.array_equal(sentence_bm25(index, positions, query), expected)
