@@ -19,7 +19,7 @@ import jieba
 from qa.answering.alignment import wants
 from qa.answering.question import Question
 from qa.text.folding import to_simplified
-from qa.text.postags import pos_cut
+from qa.text.postags import dictionary_tag, pos_cut
 
 Kind = Literal["date", "number", "percent", "money", "ordinal", "unit", "person", "place", "organisation"]
 
@@ -127,7 +127,7 @@ _DANGLING_RE = re.compile(r"[\s至到\-–~～、，,]+$")
 
 def _is_measure(word: str) -> bool:
     """A measure word or unit (毫米, 英亩): one of the units above, or one jieba's dictionary tags `q`."""
-    return bool(_MEASURE_RE.fullmatch(word)) or pseg.dt.word_tag_tab.get(word) == "q"
+    return bool(_MEASURE_RE.fullmatch(word)) or dictionary_tag(word) == "q"
 
 
 def _spans(kind: Kind, text: str, unit: str | None) -> list[Span]:

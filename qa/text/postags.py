@@ -128,3 +128,9 @@ def _tagger() -> _Tagger:
 def pos_cut(text: str) -> list[tuple[str, str]]:
     """The words of a text with their part-of-speech tags: what `jieba.posseg.lcut(text)` gives, as tuples."""
     return [(p.word, p.flag) for p in _tagger().cut(text)]
+
+
+def dictionary_tag(word: str) -> str | None:
+    """The part-of-speech tag jieba's dictionary gives a word (`q` for a measure word: 毫米), or None."""
+    tag: str | None = _tagger().word_tag_tab.get(word)
+    return tag
