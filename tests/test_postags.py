@@ -10,7 +10,7 @@ from jieba.posseg.viterbi import viterbi as jieba_viterbi
 
 from qa.indexing.store import Index
 from qa.text.folding import fold
-from qa.text.postags import pos_cut, viterbi
+from qa.text.postags import dictionary_tag, pos_cut, viterbi
 
 
 def _jieba_route(run: str) -> list[tuple[str, str]]:
@@ -39,3 +39,9 @@ def test_pos_cut_gives_jiebas_words_and_tags(index: Index) -> None:
     texts += ["", "莫迪和澤連斯基在2025年見面", "abc 123 中文", "梅德韦杰夫说", "龘齉"]
     for text in texts:
         assert pos_cut(text) == [(p.word, p.flag) for p in pseg.lcut(text)], text
+
+
+def test_dictionary_tags_are_jiebas() -> None:
+    for word in ("毫米", "英亩", "公里", "年间", "艘拖"):
+        assert dictionary_tag(word) == pseg.dt.word_tag_tab.get(word)
+    assert dictionary_tag("毫米") == "q" and dictionary_tag("艘拖") is None
