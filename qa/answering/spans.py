@@ -70,7 +70,6 @@ _NAME_TAGS: dict[str, frozenset[str]] = {
     "organisation": frozenset({"nt"}),
 }
 _OTHER_NAME_TAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz", "eng", "j"})
-_ANY_NAME_TAG = _OTHER_NAME_TAGS
 _NOUNISH = frozenset({"n", "nr", "nrfg", "nrt", "ns", "nt", "nz", "eng", "j", "vn", "an", "ng", "x"})
 # Names of places and organisations end in words like these (folded to Simplified).
 SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -291,8 +290,8 @@ def _name_part_end(text: str, at: int, run_end: int, words: Sequence[tuple[int, 
         word_end, tag = ends[end]
         # A lone character counts when a name word follows it (莫 of 莫罗德尔, not 则 of 皮尔斯则获得).
         after = ends.get(word_end)
-        lone = word_end - end == 1 and after is not None and after[1] in _ANY_NAME_TAG and word_end < run_end
-        if not (tag in _ANY_NAME_TAG or lone):
+        lone = word_end - end == 1 and after is not None and after[1] in _OTHER_NAME_TAGS and word_end < run_end
+        if not (tag in _OTHER_NAME_TAGS or lone):
             break
         end = min(word_end, run_end)
     return end if end > at else run_end
