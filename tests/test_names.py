@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import jieba
+import jieba.posseg as pseg
+
 from qa.indexing.store import Index
 from qa.text.folding import fold
 from qa.text.names import NAME_TAGS, decode, encode, names
@@ -16,3 +19,23 @@ def test_names_read_back_from_their_stored_line(index: Index) -> None:
         assert set(n) == set(NAME_TAGS)
         line = encode(n)
         assert "\n" not in line and decode(line) == n
+
+
+def _names_kind_by_kind(folded: str) -> dict[str, frozenset[str]]:
+    """names() as it was first written: each word's tag tried against every kind."""
+    out: dict[str, set[str]] = {kind: set() for kind in NAME_TAGS}
+    for word in jieba.lcut(folded, HMM=False):
+        tag = pseg.dt.word_tag_tab.get(word)
+        for kind, wanted in NAME_TAGS.items():
+            if tag in wanted and len(word) > 1:
+                out[kind].add(word)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+def test_names_are_those_found_by_trying_every_kind(index: Index) -> None:
+    texts = [fold(s.text) for s in index.sentences] + ["", "x", "特朗普", "特", "北京和上海的联合国代表"]
+    assert all(
+        tags.isdisjoint(other) for kind, tags in NAME_TAGS.items() for k, other in NAME_TAGS.items() if k != kind
+    )
+    for text in texts:
+        assert names(text) == _names_kind_by_kind(text), text

@@ -17,6 +17,7 @@ NAME_TAGS: dict[str, frozenset[str]] = {
     "organisation": frozenset({"nt"}),
 }
 Names = dict[str, frozenset[str]]
+_KIND_OF_TAG = {tag: kind for kind, tags in NAME_TAGS.items() for tag in tags}
 
 
 @cache
@@ -30,10 +31,9 @@ def names(folded: str) -> Names:
     tags = _tag_table()
     out: dict[str, set[str]] = {kind: set() for kind in NAME_TAGS}
     for word in jieba.lcut(folded, HMM=False):
-        tag = tags.get(word)
-        for kind, wanted in NAME_TAGS.items():
-            if tag in wanted and len(word) > 1:
-                out[kind].add(word)
+        kind = _KIND_OF_TAG.get(tags.get(word, ""))  # the kinds' tags are disjoint: a word is one kind or none
+        if kind is not None and len(word) > 1:
+            out[kind].add(word)
     return {k: frozenset(v) for k, v in out.items()}
 
 
