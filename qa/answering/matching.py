@@ -16,6 +16,7 @@ import jieba.posseg as pseg
 from qa.answering.question import Question
 from qa.answering.units import sentences_holding
 from qa.indexing.store import Index
+from qa.memo import Memo
 from qa.text.folding import fold
 from qa.text.language import CJK_RE
 from qa.text.lexicon import (
@@ -86,8 +87,8 @@ class SentenceStats:
         self._all_stems = set().union(*self._stem_sets) if self._stem_sets else set()
         self._corpus = "\n".join(self._texts)
         self._starts = list(itertools.accumulate((len(t) + 1 for t in self._texts[:-1]), initial=0))
-        self._df: dict[str, int] = {}
-        self._contains: dict[str, bool] = {}
+        self._df: Memo[str, int] = Memo(_DF_CACHE)
+        self._contains: Memo[str, bool] = Memo(_DF_CACHE)
         name_glosses()  # read CC-CEDICT (~1 s) with the index, not on the first question
 
     @property
@@ -99,12 +100,7 @@ class SentenceStats:
         """Whether the (folded) corpus holds the text: exactly, or for a large corpus by its BM25 tokens (each text
         looked for once: a question asks of the same words several times, and a search of the corpus for a word it
         lacks reads all of it)."""
-        found = self._contains.get(text)
-        if found is None:
-            if len(self._contains) >= _DF_CACHE:
-                self._contains.clear()
-            found = self._contains[text] = self._holds(text)
-        return found
+        return self._contains.get_or(text, self._holds)
 
     def _holds(self, text: str) -> bool:
         if self.exact:
@@ -121,18 +117,15 @@ class SentenceStats:
         english = alternative.isascii() and alternative.isalpha()
         if self.exact and alternative not in (self._all_stems if english else self._corpus):
             return 0  # most words of a long or random question: one search of the corpus, and nothing to remember
-        found = self._df.get(alternative)
-        if found is None:
-            if len(self._df) >= _DF_CACHE:
-                self._df.clear()
-            if self.exact and english:
-                found = sum(alternative in t for t in self._stem_sets)
-            elif self.exact:  # one walk over its places in the joined corpus (it is there: checked above)
-                found = sentences_holding(alternative, self._corpus, self._starts) if alternative else len(self._texts)
-            else:
-                found = self._vocabulary_df(alternative, english)
-            self._df[alternative] = found
-        return found
+        return self._df.get_or(alternative, self._count)
+
+    def _count(self, alternative: str) -> int:
+        english = alternative.isascii() and alternative.isalpha()
+        if self.exact and english:
+            return sum(alternative in t for t in self._stem_sets)
+        if self.exact:  # one walk over its places in the joined corpus (it is there: df checked)
+            return sentences_holding(alternative, self._corpus, self._starts) if alternative else len(self._texts)
+        return self._vocabulary_df(alternative, english)
 
     def _vocabulary_df(self, alternative: str, english: bool) -> int:
         if english or self.index.term_df(alternative):
@@ -310,7 +303,7 @@ class _Lazy(Sequence[T]):
 
     def __init__(self, size: int, make: Callable[[int], T]) -> None:
         self._size, self._make = size, make
-        self._done: dict[int, T] = {}
+        self._done: Memo[int, T] = Memo(_LAZY_CACHE)
 
     def __len__(self) -> int:
         return self._size
@@ -324,12 +317,7 @@ class _Lazy(Sequence[T]):
     def __getitem__(self, i: int | slice) -> T | Sequence[T]:
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        found = self._done.get(i)
-        if found is None:
-            if len(self._done) >= _LAZY_CACHE:
-                self._done.clear()
-            found = self._done[i] = self._make(i)
-        return found
+        return self._done.get_or(i, self._make)
 
 
 @cache

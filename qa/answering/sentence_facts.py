@@ -12,6 +12,7 @@ from qa.answering.alignment import opens_with_reference, plain
 from qa.answering.matching import SentenceStats
 from qa.answering.units import UnitStats
 from qa.indexing.store import Index
+from qa.memo import Memo
 
 # The sentence's own columns, in the order Facts.constant holds them (names of features.SENTENCE_FEATURES).
 CONSTANT_FEATURES = ("length", "reference", "continues")
@@ -43,8 +44,8 @@ class SentenceFacts:
         self.index = index
         self.stats = stats
         self.units = units
-        self._facts: dict[int, Facts] = {}
-        self._names: dict[int, dict[str, frozenset[str]]] = {}
+        self._facts: Memo[int, Facts] = Memo(_CACHE)
+        self._names: Memo[int, dict[str, frozenset[str]]] = Memo(_CACHE)
 
     def warm(self) -> None:
         """Find every sentence's facts and names now (for a corpus small enough: its first questions cost what the
@@ -55,22 +56,12 @@ class SentenceFacts:
 
     def of(self, i: int) -> Facts:
         """The facts of the sentence at position i of the index."""
-        found = self._facts.get(i)
-        if found is None:
-            if len(self._facts) >= _CACHE:
-                self._facts.clear()
-            found = self._facts[i] = self._find(i)
-        return found
+        return self._facts.get_or(i, self._find)
 
     def names(self, i: int) -> dict[str, frozenset[str]]:
         """The names the sentence at position i holds, by kind (found by jieba's dictionary when the index was built:
         read, kept)."""
-        found = self._names.get(i)
-        if found is None:
-            if len(self._names) >= _CACHE:
-                self._names.clear()
-            found = self._names[i] = self.index.names(i)
-        return found
+        return self._names.get_or(i, self.index.names)
 
     def _find(self, i: int) -> Facts:
         sentences = self.index.sentences

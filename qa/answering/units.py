@@ -11,6 +11,7 @@ import re
 from collections import Counter
 
 from qa.indexing.store import Index
+from qa.memo import Memo
 from qa.text.folding import fold
 from qa.text.language import CJK
 from qa.text.tokens import stem
@@ -80,15 +81,15 @@ class UnitStats:
 
     def __init__(self, index: Index) -> None:
         self.index = index
-        self._sentences: dict[int, frozenset[str]] = {}
-        self._clauses: dict[int, tuple[frozenset[str], ...]] = {}
-        self._weights: dict[int, float] = {}
-        self._chunks: dict[str, frozenset[str]] = {}
-        self._docs: dict[str, tuple[int, Counter[str]]] = {}
-        self._doc_texts: dict[str, tuple[tuple[str, ...], str, list[int]]] = {}
-        self._doc_plain: dict[str, tuple[frozenset[str], ...]] = {}
-        self._local: dict[tuple[str, str], int] = {}
-        self._idf: dict[str, float] = {}
+        self._sentences: Memo[int, frozenset[str]] = Memo(_CACHE)
+        self._clauses: Memo[int, tuple[frozenset[str], ...]] = Memo(_CACHE)
+        self._weights: Memo[int, float] = Memo(_CACHE)
+        self._chunks: Memo[str, frozenset[str]] = Memo(_CACHE)
+        self._docs: Memo[str, tuple[int, Counter[str]]] = Memo(_CACHE)
+        self._doc_texts: Memo[str, tuple[tuple[str, ...], str, list[int]]] = Memo(_CACHE // 100)
+        self._doc_plain: Memo[str, tuple[frozenset[str], ...]] = Memo(_CACHE // 100)
+        self._local: Memo[tuple[str, str], int] = Memo(_CACHE)
+        self._idf: Memo[str, float] = Memo(_CACHE)
         self._doc_positions: dict[str, list[int]] | None = None
         self._size = max(1, len(index.chunks))
         index.warm()
@@ -106,33 +107,20 @@ class UnitStats:
 
     def of_sentence(self, i: int) -> frozenset[str]:
         """The units of the sentence at position i of the index."""
-        found = self._sentences.get(i)
-        if found is None:
-            if len(self._sentences) >= _CACHE:
-                self._sentences.clear()
-            # A unit never spans a clause's edge (no comma, colon or bracket is part of one), so a sentence's units
-            # are its clauses' together: its text is read once for both.
-            found = self._sentences[i] = frozenset().union(*self.of_clauses(i))
-        return found
+        # A unit never spans a clause's edge (no comma, colon or bracket is part of one), so a sentence's units are
+        # its clauses' together: its text is read once for both.
+        return self._sentences.get_or(i, lambda i: frozenset().union(*self.of_clauses(i)))
 
     def of_clauses(self, i: int) -> tuple[frozenset[str], ...]:
         """The units of each clause of the sentence at position i (split at commas, colons and brackets)."""
-        found = self._clauses.get(i)
-        if found is None:
-            if len(self._clauses) >= _CACHE:
-                self._clauses.clear()
-            parts = _CLAUSE_RE.split(self.index.folded(i))
-            found = self._clauses[i] = tuple(frozenset(units(c)) for c in parts if c.strip())
-        return found
+        return self._clauses.get_or(i, self._cut_clauses)
+
+    def _cut_clauses(self, i: int) -> tuple[frozenset[str], ...]:
+        return tuple(frozenset(units(c)) for c in _CLAUSE_RE.split(self.index.folded(i)) if c.strip())
 
     def weight(self, i: int) -> float:
         """The summed rarity of the sentence's units."""
-        found = self._weights.get(i)
-        if found is None:
-            if len(self._weights) >= _CACHE:
-                self._weights.clear()
-            found = self._weights[i] = math.fsum(self.idf(u) for u in sorted(self.of_sentence(i)))
-        return found
+        return self._weights.get_or(i, lambda i: math.fsum(self.idf(u) for u in sorted(self.of_sentence(i))))
 
     def of_heading(self, chunk: Chunk) -> frozenset[str]:
         """The units of a passage's section heading (which names its subject: a title, in an encyclopedia)."""
@@ -140,24 +128,15 @@ class UnitStats:
 
     def of_chunk(self, chunk: Chunk) -> frozenset[str]:
         """The units of a passage's sentences and its heading."""
-        found = self._chunks.get(chunk.id)
-        if found is None:
-            if len(self._chunks) >= _CACHE:
-                self._chunks.clear()
-            position = self.index.sentence_position
-            found = self.of_heading(chunk).union(*(self.of_sentence(position[s.id]) for s in chunk.sentences))
-            self._chunks[chunk.id] = found
-        return found
+        position = self.index.sentence_position
+        return self._chunks.get_or(
+            chunk.id,
+            lambda _: self.of_heading(chunk).union(*(self.of_sentence(position[s.id]) for s in chunk.sentences)),
+        )
 
     def idf(self, unit: str) -> float:
         """Rarity of a unit among the index's passages (BM25's vocabulary); one no passage holds is the rarest."""
-        found = self._idf.get(unit)
-        if found is None:
-            if len(self._idf) >= _CACHE:
-                self._idf.clear()
-            df = self.index.term_df(unit)
-            found = self._idf[unit] = math.log((self._size + 1) / (df + 0.5))
-        return found
+        return self._idf.get_or(unit, lambda u: math.log((self._size + 1) / (self.index.term_df(u) + 0.5)))
 
     def known(self, unit: str) -> bool:
         """Whether some passage holds the unit."""
@@ -176,47 +155,38 @@ class UnitStats:
         """How many sentences of a document there are, and how many hold the unit; counted for this unit alone (a
         large index: the units of every sentence of every document a question reaches would cost ~1 ms each). The
         same count as _doc's: a pair `#xy` is in a sentence's units exactly when `xy` is in its folded text."""
+        return len(self._texts(doc)[0]), self._local.get_or((unit, doc), self._holding)
+
+    def _holding(self, key: tuple[str, str]) -> int:
+        """How many sentences of a document hold a unit (key: the unit, the document)."""
+        unit, doc = key
         texts, joined, starts = self._texts(doc)
-        found = self._local.get((unit, doc))
-        if found is None:
-            if len(self._local) >= _CACHE:
-                self._local.clear()
-            plain = self._doc_plain.get(doc)
-            if unit.startswith("#"):
-                found = sentences_holding(unit[1:], joined, starts)
-            elif plain is None and not (unit.isascii() and unit[:1].isalpha()):
-                # A number or a lone character (not an English stem, which its word need not hold) is a unit only of
-                # the sentences whose text holds it: only those are cut into units.
-                found = sum(unit in _plain_units(texts[k]) for k in sentences_with(unit, joined, starts))
-            else:
-                found = sum(unit in p for p in (self._plain(doc) if plain is None else plain))
-            self._local[(unit, doc)] = found
-        return len(texts), found
+        plain = self._doc_plain.get(doc)
+        if unit.startswith("#"):
+            return sentences_holding(unit[1:], joined, starts)
+        if plain is None and not (unit.isascii() and unit[:1].isalpha()):
+            # A number or a lone character (not an English stem, which its word need not hold) is a unit only of the
+            # sentences whose text holds it: only those are cut into units.
+            return sum(unit in _plain_units(texts[k]) for k in sentences_with(unit, joined, starts))
+        return sum(unit in p for p in (self._plain(doc) if plain is None else plain))
 
     def _texts(self, doc: str) -> tuple[tuple[str, ...], str, list[int]]:
         """A document's folded sentences; the same joined by line breaks, and where each starts in it."""
-        found = self._doc_texts.get(doc)
-        if found is None:
-            if len(self._doc_texts) >= _CACHE // 100:
-                self._doc_texts.clear()
-            positions = self._positions(doc)
-            texts = (
-                tuple(self.index.folded_run(positions[0], positions[-1] + 1))
-                if positions and positions[-1] - positions[0] == len(positions) - 1  # a run of positions: one read
-                else tuple(self.index.folded(i) for i in positions)
-            )
-            starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
-            found = self._doc_texts[doc] = (texts, "\n".join(texts), starts)
-        return found
+        return self._doc_texts.get_or(doc, self._read_texts)
+
+    def _read_texts(self, doc: str) -> tuple[tuple[str, ...], str, list[int]]:
+        positions = self._positions(doc)
+        texts = (
+            tuple(self.index.folded_run(positions[0], positions[-1] + 1))
+            if positions and positions[-1] - positions[0] == len(positions) - 1  # a run of positions: one read
+            else tuple(self.index.folded(i) for i in positions)
+        )
+        starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+        return texts, "\n".join(texts), starts
 
     def _plain(self, doc: str) -> tuple[frozenset[str], ...]:
         """The units of each of a document's sentences that are not character pairs (asked for words, numbers)."""
-        found = self._doc_plain.get(doc)
-        if found is None:
-            if len(self._doc_plain) >= _CACHE // 100:
-                self._doc_plain.clear()
-            found = self._doc_plain[doc] = tuple(frozenset(_plain_units(t)) for t in self._texts(doc)[0])
-        return found
+        return self._doc_plain.get_or(doc, lambda d: tuple(frozenset(_plain_units(t)) for t in self._texts(d)[0]))
 
     def _positions(self, doc: str) -> list[int]:
         if self._doc_positions is None:
@@ -226,13 +196,11 @@ class UnitStats:
         return self._doc_positions.get(doc, [])
 
     def _doc(self, doc: str) -> tuple[int, Counter[str]]:
-        found = self._docs.get(doc)
-        if found is None:
-            if len(self._docs) >= _CACHE:
-                self._docs.clear()
-            positions = self._positions(doc)
-            counts: Counter[str] = Counter()
-            for i in positions:
-                counts.update(self.of_sentence(i))
-            found = self._docs[doc] = (len(positions), counts)
-        return found
+        return self._docs.get_or(doc, self._count_units)
+
+    def _count_units(self, doc: str) -> tuple[int, Counter[str]]:
+        positions = self._positions(doc)
+        counts: Counter[str] = Counter()
+        for i in positions:
+            counts.update(self.of_sentence(i))
+        return len(positions), counts

@@ -34,6 +34,7 @@ from qa.indexing.frequencies import LARGE_SEGMENT_CHARS, TermTable, term_table
 from qa.indexing.postings import Postings
 from qa.indexing.segment_files import load_segment, save_segment, verify_segment
 from qa.indexing.segments import Segment, merge_segments
+from qa.memo import Memo
 from qa.text.names import Names
 from qa.types import Chunk, Document, Sentence
 
@@ -219,18 +220,15 @@ class Index:
     def term_df(self, term: str) -> int:
         """In how many chunks a BM25 token (a folded word, `#` + a character pair, an English stem) occurs: from the
         large segments' table, plus each small segment's own count."""
-        memo = self._term_dfs
-        found = memo.get(term)
-        if found is None:
-            if len(memo) >= _TERM_DFS_KEPT:
-                memo.clear()
-            found = memo[term] = self._term_table.get(term) + sum(p.df(term) for p in self._small_postings)
-        return found
+        return self._term_dfs.get_or(term, self._count_term)
+
+    def _count_term(self, term: str) -> int:
+        return self._term_table.get(term) + sum(p.df(term) for p in self._small_postings)
 
     @cached_property
-    def _term_dfs(self) -> dict[str, int]:
+    def _term_dfs(self) -> Memo[str, int]:
         """term_df's answers so far (a question asks of the same terms several times, and questions of common ones)."""
-        return {}
+        return Memo(_TERM_DFS_KEPT)
 
     def warm(self) -> None:
         """Make now what the first question would otherwise wait for: the large segments' term table (about a
