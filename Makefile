@@ -29,8 +29,8 @@ serve: install
 	$(BIN)/qa serve --host $(HOST) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check qa tests bench clients
-	$(BIN)/ruff format --check qa tests bench clients
+	$(BIN)/ruff check qa tests bench clients scripts
+	$(BIN)/ruff format --check qa tests bench clients scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -19,7 +19,15 @@ import unicodedata
 from collections import defaultdict
 
 from qa.text.lexicon import _cedict_lines
-from qa.text.transliteration import THRESHOLD, chinese_skeleton, english_skeleton, name_key, query_keys, similarity
+from qa.text.transliteration import (
+    THRESHOLD,
+    Skeleton,
+    chinese_skeleton,
+    english_skeleton,
+    name_key,
+    query_keys,
+    similarity,
+)
 
 _ENTRY_RE = re.compile(r"(\S+) (\S+) \[([^\]]*)\] /(.*)/")
 # A transliterated name's first sense: one capitalised word, then nothing, a comma or a bracketed note.
@@ -51,7 +59,7 @@ def name_pairs() -> list[tuple[str, str]]:
     return sorted(pairs.values())
 
 
-def rank(english: str, pool: list[str], skeletons: dict[str, str]) -> list[tuple[float, str]]:
+def rank(english: str, pool: list[str], skeletons: dict[str, Skeleton]) -> list[tuple[float, str]]:
     """The pool's names under the English name's lexicon keys, best first."""
     table: dict[str, list[str]] = defaultdict(list)
     for name in pool:

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from qa.answering.alignment import names
 from qa.answering.features import Candidates, FeatureBuilder
 from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
@@ -42,6 +41,7 @@ from qa.indexing.freshness import open_index
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever
 from qa.text.folding import fold
+from qa.text.names import names
 from qa.text.tokens import initialise
 
 ROOT = Path(__file__).resolve().parent.parent

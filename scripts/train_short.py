@@ -183,7 +183,7 @@ def recall(shown: list[Shown]) -> dict[str, dict[str, float]]:
             "any": round(float(np.mean([len(s.x) > 0 for s in v])), 3),
             "good": round(float(np.mean([len(s.x) > 0 and s.f1.max() >= 0.5 for s in v])), 3),
         }
-        for k, v in sorted(by.items(), key=lambda kv: KINDS.index(kv[0]))  # type: ignore[arg-type]
+        for k, v in sorted(by.items(), key=lambda kv: KINDS.index(kv[0]))
     }
 
 
