@@ -18,7 +18,7 @@ from tests.support import serve
 # Self-written: a document whose second sentence carries a date, an amount and a name.
 DOC = (
     "港口新聞。\n新碼頭於2019年5月12日啟用，造價約35億元，由陳大文主持開幕。碼頭每年可處理300萬個貨櫃。"
-    "港務局將添購20至30艘拖船。"
+    "港務局將添購20至30艘拖船。新碼頭全長1122米，寬約50米。"
 )
 
 
@@ -30,6 +30,7 @@ def cite(quote: str, n: int = 1) -> Citation:
 SENTENCE = cite("新碼頭於2019年5月12日啟用，造价約35億元，由陳大文主持開幕。".replace("价", "價"))
 BOXES = cite("碼頭每年可處理300萬個貨櫃。", n=2)
 TUGS = cite("港務局將添購20至30艘拖船。", n=3)
+LENGTH = cite("新碼頭全長1122米，寬約50米。", n=4)
 
 
 def test_a_date_question_gets_the_date_as_a_span_of_the_document() -> None:
@@ -52,6 +53,14 @@ def test_a_number_question_gets_the_number_from_the_sentence_that_holds_it() -> 
     short = short_answer(Question.parse("碼頭每年可處理幾個貨櫃？"), [SENTENCE, BOXES], threshold=0.0)
     assert short is not None and DOC[short.start : short.end] == short.text
     assert short.text.startswith("300萬")
+
+
+def test_a_length_distance_or_duration_question_asks_for_a_number() -> None:
+    for asked in ("新碼頭有多長？", "工程花了多久？", "碼頭離市區多遠？", "How long is the pier?", "How far?"):
+        assert Question.parse(asked).expectation.expect == "number", asked
+    assert Question.parse("How often do ships call?").expectation.expect == "any"
+    short = short_answer(Question.parse("新碼頭有多長？"), [LENGTH], threshold=0.0)
+    assert short is not None and DOC[short.start : short.end] == short.text == "1122米"
 
 
 def test_a_range_that_names_its_unit_once_is_one_answer() -> None:

@@ -32,13 +32,13 @@ class Evidence:
 # A question that asks for several things at once (not one that merely names two subjects: 甲和乙何時...).
 _MULTI_RE = re.compile(
     r"各自|分别|哪些|哪两|哪几|两场|两个|不同|对比|比较|异同|\beach\b|\bboth\b|\bcompare|\bdiffer|"
-    r"\bwhat signs\b|\band (?:from |in |to |for |by )?(?:which|what|who|whom|when|where|why|how)\b"
+    r"\band (?:from |in |to |for |by )?(?:which|what|who|whom|when|where|why|how)\b"
 )
 
 
 _WHY_RE = re.compile(
     r"为什么|为何|原因|根源|怎么|如何|怎样|理由|作用|反应|解读|看法|不同|区别|差别|差异|"
-    r"\bwhy\b|\bhow\b|\bwhat signs\b|\bdiffer|\bexplain"
+    r"\bwhy\b|\bhow\b|\bdiffer|\bexplain"
 )
 
 
