@@ -13,6 +13,7 @@ from qa.answering.features import SENTENCE_FEATURES
 from qa.answering.learned import wants_more
 from qa.answering.question import Question
 from qa.answering.ranker import QUESTION_FEATURES, question_features, softmax
+from qa.config import AnsweringSettings
 
 ANSWERED_TARGET = 0.975  # answerable questions answered on held-out corpora (the bar is 0.97: a little margin)
 FOLDS = 5
@@ -28,7 +29,8 @@ NEAR_WEIGHT = 0.6
 # 0.927 (0.947 / 0.950 / 0.942) and on near misses 0.491 / 0.470 / 0.467 (0.346 / 0.300 / 0.289).
 SWAPPED_WEIGHT = 0.2
 TEMPERATURES = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
-CONFIDENCES = (0.5, 0.6, 0.7, 0.8, 0.9)
+CONFIDENCES = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9)
+FLOOR = AnsweringSettings.model_fields["evidence_floor"].default  # as served
 
 
 def _params(seed: int) -> dict[str, Any]:
@@ -154,8 +156,8 @@ def _abstainer(rows: list[Any], scores: list[np.ndarray], temperature: float, se
 
 def _coverage(rows: list[Any], scores: list[np.ndarray], temperature: float) -> dict[str, dict[str, list[float]]]:
     """For each confidence: the share of answerable questions whose cited set (candidates of the best one's article in
-    rank order until their probabilities add up to it, at most 3) overlaps the answer, and the sentences cited per
-    question; by corpus, and for the why-, how- and multi-part questions of both."""
+    rank order until their probabilities add up to it, at most 3, none less likely than FLOOR) overlaps the answer,
+    and the sentences cited per question; by corpus, and for the why-, how- and multi-part questions of both."""
     out: dict[str, dict[str, list[float]]] = {}
     explain = {r.qid for r in rows if wants_more(Question.parse(r.text))}
     for confidence in CONFIDENCES:
@@ -170,7 +172,7 @@ def _coverage(rows: list[Any], scores: list[np.ndarray], temperature: float) -> 
                 doc = r.candidates.sentences[order[0]].doc
                 chosen = [order[0]]  # in rank order until likely enough, at most 3, of the best one's article
                 for j in order[1:]:
-                    if len(chosen) >= 3 or p[chosen].sum() >= confidence:
+                    if len(chosen) >= 3 or p[chosen].sum() >= confidence or p[j] < FLOOR:
                         break
                     if r.candidates.sentences[j].doc == doc:
                         chosen.append(j)

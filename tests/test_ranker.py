@@ -124,3 +124,25 @@ def test_predictions_through_the_c_api_are_booster_predicts_to_the_bit() -> None
         fallback = Predictor(booster, raw_score=raw)
         fallback.direct = False
         assert fallback(wide[:, :width]).tobytes() == predict(wide[:, :width]).tobytes()
+
+
+def test_no_sentence_below_the_floor_is_cited_and_the_likeliest_leads(pipeline: Pipeline) -> None:
+    """Sentences are cited in the ranker's order until likely enough, but none less likely than the floor; the
+    likeliest is the one a short answer is read from."""
+    retriever = pipeline.retriever
+    question = Question.parse("為什麼停火難以持久？")
+    query = retriever.prepare(question.text, lang=question.lang)
+    hits = retriever.search(query, 5)
+    greedy = AnsweringSettings(answer_threshold=-1e9, evidence_confidence=1.0, explain_confidence=1.0)
+    every = LearnedSelector(retriever, greedy.model_copy(update={"evidence_floor": 0.0}), load_ranker(None))
+    floored = LearnedSelector(retriever, greedy.model_copy(update={"evidence_floor": 0.2}), load_ranker(None))
+    found = every.candidates(question, query, hits)
+    probabilities = every.ranker.probabilities(every.ranker.scores(found))
+    likeliest = found.sentences[int(np.argmax(probabilities))]
+    chance = {s.id: float(p) for s, p in zip(found.sentences, probabilities, strict=True)}
+    cited_all = every.select(question, query, hits)
+    assert len(cited_all.sentences) == greedy.max_sentences and cited_all.lead == (likeliest,)
+    cited = floored.select(question, query, hits)
+    assert cited.lead == (likeliest,) and likeliest in cited.sentences
+    assert all(chance[s.id] >= 0.2 for s in cited.sentences if s != likeliest)
+    assert len(cited.sentences) < len(cited_all.sentences)  # the floor cut some (the test would not show it otherwise)

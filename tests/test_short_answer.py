@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from qa.answering.evidence import Evidence
 from qa.answering.question import Question
 from qa.answering.short import default_scorer, short_answer
 from qa.answering.span_features import FEATURES, candidates
@@ -163,3 +164,20 @@ def test_the_api_gives_the_short_answer_inside_a_cited_sentence(
         assert why["short_answer"] is None
         schema = client.get("/openapi.json").json()["components"]["schemas"]
         assert "short_answer" in schema["AskResponse"]["properties"] and "ShortAnswerOut" in schema
+
+
+def test_the_short_answer_is_read_from_the_likeliest_cited_sentence(pipeline: Pipeline) -> None:
+    """Of the sentences cited, the one the evidence step ranked first (its lead) gives the short answer: another cited
+    sentence may hold a value of the same kind that answers something else."""
+    sentences = pipeline.retriever.index.sentences
+    truce = next(s for s in sentences if "迎來第三次停火" in s.text)
+    summit = next(s for s in sentences if s.text.startswith("2025年10月30日"))
+    asked = Question.parse("第三次停火是什麼時候？")
+    answerer = pipeline.answerer
+    for lead, value in ((truce, "9月"), (summit, "10月30日")):
+        evidence = Evidence(tuple(sorted((truce, summit), key=lambda s: s.start)), 1.0, lead=(lead,))
+        answer = answerer.from_evidence("zh-Hant", [], evidence, {}, 0.0, question=asked)
+        short = answer.short_answer
+        assert short is not None and lead.start <= short.start < short.end <= lead.end, lead.text
+        assert value in short.text
+        assert len(answer.citations) == 2

@@ -22,6 +22,9 @@ class Evidence:
     sentences: tuple[Sentence, ...]
     support: float
     reason: str | None = None
+    # The cited sentences a short answer is read from: the likeliest of each question asked (empty: all of them).
+    # The others are cited because they may hold the answer too, seldom its value.
+    lead: tuple[Sentence, ...] = ()
 
     @property
     def abstained(self) -> bool:
@@ -96,7 +99,8 @@ def select_by_parts(
     if not kept:
         return found[0]
     chosen = list(dict.fromkeys(s for e in kept for s in e.sentences))
-    return Evidence(in_order(chosen), min(e.support for e in kept))
+    lead = tuple(dict.fromkeys(s for e in kept for s in e.lead))
+    return Evidence(in_order(chosen), min(e.support for e in kept), lead=lead if all(e.lead for e in kept) else ())
 
 
 class EvidenceSelector:
