@@ -98,3 +98,30 @@ def test_a_count_whose_best_sentence_holds_no_number_is_abstained(
     assert counted.abstained and counted.reason == "no passage holds the number the question asks for"
     asked = answerer.answer("工人要求提高什麼？")  # the same sentences answer a question that asks for no number
     assert not asked.abstained and "工資" in asked.citations[0].quote
+
+
+def test_a_cited_sentence_comes_with_what_it_needs_to_stand_on_its_own(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """A likeliest sentence that opens by pointing back is cited with the one before it; a clause that runs on (；, ：)
+    with the clauses after it."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "strike.txt").write_text(
+        "港口工人罷工\n\n碼頭工人昨日開始罷工，貨櫃無法裝卸。此舉令港口全面停頓，貨船在港外排隊。"
+        "工會提出兩項要求：一是提高工資；二是縮短工時。資方則說，工資已經高於同業。\n\n"
+        "政府表示會居中調停。運輸署安排了臨時泊位。\n",
+        encoding="utf-8",
+    )
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
+    pipeline = build_pipeline(settings, embedder=embedder)
+    sentences = pipeline.index.sentences
+    stopped = next(s for s in sentences if s.text.startswith("此舉"))
+    before = sentences[pipeline.index.sentence_position[stopped.id] - 1]
+    answer = pipeline.answerer.answer("什麼令港口全面停頓？")
+    assert not answer.abstained and stopped.text in [c.quote for c in answer.citations]
+    assert before.text in [c.quote for c in answer.citations] and before.text.startswith("碼頭工人")
+    demands = pipeline.answerer.answer("工會提出了哪兩項要求？")
+    quoted = "".join(c.quote for c in demands.citations)
+    assert "提高工資" in quoted and "二是縮短工時" in quoted
+    check_citations(pipeline, demands.answer, demands.citations)

