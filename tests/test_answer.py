@@ -1,11 +1,15 @@
 """Extractive answers through the real pipeline (questions written for these tests, not the dev set)."""
 
+import asyncio
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from qa.answering.extractive import ExtractiveAnswerer
 from qa.app import build_pipeline
-from qa.config import Settings
+from qa.config import AnsweringSettings, Settings
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.server.state import Pipeline
 from qa.text.folding import to_simplified
@@ -98,3 +102,33 @@ def test_a_count_whose_best_sentence_holds_no_number_is_abstained(
     assert counted.abstained and counted.reason == "no passage holds the number the question asks for"
     asked = answerer.answer("工人要求提高什麼？")  # the same sentences answer a question that asks for no number
     assert not asked.abstained and "工資" in asked.citations[0].quote
+
+
+def _thread_ids(answerer: ExtractiveAnswerer, together: int) -> tuple[int, int, list[int]]:
+    """The event loop's thread, the thread a question asked alone ran in, and those of `together` asked at once."""
+
+    async def main() -> tuple[int, int, list[int]]:
+        alone = await answerer.run(threading.get_ident)
+        at_once = await asyncio.gather(*(answerer.run(threading.get_ident) for _ in range(together)))
+        return threading.get_ident(), alone, list(at_once)
+
+    return asyncio.run(main())
+
+
+def test_a_question_alone_is_answered_in_the_event_loop_and_questions_together_in_worker_threads(
+    pipeline: Pipeline,
+) -> None:
+    loop, alone, together = _thread_ids(pipeline.answerer, 3)
+    assert alone == loop
+    assert loop not in together
+    off = ExtractiveAnswerer(pipeline.retriever, AnsweringSettings(inline_when_idle=False))
+    loop, alone, together = _thread_ids(off, 2)
+    assert alone != loop and loop not in together
+
+
+def test_an_answer_in_the_event_loop_is_the_one_from_a_worker_thread(pipeline: Pipeline) -> None:
+    off = ExtractiveAnswerer(pipeline.retriever, AnsweringSettings(inline_when_idle=False))
+    for question in ("歐盟第19輪對俄制裁首次瞄準哪個產業？", "Who met in Alaska?", "火星上有幾座城市？"):
+        inline = asyncio.run(pipeline.answerer.run(lambda q=question: pipeline.answerer.answer(q)))  # type: ignore[misc]
+        threaded = asyncio.run(off.run(lambda q=question: off.answer(q)))  # type: ignore[misc]
+        assert replace(inline, timings={}) == replace(threaded, timings={})
