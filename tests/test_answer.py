@@ -13,6 +13,7 @@ from qa.config import AnsweringSettings, Settings
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.server.state import Pipeline
 from qa.text.folding import to_simplified
+from qa.types import Answer
 
 
 def check_citations(pipeline: Pipeline, answer_text: str, citations: tuple) -> None:  # type: ignore[type-arg]
@@ -104,31 +105,40 @@ def test_a_count_whose_best_sentence_holds_no_number_is_abstained(
     assert not asked.abstained and "工資" in asked.citations[0].quote
 
 
-def _thread_ids(answerer: ExtractiveAnswerer, together: int) -> tuple[int, int, list[int]]:
-    """The event loop's thread, the thread a question asked alone ran in, and those of `together` asked at once."""
+def _thread_ids(answerer: ExtractiveAnswerer, together: int, chars: int | None = 20) -> tuple[int, int, list[int]]:
+    """The event loop's thread, the thread a question of `chars` characters asked alone ran in, and those of
+    `together` such questions asked at once."""
 
     async def main() -> tuple[int, int, list[int]]:
-        alone = await answerer.run(threading.get_ident)
-        at_once = await asyncio.gather(*(answerer.run(threading.get_ident) for _ in range(together)))
+        alone = await answerer.run(threading.get_ident, chars=chars)
+        at_once = await asyncio.gather(*(answerer.run(threading.get_ident, chars=chars) for _ in range(together)))
         return threading.get_ident(), alone, list(at_once)
 
     return asyncio.run(main())
 
 
-def test_a_question_alone_is_answered_in_the_event_loop_and_questions_together_in_worker_threads(
+def test_a_short_question_alone_is_answered_in_the_event_loop_and_the_rest_in_worker_threads(
     pipeline: Pipeline,
 ) -> None:
     loop, alone, together = _thread_ids(pipeline.answerer, 3)
     assert alone == loop
     assert loop not in together
-    off = ExtractiveAnswerer(pipeline.retriever, AnsweringSettings(inline_when_idle=False))
-    loop, alone, together = _thread_ids(off, 2)
+    limit = pipeline.answerer.settings.inline_max_chars
+    for chars in (limit + 1, None):  # a long question, a follow-up
+        loop, alone, _ = _thread_ids(pipeline.answerer, 0, chars)
+        assert alone != loop
+    never = ExtractiveAnswerer(pipeline.retriever, AnsweringSettings(inline_max_chars=0))
+    loop, alone, together = _thread_ids(never, 2)
     assert alone != loop and loop not in together
 
 
 def test_an_answer_in_the_event_loop_is_the_one_from_a_worker_thread(pipeline: Pipeline) -> None:
-    off = ExtractiveAnswerer(pipeline.retriever, AnsweringSettings(inline_when_idle=False))
+    answerer = pipeline.answerer
     for question in ("歐盟第19輪對俄制裁首次瞄準哪個產業？", "Who met in Alaska?", "火星上有幾座城市？"):
-        inline = asyncio.run(pipeline.answerer.run(lambda q=question: pipeline.answerer.answer(q)))  # type: ignore[misc]
-        threaded = asyncio.run(off.run(lambda q=question: off.answer(q)))  # type: ignore[misc]
+
+        def work(q: str = question) -> Answer:
+            return answerer.answer(q)
+
+        inline = asyncio.run(answerer.run(work, chars=len(question)))
+        threaded = asyncio.run(answerer.run(work))
         assert replace(inline, timings={}) == replace(threaded, timings={})

@@ -51,16 +51,16 @@ class ExtractiveAnswerer:
             self._limiters.set(limiter)
             return limiter
 
-    async def run(self, work: Callable[[], T]) -> T:
-        """Run answering work in a worker thread, within the limiter; or, when nothing else is being answered or
-        waits to be (settings.inline_when_idle), at once in the event loop's thread, without two thread wake-ups."""
+    async def run(self, work: Callable[[], T], *, chars: int | None = None) -> T:
+        """Run answering work in a worker thread, within the limiter; or, for a question of `chars` characters at
+        most settings.inline_max_chars long, when nothing else is being answered or waits to be, at once in the event
+        loop's thread, without two thread wake-ups."""
         self._asked += 1
         try:
-            if self.settings.inline_when_idle:
+            if chars is not None and chars <= self.settings.inline_max_chars:
                 # The questions that came in with this one get as far as here and count themselves first.
                 await anyio.lowlevel.checkpoint()
-                limiter = self.limiter
-                if self._asked == 1 and not limiter.borrowed_tokens:
+                if self._asked == 1 and not self.limiter.borrowed_tokens:
                     return work()
             return await anyio.to_thread.run_sync(work, limiter=self.limiter)
         finally:
