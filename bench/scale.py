@@ -2,12 +2,17 @@
 /ask latency at several corpus sizes, for the local store (and Milvus Lite with --store milvus when it is set up).
 
     .venv/bin/python bench/scale.py [--articles 1 1000 10000] [--chars 4000] [--questions 100] [--seed 7]
+                                    [--work-dir DIR]
 
 A corpus of N articles is made from the paragraphs of ../shared/eval/external/*.json (DRCD and CMRC 2018),
 recombined into synthetic articles of about --chars characters when N asks for more than there is; one article
 means the project's own seed. Each size gets `qa index build` (its own process: its peak RSS is the build's), then
 `qa serve` on a free loopback port, ADDED articles posted one at a time (each timed until /search finds it),
 and --questions sequential POST /ask.
+
+With --work-dir, each size's corpus and index are kept in DIR/N and built only when they are not there yet (the
+build figures are then null); every run serves a fresh copy of the index, so that the added articles do not
+accumulate. The questions are the same either way.
 """
 
 from __future__ import annotations
@@ -44,13 +49,16 @@ def paragraphs() -> tuple[list[str], list[str]]:
     return texts, questions
 
 
-def write_corpus(folder: Path, n: int, chars: int, rng: random.Random) -> int:
-    """N synthetic articles of about `chars` characters in folder (or the project's seed for N=1); total chars."""
-    folder.mkdir(parents=True)
+def write_corpus(folder: Path, n: int, chars: int, rng: random.Random, *, write: bool = True) -> int:
+    """N synthetic articles of about `chars` characters in folder (or the project's seed for N=1); total chars.
+    write=False draws the same articles from rng (so that what is drawn next is the same) without writing them."""
+    if write:
+        folder.mkdir(parents=True)
     if n == 1:
         for p in (ROOT / "seeds").iterdir():
-            shutil.copy(p, folder / p.name)
-        return sum(len(p.read_text(encoding="utf-8")) for p in folder.glob("*.txt"))
+            if write:
+                shutil.copy(p, folder / p.name)
+        return sum(len(p.read_text(encoding="utf-8")) for p in (ROOT / "seeds").glob("*.txt"))
     texts, _ = paragraphs()
     total = 0
     for i in range(n):
@@ -58,7 +66,8 @@ def write_corpus(folder: Path, n: int, chars: int, rng: random.Random) -> int:
         while sum(len(t) for t in body) < chars:
             body.append(rng.choice(texts))
         text = f"合成文章第{i}號\n\n" + "\n\n".join(body) + "\n"
-        (folder / f"a{i:06d}.txt").write_text(text, encoding="utf-8")
+        if write:
+            (folder / f"a{i:06d}.txt").write_text(text, encoding="utf-8")
         total += len(text)
     return total
 
@@ -123,18 +132,31 @@ def main() -> int:
     ap.add_argument("--questions", type=int, default=100, help="questions asked at each size")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--store", choices=["local", "milvus"], default="local")
+    keep = "keep each size's corpus and index here (DIR/N) and reuse them (with the same --chars and --seed)"
+    ap.add_argument("--work-dir", type=Path, help=keep)
     args = ap.parse_args()
     env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PATH": "/usr/bin:/bin", "QA_STORE": args.store}
     rng = random.Random(args.seed)
     _, asked = paragraphs()
     for n in args.articles:
         with tempfile.TemporaryDirectory(prefix=f"qa-scale-{n}-") as tmp:
-            corpus, index = Path(tmp) / "seeds", Path(tmp) / "index"
+            kept = args.work_dir / str(n) if args.work_dir else None
+            home = kept or Path(tmp)
+            corpus, built = home / "seeds", home / "index"
+            reuse = kept is not None and (built / "manifest.json").exists()
             env["QA_MILVUS_URI"] = str(Path(tmp) / "milvus.db")
-            total = write_corpus(corpus, n, args.chars, rng)
-            seconds, peak = build(corpus, index, env)
-            result = {"articles": n, "store": args.store, "chars": total, "build_s": round(seconds, 1)}
-            result |= {"build_chars_per_s": round(total / seconds), "build_peak_rss_mib": round(peak)}
+            total = write_corpus(corpus, n, args.chars, rng, write=not corpus.exists())
+            result: dict[str, object] = {"articles": n, "store": args.store, "chars": total}
+            if reuse:
+                result |= {"build_s": None, "build_chars_per_s": None, "build_peak_rss_mib": None}
+            else:
+                seconds, peak = build(corpus, built, env)
+                result |= {"build_s": round(seconds, 1), "build_chars_per_s": round(total / seconds)}
+                result["build_peak_rss_mib"] = round(peak)
+            index = built
+            if kept is not None:  # served from a copy: the articles the run adds stay out of the kept index
+                index = Path(tmp) / "index"
+                shutil.copytree(built, index)
             result |= measure(corpus, index, rng.sample(asked, min(args.questions, len(asked))), env, args.chars)
             print(json.dumps(result), flush=True)
     return 0

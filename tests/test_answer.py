@@ -1,14 +1,19 @@
 """Extractive answers through the real pipeline (questions written for these tests, not the dev set)."""
 
+import asyncio
+import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from qa.answering.extractive import ExtractiveAnswerer
 from qa.app import build_pipeline
-from qa.config import Settings
+from qa.config import AnsweringSettings, Settings
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.server.state import Pipeline
 from qa.text.folding import to_simplified
+from qa.types import Answer
 
 
 def check_citations(pipeline: Pipeline, answer_text: str, citations: tuple) -> None:  # type: ignore[type-arg]
@@ -125,3 +130,42 @@ def test_a_cited_sentence_comes_with_what_it_needs_to_stand_on_its_own(
     quoted = "".join(c.quote for c in demands.citations)
     assert "提高工資" in quoted and "二是縮短工時" in quoted
     check_citations(pipeline, demands.answer, demands.citations)
+
+
+def _thread_ids(answerer: ExtractiveAnswerer, together: int, chars: int | None = 20) -> tuple[int, int, list[int]]:
+    """The event loop's thread, the thread a question of `chars` characters asked alone ran in, and those of
+    `together` such questions asked at once."""
+
+    async def main() -> tuple[int, int, list[int]]:
+        alone = await answerer.run(threading.get_ident, chars=chars)
+        at_once = await asyncio.gather(*(answerer.run(threading.get_ident, chars=chars) for _ in range(together)))
+        return threading.get_ident(), alone, list(at_once)
+
+    return asyncio.run(main())
+
+
+def test_a_short_question_alone_is_answered_in_the_event_loop_and_the_rest_in_worker_threads(
+    pipeline: Pipeline,
+) -> None:
+    loop, alone, together = _thread_ids(pipeline.answerer, 3)
+    assert alone == loop
+    assert loop not in together
+    limit = pipeline.answerer.settings.inline_max_chars
+    for chars in (limit + 1, None):  # a long question, a follow-up
+        loop, alone, _ = _thread_ids(pipeline.answerer, 0, chars)
+        assert alone != loop
+    never = ExtractiveAnswerer(pipeline.retriever, AnsweringSettings(inline_max_chars=0))
+    loop, alone, together = _thread_ids(never, 2)
+    assert alone != loop and loop not in together
+
+
+def test_an_answer_in_the_event_loop_is_the_one_from_a_worker_thread(pipeline: Pipeline) -> None:
+    answerer = pipeline.answerer
+    for question in ("歐盟第19輪對俄制裁首次瞄準哪個產業？", "Who met in Alaska?", "火星上有幾座城市？"):
+
+        def work(q: str = question) -> Answer:
+            return answerer.answer(q)
+
+        inline = asyncio.run(answerer.run(work, chars=len(question)))
+        threaded = asyncio.run(answerer.run(work))
+        assert replace(inline, timings={}) == replace(threaded, timings={})

@@ -10,7 +10,7 @@ import numpy as np
 
 from qa.indexing.postings import Postings
 from qa.indexing.store import Index
-from qa.retrieval.lexical import K1, B, _term_scores, bm25, idf, sentence_bm25
+from qa.retrieval.lexical import K1, B, _corpus, _Kept, _term_scores, bm25, idf, sentence_bm25
 from qa.text.tokens import tokens
 
 
@@ -52,6 +52,36 @@ def test_bm25_scores_are_those_computed_per_question() -> None:
                 assert np.array_equal(bm25(segments, query), _bm25_per_question(segments, query))
     grown = (*corpora[1], *_segments(rng, 1))  # an index grown by a segment: its own statistics
     assert np.array_equal(bm25(grown, ["w1", "w2"]), _bm25_per_question(grown, ["w1", "w2"]))
+
+
+def test_term_scores_are_kept_and_the_least_recent_forgotten_past_the_limit() -> None:
+    kept = _Kept(7)
+    made: list[str] = []
+
+    def make(term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        made.append(term)
+        return None if term == "absent" else (np.arange(3), np.ones(3, dtype=np.float32))
+
+    first = kept.get_or("a", make)
+    assert kept.get_or("a", make) is first and kept.get_or("absent", make) is None
+    assert kept.get_or("absent", make) is None and made == ["a", "absent"]  # a term no row holds is kept too
+    kept.get_or("b", make)
+    kept.get_or("a", make)  # a is now more recent than b
+    kept.get_or("c", make)  # 9 rows > 7: the least recently asked for (absent: 0 rows, then b) are forgotten
+    assert list(kept) == ["a", "c"] and kept.rows == 6
+    kept.get_or("b", make)
+    assert made == ["a", "absent", "b", "c", "b"] and list(kept) == ["c", "b"]
+
+
+def test_an_index_that_is_replaced_keeps_no_term_scores() -> None:
+    rng = random.Random(5)
+    old = _segments(rng, 3)
+    bm25(old, ["w1", "w2"])
+    assert set(_corpus(old, K1, B).terms) == {"w1", "w2"}
+    new = (*old, *_segments(rng, 1))
+    assert np.array_equal(bm25(new, ["w1"]), _bm25_per_question(new, ["w1"]))
+    assert not _corpus(old, K1, B).terms and set(_corpus(new, K1, B).terms) == {"w1"}
+    assert np.array_equal(bm25(old, ["w1", "w2"]), _bm25_per_question(old, ["w1", "w2"]))
 
 
 def test_bm25_of_the_article_is_that_computed_per_question(index: Index) -> None:

@@ -48,7 +48,12 @@ class ExtractiveEngine:
 
     async def ask(self, question: str, *, top_k: int, history: Sequence[Turn] = (), docs: Docs = None) -> Answer:
         """A whole extractive answer."""
-        return await self.answerer.run(lambda: self.answerer.answer(question, top_k=top_k, history=history, docs=docs))
+
+        def work() -> Answer:
+            return self.answerer.answer(question, top_k=top_k, history=history, docs=docs)
+
+        # A follow-up borrows from the question before it (more work): only a question alone may run in the loop.
+        return await self.answerer.run(work, chars=None if history else len(question))
 
     async def stream(
         self, question: str, *, top_k: int, history: Sequence[Turn] = (), docs: Docs = None

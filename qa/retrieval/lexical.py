@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -22,25 +22,67 @@ def bm25(segments: Sequence[Postings], query_tokens: Sequence[str], *, k1: float
     scores = np.zeros(int(corpus.n), dtype=np.float32)
     if not scores.size:
         return scores
-    seen: dict[str, tuple[np.ndarray, np.ndarray] | None] = {}
+
+    def score(term: str) -> TermScores | None:
+        return _term_scores(segments, corpus.offsets, term, corpus.n, corpus.norm)
+
     for term in query_tokens:
-        if term not in seen:
-            seen[term] = _term_scores(segments, corpus.offsets, term, corpus.n, corpus.norm)
-        found = seen[term]
+        found = corpus.terms.get_or(term, score)
         if found is not None:
             rows, add = found
             scores[rows] += add
     return scores
 
 
+# How many rows of term scores the newest corpus keeps: 8 bytes a row, ~48 MB (a hundred questions at 10,000
+# articles reach ~5 M rows of terms not asked before them).
+TERM_ROWS_KEPT = 6_000_000
+
+TermScores = tuple[np.ndarray, np.ndarray]
+
+
+class _Kept(dict[str, TermScores | None]):
+    """Each term's scores once computed, by term, the least recently asked for forgotten first when they would hold
+    more than `limit` rows in all."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit, self.rows = limit, 0
+
+    def get_or(self, term: str, make: Callable[[str], TermScores | None]) -> TermScores | None:
+        """The term's scores, made and kept when not kept yet (a term no row holds is kept as None)."""
+        try:
+            found = self.pop(term)  # and put back last: the most recently asked for
+        except KeyError:
+            found = make(term)
+            self.rows += _rows(found)
+            while self.rows > self.limit and self:
+                self.rows -= _rows(self.pop(next(iter(self))))
+        self[term] = found
+        return found
+
+    def clear(self) -> None:
+        """Forget every term's scores."""
+        super().clear()
+        self.rows = 0
+
+
+def _rows(found: TermScores | None) -> int:
+    return 0 if found is None else int(found[0].size)
+
+
 @dataclass(frozen=True)
 class _Corpus:
     """What BM25 needs of some segments that no question changes: how many texts, where each segment's rows start,
-    and each text's length normaliser k1 * (1 - b + b * length / average length)."""
+    and each text's length normaliser k1 * (1 - b + b * length / average length). And, kept as they are asked for,
+    what each term adds to the score of each row holding it, which no question changes either: gathered from every
+    segment and scored, a term costs ~40 us and ~30 ns a row, and at 10,000 articles a question reaches ~97,000
+    rows, half of them (0.47) through terms an earlier one of a hundred questions had asked for."""
 
     n: float
     offsets: list[int]
     norm: np.ndarray
+    terms: _Kept = field(default_factory=lambda: _Kept(TERM_ROWS_KEPT), compare=False, repr=False)
 
 
 # The last few segment tuples' _Corpus, by the ids of their postings (each entry holds its postings, so that no id
@@ -59,6 +101,8 @@ def _corpus(segments: Sequence[Postings], k1: float, b: float) -> _Corpus:
     ):
         return found[1]
     corpus = _measure(segments, k1, b)
+    for _, older in _corpora.values():  # an index that is replaced keeps no term scores (it may still be asked)
+        older.terms.clear()
     if len(_corpora) >= _CORPORA_KEPT:
         _corpora.clear()
     _corpora[key] = (tuple(segments), corpus)
@@ -78,7 +122,7 @@ def _measure(segments: Sequence[Postings], k1: float, b: float) -> _Corpus:
 
 def _term_scores(
     segments: Sequence[Postings], offsets: Sequence[int], term: str, n: float, norm: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | None:
+) -> TermScores | None:
     """The rows holding a term, over all segments, and what the term adds to each row's score."""
     rows_of, tf_of, shift = [], [], []
     for segment, offset in zip(segments, offsets, strict=True):
@@ -94,7 +138,8 @@ def _term_scores(
     idf = float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
     rows = np.concatenate(rows_of) + np.repeat(shift, [r.size for r in rows_of])
     tf = np.concatenate(tf_of)
-    return rows, idf * tf / (tf + norm[rows])
+    # int32 rows (half the memory kept; an index has fewer than 2**31 texts) pick the same rows.
+    return rows.astype(np.int32), idf * tf / (tf + norm[rows])
 
 
 def lexical_scores(index: Index, query_tokens: Sequence[str]) -> np.ndarray:
