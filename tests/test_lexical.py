@@ -4,6 +4,8 @@ scores, to the bit, as computing everything for each question."""
 from __future__ import annotations
 
 import random
+import sys
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -71,6 +73,32 @@ def test_term_scores_are_kept_and_the_least_recent_forgotten_past_the_limit() ->
     assert list(kept) == ["a", "c"] and kept.rows == 6
     kept.get_or("b", make)
     assert made == ["a", "absent", "b", "c", "b"] and list(kept) == ["c", "b"]
+
+
+def test_term_scores_asked_from_many_threads_keep_their_count_of_rows() -> None:
+    kept = _Kept(50)
+    terms = [f"t{k}" for k in range(40)]
+
+    def make(term: str) -> tuple[np.ndarray, np.ndarray]:
+        size = 1 + int(term[1:]) % 5
+        return np.arange(size), np.ones(size, dtype=np.float32)
+
+    def ask(seed: int) -> None:
+        rng = random.Random(seed)
+        for _ in range(2_000):
+            kept.get_or(rng.choice(terms), make)
+
+    threads = [threading.Thread(target=ask, args=(seed,)) for seed in range(4)]
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, inside get_or too
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert kept.rows == sum(v[0].size for v in kept.values() if v is not None) <= 50
 
 
 def test_an_index_that_is_replaced_keeps_no_term_scores() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -43,28 +44,32 @@ TermScores = tuple[np.ndarray, np.ndarray]
 
 class _Kept(dict[str, TermScores | None]):
     """Each term's scores once computed, by term, the least recently asked for forgotten first when they would hold
-    more than `limit` rows in all."""
+    more than `limit` rows in all. Questions answered in several threads (answer_threads, /search) share it: a lock
+    keeps its order and its count of rows right (uncontended, ~0.1 us a term)."""
 
     def __init__(self, limit: int) -> None:
         super().__init__()
         self.limit, self.rows = limit, 0
+        self._lock = threading.Lock()
 
     def get_or(self, term: str, make: Callable[[str], TermScores | None]) -> TermScores | None:
         """The term's scores, made and kept when not kept yet (a term no row holds is kept as None)."""
-        try:
-            found = self.pop(term)  # and put back last: the most recently asked for
-        except KeyError:
-            found = make(term)
-            self.rows += _rows(found)
-            while self.rows > self.limit and self:
-                self.rows -= _rows(self.pop(next(iter(self))))
-        self[term] = found
-        return found
+        with self._lock:
+            try:
+                found = self.pop(term)  # and put back last: the most recently asked for
+            except KeyError:
+                found = make(term)
+                self.rows += _rows(found)
+                while self.rows > self.limit and self:
+                    self.rows -= _rows(self.pop(next(iter(self))))
+            self[term] = found
+            return found
 
     def clear(self) -> None:
         """Forget every term's scores."""
-        super().clear()
-        self.rows = 0
+        with self._lock:
+            super().clear()
+            self.rows = 0
 
 
 def _rows(found: TermScores | None) -> int:
