@@ -115,7 +115,7 @@ def test_a_cited_sentence_comes_with_what_it_needs_to_stand_on_its_own(
     (seeds / "strike.txt").write_text(
         "港口工人罷工\n\n碼頭工人昨日開始罷工，貨櫃無法裝卸。此舉令港口全面停頓，貨船在港外排隊。"
         "工會提出兩項要求：一是提高工資；二是縮短工時。資方則說，工資已經高於同業。\n\n"
-        "政府表示會居中調停。運輸署安排了臨時泊位。\n",
+        "政府表示會居中調停。運輸署安排了臨時泊位。\n\n航運公司方面，長榮宣布暫停靠港；貨主方面，多家零售商改由空運補貨。\n",
         encoding="utf-8",
     )
     settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
@@ -130,6 +130,10 @@ def test_a_cited_sentence_comes_with_what_it_needs_to_stand_on_its_own(
     quoted = "".join(c.quote for c in demands.citations)
     assert "提高工資" in quoted and "二是縮短工時" in quoted
     check_citations(pipeline, demands.answer, demands.citations)
+    # Clauses side by side (；) with no list opened (：) are different points: the next is not cited with the first.
+    shipping = pipeline.answerer.answer("長榮宣布了什麼？")
+    assert "暫停靠港" in shipping.citations[0].quote
+    assert not any("零售商" in c.quote for c in shipping.citations)
 
 
 def _thread_ids(answerer: ExtractiveAnswerer, together: int, chars: int | None = 20) -> tuple[int, int, list[int]]:
