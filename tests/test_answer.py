@@ -87,18 +87,24 @@ def test_follow_up_uses_the_previous_question(pipeline: Pipeline) -> None:
     assert any("馬克龍" in c.quote or "法國" in c.quote for c in answer.citations)
 
 
+def pipeline_of(tmp_path: Path, embedder: SentenceTransformerEmbedder, text: str) -> Pipeline:
+    """The pipeline over a corpus of one self-written document."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "doc.txt").write_text(text, encoding="utf-8")
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
+    return build_pipeline(settings, embedder=embedder)
+
+
 def test_a_count_whose_best_sentence_holds_no_number_is_abstained(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    (seeds / "port.txt").write_text(
+    answerer = pipeline_of(
+        tmp_path,
+        embedder,
         "港口工人罷工\n\n碼頭工人昨日開始罷工，要求提高工資。工會表示，罷工會持續到資方讓步為止。"
         "資方則說，工資已經高於同業。\n",
-        encoding="utf-8",
-    )
-    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
-    answerer = build_pipeline(settings, embedder=embedder).answerer
+    ).answerer
     counted = answerer.answer("How many workers joined the strike?")
     assert counted.abstained and counted.reason == "no passage holds the number the question asks for"
     asked = answerer.answer("工人要求提高什麼？")  # the same sentences answer a question that asks for no number
@@ -110,16 +116,13 @@ def test_a_cited_sentence_comes_with_what_it_needs_to_stand_on_its_own(
 ) -> None:
     """A likeliest sentence that opens by pointing back is cited with the one before it; a clause that runs on (；, ：)
     with the clauses after it."""
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    (seeds / "strike.txt").write_text(
+    pipeline = pipeline_of(
+        tmp_path,
+        embedder,
         "港口工人罷工\n\n碼頭工人昨日開始罷工，貨櫃無法裝卸。此舉令港口全面停頓，貨船在港外排隊。"
         "工會提出兩項要求：一是提高工資；二是縮短工時。資方則說，工資已經高於同業。\n\n"
         "政府表示會居中調停。運輸署安排了臨時泊位。\n\n航運公司方面，長榮宣布暫停靠港；貨主方面，多家零售商改由空運補貨。\n",
-        encoding="utf-8",
     )
-    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
-    pipeline = build_pipeline(settings, embedder=embedder)
     sentences = pipeline.index.sentences
     stopped = next(s for s in sentences if s.text.startswith("此舉"))
     before = sentences[pipeline.index.sentence_position[stopped.id] - 1]

@@ -104,6 +104,11 @@ def opens_with_reference(text: str) -> bool:
     return bool(_REFERENCE_RE.match(text))
 
 
+def runs_on(text: str) -> bool:
+    """The sentence ends in ； or ： (it goes on with the same point in the next one)."""
+    return text.endswith(("；", ";", "：", ":"))
+
+
 def new_numbers(folded_sentence: str, folded_question: str) -> int:
     """Numbers in the sentence that the question does not hold."""
     asked = set(_NUMBER_RE.findall(folded_question))

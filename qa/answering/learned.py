@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 
-from qa.answering.alignment import opens_with_reference
+from qa.answering.alignment import opens_with_reference, runs_on
 from qa.answering.evidence import Evidence, select_by_parts
 from qa.answering.features import Candidates, FeatureBuilder
 from qa.answering.matching import SentenceStats
@@ -26,8 +26,7 @@ _WHY_RE = re.compile(
     r"为什么|为何|原因|根源|怎么|如何|怎样|理由|作用|反应|解读|看法|不同|区别|差别|差异|\bwhy\b|"
     r"\bhow\b(?! (?:many|much|long|far|old|often|big|large|soon))|\bdiffer|\bexplain"
 )
-# A cited clause that opens a list (holds a ：) and ends in one of these runs on into the next (up to _CLAUSES of them).
-_RUNS_ON = ("；", ";", "：", ":")
+# A cited clause that opens a list (holds a ：) and runs on (alignment.runs_on) is cited with up to this many more.
 _CLAUSES = 4
 _QUESTION_WORD_RE = re.compile(
     r"什么|哪|谁|吗|多少|几|如何|怎|为何|为什么|是否|\b(?:what|which|who|when|where|why|how|is|are|do|does|did)\b"
@@ -127,13 +126,8 @@ class LearnedSelector:
         if before is not None:
             out.append(before)
         k, first = at, chosen[0].text.rstrip()
-        opens_list = first.endswith(_RUNS_ON) and ("：" in first or ":" in first)
-        while (
-            opens_list
-            and k - at < _CLAUSES
-            and sentences[k].text.rstrip().endswith(_RUNS_ON)
-            and (after := beside(k + 1))
-        ):
+        opens_list = runs_on(first) and ("：" in first or ":" in first)
+        while opens_list and k - at < _CLAUSES and runs_on(sentences[k].text.rstrip()) and (after := beside(k + 1)):
             out.append(after)
             k += 1
         return list(dict.fromkeys(out))

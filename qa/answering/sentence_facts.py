@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from qa.answering.alignment import opens_with_reference, plain
+from qa.answering.alignment import opens_with_reference, plain, runs_on
 from qa.answering.matching import SentenceStats
 from qa.answering.units import UnitStats
 from qa.indexing.store import Index
@@ -18,7 +18,6 @@ from qa.memo import Memo
 CONSTANT_FEATURES = ("length", "reference", "continues")
 # Most sentences whose facts (and names) are kept (a plain bound: emptied when full), as qa/answering/units.py does.
 _CACHE = 200_000
-_RUNS_ON = ("；", ";", "：", ":")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +68,7 @@ class SentenceFacts:
         folded = self.stats.folded[i]
         before = sentences[i - 1] if i > 0 else None
         after = sentences[i + 1] if i + 1 < len(sentences) else None
-        continues = before is not None and before.chunk_id == sentence.chunk_id and before.text.endswith(_RUNS_ON)
+        continues = before is not None and before.chunk_id == sentence.chunk_id and runs_on(before.text)
         return Facts(
             at=i,
             folded=folded,
