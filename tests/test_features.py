@@ -174,17 +174,28 @@ def test_weights_sum_the_same_whatever_order_the_units_come_in() -> None:
     assert Weights().share(held) == 0.0
 
 
+def builder_of(tmp_path: Path, embedder: SentenceTransformerEmbedder, documents: dict[str, str]) -> FeatureBuilder:
+    """The feature builder over an index of self-written documents (by file stem)."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for stem, text in documents.items():
+        (seeds / f"{stem}.txt").write_text(text, encoding="utf-8")
+    index = build(Sources(seeds, tmp_path / "library"), embedder)
+    return FeatureBuilder(Retriever(index, embedder, RetrievalSettings()), SentenceStats(index))
+
+
 def test_neighbours_stop_at_the_document_and_rows_match_across_documents(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    (seeds / "a-port.txt").write_text(
-        "港口工人罷工。\n\n碼頭工人要求提高工資；罷工持續三天。他們說會繼續。\n", encoding="utf-8"
+    builder = builder_of(
+        tmp_path,
+        embedder,
+        {
+            "a-port": "港口工人罷工。\n\n碼頭工人要求提高工資；罷工持續三天。他們說會繼續。\n",
+            "b-city": "市政府回應罷工。\n\n市長表示將與工人談判：工資會提高。\n",
+        },
     )
-    (seeds / "b-city.txt").write_text("市政府回應罷工。\n\n市長表示將與工人談判：工資會提高。\n", encoding="utf-8")
-    index = build(Sources(seeds, tmp_path / "library"), embedder)
-    builder = FeatureBuilder(Retriever(index, embedder, RetrievalSettings()), SentenceStats(index))
+    index = builder.index
     sentences = index.sentences
     for i, sentence in enumerate(sentences):
         fact = builder.facts.of(i)
@@ -198,14 +209,14 @@ def test_neighbours_stop_at_the_document_and_rows_match_across_documents(
 def test_focus_weighs_what_the_question_asks_of_the_subject_not_the_subject(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    (seeds / "tree.txt").write_text(
-        "盾柱木\n\n盾柱木是一種落葉喬木，高約四至二十五米。盾柱木原產於東南亞。花瓣倒卵形，深黃色，呈波浪狀。\n",
-        encoding="utf-8",
+    builder = builder_of(
+        tmp_path,
+        embedder,
+        {
+            "tree": "盾柱木\n\n盾柱木是一種落葉喬木，高約四至二十五米。盾柱木原產於東南亞。"
+            "花瓣倒卵形，深黃色，呈波浪狀。\n"
+        },
     )
-    index = build(Sources(seeds, tmp_path / "library"), embedder)
-    builder = FeatureBuilder(Retriever(index, embedder, RetrievalSettings()), SentenceStats(index))
     question = Question.parse("盾柱木的花瓣有什麼特點？")
     query = builder.retriever.prepare(question.text, lang=question.lang)
     found = builder.build(question, query, builder.retriever.search(query, 5))
