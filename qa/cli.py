@@ -221,6 +221,7 @@ def _eval_squad(args: argparse.Namespace) -> int:
         foreign=args.foreign,
         seed=args.seed,
         near=args.near,
+        reworded=args.reworded,
         work_dir=Path(args.work_dir) if args.work_dir else None,
     )
     report = run_external(run, _settings(args), url=args.url)
@@ -290,6 +291,11 @@ def parser() -> argparse.ArgumentParser:
         dest="near",
         action="store_false",
         help="skip the near misses: one question per article asked with its answer cut out (to abstain on)",
+    )
+    ev.add_argument(
+        "--reworded",
+        action="store_true",
+        help="ask the questions in other words: one word (not a name) the corpus holds replaced by one it never uses",
     )
     ev.add_argument("--seed", type=int, default=0, help="seed of the choice of articles and questions")
     ev.add_argument("--work-dir", help="where the corpus and its index are kept (default: a folder in /tmp)")

@@ -6,9 +6,11 @@ The train articles of each corpus (eval/external_split.json) are cut into corpor
 with the real pipeline (cached under --cache). Every question is asked of its own corpus (answerable) and, for the
 abstention model, of another one (foreign) and of its own with the sentences that hold its answer cut out (near: the
 corpus is about the subject but does not say) and with one of its names replaced by one the corpus never mentions
-(swapped). Candidates are the sentences of the retrieved passages; a candidate is
-right when it overlaps a gold answer span. Features are chosen and the abstention threshold is set on corpora held
-out of fitting (grouped cross-validation); the test split is never read.
+(swapped). The answerable questions and the near misses are also asked in other words (reworded: one word that is
+not a name replaced by one the corpus never uses), to measure the models on a reader's wording. Candidates are the
+sentences of the retrieved passages; a candidate is right when it overlaps a gold answer span. Features are chosen
+and the abstention threshold is set on corpora held out of fitting (grouped cross-validation); the test split is
+never read.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import json
 import os
 import pickle
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,7 @@ from qa.answering.features import Candidates, FeatureBuilder
 from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
 from qa.config import Settings
+from qa.evaluation.rewording import reworded, word_pool
 from qa.evaluation.squad import (
     Article,
     SquadQuestion,
@@ -63,6 +68,7 @@ class Asked:
     alone: bool = False
     near: bool = False  # asked of its corpus with the sentences that hold its answer cut out (to abstain on)
     swapped: bool = False  # asked with one of its names replaced by one the corpus never mentions (to abstain on)
+    reworded: bool = False  # asked with one of its other words replaced by one the corpus never uses (to answer)
 
 
 def groups(articles: list[Article], size: int, seed: int) -> list[list[Article]]:
@@ -71,6 +77,9 @@ def groups(articles: list[Article], size: int, seed: int) -> list[list[Article]]
     random.Random(seed).shuffle(order)
     n = max(1, round(len(order) / size))
     return [order[k::n] for k in range(n)]
+
+
+Corpus = Callable[[], "FeatureBuilder"]  # a training corpus's feature builder, indexed (or opened) when called
 
 
 def builder_for(articles: list[Article], folder: Path, embedder: SentenceTransformerEmbedder) -> FeatureBuilder:
@@ -90,6 +99,7 @@ def ask(
     alone: bool = False,
     near: bool = False,
     swapped: bool = False,
+    reworded: bool = False,
 ) -> Asked:
     """The candidates of one question, labelled by whether they overlap a gold span of its article: asked as
     the extractive answerer asks (the same search, the same number of passages). Alone: the search is kept to the
@@ -107,7 +117,7 @@ def ask(
         ],
         dtype=np.int8,
     )
-    return Asked(corpus, group, q.id, q.text, answerable, candidates, labels, alone, near, swapped)
+    return Asked(corpus, group, q.id, q.text, answerable, candidates, labels, alone, near, swapped, reworded)
 
 
 def name_pool(questions: list[SquadQuestion]) -> dict[str, list[str]]:
@@ -120,10 +130,11 @@ def name_pool(questions: list[SquadQuestion]) -> dict[str, list[str]]:
 
 
 def swapped(
-    builder: FeatureBuilder, own: list[SquadQuestion], pool: dict[str, list[str]], rng: random.Random, **where: Any
+    build: Corpus, own: list[SquadQuestion], pool: dict[str, list[str]], rng: random.Random, **where: Any
 ) -> list[Asked]:
     """Questions about the corpus that name something it never mentions: one name of each question that holds one
     the corpus does (a person, place or organisation) replaced by a name of the same kind from another corpus."""
+    builder = build()
     out = []
     for q in own:
         folded = fold(q.text)
@@ -139,6 +150,49 @@ def swapped(
     return out
 
 
+def in_own_words(
+    build: Corpus,
+    own: list[SquadQuestion],
+    pool: dict[str, list[str]],
+    rng: random.Random,
+    *,
+    near: bool = False,
+    **where: Any,
+) -> list[Asked]:
+    """Questions asked in other words: one word of each (not a name) that the corpus holds replaced by one of the same
+    class that it never uses (qa/evaluation/rewording.py). Answerable unless they are near misses."""
+    builder = build()
+    out = []
+    for q in own:
+        text = reworded(q.text, builder.stats.contains, pool, rng)
+        if text is not None:
+            out.append(ask(builder, replace(q, text=text), answerable=not near, near=near, reworded=True, **where))
+    return out
+
+
+def as_asked(build: Corpus, own: list[SquadQuestion], foreign: list[SquadQuestion], **where: Any) -> list[Asked]:
+    """The corpus's own questions asked of it (and of their article alone), and foreign ones asked of it."""
+    builder = build()
+    asked = [ask(builder, q, answerable=True, **where) for q in own]
+    asked += [ask(builder, q, answerable=True, alone=True, **where) for q in own]
+    return asked + [ask(builder, q, answerable=False, **where) for q in foreign]
+
+
+def near_asked(build: Corpus, questions: tuple[SquadQuestion, ...], **where: Any) -> list[Asked]:
+    """Near misses: questions asked of their corpus without the sentences that hold their answers."""
+    builder = build()
+    return [ask(builder, q, answerable=False, near=True, **where) for q in questions]
+
+
+def cached(path: Path, recollect: bool, make: Callable[..., list[Asked]], *args: Any, **kwargs: Any) -> list[Asked]:
+    """The rows kept in path, or (when there are none, or to recollect) make(*args, **kwargs), kept there."""
+    if path.is_file() and not recollect:
+        return [Asked(**row) for row in pickle.loads(path.read_bytes())]
+    made = make(*args, **kwargs)
+    path.write_bytes(pickle.dumps([vars(a) for a in made]))  # plain dicts: readable whatever runs this
+    return made
+
+
 def collect(args: argparse.Namespace) -> list[Asked]:
     """Ask every train question of its own corpus, and a sample of them of another corpus."""
     initialise()
@@ -152,38 +206,31 @@ def collect(args: argparse.Namespace) -> list[Asked]:
         for g, part in enumerate(parts):
             others = [q for k, p in enumerate(parts) if k != g for a in p for q in a.questions]
             foreign = rng.sample(others, min(len(others), args.foreign))
-            done = args.cache / f"{name}-g{g}" / "rows.pkl"
+            folder = args.cache / f"{name}-g{g}"
+            corpus = partial(builder_for, part, folder, embedder)  # indexed (or opened) when rows are made
             own = [q for a in part for q in a.questions]
-            if done.is_file() and not args.recollect:
-                out += [Asked(**row) for row in pickle.loads(done.read_bytes())]
-            else:
-                builder = builder_for(part, args.cache / f"{name}-g{g}", embedder)
-                asked = [ask(builder, q, answerable=True, corpus=name, group=g) for q in own]
-                asked += [ask(builder, q, answerable=True, corpus=name, group=g, alone=True) for q in own]
-                asked += [ask(builder, q, answerable=False, corpus=name, group=g) for q in foreign]
-                done.write_bytes(pickle.dumps([vars(a) for a in asked]))  # plain dicts: readable whatever runs this
-                out += asked
+            where = {"corpus": name, "group": g}
+            words = word_pool(q.text for q in others)
+            out += cached(folder / "rows.pkl", args.recollect, as_asked, corpus, own, foreign, **where)
             for k in range(args.near_rounds):
                 # Near misses: the corpus again, one question of each article cut out with the sentences that hold
-                # its answer (indexed so: the passages, their scores and the corpus statistics are as served).
-                near_done = args.cache / f"{name}-g{g}-near{k}" / "rows.pkl"
-                if near_done.is_file() and not args.recollect:
-                    out += [Asked(**row) for row in pickle.loads(near_done.read_bytes())]
-                    continue
-                cut, asked_near = near_misses(tuple(part), args.seed + k)
-                builder = builder_for(list(cut), near_done.parent, embedder)
-                nearby = [ask(builder, q, answerable=False, corpus=name, group=g, near=True) for q in asked_near]
-                near_done.write_bytes(pickle.dumps([vars(a) for a in nearby]))
-                out += nearby
-            swapped_done = done.with_name("swapped.pkl")
-            if swapped_done.is_file() and not args.recollect:
-                out += [Asked(**row) for row in pickle.loads(swapped_done.read_bytes())]
-            else:
-                builder = builder_for(part, args.cache / f"{name}-g{g}", embedder)
-                pool = name_pool(others)
-                strange = swapped(builder, own, pool, random.Random(args.seed + g), corpus=name, group=g)
-                swapped_done.write_bytes(pickle.dumps([vars(a) for a in strange]))
-                out += strange
+                # its answer (indexed so: the passages, their scores and the corpus statistics are as served); and
+                # asked in other words, as the answerable ones are (a reader who words an answerable question their
+                # own way words one the article cannot answer so too).
+                cut, near = near_misses(tuple(part), args.seed + k)
+                kept = args.cache / f"{name}-g{g}-near{k}"
+                cut_corpus = partial(builder_for, list(cut), kept, embedder)
+                out += cached(kept / "rows.pkl", args.recollect, near_asked, cut_corpus, near, **where)
+                again = random.Random(args.seed + 200 + 10 * g + k)
+                reworded_near = partial(in_own_words, cut_corpus, list(near), words, again, near=True)
+                out += cached(kept / "reworded.pkl", args.recollect, reworded_near, **where)
+            names_from = name_pool(others)
+            strange = random.Random(args.seed + g)
+            out += cached(folder / "swapped.pkl", args.recollect, swapped, corpus, own, names_from, strange, **where)
+            other_words = random.Random(args.seed + 100 + g)
+            out += cached(
+                folder / "reworded.pkl", args.recollect, in_own_words, corpus, own, words, other_words, **where
+            )
             print(f"{name} corpus {g}: {len(part)} articles, {len(out)} questions so far", flush=True)
     return out
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,20 @@ import pytest
 
 from qa.config import Settings
 from qa.evaluation.baseline import BigramBaseline
-from qa.evaluation.external import ExternalRun, run_external, short_f1
-from qa.evaluation.squad import load_squad, make_split, near_misses, sample, without_answer
+from qa.evaluation.external import ExternalRun, in_other_words, run_external, short_f1
+from qa.evaluation.rewording import content_words, reworded, word_pool
+from qa.evaluation.squad import (
+    Article,
+    Sample,
+    SquadQuestion,
+    load_squad,
+    make_split,
+    near_misses,
+    sample,
+    without_answer,
+)
 from qa.retrieval.embedding import SentenceTransformerEmbedder
+from qa.text.folding import fold
 from qa.types import Sentence
 from tests.support import ROOT
 
@@ -92,6 +104,34 @@ def test_a_sample_asks_foreign_questions_only_of_articles_left_out(tmp_path: Pat
     assert {q.article for q in chosen.questions} == {kept.id}
     assert chosen.foreign and {q.article for q in chosen.foreign} == {({"A1", "B2"} - {kept.id}).pop()}
     assert sample([one, other], n_articles=1, n_questions=5, n_foreign=5, seed=0) == chosen
+
+
+def test_a_question_is_reworded_in_a_word_the_corpus_never_uses_and_keeps_its_names() -> None:
+    # Names (冰島, 雷克雅維克) and the asking (什麼) are never replaced: here 舉辦 and 活動 may be.
+    assert content_words(fold("冰島的首都雷克雅維克舉辦了什麼活動？")) == [("举办", "v"), ("活动", "v")]
+    corpus = fold("雷克雅維克是冰島的首都，每年舉辦音樂節。")  # holds 舉辦, not 活動
+    pool = word_pool(["誰籌劃了這場比賽？", "誰興建了這座城市？"])
+    assert pool == {"n": ["筹划"], "v": ["兴建", "比赛"]}
+    question = "冰島的首都雷克雅維克舉辦了什麼活動？"
+    asked = {reworded(question, corpus.__contains__, pool, random.Random(k)) for k in range(20)}
+    assert asked == {"冰岛的首都雷克雅维克兴建了什么活动?", "冰岛的首都雷克雅维克比赛了什么活动?"}  # folded
+    assert reworded("冰島在哪裡？", corpus.__contains__, pool, random.Random(0)) is None  # only a name and the asking
+
+
+def test_reworded_questions_keep_their_gold_and_the_foreign_ones_stay_as_asked() -> None:
+    text = "火星\n\n火星擁有兩顆衛星。"
+    spans = ((text.index("兩顆"), text.index("兩顆") + 2),)
+    asked = SquadQuestion("q1", "A1", "火星擁有幾顆衛星？", spans, ("兩顆",))
+    bare = SquadQuestion("q2", "A1", "哪兩顆？", spans, ("兩顆",))  # no word to replace: left out
+    foreign = (SquadQuestion("b1", "B2", "誰籌劃了這場比賽？", ((0, 1),), ("誰",)),)
+    chosen = Sample((Article("A1", "火星", text, (asked, bare)),), (asked, bare), foreign)
+    seen = set()
+    for seed in range(10):
+        again = in_other_words(chosen, seed)
+        (q,) = again.questions
+        assert q.id == "q1" and q.spans == spans and again.foreign == foreign and again.corpus == chosen.corpus
+        seen.add(q.text)
+    assert seen == {"筹划拥有几颗卫星?", "火星比赛几颗卫星?"}  # a word the corpus holds, for one it never uses
 
 
 def test_the_baseline_picks_the_sentence_sharing_the_rarest_bigrams() -> None:

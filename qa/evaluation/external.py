@@ -3,12 +3,13 @@ questions about articles the corpus does not hold, short answers, offsets and la
 
 from __future__ import annotations
 
+import random
 import re
 import statistics
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from qa.answering.spans import kind_of
 from qa.config import Settings
 from qa.evaluation.baseline import BigramBaseline
 from qa.evaluation.gold import Asker, covered, local_asker, url_asker
+from qa.evaluation.rewording import reworded, word_pool
 from qa.evaluation.squad import (
     Sample,
     SquadQuestion,
@@ -197,6 +199,7 @@ class ExternalRun:
     seed: int = 0
     work_dir: Path | None = None
     near: bool = True  # also ask one question per article of the corpus with its answer cut out (local runs only)
+    reworded: bool = False  # ask the questions (and near misses) in other words, as qa/evaluation/rewording.py does
 
     def folder(self) -> Path:
         """Where the corpus and its index are kept between runs (the same run finds its index again)."""
@@ -211,11 +214,28 @@ def _near_misses(run: ExternalRun, chosen: Sample, settings: Settings, embedder:
     from qa.app import build_pipeline
 
     articles, questions = near_misses(chosen.corpus, run.seed)
+    if run.reworded:
+        questions = in_other_words(Sample(articles, questions, chosen.foreign), run.seed).questions
     seeds_dir, index_dir = run.folder() / "near" / "seeds", run.folder() / "near" / "index"
     write_corpus(articles, seeds_dir)
     update = {"seeds_dir": seeds_dir, "index_dir": index_dir, "on_index_mismatch": "rebuild"}
     ask = local_asker(build_pipeline(settings.model_copy(update=update), embedder=embedder))
     return [bool(ask(q.text).get("abstained", False)) for q in questions]
+
+
+def in_other_words(chosen: Sample, seed: int) -> Sample:
+    """The sample with its questions asked in other words: each that has a word (not a name) its corpus holds, with
+    that word replaced by one of the same class the corpus never uses, taken from the foreign questions (seeded).
+    Questions without such a word are left out; the foreign questions stay as they are."""
+    corpus = "\n".join(fold(a.text) for a in chosen.corpus)
+    pool = word_pool(q.text for q in chosen.foreign)
+    rng = random.Random(seed)
+    asked = []
+    for q in chosen.questions:
+        text = reworded(q.text, corpus.__contains__, pool, rng)
+        if text is not None:
+            asked.append(replace(q, text=text))
+    return replace(chosen, questions=tuple(asked))
 
 
 def run_external(
@@ -224,6 +244,8 @@ def run_external(
     """Write the sampled corpus, open it with the real pipeline (or ask the service at url), and score it."""
     articles = split_articles(load_squad(run.data), run.split_file, corpus_name(run.data), run.part)
     chosen = sample(articles, n_articles=run.articles, n_questions=run.questions, n_foreign=run.foreign, seed=run.seed)
+    if run.reworded:
+        chosen = in_other_words(chosen, run.seed)
     seeds_dir, index_dir = run.folder() / "seeds", run.folder() / "index"
     write_corpus(chosen.corpus, seeds_dir)
     sentences = [s for d in load_documents(seeds_dir) for c in chunk_document(d) for s in c.sentences]
