@@ -285,6 +285,29 @@ def test_an_abstention_looks_different_from_an_answer(page: Page, live_url: str,
 
 
 @pytest.mark.browser
+def test_an_abstention_shows_the_closest_passage_marked_as_not_an_answer(
+    page: Page, live_url: str, client: httpx.Client, article: str
+) -> None:
+    expected = api(client, ABSTAIN)
+    assert expected["abstained"] and not expected["citations"] and expected["passages"]
+    closest = expected["passages"][0]
+    page.goto(live_url + "/")
+    answered = ask(page, QUESTION)
+    abstained = ask(page, ABSTAIN)
+    assert answered.locator(".closest").count() == 0  # an answer shows its sources instead
+    box = abstained.locator(".closest")
+    expect(box.locator(".closest-label")).to_have_text("搜尋找到最接近的段落（不是回答）：")
+    shown = box.locator(".quote").inner_text()
+    assert shown.rstrip("…") and closest["text"].startswith(shown.rstrip("…")) and len(shown) <= 161
+    box.locator(".closest-open").click()
+    mark = page.locator("#source-body mark")
+    mark.wait_for()
+    assert mark.inner_text() == article[closest["start"] : closest["end"]]
+    assert page.locator("#source-n").inner_text() == ""  # a passage, not a numbered citation
+    abstained.screenshot(path=SHOTS / "chat-abstained-closest.png")
+
+
+@pytest.mark.browser
 def test_a_short_answer_shows_above_the_answer_and_only_when_given(
     page: Page, live_url: str, client: httpx.Client
 ) -> None:

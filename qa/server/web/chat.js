@@ -148,6 +148,23 @@ function marker(citation) {
   return button;
 }
 
+// An abstention still says where the search looked: the passage it found first, marked as not an answer, which the
+// reader can open in its paragraph (a question worded differently from the article may have found the right one).
+const CLOSEST_CHARS = 160;
+
+function closestPassage(passage) {
+  const box = el("div", { cls: "closest" });
+  const open = el("button", {
+    cls: "closest-open",
+    i18n: "showPassage",
+    attrs: { type: "button", "aria-controls": "source-panel" },
+  });
+  open.addEventListener("click", () => showSource({ doc: passage.doc, start: passage.start, end: passage.end }, open));
+  const text = passage.text.length > CLOSEST_CHARS ? `${passage.text.slice(0, CLOSEST_CHARS)}…` : passage.text;
+  box.append(el("p", { cls: "closest-label", i18n: "closest" }), el("q", { cls: "quote", text }), " ", open);
+  return box;
+}
+
 function sourcesList(answer) {
   const list = el("ol", { cls: "sources", attrs: { "aria-label": t("sources"), "data-i18n-aria-label": "sources" } });
   for (const citation of answer.citations) {
@@ -235,6 +252,7 @@ function addTurn(question) {
         text.before(el("p", { cls: "short-answer", text: answer.short_answer.text }));
       }
       if (answer.citations.length) reply.append(sourcesList(answer));
+      else if (answer.abstained && answer.passages?.length) reply.append(closestPassage(answer.passages[0]));
       reply.append(copyButton(answer));
     },
     fail(message) {
@@ -277,7 +295,7 @@ async function showSource(citation, button) {
   activeMarker?.classList.remove("active");
   activeMarker = button;
   button.classList.add("active");
-  $("source-n").textContent = `[${citation.n}]`;
+  $("source-n").textContent = citation.n ? `[${citation.n}]` : ""; // a passage shown after an abstention has none
   const body = $("source-body");
   body.replaceChildren(el("p", { i18n: "loading" }));
   $("source-doc").textContent = "";
