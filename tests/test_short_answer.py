@@ -181,3 +181,19 @@ def test_the_short_answer_is_read_from_the_likeliest_cited_sentence(pipeline: Pi
         assert short is not None and lead.start <= short.start < short.end <= lead.end, lead.text
         assert value in short.text
         assert len(answer.citations) == 2
+
+
+def test_an_english_question_gets_a_value_when_the_sentence_holds_only_one_of_its_kind() -> None:
+    # The model reads the question's words around a candidate, which an English question cannot show.
+    short = short_answer(Question.parse("When did the new pier open?"), [SENTENCE])
+    assert short is not None and DOC[short.start : short.end] == short.text == "2019年5月12日"
+    length = short_answer(Question.parse("How many metres long is the new pier?"), [LENGTH])
+    assert length is None  # 1122米 and 50米: two of its kind, and nothing in English to choose between them
+    boxes = short_answer(Question.parse("How many containers can the pier handle a year?"), [BOXES])
+    assert boxes is not None and boxes.text == "300萬個"
+    cost = short_answer(Question.parse("How much did the new pier cost?"), [SENTENCE])
+    assert cost is not None and cost.text == "35億元"
+    tugs = short_answer(Question.parse("How many tugboats will the port authority buy?"), [TUGS])
+    assert tugs is not None and tugs.text == "20至30艘"  # 20至30 inside it is the same value
+    assert short_answer(Question.parse("How many containers?"), [BOXES, TUGS]) is None  # two sentences, two values
+    assert short_answer(Question.parse("Who opened the new pier?"), [SENTENCE]) is None  # a name: not a value
