@@ -101,6 +101,15 @@ def test_embed_may_be_framed_only_by_allowed_origins(settings: Settings, pipelin
     assert frame_ancestors([]) == "'none'"
 
 
+def test_the_question_box_takes_questions_only_once_the_script_has_loaded(client: httpx.Client) -> None:
+    # Enter pressed before chat.js has run would only add a line break: the question would go nowhere.
+    for path in ("/", "/embed"):
+        page = client.get(path).text
+        assert re.search(r'<textarea id="question"[^>]*\bdisabled\b', page), path
+        assert re.search(r'<button[^>]*id="ask-button"[^>]*\bdisabled\b', page), path
+    # ... and chat.js enables both: every browser test below types into the box and asks.
+
+
 def test_static_files_are_confined_to_the_web_folder(client: httpx.Client) -> None:
     assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
     widget = client.get("/widget.js")

@@ -454,6 +454,9 @@ function init() {
   for (const a of document.querySelectorAll("a[href]")) link(a);
   $("doc-picker").addEventListener("change", (event) => changeScope(event.target.value || null));
   scopeReady = loadScope();
+  // The page starts with the question box disabled (index.html): it takes questions from now on.
+  box.disabled = false;
+  $("ask-button").disabled = false;
   if (!embedded) box.focus();
 }
 
