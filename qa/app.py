@@ -25,6 +25,7 @@ from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever
 from qa.server.app import create_app
 from qa.server.logs import configure_logging
+from qa.server.memory import hold, reserve_for
 from qa.server.state import Library, Pipeline
 from qa.text.tokens import initialise
 from qa.types import Embedder, NewDocument
@@ -176,7 +177,7 @@ def build_app(settings: Settings, *, pipeline: Pipeline | None = None, load_befo
     return create_app(
         settings,
         pipeline=pipeline,
-        load=lambda: build_pipeline(settings),
+        load=lambda: holding(build_pipeline(settings), settings),
         rebuild=lambda current: rebuild_pipeline(settings, current),
         library=Library(
             add=lambda current, doc, replace: add_to_pipeline(settings, current, doc, replace=replace),
@@ -185,6 +186,15 @@ def build_app(settings: Settings, *, pipeline: Pipeline | None = None, load_befo
         load_before_serving=load_before_serving,
         reload=lambda current: reload_pipeline(settings, current),
     )
+
+
+def holding(pipeline: Pipeline, settings: Settings) -> Pipeline:
+    """The pipeline, once the process holds its memory as settings say (qa.server.memory)."""
+    if settings.server.hold_memory:
+        reserve = reserve_for(settings.index_dir, settings.server.memory_reserve_mb)
+        seconds = hold(reserve)
+        log.info("memory held: %d MiB touched ahead in %.1f s", reserve >> 20, seconds)
+    return pipeline
 
 
 def app_factory(**overrides: Any) -> FastAPI:

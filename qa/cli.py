@@ -7,6 +7,7 @@ import contextlib
 import functools
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -303,12 +304,23 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _start_again_to_serve(args: argparse.Namespace) -> None:
+    """Replace this process with the same command in the environment a server holds its memory in (PYTHONMALLOC
+    is read when the interpreter starts: qa.server.memory), unless it has it or the settings say not to."""
+    from qa.server.memory import serving_env
+
+    if _settings(args).server.hold_memory and (env := serving_env(os.environ)) is not None:
+        os.execve(sys.executable, [sys.executable, "-m", "qa.cli", *sys.argv[1:]], env)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `qa` console script."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("faiss", "sentence_transformers", "httpx", "jieba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = parser().parse_args(argv)
+    if argv is None and args.func is cmd_serve:
+        _start_again_to_serve(args)
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

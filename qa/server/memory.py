@@ -1,0 +1,101 @@
+"""How a serving process holds its memory: it keeps what it frees, and touches a reserve before the first question.
+
+A cold question on a large archive allocates as it goes: the caches it fills (term scores, sentences' units and
+facts), its score arrays (one float per chunk, several times over). Memory new to the process costs a page fault
+on first touch, and on a virtual machine whose host backs guest memory lazily (this one: ~55 µs a 4 KiB page)
+that was a third of a cold question's time at 10,000 articles (~190 faults, ~10 ms of system time a question).
+Three things take it out of the request path:
+
+- Python objects are allocated with the C library's malloc (PYTHONMALLOC=malloc), not in Python's own 1 MiB
+  arenas, which are mapped and unmapped from the system as they fill and empty;
+- malloc keeps what is freed (no trimming, no per-allocation maps below 32 MiB, one arena for all threads), so
+  memory once touched is reused;
+- a reserve, sized to the index, is touched once when the index is loaded, so that the first questions reuse
+  memory rather than fault it in.
+
+PYTHONMALLOC and malloc's settings (GLIBC_TUNABLES) are read when a process starts: `qa serve` starts itself again
+with them set (`serving_env`). A process started otherwise (uvicorn on `qa.app:app_factory`) gets malloc's settings
+from mallopt when its index is loaded, for the threads made after that. glibc only: elsewhere this module does
+nothing.
+
+Measured at 10,000 articles over HTTP (`bench/scale.py`, after its 5 additions): `/ask` p50 14.7-15.8 ms and p95
+21.8-23.9 ms, against 25.6-32 ms and 51-54 ms; the server's page faults ~10 a question against 240-380. One
+article: no difference beyond the machine's noise (p50 3.8-4.3 ms either way). The cost: a process never gives
+memory back (its resident size is its high-water mark), and touching the reserve takes ~3.6 s at 10,000 articles
+(a 228 MiB reserve) on this machine.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# mallopt parameters (glibc malloc.h)
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_M_ARENA_MAX = -8
+_MMAP_THRESHOLD = 32 << 20  # glibc's largest: allocations up to this come from the heap, and go back to it
+_TRIM_THRESHOLD = (1 << 31) - 1  # freed memory at the heap's top is kept, up to 2 GiB of it
+_TOUCH_BLOCK = 16 << 20  # the reserve is touched in blocks below the map threshold, so it stays in the heap
+
+# The same, as the C library reads them when a process starts (before any thread has made its own arena).
+_TUNABLES = {"mmap_threshold": _MMAP_THRESHOLD, "trim_threshold": _TRIM_THRESHOLD, "arena_max": 1}
+
+_held = threading.Event()  # set once the process holds its memory
+
+
+def serving_env(environ: Mapping[str, str]) -> dict[str, str] | None:
+    """The environment a serving process should start with, or None when it already has it (or the platform has
+    no glibc malloc to keep memory with)."""
+    if not sys.platform.startswith("linux") or _libc() is None or environ.get("PYTHONMALLOC"):
+        return None
+    tunables = [t for t in environ.get("GLIBC_TUNABLES", "").split(":") if t]
+    tunables += [f"glibc.malloc.{name}={value}" for name, value in _TUNABLES.items()]
+    return {**environ, "PYTHONMALLOC": "malloc", "GLIBC_TUNABLES": ":".join(tunables)}
+
+
+def hold(reserve_bytes: int) -> float:
+    """Make malloc keep what is freed and touch reserve_bytes of it (once a process). Returns the seconds spent."""
+    libc = _libc()
+    if _held.is_set() or libc is None:
+        return 0.0
+    _held.set()
+    started = time.perf_counter()
+    for param, value in ((_M_MMAP_THRESHOLD, _MMAP_THRESHOLD), (_M_TRIM_THRESHOLD, _TRIM_THRESHOLD), (_M_ARENA_MAX, 1)):
+        if not libc.mallopt(param, value):
+            log.warning("mallopt(%d, %d) refused", param, value)
+    blocks = [bytearray(_TOUCH_BLOCK) for _ in range(reserve_bytes // _TOUCH_BLOCK)]  # zero-filled: touched
+    del blocks
+    return time.perf_counter() - started
+
+
+def reserve_for(index_dir: Path, reserve_mb: int | None) -> int:
+    """Bytes to touch ahead for the index in index_dir: reserve_mb when set, else a quarter of the index's size
+    on disk (what a run of cold questions grows the process by, measured at 10,000 articles: ~0.75 MB a
+    question over the first hundreds, a 914 MB index), at most 512 MiB."""
+    if reserve_mb is not None:
+        return reserve_mb << 20
+    size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
+    return min(size // 4, 512 << 20)
+
+
+def _libc() -> ctypes.CDLL | None:
+    """glibc, when this process runs on it (mallopt is glibc's)."""
+    try:
+        name = ctypes.util.find_library("c")
+        if not name or not os.confstr("CS_GNU_LIBC_VERSION"):
+            return None
+        libc = ctypes.CDLL(name)
+        libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+        return libc
+    except (OSError, ValueError, AttributeError):  # no such name (musl, macOS) or no mallopt
+        return None
