@@ -38,6 +38,14 @@ def test_the_reserve_is_a_quarter_of_the_index_unless_set(tmp_path: Path) -> Non
     assert reserve_for(tmp_path, 0) == 0
 
 
+def test_the_reserve_never_takes_more_than_half_the_free_memory(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert 0 < reserve_for(tmp_path, 1 << 30) <= free // 2  # a petabyte asked for
+    assert "memory reserve cut" in caplog.text
+
+
 FAULTS = """
 import resource, sys
 from qa.server.memory import hold

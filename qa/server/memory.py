@@ -81,11 +81,16 @@ def hold(reserve_bytes: int) -> float:
 def reserve_for(index_dir: Path, reserve_mb: int | None) -> int:
     """Bytes to touch ahead for the index in index_dir: reserve_mb when set, else a quarter of the index's size
     on disk (what a run of cold questions grows the process by, measured at 10,000 articles: ~0.75 MB a
-    question over the first hundreds, a 914 MB index), at most 512 MiB."""
+    question over the first hundreds, a 914 MB index), at most 512 MiB; never more than half the free memory."""
     if reserve_mb is not None:
-        return reserve_mb << 20
-    size = sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file())
-    return min(size // 4, 512 << 20)
+        wanted = reserve_mb << 20
+    else:
+        wanted = min(sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file()) // 4, 512 << 20)
+    available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if wanted > available // 2:  # never crowd the machine out for a head start
+        log.warning("memory reserve cut from %d to %d MiB (half the free memory)", wanted >> 20, available >> 21)
+        return available // 2
+    return wanted
 
 
 def _libc() -> ctypes.CDLL | None:
