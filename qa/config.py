@@ -298,12 +298,14 @@ class ServerSettings(BaseSettings):
         1800, ge=60, le=86_400, description="Seconds a page session lasts; the pages renew theirs when it runs out"
     )
     metrics_require_key: bool = Field(False, description="Whether GET /metrics needs an API or admin key")
-    hold_memory: bool = Field(
-        True,
+    hold_memory: Literal["auto"] | bool = Field(
+        "auto",
         description="Whether a serving process keeps the memory it frees and touches a reserve when its index is "
         "loaded, so that questions do not fault new memory in (qa/server/memory.py; glibc only). `qa serve` then "
-        "starts itself again with PYTHONMALLOC=malloc. 10,000 articles, 200 cold questions in process on this "
-        "2-core virtual machine: p50 13.2 ms against 25-27 ms, 7 page faults a question against ~190",
+        "starts itself again with PYTHONMALLOC=malloc. It pays where page faults are dear: at 10,000 articles on a "
+        "virtual machine where a fault cost ~55 µs, p50 ~15 ms against 26-32 ms; where a fault costs ~3 µs it is "
+        "~2 ms a question slower. auto: hold when the index is at least 256 MiB on disk and a page fault, timed at "
+        "start-up, costs over 10 µs",
     )
     memory_reserve_mb: int | None = Field(
         None,

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qa.server.memory import reserve_for, serving_env
+from qa.server import memory
+from qa.server.memory import fault_cost_us, reserve_for, serving_env, worth_holding
 
 glibc = pytest.mark.skipif(serving_env({}) is None, reason="needs Linux with glibc")
 
@@ -27,6 +28,30 @@ def test_the_serving_environment_sets_the_allocator_and_keeps_given_tunables() -
     assert tunables[0] == "glibc.malloc.tcache_count=0"
     assert {"glibc.malloc.trim_threshold=2147483647", "glibc.malloc.arena_max=1"} <= set(tunables)
     assert serving_env({"PYTHONMALLOC": "pymalloc"}) is None  # set by the user (or already started again): kept
+
+
+def test_a_page_fault_is_timed_once_a_process() -> None:
+    cost = fault_cost_us()
+    assert 0 < cost < 10_000  # µs: ~3 on most machines, ~60 on a virtual machine whose host backs memory lazily
+    assert fault_cost_us() == cost
+
+
+def test_memory_is_held_by_default_only_for_a_large_index_where_faults_are_dear(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small, large = tmp_path / "small", tmp_path / "large"
+    small.mkdir()
+    (small / "vectors.faiss").write_bytes(b"x" * 4096)
+    (large / "segments").mkdir(parents=True)
+    with (large / "segments" / "postings.npz").open("wb") as f:  # sparse: its size, not its blocks
+        f.truncate(memory.HOLD_FROM_BYTES)
+    for cost, held in ((60.0, True), (3.0, False)):
+        worth_holding.cache_clear()
+        monkeypatch.setattr(memory, "fault_cost_us", lambda cost=cost: cost)
+        assert worth_holding(large) is held
+        assert worth_holding(small) is False  # no faults to save, however dear
+        assert worth_holding(tmp_path / "absent") is False  # no index yet
+    worth_holding.cache_clear()
 
 
 def test_the_reserve_is_a_quarter_of_the_index_unless_set(tmp_path: Path) -> None:
@@ -89,8 +114,9 @@ def wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
 
 
 def test_qa_serve_starts_again_holding_its_memory(tmp_path: Path, seeds_dir: Path, index_dir: Path) -> None:
-    """`qa serve` replaces itself (same process id) with one that allocates through malloc, and holds its memory
-    once the index is loaded; QA_HOLD_MEMORY=false leaves the process as started."""
+    """QA_HOLD_MEMORY=true: `qa serve` replaces itself (same process id) with one that allocates through malloc, and
+    holds its memory once the index is loaded. By default, a small index (the seed's) is not worth it; false leaves
+    the process as started."""
     from tests.support import ROOT, free_port
 
     def serve(**extra: str) -> tuple[str, str]:
@@ -110,9 +136,12 @@ def test_qa_serve_starts_again_holding_its_memory(tmp_path: Path, seeds_dir: Pat
             server.wait(timeout=30)
         return allocator, log.read_text()
 
-    allocator, log = serve()
+    allocator, log = serve(QA_HOLD_MEMORY="true")
     if serving_env({}) is not None:
         assert allocator == "PYTHONMALLOC=malloc"
         assert "memory held" in log
-    allocator, log = serve(QA_HOLD_MEMORY="false")
+    allocator, log = serve()
     assert allocator == "" and "memory held" not in log
+    assert "not holding memory: the index is" in log
+    allocator, log = serve(QA_HOLD_MEMORY="false")
+    assert allocator == "" and "memory held" not in log and "holding memory" not in log

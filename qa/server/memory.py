@@ -18,18 +18,26 @@ with them set (`serving_env`). A process started otherwise (uvicorn on `qa.app:a
 from mallopt when its index is loaded, for the threads made after that. glibc only: elsewhere this module does
 nothing.
 
-Measured at 10,000 articles over HTTP (`bench/scale.py`, after its 5 additions): `/ask` p50 14.7-15.8 ms and p95
-21.8-23.9 ms, against 25.6-32 ms and 51-54 ms; the server's page faults ~10 a question against 240-380. One
-article: no difference beyond the machine's noise (p50 3.8-4.3 ms either way). The cost: a process never gives
-memory back (its resident size is its high-water mark: 3.0 against 2.6 GB at 10,000 articles), and touching the
-reserve takes ~3.6 s at 10,000 articles (a 228 MiB reserve) on this machine.
+Whether it pays depends on the machine. Measured at 10,000 articles over HTTP (`bench/scale.py`):
+- on a virtual machine where a fault cost ~55-65 µs (2026-12-03), `/ask` p50 14.7-15.8 ms and p95 21.8-23.9 ms,
+  against 25.6-32 ms and 51-54 ms; the server's page faults ~10 a question against 240-380;
+- on one where a fault costs ~2-4 µs (2026-12-05), holding was slower: answering p50 14.6 ms against 12.2-12.5 ms
+  with Python's own allocator (faster than malloc for small objects), ~190 cheap faults a question notwithstanding;
+  on one article, 2.2-2.7 ms against 1.5-1.8 ms.
+So by default (`hold_memory` "auto") a server holds its memory only where that pays: when the index is large enough
+for cold questions to fault (HOLD_FROM_BYTES on disk) and a page fault, timed when it starts, costs more than
+DEAR_FAULT_US. The cost of holding: a process never gives memory back (its resident size is its high-water mark: 3.0
+against 2.6 GB at 10,000 articles), and touching the reserve takes ~3.6 s at 10,000 articles (a 228 MiB reserve) on
+the slow machine.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
+import mmap
 import os
 import sys
 import threading
@@ -50,7 +58,46 @@ _TOUCH_BLOCK = 16 << 20  # the reserve is touched in blocks below the map thresh
 # The same, as the C library reads them when a process starts (before any thread has made its own arena).
 _TUNABLES = {"mmap_threshold": _MMAP_THRESHOLD, "trim_threshold": _TRIM_THRESHOLD, "arena_max": 1}
 
+# Holding pays when a fault costs more than this (µs, timed at start-up). At 10,000 articles holding saves ~190 faults
+# a question and malloc costs ~2 ms a question more than Python's own allocator: 2 ms / 190 ≈ 10 µs.
+DEAR_FAULT_US = 10.0
+# ... and only for an index at least this large on disk: a question on one article (212 KB) faults ~2 pages; at
+# 1,000 articles (93 MB) the reserve saved 22 of 140 faults a question, less than malloc cost; 10,000 are 914 MB.
+HOLD_FROM_BYTES = 256 << 20
+_PROBE_BYTES = 8 << 20  # memory touched to time a fault: 2,048 pages, ~6 ms at 3 µs a fault, ~130 ms at 65 µs
+
 _held = threading.Event()  # set once the process holds its memory
+
+
+@functools.cache
+def fault_cost_us() -> float:
+    """What touching a page of memory new to the process costs on this machine, in µs (timed once a process)."""
+    page = mmap.PAGESIZE
+    with mmap.mmap(-1, _PROBE_BYTES) as region:
+        started = time.perf_counter()
+        for at in range(0, _PROBE_BYTES, page):
+            region[at] = 1
+        return (time.perf_counter() - started) / (_PROBE_BYTES // page) * 1e6
+
+
+@functools.cache
+def worth_holding(index_dir: Path) -> bool:
+    """Whether holding memory pays for a server of the index in index_dir on this machine (decided once a process):
+    the index is at least HOLD_FROM_BYTES on disk and a page fault costs more than DEAR_FAULT_US."""
+    size = index_bytes(index_dir)
+    if size < HOLD_FROM_BYTES:
+        log.info("not holding memory: the index is %.1f MiB, under %d", size / (1 << 20), HOLD_FROM_BYTES >> 20)
+        return False
+    cost = fault_cost_us()
+    dear = cost > DEAR_FAULT_US
+    verdict = "holding memory" if dear else "not holding memory"
+    log.info("%s: a page fault costs %.1f µs here (threshold %g)", verdict, cost, DEAR_FAULT_US)
+    return dear
+
+
+def index_bytes(index_dir: Path) -> int:
+    """The size of the index's files on disk (0 when there is none yet)."""
+    return sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file()) if index_dir.is_dir() else 0
 
 
 def serving_env(environ: Mapping[str, str]) -> dict[str, str] | None:
@@ -82,10 +129,7 @@ def reserve_for(index_dir: Path, reserve_mb: int | None) -> int:
     """Bytes to touch ahead for the index in index_dir: reserve_mb when set, else a quarter of the index's size
     on disk (what a run of cold questions grows the process by, measured at 10,000 articles: ~0.75 MB a
     question over the first hundreds, a 914 MB index), at most 512 MiB; never more than half the free memory."""
-    if reserve_mb is not None:
-        wanted = reserve_mb << 20
-    else:
-        wanted = min(sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file()) // 4, 512 << 20)
+    wanted = reserve_mb << 20 if reserve_mb is not None else min(index_bytes(index_dir) // 4, 512 << 20)
     available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     if wanted > available // 2:  # never crowd the machine out for a head start
         log.warning("memory reserve cut from %d to %d MiB (half the free memory)", wanted >> 20, available >> 21)
