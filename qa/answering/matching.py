@@ -18,7 +18,7 @@ from qa.answering.units import sentences_holding
 from qa.indexing.store import Index
 from qa.memo import Memo
 from qa.text.folding import fold
-from qa.text.language import CJK_RE
+from qa.text.language import CJK, CJK_RE
 from qa.text.lexicon import (
     _PAREN_RE,
     _cedict_lines,
@@ -43,6 +43,8 @@ HMM_BUDGET = 16
 # Most topic words of one question weighed and looked for; a question with more is a pasted text, and the first ones
 # decide as well as all would (every question of the dev set has fewer than 20).
 MAX_TERMS = 64
+# The pieces the index's tokens come from: Chinese runs, English words, numbers and % apart (10月30日: 10, 月, 30, 日).
+_PIECE_RE = re.compile(f"[{CJK}]+|[a-z]+|\\d+(?:\\.\\d+)?|%")
 # Most document frequencies remembered: questions can name any number of corpus substrings.
 _DF_CACHE = 50_000
 # Most folded sentences remembered (a plain bound: emptied when full).
@@ -105,6 +107,11 @@ class SentenceStats:
     def _holds(self, text: str) -> bool:
         if self.exact:
             return text in self._corpus
+        pieces = _PIECE_RE.findall(text)
+        if len(pieces) > 1 and any(piece[0].isdigit() for piece in pieces):
+            # A number is a token of its own, with no character pairs: a text with one in it (a date, 10月30日; an
+            # amount, 50%) is held when each of its pieces is.
+            return all(self._holds(piece) for piece in pieces)
         if text.isascii():
             return self.index.term_df(text) > 0 or self.index.term_df(stem(text)) > 0
         if self.index.term_df(text) > 0:
