@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from qa.answering import matching
 from qa.config import Settings
 from qa.evaluation.baseline import BigramBaseline
 from qa.evaluation.external import ExternalRun, in_other_words, run_external, short_f1
@@ -149,9 +150,13 @@ def test_short_answers_score_exact_match_and_character_f1() -> None:
 
 
 @pytest.fixture(scope="module")
-def gate_reports(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> dict[str, Any]:
+def gate_reports(
+    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+) -> dict[tuple[str, str], Any]:
     """Both corpora's fixed CI sample of the test split: 20 articles each, 150 of their questions, 80 foreign ones and
-    one near miss per article (60 questions were too few: one question moved cite_hit by 0.017)."""
+    one near miss per article (60 questions were too few: one question moved cite_hit by 0.017). Each is asked twice:
+    matched as text (a corpus of up to EXACT_CORPUS_CHARS) and through the BM25 vocabulary (a larger one, such as an
+    archive of 10,000 articles), on the same index."""
     files = {"DRCD_dev": EXTERNAL / "DRCD_dev.json", "cmrc2018_trial": EXTERNAL / "cmrc2018_trial.json"}
     if not all(p.is_file() for p in files.values()):
         pytest.skip(f"external data not found in {EXTERNAL} (set QA_EXTERNAL_DATA)")
@@ -167,13 +172,19 @@ def gate_reports(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTra
             seed=0,
             work_dir=tmp_path_factory.mktemp(name),
         )
-        reports[name] = run_external(run, Settings(), embedder=embedder)["summary"]  # the default: learned evidence
+        reports[name, "text"] = run_external(run, Settings(), embedder=embedder)["summary"]  # the default: learned
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(matching, "EXACT_CORPUS_CHARS", 0)
+            reports[name, "vocabulary"] = run_external(run, Settings(), embedder=embedder)["summary"]
     return reports
 
 
+@pytest.mark.parametrize("matched", ["text", "vocabulary"])
 @pytest.mark.parametrize("name", ["DRCD_dev", "cmrc2018_trial"])
-def test_the_evidence_step_beats_the_bigram_baseline_on_the_test_split(gate_reports: dict[str, Any], name: str) -> None:
-    s = gate_reports[name]
+def test_the_evidence_step_beats_the_bigram_baseline_on_the_test_split(
+    gate_reports: dict[tuple[str, str], Any], name: str, matched: str
+) -> None:
+    s = gate_reports[name, matched]
     assert s["errors"] == 0 and s["questions"] >= 30
     # The baseline never abstains and so answers everything; it is right on baseline_cite_hit of the questions.
     assert s["cite_hit"] >= s["baseline_cite_hit"] + 0.05, s
@@ -182,3 +193,12 @@ def test_the_evidence_step_beats_the_bigram_baseline_on_the_test_split(gate_repo
     assert s["abstain_foreign"] >= 0.8, s  # the baseline abstains on none
     assert s["near_questions"] >= 15 and s["abstain_near"] >= 0.1, s  # ... nor on a question whose answer is cut out
     assert s["offsets_ok"] == 1.0, s
+
+
+@pytest.mark.parametrize("name", ["DRCD_dev", "cmrc2018_trial"])
+def test_a_large_corpus_answers_as_well_as_a_small_one(gate_reports: dict[tuple[str, str], Any], name: str) -> None:
+    """The same questions of the same index, matched through the BM25 vocabulary: about as often answered and cited
+    right. (When dates were never found there, CMRC answered 0.947 against 0.98 on the 40-article test split.)"""
+    text, vocabulary = gate_reports[name, "text"], gate_reports[name, "vocabulary"]
+    for key in ("cite_hit", "answered"):
+        assert vocabulary[key] >= text[key] - 0.02, (key, text, vocabulary)
