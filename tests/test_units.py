@@ -73,9 +73,10 @@ def test_a_large_corpus_holds_the_dates_and_numbers_its_text_holds(
     index: Index, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Past EXACT_CORPUS_CHARS the corpus is asked through its BM25 vocabulary, where a number is a token of its own
-    and has no character pairs: a date (10月30日) is held when each of its pieces is. Before, no date was ever held
-    there, and every question naming one was abstained ("does not mention 10月30日"): on the test split, asked this
-    way, DRCD cite_hit 0.90 -> 0.913 and answered 0.963 -> 0.977, CMRC 0.821 -> 0.861 and 0.947 -> 0.993."""
+    and has no character pairs: a date (10月30日) is held when one passage holds each of its pieces. Before, no date
+    was ever held there, and every question naming one was abstained ("does not mention 10月30日"): on the test
+    split, asked this way, DRCD cite_hit 0.90 -> 0.913 and answered 0.963 -> 0.977, CMRC 0.821 -> 0.861 and 0.947 ->
+    0.993."""
     exact = SentenceStats(index)
     monkeypatch.setattr(matching, "EXACT_CORPUS_CHARS", 0)
     large = SentenceStats(index)
@@ -88,6 +89,9 @@ def test_a_large_corpus_holds_the_dates_and_numbers_its_text_holds(
         assert exact.contains(text) and large.contains(text), text
     for text in ("9999年", "9999年1月", "北韓", "不存在的詞"):  # a piece no text holds
         assert not large.contains(text) and not exact.contains(text), text
+    # Every piece of 11月31日 is in the article, never all in one passage.
+    assert all(large.contains(piece) for piece in ("11", "月", "31", "日"))
+    assert not large.contains("11月31日") and not exact.contains("11月31日")
     for word in ("特朗普", "加沙"):  # one piece: as before, by the word or its character pairs
         assert large.contains(word), word
 

@@ -110,14 +110,24 @@ class SentenceStats:
         pieces = _PIECE_RE.findall(text)
         if len(pieces) > 1 and any(piece[0].isdigit() for piece in pieces):
             # A number is a token of its own, with no character pairs: a text with one in it (a date, 10月30日; an
-            # amount, 50%) is held when each of its pieces is.
-            return all(self._holds(piece) for piece in pieces)
+            # amount, 50%) is held when one passage holds each of its pieces.
+            if not all(self._holds(piece) for piece in pieces):
+                return False
+            return self.index.together([t for piece in pieces for t in self._tokens_of(piece)])
         if text.isascii():
             return self.index.term_df(text) > 0 or self.index.term_df(stem(text)) > 0
         if self.index.term_df(text) > 0:
             return True
         pairs = [f"#{text[i : i + 2]}" for i in range(len(text) - 1)]
         return bool(pairs) and all(self.index.term_df(p) > 0 for p in pairs)
+
+    def _tokens_of(self, piece: str) -> list[str]:
+        """The BM25 tokens by which the vocabulary holds one piece (a word, a number, a Chinese run) of a text."""
+        if self.index.term_df(piece) > 0:
+            return [piece]
+        if piece.isascii():
+            return [stem(piece)]
+        return [f"#{piece[i : i + 2]}" for i in range(len(piece) - 1)]
 
     def df(self, alternative: str) -> int:
         """In how many sentences (exact) or chunks (large corpus) an alternative occurs."""

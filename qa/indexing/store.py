@@ -222,6 +222,19 @@ class Index:
         large segments' table, plus each small segment's own count."""
         return self._term_dfs.get_or(term, self._count_term)
 
+    def together(self, terms: Sequence[str]) -> bool:
+        """Whether one chunk holds every one of these BM25 tokens (none holds an empty list)."""
+        for postings in self.postings:
+            rows: np.ndarray | None = None
+            for term in terms:
+                found = postings.column(term)[0]
+                rows = found if rows is None else np.intersect1d(rows, found, assume_unique=True)
+                if not rows.size:
+                    break
+            if rows is not None and rows.size:
+                return True
+        return False
+
     def _count_term(self, term: str) -> int:
         return self._term_table.get(term) + sum(p.df(term) for p in self._small_postings)
 
