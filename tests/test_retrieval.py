@@ -11,7 +11,7 @@ from qa.evaluation.gold import covered
 from qa.indexing.store import Index
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.fusion import dense_weight, fuse
-from qa.retrieval.retriever import Retriever
+from qa.retrieval.retriever import Retriever, best
 from tests.support import gold_path
 
 
@@ -99,3 +99,20 @@ def test_a_model_that_cannot_help_is_never_loaded_to_answer(settings: Settings, 
     answer = pipeline.answerer.answer("Which country is Ukraine buying fighter jets from?")
     assert answer.citations
     assert fresh._model is None
+
+
+def test_the_best_scores_are_those_a_full_stable_sort_puts_first() -> None:
+    """retriever.best selects without sorting everything, and picks what sorting everything (by score, then position)
+    would: with many equal scores, zeros, chunks ruled out (-inf), and fewer positive scores than asked for."""
+    rng = np.random.default_rng(3)
+    for trial in range(300):
+        n = int(rng.integers(1, 400))
+        scores = rng.choice([0.0, 0.5, 1.0, 2.0], size=n) if trial % 2 else rng.random(n) * (rng.random(n) < 0.3)
+        scores[rng.random(n) < 0.1] = -np.inf
+        allowed = int(np.isfinite(scores).sum())
+        for k in (1, 5, 20):
+            k = min(k, allowed)
+            if k == 0:
+                continue
+            expected = np.lexsort((np.arange(n), -scores))[:k]
+            assert best(scores, k).tolist() == expected.tolist(), (trial, k)

@@ -35,6 +35,21 @@ class Query:
     docs: frozenset[str] | None = None
 
 
+def best(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k highest scores, highest first and equal ones in position order (the first k of a stable
+    sort, without sorting them all); a score of -inf is never chosen. When k scores are positive, only those are
+    looked at: at 10,000 articles about two thirds of the chunks share no token with a question, and a selection over
+    all of them, most of them equal, took twice as long (1.2 against 0.6 ms)."""
+    pool = np.flatnonzero(scores > 0)
+    if pool.size < k:
+        pool = np.flatnonzero(scores > -np.inf)
+    if 4 * k < pool.size:
+        values = scores[pool]
+        kth = np.partition(values, values.size - k)[values.size - k]  # the k-th highest: it and all above it stay
+        pool = pool[values >= kth]
+    return pool[np.lexsort((pool, -scores[pool]))][:k]
+
+
 class Retriever:
     """Ranks chunks (and sentences) of an index for a question."""
 
@@ -105,8 +120,7 @@ class Retriever:
         k = min(k, int(allowed.sum()))
         if k <= 0:
             return []
-        top = np.argpartition(-fused, k - 1)[:k] if 4 * k < fused.size else np.arange(fused.size)
-        order = top[np.lexsort((top, -fused[top]))][:k]
+        order = best(fused, k)
         return [
             Hit(
                 chunk=self.index.chunks[i],
