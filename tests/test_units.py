@@ -4,14 +4,16 @@ unit of the document (a small one, warmed), the same numbers."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import jieba
+import numpy as np
 import pytest
 
 from qa.answering import matching
 from qa.answering.matching import SentenceStats
 from qa.answering.units import _CLAUSE_RE, UnitStats, _plain_units, sentences_holding, sentences_with, units
-from qa.indexing.store import Index
+from qa.indexing.store import Index, load
 from qa.text.folding import fold
 
 
@@ -117,3 +119,12 @@ def test_the_sentences_holding_a_text_are_those_whose_text_holds_it() -> None:
         expected = [k for k, t in enumerate(texts) if text in t]
         assert sentences_with(text, joined, starts) == expected, text
         assert sentences_holding(text, joined, starts) == len(expected), text
+
+
+def test_a_text_is_held_together_only_by_a_chunk_of_a_live_document(index_dir: Path) -> None:
+    """Index.together: one chunk holds every token; a removed document's chunks do not count."""
+    index = load(index_dir)
+    assert index.together(["10", "月", "30", "日"])  # 10月30日, in one passage of the article
+    assert not index.together(["9999", "月"]) and not index.together([])
+    index.__dict__["live"] = np.zeros(len(index.chunks), dtype=bool)  # every document removed
+    assert not index.together(["10", "月", "30", "日"])

@@ -223,7 +223,8 @@ class Index:
         return self._term_dfs.get_or(term, self._count_term)
 
     def together(self, terms: Sequence[str]) -> bool:
-        """Whether one chunk holds every one of these BM25 tokens (none holds an empty list)."""
+        """Whether one chunk of a live document holds every one of these BM25 tokens (none holds an empty list)."""
+        offset = 0
         for postings in self.postings:
             rows: np.ndarray | None = None
             for term in terms:
@@ -231,8 +232,9 @@ class Index:
                 rows = found if rows is None else np.intersect1d(rows, found, assume_unique=True)
                 if not rows.size:
                     break
-            if rows is not None and rows.size:
+            if rows is not None and rows.size and self.live[offset + rows].any():
                 return True
+            offset += postings.size
         return False
 
     def _count_term(self, term: str) -> int:
