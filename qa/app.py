@@ -25,7 +25,7 @@ from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever
 from qa.server.app import create_app
 from qa.server.logs import configure_logging
-from qa.server.memory import hold, reserve_for, worth_holding
+from qa.server.memory import hold, reserve_for, wants_holding
 from qa.server.state import Library, Pipeline
 from qa.text.tokens import initialise
 from qa.types import Embedder, NewDocument
@@ -190,8 +190,7 @@ def build_app(settings: Settings, *, pipeline: Pipeline | None = None, load_befo
 
 def holding(pipeline: Pipeline, settings: Settings) -> Pipeline:
     """The pipeline, once the process holds its memory as settings say (qa.server.memory)."""
-    wanted = settings.server.hold_memory
-    if wanted is True or (wanted == "auto" and worth_holding(settings.index_dir)):
+    if wants_holding(settings.server.hold_memory, settings.index_dir):
         reserve = reserve_for(settings.index_dir, settings.server.memory_reserve_mb)
         seconds = hold(reserve)
         log.info("memory held: %d MiB touched ahead in %.1f s", reserve >> 20, seconds)

@@ -18,7 +18,7 @@ from qa.answering.units import sentences_holding
 from qa.indexing.store import Index
 from qa.memo import Memo
 from qa.text.folding import fold
-from qa.text.language import CJK, CJK_RE
+from qa.text.language import CJK_RE
 from qa.text.lexicon import (
     _PAREN_RE,
     _cedict_lines,
@@ -28,7 +28,7 @@ from qa.text.lexicon import (
     transliterations,
 )
 from qa.text.postags import pos_cut
-from qa.text.tokens import english_terms, stem
+from qa.text.tokens import PIECE_RE, english_terms, pair_tokens, stem
 
 # jieba's part-of-speech tags for names of people, places, organisations and other proper nouns.
 _NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
@@ -43,8 +43,6 @@ HMM_BUDGET = 16
 # Most topic words of one question weighed and looked for; a question with more is a pasted text, and the first ones
 # decide as well as all would (every question of the dev set has fewer than 20).
 MAX_TERMS = 64
-# The pieces the index's tokens come from: Chinese runs, English words, numbers and % apart (10月30日: 10, 月, 30, 日).
-_PIECE_RE = re.compile(f"[{CJK}]+|[a-z]+|\\d+(?:\\.\\d+)?|%")
 # Most document frequencies remembered: questions can name any number of corpus substrings.
 _DF_CACHE = 50_000
 # Most folded sentences remembered (a plain bound: emptied when full).
@@ -107,7 +105,7 @@ class SentenceStats:
     def _holds(self, text: str) -> bool:
         if self.exact:
             return text in self._corpus
-        pieces = _PIECE_RE.findall(text)
+        pieces = PIECE_RE.findall(text)
         if len(pieces) > 1 and any(piece[0].isdigit() for piece in pieces):
             # A number is a token of its own, with no character pairs: a text with one in it (a date, 10月30日; an
             # amount, 50%) is held when one passage holds each of its pieces.
@@ -118,7 +116,7 @@ class SentenceStats:
             return self.index.term_df(text) > 0 or self.index.term_df(stem(text)) > 0
         if self.index.term_df(text) > 0:
             return True
-        pairs = [f"#{text[i : i + 2]}" for i in range(len(text) - 1)]
+        pairs = pair_tokens(text)
         return bool(pairs) and all(self.index.term_df(p) > 0 for p in pairs)
 
     def _tokens_of(self, piece: str) -> list[str]:
@@ -127,7 +125,7 @@ class SentenceStats:
             return [piece]
         if piece.isascii():
             return [stem(piece)]
-        return [f"#{piece[i : i + 2]}" for i in range(len(piece) - 1)]
+        return pair_tokens(piece)
 
     def df(self, alternative: str) -> int:
         """In how many sentences (exact) or chunks (large corpus) an alternative occurs."""
@@ -147,7 +145,7 @@ class SentenceStats:
     def _vocabulary_df(self, alternative: str, english: bool) -> int:
         if english or self.index.term_df(alternative):
             return self.index.term_df(alternative)
-        pairs = [f"#{alternative[i : i + 2]}" for i in range(len(alternative) - 1)]
+        pairs = pair_tokens(alternative)
         return min((self.index.term_df(p) for p in pairs), default=0)
 
     def has_stem(self, word: str) -> bool:

@@ -100,6 +100,11 @@ def worth_holding(index_dir: Path) -> bool:
     return dear
 
 
+def wants_holding(setting: bool | str, index_dir: Path) -> bool:
+    """Whether to hold memory, as the hold_memory setting says: true, false, or "auto" (worth_holding)."""
+    return worth_holding(index_dir) if setting == "auto" else bool(setting)
+
+
 def index_bytes(index_dir: Path) -> int:
     """The size of the index's files on disk (0 when there is none yet)."""
     return sum(p.stat().st_size for p in index_dir.rglob("*") if p.is_file()) if index_dir.is_dir() else 0

@@ -16,7 +16,8 @@ from qa.text.injection import filter_signature
 from qa.text.language import CJK, CJK_RE
 from qa.text.postags import pos_cut
 
-_WORD_RE = re.compile(f"[a-z]+|\\d+(?:\\.\\d+)?|%|[{CJK}]+")
+# The pieces a folded text is cut into before tokens: English words, numbers, %, Chinese runs (10月30日: 10 月 30 日).
+PIECE_RE = re.compile(f"[a-z]+|\\d+(?:\\.\\d+)?|%|[{CJK}]+")
 # Words that carry no topic; dropped from queries and sentences when scoring overlap.
 STOPWORDS = frozenset(
     """的 了 是 在 和 与 及 或 也 都 就 又 还 而 对 把 被 给 让 向 从 到 于 以 为 之 其 这 那 这个 那个 这场
@@ -72,7 +73,7 @@ def _cut_run(run: str) -> tuple[str, ...]:
 
 
 def _words(folded: str) -> Iterator[str]:
-    for m in _WORD_RE.finditer(folded):
+    for m in PIECE_RE.finditer(folded):
         piece = m.group()
         if CJK_RE.match(piece):
             yield from _cut(piece)
@@ -90,6 +91,11 @@ def bigrams(folded_word: str) -> Iterator[str]:
     return (folded_word[i : i + 2] for i in range(len(folded_word) - 1))
 
 
+def pair_tokens(run: str) -> list[str]:
+    """The BM25 tokens of a Chinese run's character pairs (`#xy`)."""
+    return ["#" + b for b in bigrams(run)]
+
+
 def tokens(text: str, *, drop_stopwords: bool = False) -> list[str]:
     """BM25 tokens: folded words plus character bigrams of the Chinese runs they came from."""
     return folded_tokens(fold(text), drop_stopwords=drop_stopwords)
@@ -98,12 +104,12 @@ def tokens(text: str, *, drop_stopwords: bool = False) -> list[str]:
 def folded_tokens(folded: str, *, drop_stopwords: bool = False) -> list[str]:
     """The BM25 tokens of a text already folded."""
     out: list[str] = []
-    for m in _WORD_RE.finditer(folded):
+    for m in PIECE_RE.finditer(folded):
         piece = m.group()
         if CJK_RE.match(piece):
             cut = _cut(piece)
             out.extend(w for w in cut if not (drop_stopwords and w in STOPWORDS))
-            out.extend("#" + b for b in bigrams(piece))
+            out.extend(pair_tokens(piece))
         elif not (drop_stopwords and piece in STOPWORDS):
             out.append(stem(piece) if piece.isalpha() else piece)
     return out
