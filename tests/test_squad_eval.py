@@ -15,7 +15,7 @@ import pytest
 from qa.answering import matching
 from qa.config import Settings
 from qa.evaluation.baseline import BigramBaseline
-from qa.evaluation.external import ExternalRun, in_other_words, run_external, short_f1
+from qa.evaluation.external import ExternalRun, evaluate_sample, in_other_words, run_external, short_f1
 from qa.evaluation.rewording import content_words, reworded, word_pool
 from qa.evaluation.squad import (
     Article,
@@ -147,6 +147,27 @@ def test_short_answers_score_exact_match_and_character_f1() -> None:
     em, f1 = short_f1("火衛一", ("火衛一和火衛二",))
     assert em == 0.0 and 0.5 < f1 < 1.0
     assert short_f1("木星", ("火星", "地球")) == (0.0, 0.5)
+
+
+def test_cite_precision_counts_the_citations_that_hold_the_gold_answer() -> None:
+    text = "火星\n\n火星擁有兩顆衛星。它們都很小。"
+    at = text.index("兩顆")
+    asked = SquadQuestion("q1", "A1", "火星擁有幾顆衛星？", ((at, at + 2),), ("兩顆",))
+    chosen = Sample((Article("A1", "火星", text, (asked,)),), (asked,), ())
+    first, second = text.index("火星擁有"), text.index("它們")
+
+    def cite(*spans: tuple[int, int]) -> Any:
+        return lambda _: {
+            "abstained": False,
+            "citations": [{"doc": "A1", "start": s, "end": e, "quote": text[s:e]} for s, e in spans],
+        }
+
+    both = evaluate_sample(chosen, cite((first, second), (second, len(text))), [])["summary"]
+    assert both["cite_hit"] == 1.0 and both["cite_precision"] == 0.5 and both["citations_per_answer"] == 2
+    right = evaluate_sample(chosen, cite((first, second)), [])["summary"]
+    assert right["cite_precision"] == 1.0
+    wrong = evaluate_sample(chosen, cite((second, len(text))), [])["summary"]
+    assert wrong["cite_hit"] == 0.0 and wrong["cite_precision"] == 0.0
 
 
 @pytest.fixture(scope="module")

@@ -46,6 +46,10 @@ def _covers(gold: tuple[tuple[int, int], ...], pieces: list[tuple[int, int]]) ->
     return any(covered(span, pieces) for span in gold)
 
 
+def _overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return min(a[1], b[1]) > max(a[0], b[0])
+
+
 def _normal(text: str) -> str:
     return _NOT_COUNTED_RE.sub("", fold(text))
 
@@ -71,6 +75,7 @@ class _Tally:
     offsets: list[bool] = field(default_factory=list)
     baseline: list[bool] = field(default_factory=list)
     cited: list[int] = field(default_factory=list)
+    precise: list[bool] = field(default_factory=list)  # per citation of an answered question: it overlaps a gold span
     short: list[tuple[float, float]] = field(default_factory=list)
     typed: list[tuple[float, float]] = field(default_factory=list)  # (EM, F1) per typed question, 0 when not given
     typed_given: list[bool] = field(default_factory=list)
@@ -130,6 +135,9 @@ def _score(q: SquadQuestion, reply: dict[str, Any], texts: dict[str, str], tally
     tally.cite.append(not abstained and _covers(q.spans, cited))
     if not abstained:
         tally.cited.append(len(reply.get("citations") or []))
+        for c in reply.get("citations") or []:
+            own = str(c.get("doc")) == q.article
+            tally.precise.append(own and any(_overlap((int(c["start"]), int(c["end"])), g) for g in q.spans))
     _check_offsets(reply, texts, tally)
     row: dict[str, Any] = {"id": q.id, "abstained": abstained, "cite_hit": tally.cite[-1], "passages": len(passages)}
     short = reply.get("short_answer")
@@ -158,6 +166,9 @@ def _summary(sample: Sample, tally: _Tally) -> dict[str, Any]:
         "hit@5": _share(tally.hit5),
         "cite_hit": _share(tally.cite),
         "citations_per_answer": round(statistics.mean(tally.cited), 2) if tally.cited else None,
+        # The shared scorer's cite_precision, with the gold answer span as the evidence: a citation that holds none of
+        # it counts against, even where it gives the answer's context.
+        "cite_precision": _share(tally.precise),
         "answered": _share(tally.answered),
         "abstain_foreign": _share(tally.foreign),
         "short_given": _share([True] * len(given) + [False] * (len(sample.questions) - len(given))),
@@ -177,7 +188,8 @@ def _summary(sample: Sample, tally: _Tally) -> dict[str, Any]:
 def summary_line(s: dict[str, Any]) -> str:
     """The one-line summary of an external evaluation."""
     return (
-        f"hit@1 {s['hit@1']} hit@5 {s['hit@5']} cite_hit {s['cite_hit']} answered {s['answered']} "
+        f"hit@1 {s['hit@1']} hit@5 {s['hit@5']} cite_hit {s['cite_hit']} cite_precision {s['cite_precision']} "
+        f"answered {s['answered']} "
         f"abstain_foreign {s['abstain_foreign']} abstain_near {s.get('abstain_near', 'n/a')} "
         f"short EM/F1 {s['short_em']}/{s['short_f1']} "
         f"(given {s['short_given_typed']} of typed; on all typed {s['short_em_typed']}/{s['short_f1_typed']}) "
