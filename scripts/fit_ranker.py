@@ -37,6 +37,9 @@ SWAPPED_WEIGHT = 0.2
 # 0.854 -> 0.834 and the article's keyword accuracy did not move (2.26 -> 2.28 summed over the three sets).
 REWORDED_WEIGHT = 0.0
 RANK_REWORDED = False
+# Questions asked of a corpus filled out with other articles (train_ranker --filled) teach the abstention model what a
+# larger corpus looks like; the ranker learns from them when RANK_FILLED.
+RANK_FILLED = False
 TEMPERATURES = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
 CONFIDENCES = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9)
 FLOOR = AnsweringSettings.model_fields["evidence_floor"].default  # as served
@@ -60,12 +63,20 @@ def _reworded(row: Any) -> bool:
     return bool(getattr(row, "reworded", False))
 
 
+def _filled(row: Any) -> bool:
+    return bool(getattr(row, "filled", False))
+
+
 def _fold(row: Any, keys: list[str]) -> int:
     return keys.index(f"{row.corpus}-{row.group}") % FOLDS
 
 
 def _train(rows: list[Any], cols: list[int], names: list[str], seed: int) -> lightgbm.Booster:
-    fit = [r for r in rows if r.answerable and r.labels.any() and (RANK_REWORDED or not _reworded(r))]
+    fit = [
+        r
+        for r in rows
+        if r.answerable and r.labels.any() and (RANK_REWORDED or not _reworded(r)) and (RANK_FILLED or not _filled(r))
+    ]
     data = lightgbm.Dataset(
         np.vstack([r.candidates.matrix[:, cols] for r in fit]),
         np.concatenate([r.labels for r in fit]),
@@ -94,10 +105,11 @@ def top1(rows: list[Any], scores: list[np.ndarray]) -> dict[str, float]:
     found: dict[str, list[bool]] = {}
     for r, s in zip(rows, scores, strict=True):
         if r.answerable:
-            name = f"{r.corpus} alone" if r.alone else f"{r.corpus} reworded" if _reworded(r) else r.corpus
+            kind = " alone" if r.alone else " reworded" if _reworded(r) else " filled" if _filled(r) else ""
+            name = r.corpus + kind
             found.setdefault(name, []).append(bool(len(s)) and bool(r.labels[int(np.argmax(s))]))
     out = {k: round(float(np.mean(v)), 4) for k, v in sorted(found.items())}
-    out["mean"] = round(float(np.mean([v for k, v in out.items() if not k.endswith("reworded")])), 4)
+    out["mean"] = round(float(np.mean([v for k, v in out.items() if not k.endswith(("reworded", "filled"))])), 4)
     return out
 
 
@@ -146,6 +158,7 @@ def _abstainer(rows: list[Any], scores: list[np.ndarray], temperature: float, se
     near = np.array([r.near for r in rows])
     strange = np.array([getattr(r, "swapped", False) for r in rows])
     other_words = np.array([_reworded(r) for r in rows])
+    big = np.array([_filled(r) for r in rows])
     weight = np.where(other_words, REWORDED_WEIGHT, np.where(near, NEAR_WEIGHT, np.where(strange, SWAPPED_WEIGHT, 1.0)))
     keys = sorted({f"{r.corpus}-{r.group}" for r in rows})
     folds = np.array([_fold(r, keys) for r in rows])
@@ -156,8 +169,15 @@ def _abstainer(rows: list[Any], scores: list[np.ndarray], temperature: float, se
     threshold = float(np.quantile(held_out[(y == 1) & ~other_words], 1 - ANSWERED_TARGET))
     by_corpus = {}
     for name in sorted({r.corpus for r in rows}):
-        mine = np.array([r.corpus == name for r in rows])
+        mine = np.array([r.corpus == name for r in rows]) & ~big
+        filled = np.array([r.corpus == name for r in rows]) & big
         by_corpus[name] = {
+            "answered_filled": round(float(np.mean(held_out[filled & (y == 1)] >= threshold)), 4)
+            if filled.any()
+            else None,
+            "abstain_foreign_filled": round(float(np.mean(held_out[filled & (y == 0)] < threshold)), 4)
+            if filled.any()
+            else None,
             "answered": round(float(np.mean(held_out[mine & (y == 1) & ~other_words] >= threshold)), 4),
             "answered_reworded": round(float(np.mean(held_out[mine & other_words & (y == 1)] >= threshold)), 4),
             "abstain_foreign": round(float(np.mean(held_out[mine & (y == 0) & ~near & ~strange] < threshold)), 4),
@@ -182,7 +202,7 @@ def _coverage(rows: list[Any], scores: list[np.ndarray], temperature: float) -> 
             hit, cited = [], []
             for r, s in zip(rows, scores, strict=True):
                 counted = r.corpus == name or (name == "explain" and r.qid in explain)
-                if not counted or not r.answerable or not len(s) or _reworded(r):
+                if not counted or not r.answerable or not len(s) or _reworded(r) or _filled(r):
                     continue
                 p = softmax(s, temperature)
                 order = np.argsort(-p, kind="stable")
@@ -215,9 +235,12 @@ def fit(rows: list[Any], *, seed: int, features: list[str] | None = None) -> tup
         "held_out_top1": top1(rows, scores),
         "cited_set_hit_and_size": _coverage([r for r, _ in whole], [s for _, s in whole], temperature),
         "abstainer": abstainer.pop("held_out"),
-        "questions": sum(r.answerable and not r.alone and not _reworded(r) for r in rows),
+        "questions": sum(r.answerable and not r.alone and not _reworded(r) and not _filled(r) for r in rows),
+        "filled": sum(_filled(r) for r in rows),
         "reworded": sum(_reworded(r) for r in rows),
-        "foreign": sum(not r.answerable and not r.alone and not r.near and not r.swapped for r in rows),
+        "foreign": sum(
+            not r.answerable and not r.alone and not r.near and not r.swapped and not _filled(r) for r in rows
+        ),
         "near": sum(r.near and not _reworded(r) for r in rows),
         "swapped": sum(r.swapped for r in rows),
     }

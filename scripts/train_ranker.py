@@ -6,7 +6,8 @@ The train articles of each corpus (eval/external_split.json) are cut into corpor
 with the real pipeline (cached under --cache). Every question is asked of its own corpus (answerable) and, for the
 abstention model, of another one (foreign) and of its own with the sentences that hold its answer cut out (near: the
 corpus is about the subject but does not say) and with one of its names replaced by one the corpus never mentions
-(swapped). The answerable questions and the near misses are also asked in other words (reworded: one word that is
+(swapped), and of its own filled out with articles of the other corpora (filled: an archive is larger than a training
+corpus). The answerable questions and the near misses are also asked in other words (reworded: one word that is
 not a name replaced by one the corpus never uses), to measure the models on a reader's wording. Candidates are the
 sentences of the retrieved passages; a candidate is right when it overlaps a gold answer span. Features are chosen
 and the abstention threshold is set on corpora held out of fitting (grouped cross-validation); the test split is
@@ -69,6 +70,7 @@ class Asked:
     near: bool = False  # asked of its corpus with the sentences that hold its answer cut out (to abstain on)
     swapped: bool = False  # asked with one of its names replaced by one the corpus never mentions (to abstain on)
     reworded: bool = False  # asked with one of its other words replaced by one the corpus never uses (to answer)
+    filled: bool = False  # asked of its corpus filled out with articles of other corpora (an archive is larger)
 
 
 def groups(articles: list[Article], size: int, seed: int) -> list[list[Article]]:
@@ -100,6 +102,7 @@ def ask(
     near: bool = False,
     swapped: bool = False,
     reworded: bool = False,
+    filled: bool = False,
 ) -> Asked:
     """The candidates of one question, labelled by whether they overlap a gold span of its article: asked as
     the extractive answerer asks (the same search, the same number of passages). Alone: the search is kept to the
@@ -117,7 +120,7 @@ def ask(
         ],
         dtype=np.int8,
     )
-    return Asked(corpus, group, q.id, q.text, answerable, candidates, labels, alone, near, swapped, reworded)
+    return Asked(corpus, group, q.id, q.text, answerable, candidates, labels, alone, near, swapped, reworded, filled)
 
 
 def name_pool(questions: list[SquadQuestion]) -> dict[str, list[str]]:
@@ -178,6 +181,25 @@ def as_asked(build: Corpus, own: list[SquadQuestion], foreign: list[SquadQuestio
     return asked + [ask(builder, q, answerable=False, **where) for q in foreign]
 
 
+def filled_out(
+    parts: list[list[Article]], g: int, size: int, foreign: int, seed: int
+) -> tuple[list[Article], list[SquadQuestion]]:
+    """Articles of the other corpora that fill out corpus g (at most `size`, and half of them, so that some are left),
+    and up to `foreign` questions about articles in neither."""
+    pool = sorted((a for k, p in enumerate(parts) if k != g for a in p), key=lambda a: a.id)
+    filler = random.Random(seed + 300 + g).sample(pool, min(size, len(pool) // 2))
+    taken = {a.id for a in filler}
+    outside = [q for a in pool if a.id not in taken for q in a.questions]
+    return filler, random.Random(seed + 400 + g).sample(outside, min(len(outside), foreign))
+
+
+def filled_asked(build: Corpus, own: list[SquadQuestion], foreign: list[SquadQuestion], **where: Any) -> list[Asked]:
+    """The corpus's own questions and foreign ones asked of it filled out with other articles."""
+    builder = build()
+    asked = [ask(builder, q, answerable=True, filled=True, **where) for q in own]
+    return asked + [ask(builder, q, answerable=False, filled=True, **where) for q in foreign]
+
+
 def near_asked(build: Corpus, questions: tuple[SquadQuestion, ...], **where: Any) -> list[Asked]:
     """Near misses: questions asked of their corpus without the sentences that hold their answers."""
     builder = build()
@@ -224,6 +246,15 @@ def collect(args: argparse.Namespace) -> list[Asked]:
                 again = random.Random(args.seed + 200 + 10 * g + k)
                 reworded_near = partial(in_own_words, cut_corpus, list(near), words, again, near=True)
                 out += cached(kept / "reworded.pkl", args.recollect, reworded_near, **where)
+            if args.filled:
+                # The same questions of a larger corpus: the group filled out with articles of the other groups (their
+                # questions not asked), the foreign questions from articles in neither. Abstention learned on corpora
+                # of one size answered more foreign questions as the corpus grew (DRCD, all articles: 0.92 of them
+                # abstained at 40 articles, 0.71 at 200).
+                filler, strangers = filled_out(parts, g, args.filled, args.foreign, args.seed)
+                big = args.cache / f"{name}-g{g}-filled{args.filled}"
+                big_corpus = partial(builder_for, [*part, *filler], big, embedder)
+                out += cached(big / "rows.pkl", args.recollect, filled_asked, big_corpus, own, strangers, **where)
             names_from = name_pool(others)
             strange = random.Random(args.seed + g)
             out += cached(folder / "swapped.pkl", args.recollect, swapped, corpus, own, names_from, strange, **where)
@@ -235,6 +266,19 @@ def collect(args: argparse.Namespace) -> list[Asked]:
     return out
 
 
+def kept_ranker(path: Path, meta: dict[str, Any]) -> str:
+    """The ranker model already in path, to ship beside a new abstention model: it must score the same features.
+    The abstention model learns from the scores of rankers fitted without each held-out corpus either way, never from
+    the shipped ranker's."""
+    import lightgbm
+
+    model = path.read_text(encoding="utf-8")
+    if lightgbm.Booster(model_str=model).feature_name() != meta["features"]:
+        raise SystemExit(f"{path} scores other features than {meta['features']}: fit the ranker too")
+    meta["ranker"] = "kept"
+    return model
+
+
 def main() -> None:
     """Collect (or reuse) the training rows, fit, choose, and write the model file."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -243,9 +287,14 @@ def main() -> None:
     ap.add_argument("--group", type=int, default=40, help="articles per training corpus")
     ap.add_argument("--foreign", type=int, default=150, help="foreign questions asked of each training corpus")
     ap.add_argument("--seed", type=int, default=8)
+    ap.add_argument(
+        "--filled", type=int, default=120, help="articles filling out a larger copy of each corpus (0: none)"
+    )
     ap.add_argument("--near-rounds", type=int, default=3, help="near-miss corpora per training corpus")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/qa-train"))
     ap.add_argument("--features", help="comma-separated features to use, skipping the ablation")
+    keep = "keep the ranker model file in --out (fit and write the abstention model, its threshold and the measures)"
+    ap.add_argument("--keep-ranker", action="store_true", help=keep)
     ap.add_argument("--recollect", action="store_true", help="ask the questions again (after a feature change)")
     ap.add_argument("--out", type=Path, default=ROOT / "qa" / "answering" / "data", help="folder of the model files")
     args = ap.parse_args()
@@ -257,6 +306,8 @@ def main() -> None:
     features = args.features.split(",") if args.features else None
     model, abstainer, meta = fit(rows, seed=args.seed, features=features)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.keep_ranker:
+        model = kept_ranker(args.out / "ranker.txt", meta)
     (args.out / "ranker.txt").write_text(model, encoding="utf-8")
     (args.out / "abstainer.txt").write_text(abstainer, encoding="utf-8")
     (args.out / "ranker.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
