@@ -38,7 +38,9 @@ SWAPPED_WEIGHT = 0.2
 REWORDED_WEIGHT = 0.0
 RANK_REWORDED = False
 # Questions asked of a corpus filled out with other articles (train_ranker --filled) teach the abstention model what a
-# larger corpus looks like; the ranker learns from them when RANK_FILLED.
+# larger corpus looks like; the ranker learns from them when RANK_FILLED. Learned by the ranker too, held-out top-1 was
+# 0.852 against 0.851, and on the test split DRCD cite_hit 0.907 against 0.913 and answered 0.97 against 0.977 (CMRC:
+# 0.841 both; 0.987 both): not learned.
 RANK_FILLED = False
 TEMPERATURES = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
 CONFIDENCES = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9)
