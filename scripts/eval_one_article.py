@@ -1,0 +1,61 @@
+"""Measure the service on one-article corpora, as the seed is: each test article of a SQuAD-format file indexed alone,
+asked its own questions and some foreign ones (about other test articles), over many articles.
+
+    .venv/bin/python scripts/eval_one_article.py ../shared/eval/external/DRCD_dev.json [--articles 40] [--foreign 40]
+
+`qa eval --squad FILE --articles 1 --seed S` for S = 1..N, with the rows pooled: answered, cite_hit and the foreign
+questions abstained, over every question asked (one article gives too few to read a share from).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+from qa.config import Settings
+from qa.evaluation.external import ExternalRun, run_external
+from qa.retrieval.embedding import SentenceTransformerEmbedder
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    """Ask each of --articles one-article corpora and print the pooled shares."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("data", type=Path, help="a SQuAD-format file (DRCD, CMRC 2018)")
+    ap.add_argument("--split-file", type=Path, default=ROOT / "eval" / "external_split.json")
+    ap.add_argument("--articles", type=int, default=40, help="one-article corpora (seeds 1..N)")
+    ap.add_argument("--foreign", type=int, default=40, help="foreign questions asked of each")
+    args = ap.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the bundled model only; nothing is downloaded
+    embedder = SentenceTransformerEmbedder()
+    asked = answered = cited = foreign = abstained = 0
+    with tempfile.TemporaryDirectory(prefix="qa-one-") as tmp:
+        for seed in range(1, args.articles + 1):
+            run = ExternalRun(
+                data=args.data,
+                split_file=args.split_file,
+                articles=1,
+                foreign=args.foreign,
+                seed=seed,
+                near=False,
+                work_dir=Path(tmp) / str(seed),
+            )
+            for row in run_external(run, Settings(), embedder=embedder)["rows"]:
+                if row.get("foreign"):
+                    foreign += 1
+                    abstained += row["abstained"]
+                else:
+                    asked += 1
+                    answered += not row["abstained"]
+                    cited += row["cite_hit"]
+    print(
+        f"{args.articles} one-article corpora: {asked} questions, answered {answered / asked:.3f}, "
+        f"cite_hit {cited / asked:.3f}; {foreign} foreign, abstained {abstained / foreign:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
