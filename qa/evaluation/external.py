@@ -166,9 +166,9 @@ def _summary(sample: Sample, tally: _Tally) -> dict[str, Any]:
         "hit@5": _share(tally.hit5),
         "cite_hit": _share(tally.cite),
         "citations_per_answer": round(statistics.mean(tally.cited), 2) if tally.cited else None,
-        # The shared scorer's cite_precision with the gold answer span as the evidence, but any overlap counts (its rule,
-        # overlap >= min(10, half the span), would count every citation for a one-character answer). A citation that
-        # holds none of the answer counts against, even where it gives the answer's context.
+        # The shared scorer's cite_precision with the gold answer span as the evidence, but any overlap counts (its
+        # rule, overlap >= min(10, half the span), would count every citation for a one-character answer). A citation
+        # that holds none of the answer counts against, even where it gives the answer's context.
         "cite_precision": _share(tally.precise),
         "answered": _share(tally.answered),
         "abstain_foreign": _share(tally.foreign),
