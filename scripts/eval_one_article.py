@@ -2,9 +2,12 @@
 asked its own questions and some foreign ones (about other test articles), over many articles.
 
     .venv/bin/python scripts/eval_one_article.py ../shared/eval/external/DRCD_dev.json [--articles 40] [--foreign 40]
+        [--near]
 
 `qa eval --squad FILE --articles 1 --seed S` for S = 1..N, with the rows pooled: answered, cite_hit and the foreign
-questions abstained, over every question asked (one article gives too few to read a share from).
+questions abstained, over every question asked (one article gives too few to read a share from). With --near, also
+one near miss of each article (the article without the sentences that hold one question's answer, asked that
+question): the kind of unanswerable question a reader of one article asks.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ def main() -> None:
     ap.add_argument("--split-file", type=Path, default=ROOT / "eval" / "external_split.json")
     ap.add_argument("--articles", type=int, default=40, help="one-article corpora (seeds 1..N)")
     ap.add_argument("--foreign", type=int, default=40, help="foreign questions asked of each")
+    ap.add_argument("--near", action="store_true", help="also ask each article a near miss")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the bundled model only; nothing is downloaded
     embedder = SentenceTransformerEmbedder()
-    asked = answered = cited = foreign = abstained = 0
+    asked = answered = cited = foreign = abstained = near = near_abstained = 0
     with tempfile.TemporaryDirectory(prefix="qa-one-") as tmp:
         for seed in range(1, args.articles + 1):
             run = ExternalRun(
@@ -40,10 +44,15 @@ def main() -> None:
                 articles=1,
                 foreign=args.foreign,
                 seed=seed,
-                near=False,
+                near=args.near,
                 work_dir=Path(tmp) / str(seed),
             )
-            for row in run_external(run, Settings(), embedder=embedder)["rows"]:
+            report = run_external(run, Settings(), embedder=embedder)
+            summary = report["summary"]
+            if summary.get("near_questions"):
+                near += summary["near_questions"]
+                near_abstained += round(summary["abstain_near"] * summary["near_questions"])
+            for row in report["rows"]:
                 if row.get("foreign"):
                     foreign += 1
                     abstained += row["abstained"]
@@ -54,6 +63,7 @@ def main() -> None:
     print(
         f"{args.articles} one-article corpora: {asked} questions, answered {answered / asked:.3f}, "
         f"cite_hit {cited / asked:.3f}; {foreign} foreign, abstained {abstained / foreign:.3f}"
+        + (f"; {near} near misses, abstained {near_abstained / near:.3f}" if near else "")
     )
 
 
