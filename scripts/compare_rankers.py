@@ -24,7 +24,7 @@ import numpy as np
 
 from qa.answering.learned import LearnedSelector
 from qa.answering.question import Question
-from qa.answering.ranker import load_ranker
+from qa.answering.ranker import Ranker, load_ranker
 from qa.app import build_pipeline
 from qa.config import Settings
 from qa.evaluation.squad import Article, corpus_name, load_squad, split_articles, write_corpus
@@ -32,17 +32,16 @@ from qa.evaluation.squad import Article, corpus_name, load_squad, split_articles
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def best_holds_answer(folder: Path, articles: list[Article], model_dirs: list[Path]) -> dict[Path, list[bool]]:
-    """For each model folder, whether each question's best-scored candidate overlaps a gold span, over one corpus of
-    these articles (indexed in folder)."""
+def best_holds_answer(folder: Path, articles: list[Article], rankers: dict[Path, Ranker]) -> dict[Path, list[bool]]:
+    """For each model folder's ranker, whether each question's best-scored candidate overlaps a gold span, over one
+    corpus of these articles (indexed in folder)."""
     write_corpus(articles, folder / "seeds")
     update = {"seeds_dir": folder / "seeds", "index_dir": folder / "index", "on_index_mismatch": "rebuild"}
     pipeline = build_pipeline(Settings().model_copy(update=update))
     selector, retriever = pipeline.answerer.selector, pipeline.retriever
     if not isinstance(selector, LearnedSelector):
         raise SystemExit("the settings choose the hand-set evidence rules: no ranker to compare")
-    rankers = {d: load_ranker(d) for d in model_dirs}
-    out: dict[Path, list[bool]] = {d: [] for d in model_dirs}
+    out: dict[Path, list[bool]] = {d: [] for d in rankers}
     for article in articles:
         for q in article.questions:
             question = Question.parse(q.text)
@@ -69,10 +68,11 @@ def main() -> None:
     articles = sorted(
         split_articles(load_squad(args.data), args.split_file, corpus_name(args.data), "test"), key=lambda a: a.id
     )
+    rankers = {d: load_ranker(d) for d in args.models}  # loaded once, for every corpus
     found: dict[Path, list[bool]] = {d: [] for d in args.models}
     with tempfile.TemporaryDirectory(prefix="qa-rankers-") as tmp:
         for g in range(0, len(articles), args.group):
-            for d, hits in best_holds_answer(Path(tmp) / str(g), articles[g : g + args.group], args.models).items():
+            for d, hits in best_holds_answer(Path(tmp) / str(g), articles[g : g + args.group], rankers).items():
                 found[d] += hits
     first = np.array(found[args.models[0]])
     for d in args.models:
