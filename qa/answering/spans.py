@@ -18,51 +18,17 @@ import jieba
 
 from qa.answering.alignment import wants
 from qa.answering.question import Question
+from qa.answering.values import BIG, DATE_RE, EXTRA, MEASURE, MONEY_RE, NUMBER_RE, ORDINAL_RE, PERCENT_RE
 from qa.text.folding import to_simplified
 from qa.text.postags import dictionary_tag, pos_cut
 
 Kind = Literal["date", "number", "percent", "money", "ordinal", "unit", "person", "place", "organisation"]
 
-_CN = "零〇一二两三四五六七八九十百千万亿"
-_NUM = rf"(?:\d+(?:[,.]\d+)*|[{_CN}]+)"
-_BIG = rf"{_NUM}(?:\s*[万亿千百]+)?(?:多|余)?"
-_MEASURE = (
-    "(?:[个座间部名位次人只条种件所家架辆艘本篇首台场届年岁倍项支队枚颗株层栋米吨元]"
-    "|平方公里|平方千米|平方米|平方英里|立方米|公里|公尺|公顷|公斤|公分|千米|厘米|毫米|英尺|英里|千克|公升|毫升|小时"
-    "|分钟|人次|[秒天周户票席克磅度升亩吋呎码])"
-)
-_CN_YEAR = "[〇零一二三四五六七八九]{2,4}年"
-_DATE_RE = re.compile(
-    rf"(?:公元前?|前)?(?:\d{{1,4}}年|{_CN_YEAR})代?(?:\d{{1,2}}月(?:\d{{1,2}}[日号])?)?|"
-    r"\d{1,2}月\d{1,2}[日号]?|\d{1,2}月份?|\d{1,2}[日号]|"
-    r"(?:公元前?)?\d{1,2}世纪(?:\d{1,2}年代)?(?:[初中末]期?|[上下]半叶)?|"
-    r"[一二三四五六七八九十]{1,3}月(?:[一二三四五六七八九十]{1,3}[日号])?|(?<![\d.])(?:1\d|20)\d{2}(?![\d.])"
-)
-# A range of dates or numbers (1861至1865年) is one answer.
-_RANGE = r"(?:\s*(?:至|到|-|–|~|～)\s*(?:{}))?"
-_DATE_RE = re.compile(f"(?:{_DATE_RE.pattern}){_RANGE.format(_DATE_RE.pattern)}")
 # Questions that ask for a year only: a full date found is cut back to its year.
 _ASKS_YEAR_RE = re.compile(r"哪一?年(?!代)|何年|几年|which year|what year")
 _YEAR_RE = re.compile(r"(?:公元前?|前)?\d{1,4}年|(?:1\d|20)\d{2}")
 _ASKS_MONTH_RE = re.compile(r"几月|哪一?个?月|which month|what month")
 _MONTH_RE = re.compile(r"(?:(?:公元前?|前)?\d{1,4}年)?\d{1,2}月")
-# Other ways to write a value of a kind: reign years (康熙七年), eras (战国时期), seasons and feasts, times of day;
-# compound measures (3分33秒62, 2米11).
-_EXTRA: dict[str, re.Pattern[str]] = {
-    "date": re.compile(
-        r"[\u4e00-\u9fff]{2}(?:元|[一二三四五六七八九十]{1,3})年(?:[正一二三四五六七八九十]{1,2}月)?(?:[初一二三四五六七八九十]{1,3}日?)?"
-        r"|[\u4e00-\u9fff]{1,3}(?:时期|时代|年间|末年|初年|朝|纪)|[春夏秋冬]季|[春夏秋冬]天|农历[正一二三四五六七八九十]{1,2}月[初一二三四五六七八九十]{0,3}"
-        r"|[\u4e00-\u9fff]{2}节|\d{1,2}[时点](?:\d{1,2}分)?|[上下]午|中午|清晨|凌晨|傍晚|晚上|夜间"
-    ),
-    "number": re.compile(r"\d+(?:\.\d+)?[^\W\d_]{1,2}\d+(?:[^\W\d_]\d+)*"),
-}
-_EXTRA["unit"] = _EXTRA["number"]
-_NUMBER_RE = re.compile(rf"{_BIG}\s*{_MEASURE}?" + _RANGE.format(rf"{_BIG}\s*{_MEASURE}?"))
-_PERCENT_RE = re.compile(rf"{_NUM}\s*%|百分之{_NUM}|[{_CN}]+成|[{_CN}]+分之[{_CN}]+(?:至[{_CN}]+分之[{_CN}]+)?|{_NUM}‰")
-_MONEY_RE = re.compile(
-    rf"{_BIG}\s*(?:美元|欧元|英镑|日元|日圆|卢布|人民币|港元|港币|新台币|台币|元|块|美金)|[$€£¥]\s*{_BIG}"
-)
-_ORDINAL_RE = re.compile(rf"第{_NUM}[\u4e00-\u9fff]?|首[届位次个]")
 _LATIN_RE = re.compile(r"[a-z][a-z0-9.'&-]*(?:\s+[a-z0-9][a-z0-9.'&-]*)*")
 _NAME_TAGS: dict[str, frozenset[str]] = {
     "person": frozenset({"nr", "nrfg", "nrt"}),
@@ -119,7 +85,7 @@ def flat(text: str) -> str:
 
 Span = tuple[int, int, frozenset[str], str]  # start, end, how it was found, jieba tag of its last word
 
-_MEASURE_RE = re.compile(_MEASURE)
+_MEASURE_RE = re.compile(MEASURE)
 # A range's joining word, left dangling when a date is cut back to before the one the question names (1912年至).
 _DANGLING_RE = re.compile(r"[\s至到\-–~～、，,]+$")
 
@@ -138,30 +104,30 @@ def _spans(kind: Kind, text: str, unit: str | None) -> list[Span]:
         # then the shortest (艘 of 艘拖|艘): the answer ends at its measure word.
         readings = sorted(unit.split("|"), key=lambda r: (not _is_measure(r), len(r)))
         unit = "|".join(readings)
-        one = rf"{_BIG}\s*(?:{unit})"
+        one = rf"{BIG}\s*(?:{unit})"
         # A range names the unit once or twice (100至150架, 100架至150架).
-        pattern = re.compile(rf"{_BIG}\s*(?:{unit})?\s*(?:至|到|-|–|~|～)\s*{one}|{one}")
+        pattern = re.compile(rf"{BIG}\s*(?:{unit})?\s*(?:至|到|-|–|~|～)\s*{one}|{one}")
     else:
         pattern = {
-            "date": _DATE_RE,
-            "number": _NUMBER_RE,
-            "percent": _PERCENT_RE,
-            "money": _MONEY_RE,
-            "ordinal": _ORDINAL_RE,
-        }.get(kind, _NUMBER_RE)
+            "date": DATE_RE,
+            "number": NUMBER_RE,
+            "percent": PERCENT_RE,
+            "money": MONEY_RE,
+            "ordinal": ORDINAL_RE,
+        }.get(kind, NUMBER_RE)
     pattern_only = frozenset({"pattern"})
     out = [(m.start(), m.end(), pattern_only, "m") for m in pattern.finditer(text) if PLAIN_RE.sub("", m.group())]
     seen = {(s, e) for s, e, _, _ in out}
     if kind == "unit":  # a number with any measure word, when the question's unit is written otherwise
         other = frozenset({"chunk"})
-        for m in _NUMBER_RE.finditer(text):
+        for m in NUMBER_RE.finditer(text):
             if (m.start(), m.end()) not in seen and PLAIN_RE.sub("", m.group()):
                 out.append((m.start(), m.end(), other, "m"))
                 seen.add((m.start(), m.end()))
-    if kind in _EXTRA:
+    if kind in EXTRA:
         extra = frozenset({"extra"})
         out.extend(
-            (m.start(), m.end(), extra, "m") for m in _EXTRA[kind].finditer(text) if (m.start(), m.end()) not in seen
+            (m.start(), m.end(), extra, "m") for m in EXTRA[kind].finditer(text) if (m.start(), m.end()) not in seen
         )
     return out
 
