@@ -223,6 +223,7 @@ def _eval_squad(args: argparse.Namespace) -> int:
         seed=args.seed,
         near=args.near,
         reworded=args.reworded,
+        english=args.english,
         work_dir=Path(args.work_dir) if args.work_dir else None,
     )
     report = run_external(run, _settings(args), url=args.url)
@@ -297,6 +298,11 @@ def parser() -> argparse.ArgumentParser:
         "--reworded",
         action="store_true",
         help="ask the questions in other words: one word (not a name) the corpus holds replaced by one it never uses",
+    )
+    ev.add_argument(
+        "--english",
+        action="store_true",
+        help="ask the questions glossed into English word by word (CC-CEDICT senses, names in pinyin)",
     )
     ev.add_argument("--seed", type=int, default=0, help="seed of the choice of articles and questions")
     ev.add_argument("--work-dir", help="where the corpus and its index are kept (default: a folder in /tmp)")

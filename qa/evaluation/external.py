@@ -17,6 +17,7 @@ from qa.answering.question import Question
 from qa.answering.spans import kind_of
 from qa.config import Settings
 from qa.evaluation.baseline import BigramBaseline
+from qa.evaluation.glossing import gloss
 from qa.evaluation.gold import Asker, covered, local_asker, url_asker
 from qa.evaluation.rewording import reworded, word_pool
 from qa.evaluation.squad import (
@@ -213,6 +214,7 @@ class ExternalRun:
     work_dir: Path | None = None
     near: bool = True  # also ask one question per article of the corpus with its answer cut out (local runs only)
     reworded: bool = False  # ask the questions (and near misses) in other words, as qa/evaluation/rewording.py does
+    english: bool = False  # ask the questions (and near misses) glossed into English (qa/evaluation/glossing.py)
 
     def folder(self) -> Path:
         """Where the corpus and its index are kept between runs (the same run finds its index again)."""
@@ -229,6 +231,8 @@ def _near_misses(run: ExternalRun, chosen: Sample, settings: Settings, embedder:
     articles, questions = near_misses(chosen.corpus, run.seed)
     if run.reworded:
         questions = in_other_words(Sample(articles, questions, chosen.foreign), run.seed).questions
+    if run.english:
+        questions = in_english(Sample(articles, questions, chosen.foreign)).questions
     seeds_dir, index_dir = run.folder() / "near" / "seeds", run.folder() / "near" / "index"
     write_corpus(articles, seeds_dir)
     update = {"seeds_dir": seeds_dir, "index_dir": index_dir, "on_index_mismatch": "rebuild"}
@@ -251,6 +255,17 @@ def in_other_words(chosen: Sample, seed: int) -> Sample:
     return replace(chosen, questions=tuple(asked))
 
 
+def in_english(chosen: Sample) -> Sample:
+    """The sample with its questions glossed into English, word by word (qa/evaluation/glossing.py); questions with
+    fewer than two words glossed are left out, and the foreign questions are glossed too (an English reader asks
+    about other articles as well)."""
+
+    def glossed(questions: tuple[SquadQuestion, ...]) -> tuple[SquadQuestion, ...]:
+        return tuple(replace(q, text=text) for q in questions if (text := gloss(q.text)) is not None)
+
+    return replace(chosen, questions=glossed(chosen.questions), foreign=glossed(chosen.foreign))
+
+
 def run_external(
     run: ExternalRun, settings: Settings, *, url: str | None = None, embedder: Embedder | None = None
 ) -> dict[str, Any]:
@@ -259,6 +274,8 @@ def run_external(
     chosen = sample(articles, n_articles=run.articles, n_questions=run.questions, n_foreign=run.foreign, seed=run.seed)
     if run.reworded:
         chosen = in_other_words(chosen, run.seed)
+    if run.english:
+        chosen = in_english(chosen)
     seeds_dir, index_dir = run.folder() / "seeds", run.folder() / "index"
     write_corpus(chosen.corpus, seeds_dir)
     sentences = [s for d in load_documents(seeds_dir) for c in chunk_document(d) for s in c.sentences]
