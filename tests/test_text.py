@@ -2,7 +2,7 @@ import re
 
 import jieba
 
-from qa.indexing.lexicon import build_lexicon
+from qa.indexing.lexicon import _keys, build_lexicon
 from qa.text import folding
 from qa.text.folding import _fold, fold
 from qa.text.language import detect_lang
@@ -62,6 +62,14 @@ def test_lexicon_maps_english_to_corpus_chinese(article: str) -> None:
     assert all(term in folded or term in months for terms in lexicon.values() for term in terms)
     groups = dict(english_groups("the game of chicken in 2025", lexicon))
     assert "game_chicken" in groups and "2025" in groups
+
+
+def test_a_gloss_keys_its_word_unless_its_other_words_make_an_idiom_of_it() -> None:
+    assert _keys("satellite") == ["satellit"]
+    assert _keys("to look for") == ["look"] and _keys("to be born") == ["born"] and _keys("one of") == ["one"]
+    # 至今 `to this day` says nothing of a day, 只要 `so long as` nothing of length, 多次 `many times` nothing of time.
+    assert _keys("to this day") == [] and _keys("so long as") == [] and _keys("many times") == []
+    assert _keys("United States") == ["unit_state", "unit", "state"]  # a name keys its words too
 
 
 def test_remembered_folds_and_cuts_are_those_made_afresh(article: str) -> None:

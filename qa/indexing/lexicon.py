@@ -99,9 +99,15 @@ def _keys(gloss: str) -> list[str]:
     words = re.findall(r"[A-Za-z]+", gloss)
     stems = english_terms(gloss)
     if len(stems) == 1:
-        return stems
+        # ... unless its other words make an idiom of it: `to this day` (至今) says nothing of `day`, `so long as`
+        # (只要) nothing of `long`; a leading `to`, an article or a preposition (`to look for`, `one of`) may stand.
+        others = [w.lower() for w in words if stem(w) != stems[0]]
+        return stems if all(w in _FILLERS for w in others) else []
     phrase = [f"{stems[0]}_{stems[1]}"] if len(stems) == 2 else []
     return phrase + stems if words and words[0][:1].isupper() else phrase
+
+
+_FILLERS = frozenset("to be a an the of for with at in on by from into up out off".split())
 
 
 def _phrase_key(english: str) -> str:
