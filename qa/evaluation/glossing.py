@@ -115,10 +115,14 @@ def _word(word: str, tag: str, senses: dict[str, str]) -> list[str]:
         return [word]
     if tag in _GRAMMAR_TAGS and len(word) == 1:
         return []
+    if tag == "m" and word.startswith("一") and not word[1:].isdigit():
+        return []  # 一个, 一种: English writes `a`
     if tag in _NAME_TAGS and word not in senses:
         # A name CC-CEDICT does not know is written by its sound (a known one by its sense: 巴黎 `Paris`; and a word
-        # jieba takes for a name that CC-CEDICT knows as a common word, 东西 `thing`, by that).
-        return [_pinyin(word, person=tag.startswith("nr"))]
+        # jieba takes for a name that CC-CEDICT knows as a common word, 东西 `thing`, by that), unless it is made of
+        # words CC-CEDICT knows (珍珠港事件 -> `Pearl Harbor incident`).
+        whole = _cover(word, senses)
+        return whole or [_pinyin(word, person=tag.startswith("nr"))]
     if word in senses:
         return [senses[word]]
     if len(word) == 1:
@@ -126,6 +130,19 @@ def _word(word: str, tag: str, senses: dict[str, str]) -> list[str]:
     # A word CC-CEDICT lacks: the senses of the longest words it holds (颗卫星 -> 卫星 `satellite`), or its sound
     # when it holds none.
     return _pieces(word, senses) or [_pinyin(word, person=False)]
+
+
+def _cover(word: str, senses: dict[str, str]) -> list[str]:
+    """The senses of CC-CEDICT words of two characters or more that make up the whole word, longest first; none when
+    they do not."""
+    out, at = [], 0
+    while at < len(word):
+        end = next((e for e in range(len(word), at + 1, -1) if word[at:e] in senses), None)
+        if end is None:
+            return []
+        out.append(senses[word[at:end]])
+        at = end
+    return out
 
 
 def _pieces(word: str, senses: dict[str, str]) -> list[str]:
