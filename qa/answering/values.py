@@ -45,7 +45,15 @@ ORDINAL_RE = re.compile(rf"第{NUM}[\u4e00-\u9fff]?|首[届位次个]")
 # A count: digits, or a Chinese numeral before a measure word (两场, 三年; not the 一 of 统一 or 一定).
 _COUNTED = "个個条條次场場架枚年月日天人名位家国國轮輪项項倍成岁歲周週"
 COUNT_RE = re.compile(rf"\d[\d,.]*|[{CN}兩萬億]+(?=[{_COUNTED}])")
-_KINDS = {"date": DATE_RE, "percent": PERCENT_RE, "money": MONEY_RE, "ordinal": ORDINAL_RE, "number": COUNT_RE}
+# Whether a text holds a date at all, as DATE_RE or EXTRA["date"] would find one, without finding where it begins
+# and ends: the same answer for each of the 13,050 sentences of DRCD and CMRC 2018, in ~6 us a sentence against ~10
+# (a date question reads it for each of its ~40 candidates).
+_DATE_HELD_RE = re.compile(
+    r"\d年|\d月|\d[日号]|\d世纪|(?<![\d.])(?:1\d|20)\d{2}(?![\d.])|[〇零一二三四五六七八九]{2}年|[一二三四五六七八九十]月"
+    r"|[\u4e00-\u9fff]{2}(?:元|[一二三四五六七八九十])年|[\u4e00-\u9fff](?:时期|时代|年间|末年|初年|朝|纪)|[春夏秋冬][季天]"
+    r"|农历[正一二三四五六七八九十]|[\u4e00-\u9fff]{2}节|\d[时点]|[上下]午|中午|清晨|凌晨|傍晚|晚上|夜间"
+)
+_KINDS = {"date": _DATE_HELD_RE, "percent": PERCENT_RE, "money": MONEY_RE, "ordinal": ORDINAL_RE, "number": COUNT_RE}
 
 
 def holds(kind: str, text: str, unit: str | None = None) -> bool:
@@ -59,7 +67,4 @@ def holds(kind: str, text: str, unit: str | None = None) -> bool:
     pattern = _KINDS.get(kind)
     if pattern is None:
         return True
-    if any(m.group().strip() for m in pattern.finditer(text)):
-        return True
-    extra = EXTRA.get(kind) if kind == "date" else None
-    return extra is not None and extra.search(text) is not None
+    return any(m.group().strip() for m in pattern.finditer(text))
