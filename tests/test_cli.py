@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support import ROOT, gold_path
 
 
@@ -120,3 +122,20 @@ def test_serve_refuses_a_damaged_index_with_a_non_zero_exit(tmp_path: Path, seed
     )
     assert result.returncode == 2
     assert "damaged" in result.stderr and "qa index build" in result.stderr
+
+
+def test_eval_squad_asks_the_questions_glossed_into_english(tmp_path: Path) -> None:
+    """`qa eval --squad FILE --english`: the test split's questions asked in English (word by word glosses)."""
+    data = Path(os.environ.get("QA_EXTERNAL_DATA", ROOT.parent / "shared" / "eval" / "external")) / "DRCD_dev.json"
+    if not data.is_file():
+        pytest.skip(f"external data not found: {data}")
+    report = tmp_path / "report.json"
+    args = ["--articles", "3", "--questions", "12", "--foreign", "4", "--no-near", "--work-dir", str(tmp_path / "w")]
+    done = qa("eval", "--squad", str(data), *args, "--english", "--json", str(report))
+    assert done.returncode == 0, done.stderr[-2000:]
+    asked = json.loads(report.read_text(encoding="utf-8"))
+    summary = asked["summary"]
+    assert summary["questions"] >= 8 and summary["errors"] == 0
+    # The bigram baseline matches Chinese characters: asked in English it finds almost nothing (in Chinese, ~0.8).
+    assert summary["baseline_cite_hit"] <= 0.2, summary
+    assert "cite_hit" in done.stdout.splitlines()[-1]
