@@ -87,6 +87,9 @@ def test_an_english_question_finds_the_passage_that_names_its_people_in_chinese(
     stats = SentenceStats(index)
     assert stats.unknown_names(Question.parse("What did Kalinowska announce?"), index.lexicon) == []
     assert stats.unknown_names(Question.parse("What did Okonkwo announce?"), index.lexicon) == ["Okonkwo"]
+    # A Roman numeral names nothing by itself (World War II opening a question leaves `War II`); a name beside one does.
+    assert stats.unknown_names(Question.parse("War II changed what in Valmiera?"), index.lexicon) == []
+    assert stats.unknown_names(Question.parse("What did Okonkwo II announce?"), index.lexicon) == ["Okonkwo II"]
 
 
 def test_a_question_of_many_unknown_names_is_matched_by_sound_for_a_bounded_number(

@@ -52,6 +52,7 @@ _LAZY_CACHE = 200_000
 EXACT_CORPUS_CHARS = 1_000_000
 T = TypeVar("T")
 # Capitalised English words in a row are one name (`Downing Street`); the first word of a sentence is not a name.
+_ROMAN_RE = re.compile(r"[IVXLC]+")
 _EN_NAME_RE = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z]+(?:[ \-][A-Z][A-Za-z]+)*")
 
 
@@ -201,7 +202,12 @@ class SentenceStats:
         stems = [stem(w) for w in words]
         if len(stems) > 1 and self._in_corpus(lexicon, "_".join(stems[:2])):
             return True
-        uncommon = [(w, s) for w, s in zip(words, stems, strict=True) if w.lower() not in english_common_words()]
+        # A Roman numeral (World War II, Elizabeth II) names nothing by itself: the words around it decide.
+        uncommon = [
+            (w, s)
+            for w, s in zip(words, stems, strict=True)
+            if w.lower() not in english_common_words() and not _ROMAN_RE.fullmatch(w)
+        ]
         if not uncommon or any(self.has_stem(s) or self._in_corpus(lexicon, s) for _, s in uncommon):
             return True
         # A transliterated name the corpus writes in Chinese only (Zelensky: 澤連斯基), found by its sound.
