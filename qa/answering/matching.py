@@ -27,6 +27,7 @@ from qa.text.lexicon import (
     english_groups,
     transliterations,
 )
+from qa.text.pinyin_names import spellings
 from qa.text.postags import pos_cut
 from qa.text.tokens import PIECE_RE, english_terms, pair_tokens, stem
 
@@ -210,9 +211,12 @@ class SentenceStats:
         ]
         if not uncommon or any(self.has_stem(s) or self._in_corpus(lexicon, s) for _, s in uncommon):
             return True
-        # A transliterated name the corpus writes in Chinese only (Zelensky: 澤連斯基), found by its sound.
+        # A transliterated name the corpus writes in Chinese only (Zelensky: 澤連斯基), found by its sound; or a Chinese
+        # name written in pinyin (Gu Zhenglun: 谷正倫).
         heard = transliterations(name, lexicon)
-        return any(self.contains(c) for _, s in uncommon for c in heard.get(s, ()))
+        if any(self.contains(c) for _, s in uncommon for c in heard.get(s, ())):
+            return True
+        return any(self.contains(c) for c in spellings([w for w, _ in uncommon], self.index.holds_pairs))
 
     def _other_names(self, name: str, lexicon: dict[str, list[str]]) -> list[str]:
         """The corpus words that share a Chinese name's English in CC-CEDICT (俄國 and 俄羅斯 are both `Russia`)."""
@@ -227,7 +231,8 @@ class SentenceStats:
         """The question's topic words, each weighed by the rarest of its alternatives found in the corpus."""
         n = self.size
         if question.lang == "en":
-            groups = [frozenset({t, *chinese}) for t, chinese in english_groups(question.text, lexicon)]
+            english = english_groups(question.text, lexicon, self.index.holds_pairs)
+            groups = [frozenset({t, *chinese}) for t, chinese in english]
         else:
             groups = [
                 frozenset({w, *(self._other_names(w, lexicon) if not self.contains(w) else ())})

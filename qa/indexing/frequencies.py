@@ -45,6 +45,16 @@ class TermTable:
         self._keys = keys[starts]
         self._counts = np.add.reduceat(counts, starts) if keys.size else counts
 
+    def holds(self, terms: Sequence[str]) -> np.ndarray:
+        """Whether some text of the covered segments holds each term: one search for them all (~0.3 us a term, where
+        get() takes ~1 us; a name spelt in pinyin asks of thousands of character pairs)."""
+        if not terms or not self._keys.size:
+            return np.zeros(len(terms), dtype=bool)
+        keys = np.fromiter(map(_key, terms), dtype=np.int64, count=len(terms))
+        at = np.minimum(self._keys.searchsorted(keys), self._keys.size - 1)
+        found: np.ndarray = self._keys[at] == keys
+        return found
+
     def get(self, term: str) -> int:
         """In how many chunks of the covered segments the term occurs."""
         key = _key(term)

@@ -237,6 +237,15 @@ class Index:
             offset += postings.size
         return False
 
+    def holds_pairs(self, pairs: Sequence[str]) -> np.ndarray:
+        """Whether some chunk holds each pair of (folded) characters, asked all at once and not remembered (a name
+        spelt in pinyin asks of thousands of pairs, once: qa.text.pinyin_names)."""
+        terms = ["#" + pair for pair in pairs]
+        found = self._term_table.holds(terms)
+        for postings in self._small_postings:
+            found |= np.fromiter((t in postings.vocab for t in terms), dtype=bool, count=len(terms))
+        return found
+
     def _count_term(self, term: str) -> int:
         return self._term_table.get(term) + sum(p.df(term) for p in self._small_postings)
 

@@ -1,0 +1,82 @@
+"""Chinese names an English question spells in Hanyu Pinyin (`Gu Zhenglun`, `Xuzhou`), found in the corpus by sound.
+
+English writes a Chinese person or place in pinyin, syllables run together within a given name or a place. The
+capitalised words of a question are split into pinyin syllables, and the corpus is searched for a run of characters
+that reads so: each character one that may be read as its syllable, each pair of neighbours a pair the corpus holds
+(its BM25 vocabulary's character pairs). Foreign names spelt in Chinese (Zelensky, 澤連斯基) are matched by
+qa.text.transliteration instead."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from functools import cache, lru_cache
+
+from pypinyin import Style, pinyin
+
+# Syllables in one name: at least three (two common syllables, `Shi Yi`, read as some pair of characters in any
+# corpus: 事失, 使一), at most four (a surname and a given name of up to three; a place and its suffix).
+FEWEST_SYLLABLES = 3
+MOST_SYLLABLES = 4
+# Pairs of characters tried for a name's first two syllables at most (looked up together, ~0.3 us a pair): `gu
+# zheng` is 10,080, `wen xi` 27,720; `shi yi` (107,865) is not tried.
+MOST_PAIRS = 60_000
+# Partial spellings kept while a name is extended by one syllable, and spellings returned.
+_KEPT = 200
+MOST_FOUND = 3
+
+
+@cache
+def readings() -> dict[str, tuple[str, ...]]:
+    """The characters (U+4E00-U+9FFF) that may be read as each toneless pinyin syllable (about 0.2 s, once)."""
+    by_sound: dict[str, list[str]] = {}
+    for point in range(0x4E00, 0xA000):
+        char = chr(point)
+        for sound in pinyin(char, style=Style.NORMAL, heteronym=True)[0]:
+            if sound.isascii() and sound.isalpha():
+                by_sound.setdefault(sound, []).append(char)
+    return {sound: tuple(chars) for sound, chars in by_sound.items()}
+
+
+def syllables(word: str) -> list[tuple[str, ...]]:
+    """Every way a lower-case word splits into pinyin syllables (FEWEST_SYLLABLES to MOST_SYLLABLES of them)."""
+    sounds = readings()
+    out: list[tuple[str, ...]] = []
+
+    def split(rest: str, done: tuple[str, ...]) -> None:
+        if not rest:
+            if len(done) >= FEWEST_SYLLABLES:
+                out.append(done)
+            return
+        if len(done) == MOST_SYLLABLES:
+            return
+        for end in range(min(6, len(rest)), 0, -1):
+            if rest[:end] in sounds:
+                split(rest[end:], (*done, rest[:end]))
+
+    split(word, ())
+    return out
+
+
+def spellings(words: Sequence[str], holds_pairs: Callable[[list[str]], Iterable[bool]]) -> list[str]:
+    """The corpus's runs of characters that read as these words (a name's words, `Gu Zhenglun`), at most MOST_FOUND;
+    none when they do not split into pinyin syllables. holds_pairs says which pairs of characters the corpus holds
+    (one corpus's: an index's bound method; a question asks of its names several times, the answers are kept)."""
+    return list(_spellings(tuple(words), holds_pairs))
+
+
+@lru_cache(maxsize=256)
+def _spellings(words: tuple[str, ...], holds_pairs: Callable[[list[str]], Iterable[bool]]) -> tuple[str, ...]:
+    sounds = readings()
+    found: list[str] = []
+    for split in syllables("".join(w.lower() for w in words)):
+        if len(sounds[split[0]]) * len(sounds[split[1]]) > MOST_PAIRS:
+            continue
+        partial = list(sounds[split[0]])
+        for sound in split[1:]:
+            longer = [p + c for p in partial for c in sounds[sound]]
+            held = holds_pairs([x[-2:] for x in longer])
+            partial = [x for x, h in zip(longer, held, strict=True) if h][:_KEPT]
+            if not partial:
+                break
+        found += [p for p in partial if p not in found]
+    return tuple(found[:MOST_FOUND])
