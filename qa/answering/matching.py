@@ -27,7 +27,6 @@ from qa.text.lexicon import (
     english_groups,
     transliterations,
 )
-from qa.text.pinyin_names import spellings
 from qa.text.postags import pos_cut
 from qa.text.tokens import PIECE_RE, english_terms, pair_tokens, stem
 
@@ -53,8 +52,9 @@ _LAZY_CACHE = 200_000
 EXACT_CORPUS_CHARS = 1_000_000
 T = TypeVar("T")
 # Capitalised English words in a row are one name (`Downing Street`); the first word of a sentence is not a name.
-_ROMAN_RE = re.compile(r"[IVXLC]+")
 _EN_NAME_RE = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z]+(?:[ \-][A-Z][A-Za-z]+)*")
+# A Roman numeral, which names nothing by itself (World War II, Elizabeth II).
+_ROMAN_RE = re.compile(r"[IVXLC]+")
 
 
 @dataclass(frozen=True)
@@ -216,7 +216,7 @@ class SentenceStats:
         heard = transliterations(name, lexicon)
         if any(self.contains(c) for _, s in uncommon for c in heard.get(s, ())):
             return True
-        return any(self.contains(c) for c in spellings([w for w, _ in uncommon], self.index.holds_pairs))
+        return any(self.contains(c) for c in self.index.spellings([w for w, _ in uncommon]))
 
     def _other_names(self, name: str, lexicon: dict[str, list[str]]) -> list[str]:
         """The corpus words that share a Chinese name's English in CC-CEDICT (俄國 and 俄羅斯 are both `Russia`)."""
@@ -231,7 +231,7 @@ class SentenceStats:
         """The question's topic words, each weighed by the rarest of its alternatives found in the corpus."""
         n = self.size
         if question.lang == "en":
-            english = english_groups(question.text, lexicon, self.index.holds_pairs)
+            english = english_groups(question.text, lexicon, self.index.spellings)
             groups = [frozenset({t, *chinese}) for t, chinese in english]
         else:
             groups = [

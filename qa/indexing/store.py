@@ -36,6 +36,7 @@ from qa.indexing.segment_files import load_segment, save_segment, verify_segment
 from qa.indexing.segments import Segment, merge_segments
 from qa.memo import Memo
 from qa.text.names import Names
+from qa.text.pinyin_names import spellings
 from qa.types import Chunk, Document, Sentence
 
 FORMAT_VERSION = 4
@@ -46,6 +47,8 @@ log = logging.getLogger(__name__)
 
 # Most terms whose document frequency an index remembers (a plain bound: emptied when full).
 _TERM_DFS_KEPT = 200_000
+# Names spelt in pinyin whose corpus spellings are kept (Index.spellings).
+_SPELLINGS_KEPT = 4_096
 # Layers of added sentences' positions kept over the built index's before they are folded into one (never into the
 # built index's own: copying a million positions took half a second an addition at 10,000 articles).
 _MOST_LAYERS = 8
@@ -236,6 +239,15 @@ class Index:
                 return True
             offset += postings.size
         return False
+
+    def spellings(self, words: Sequence[str]) -> tuple[str, ...]:
+        """The corpus's spellings of a Chinese name written in pinyin (qa.text.pinyin_names), kept: the search, the
+        topic words and the unknown-name check each ask of a question's names."""
+        return self._spellings.get_or(tuple(words), lambda key: spellings(key, self.holds_pairs))
+
+    @cached_property
+    def _spellings(self) -> Memo[tuple[str, ...], tuple[str, ...]]:
+        return Memo(_SPELLINGS_KEPT)
 
     def holds_pairs(self, pairs: Sequence[str]) -> np.ndarray:
         """Whether some chunk holds each pair of (folded) characters, asked all at once and not remembered (a name

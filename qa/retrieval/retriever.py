@@ -79,7 +79,7 @@ class Retriever:
         """Tokenise (with English expansion and any extra terms) and, when it can help, embed the question."""
         lang = lang or detect_lang(question)
         toks = tokens(question, drop_stopwords=True)
-        expansion = expand(question, self.index.lexicon, self.index.holds_pairs) if lang == "en" else []
+        expansion = expand(question, self.index.lexicon, self.index.spellings) if lang == "en" else []
         for term in [*expansion, *extra_terms]:
             toks.extend(tokens(term, drop_stopwords=True))
         weight = self.dense_weight(question)

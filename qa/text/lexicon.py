@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from importlib import resources
 
-from qa.text.pinyin_names import spellings
 from qa.text.tokens import STOPWORDS, english_terms, stem
 from qa.text.transliteration import THRESHOLD, best_match
 
@@ -18,7 +17,7 @@ _LANGUAGE_RE = re.compile(r"\blanguage\)?$")
 _CAPITALISED_RE = re.compile(r"\b[A-Z][a-z]{2,}\b")
 # A run of capitalised words (`Gu Zhenglun`, `Sun Wen Xilu`): a name English may spell in pinyin.
 _RUN_RE = re.compile(r"\b[A-Z][a-z]+(?:[ \-][A-Z][a-z]+)*\b")
-PairTest = Callable[[list[str]], Iterable[bool]]  # which pairs of characters a corpus holds (Index.holds_pairs)
+Spell = Callable[[Sequence[str]], Sequence[str]]  # a name's corpus spellings from its pinyin (Index.spellings)
 # Names matched by sound in one question, at most: each costs an edit distance against every corpus name of its
 # sound class, and a question naming more than this many unmapped names is not one a reader asks (a 2,000-character
 # question of made-up capitalised words took 0.6 s of CPU, three lookups a question, before this bound).
@@ -33,16 +32,16 @@ def _cedict_lines() -> Iterator[str]:
 
 
 def english_groups(
-    question: str, lexicon: dict[str, list[str]], holds_pairs: PairTest | None = None
+    question: str, lexicon: dict[str, list[str]], spell: Spell | None = None
 ) -> list[tuple[str, list[str]]]:
     """The English terms of a question, each with its Chinese corpus terms; a known two-word phrase
-    (`game of chicken`, `united states`) stands as one term in place of its words. Given the corpus's test of
-    character pairs, Chinese names spelt in pinyin are found too (pinyin_heard)."""
+    (`game of chicken`, `united states`) stands as one term in place of its words. Given the corpus's speller of
+    names (Index.spellings), Chinese names written in pinyin are found too (pinyin_heard)."""
     terms = english_terms(question)
     groups: list[tuple[str, list[str]]] = [(n, []) for n in re.findall(r"\d+(?:\.\d+)?", question)]
     heard = transliterations(question, lexicon)
-    if holds_pairs is not None:
-        heard = pinyin_heard(question, lexicon, holds_pairs) | heard
+    if spell is not None:
+        heard = pinyin_heard(question, lexicon, spell) | heard
     i = 0
     while i < len(terms):
         phrase = f"{terms[i]}_{terms[i + 1]}" if i + 1 < len(terms) else ""
@@ -74,13 +73,13 @@ def transliterations(question: str, lexicon: dict[str, list[str]]) -> dict[str, 
     return heard
 
 
-def pinyin_heard(question: str, lexicon: dict[str, list[str]], holds_pairs: PairTest) -> dict[str, list[str]]:
+def pinyin_heard(question: str, lexicon: dict[str, list[str]], spell: Spell) -> dict[str, list[str]]:
     """Corpus spellings of the Chinese names a question writes in pinyin (`Gu Zhenglun` -> 谷正伦), keyed by each of
     the name's words' stems: runs of capitalised words that the lexicon does not map and English does not use."""
     heard: dict[str, list[str]] = {}
     for run in _RUN_RE.findall(question)[:MOST_HEARD]:
         words = [w for w in re.split(r"[ \-]", run) if not _english(w, lexicon)]
-        found = spellings(words, holds_pairs) if words else []
+        found = list(spell(words)) if words else []
         for word in words if found else ():
             heard[stem(word)] = found
     return heard
@@ -92,9 +91,9 @@ def _english(word: str, lexicon: dict[str, list[str]]) -> bool:
     return stem(word) in lexicon or lower in STOPWORDS or lower in english_common_words()
 
 
-def expand(question: str, lexicon: dict[str, list[str]], holds_pairs: PairTest | None = None) -> list[str]:
+def expand(question: str, lexicon: dict[str, list[str]], spell: Spell | None = None) -> list[str]:
     """Chinese corpus terms for the English words of a question."""
-    return list(dict.fromkeys(c for _, chinese in english_groups(question, lexicon, holds_pairs) for c in chinese))
+    return list(dict.fromkeys(c for _, chinese in english_groups(question, lexicon, spell) for c in chinese))
 
 
 @cache

@@ -9,7 +9,7 @@ qa.text.transliteration instead."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from functools import cache, lru_cache
+from functools import cache
 
 from pypinyin import Style, pinyin
 
@@ -57,15 +57,10 @@ def syllables(word: str) -> list[tuple[str, ...]]:
     return out
 
 
-def spellings(words: Sequence[str], holds_pairs: Callable[[list[str]], Iterable[bool]]) -> list[str]:
+def spellings(words: Sequence[str], holds_pairs: Callable[[list[str]], Iterable[bool]]) -> tuple[str, ...]:
     """The corpus's runs of characters that read as these words (a name's words, `Gu Zhenglun`), at most MOST_FOUND;
     none when they do not split into pinyin syllables. holds_pairs says which pairs of characters the corpus holds
-    (one corpus's: an index's bound method; a question asks of its names several times, the answers are kept)."""
-    return list(_spellings(tuple(words), holds_pairs))
-
-
-@lru_cache(maxsize=256)
-def _spellings(words: tuple[str, ...], holds_pairs: Callable[[list[str]], Iterable[bool]]) -> tuple[str, ...]:
+    (Index.holds_pairs; Index.spellings keeps the answers, as one question asks of its names several times)."""
     sounds = readings()
     found: list[str] = []
     for split in syllables("".join(w.lower() for w in words)):
