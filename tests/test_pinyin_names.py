@@ -12,6 +12,7 @@ from qa.indexing.sources import Sources
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever
 from qa.text.folding import fold
+from qa.text.lexicon import MOST_SPELLED
 from qa.text.pinyin_names import spellings, syllables
 
 # A short article of our own: two Chinese names CC-CEDICT does not hold (翁素霖, 鎮淮樓), each in a paragraph among
@@ -61,3 +62,7 @@ def test_an_english_question_finds_a_chinese_name_written_in_pinyin(
     assert stats.unknown_names(Question.parse("What did the painter Weng Sulin show?"), index.lexicon) == []
     assert stats.unknown_names(Question.parse("What did the painter Okonkwo show?"), index.lexicon) == ["Okonkwo"]
     assert index.spellings(["Weng", "Sulin"]) == ("翁素霖",)  # kept for the question's other steps
+    # A question is looked for in pinyin for its first MOST_SPELLED names only (each costs a search): past them, a
+    # name is taken for one the article does not mention.
+    many = "What did Okonkwo, Adebayo, Chukwu, Nnamdi and Weng Sulin show?"
+    assert MOST_SPELLED == 4 and "Weng Sulin" in stats.unknown_names(Question.parse(many), index.lexicon)

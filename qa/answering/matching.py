@@ -21,6 +21,7 @@ from qa.text.folding import fold
 from qa.text.language import CJK_RE
 from qa.text.lexicon import (
     _PAREN_RE,
+    MOST_SPELLED,
     _cedict_lines,
     common_words,
     english_common_words,
@@ -161,8 +162,9 @@ class SentenceStats:
         has its English (俄國 and 俄羅斯 are both `Russia`); common words and fragments of the words around a name
         never count as names."""
         if question.lang == "en":
-            names = (m.group() for m in _EN_NAME_RE.finditer(question.text.strip()))
-            return list(dict.fromkeys(n for n in names if not self._known_english(n, lexicon)))
+            # Only the first MOST_SPELLED names are looked for in pinyin (qa.text.lexicon).
+            names = list(dict.fromkeys(m.group() for m in _EN_NAME_RE.finditer(question.text.strip())))
+            return [n for k, n in enumerate(names) if not self._known_english(n, lexicon, spell=k < MOST_SPELLED)]
         out: list[str] = []
         joined = False  # whether the word before was an unknown name, which this one may continue (梅德韦|杰夫)
         for word, tag, guessed in _tagged(question.folded):
@@ -195,7 +197,7 @@ class SentenceStats:
     def _in_corpus(self, lexicon: dict[str, list[str]], key: str) -> bool:
         return any(self.contains(c) for c in lexicon.get(key, ()))
 
-    def _known_english(self, name: str, lexicon: dict[str, list[str]]) -> bool:
+    def _known_english(self, name: str, lexicon: dict[str, list[str]], *, spell: bool = True) -> bool:
         """An English name is known when one of its uncommon words or its two-word phrase is found in the corpus."""
         words = re.findall(r"[A-Za-z]+", name)
         if not words or self.contains(name.lower()):
@@ -216,7 +218,7 @@ class SentenceStats:
         heard = transliterations(name, lexicon)
         if any(self.contains(c) for _, s in uncommon for c in heard.get(s, ())):
             return True
-        return any(self.contains(c) for c in self.index.spellings([w for w, _ in uncommon]))
+        return spell and any(self.contains(c) for c in self.index.spellings([w for w, _ in uncommon]))
 
     def _other_names(self, name: str, lexicon: dict[str, list[str]]) -> list[str]:
         """The corpus words that share a Chinese name's English in CC-CEDICT (俄國 and 俄羅斯 are both `Russia`)."""

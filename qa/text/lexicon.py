@@ -22,6 +22,9 @@ Spell = Callable[[Sequence[str]], Sequence[str]]  # a name's corpus spellings fr
 # sound class, and a question naming more than this many unmapped names is not one a reader asks (a 2,000-character
 # question of made-up capitalised words took 0.6 s of CPU, three lookups a question, before this bound).
 MOST_HEARD = 16
+# Runs of capitalised words looked for in pinyin in one question, at most (each ~5-10 ms, once: a reader names a few
+# people and places; a question of a hundred made-up names costs no more than one of four).
+MOST_SPELLED = 4
 MONTHS = "january february march april may june july august september october november december".split()
 
 
@@ -77,7 +80,7 @@ def pinyin_heard(question: str, lexicon: dict[str, list[str]], spell: Spell) -> 
     """Corpus spellings of the Chinese names a question writes in pinyin (`Gu Zhenglun` -> 谷正伦), keyed by each of
     the name's words' stems: runs of capitalised words that the lexicon does not map and English does not use."""
     heard: dict[str, list[str]] = {}
-    for run in _RUN_RE.findall(question)[:MOST_HEARD]:
+    for run in _RUN_RE.findall(question)[:MOST_SPELLED]:
         words = [w for w in re.split(r"[ \-]", run) if not _english(w, lexicon)]
         found = list(spell(words)) if words else []
         for word in words if found else ():
