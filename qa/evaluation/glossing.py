@@ -16,8 +16,8 @@ from functools import cache
 
 from pypinyin import lazy_pinyin
 
+from qa.indexing.lexicon import _definitions
 from qa.text.folding import fold
-from qa.text.lexicon import _cedict_lines
 from qa.text.postags import pos_cut
 
 # Question words (folded), longest first where one holds another.
@@ -66,17 +66,14 @@ _CJK_RE = re.compile(r"[\u4e00-\u9fff]")
 def _senses() -> dict[str, str]:
     """Each Simplified CC-CEDICT headword's first sense that translates it (lower-case unless a name)."""
     out: dict[str, str] = {}
-    for line in _cedict_lines():
-        parts = line.split(" ", 2)
-        if len(parts) < 3 or parts[1] in out:
-            continue
-        for sense in parts[2].split("/")[1:]:
+    for headword, definitions in _definitions().items():  # CC-CEDICT as the index's lexicon reads it, once
+        for sense in (s for d in definitions for s in d.split("/")[1:]):
             sense = _PAREN_RE.sub("", sense).strip()
             if not sense or _GRAMMAR_RE.search(sense) or _CJK_RE.search(sense):
                 continue
             sense = re.sub(r"^(?:to|a|an|the) ", "", sense.split(";")[0].split(",")[0]).strip()
             if sense and len(sense.split()) <= 3:
-                out[parts[1]] = sense
+                out[headword] = sense
                 break
     return out
 

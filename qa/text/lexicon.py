@@ -63,16 +63,14 @@ def transliterations(question: str, lexicon: dict[str, list[str]]) -> dict[str, 
     heard: dict[str, list[str]] = {}
     tried = 0
     for word in dict.fromkeys(_CAPITALISED_RE.findall(question)):
-        key = stem(word)
-        lower = word.lower()
-        if key in lexicon or lower in STOPWORDS or lower in english_common_words():
+        if _english(word, lexicon):
             continue
         tried += 1
         if tried > MOST_HEARD:
             break
         found = best_match(word, lexicon)
         if found and found[1] >= THRESHOLD:
-            heard[key] = [found[0]]
+            heard[stem(word)] = [found[0]]
     return heard
 
 
@@ -89,7 +87,7 @@ def pinyin_heard(question: str, lexicon: dict[str, list[str]], spell: Spell) -> 
 
 
 def _english(word: str, lexicon: dict[str, list[str]]) -> bool:
-    """A word English uses, or one the lexicon maps: not part of a name spelt in pinyin."""
+    """A word English uses, or one the lexicon maps: not a name to look for by sound or in pinyin."""
     lower = word.lower()
     return stem(word) in lexicon or lower in STOPWORDS or lower in english_common_words()
 
