@@ -111,6 +111,22 @@ def test_a_count_whose_best_sentence_holds_no_number_is_abstained(
     assert not asked.abstained and "工資" in asked.citations[0].quote
 
 
+def test_an_amount_whose_best_sentence_writes_no_number_is_abstained(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """An amount of money or of a unit asked for needs a best sentence that writes a number, in any numerals."""
+    answerer = pipeline_of(
+        tmp_path,
+        embedder,
+        "港口工人罷工\n\n碼頭工人昨日開始罷工，要求資方提高每月工資。工會表示，罷工會持續到資方讓步為止。"
+        "罷工的港口距離市區大約十二公里。\n",
+    ).answerer
+    paid = answerer.answer("工會要求資方把每月工資提高多少元？")
+    assert paid.abstained and paid.reason == "no passage holds the number the question asks for"
+    far = answerer.answer("罷工的港口離市區多少公里？")  # 十二: Chinese numerals are a number
+    assert not far.abstained and "十二公里" in far.citations[0].quote
+
+
 def test_a_cited_sentence_comes_with_what_it_needs_to_stand_on_its_own(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

@@ -56,6 +56,11 @@ _DATE_HELD_RE = re.compile(
 _KINDS = {"date": _DATE_HELD_RE, "percent": PERCENT_RE, "money": MONEY_RE, "ordinal": ORDINAL_RE, "number": COUNT_RE}
 
 
+def names_a_number(text: str) -> bool:
+    """True when a folded text writes a number at all, in digits or Chinese numerals (a date's too)."""
+    return NUMBER_RE.search(text) is not None
+
+
 def holds(kind: str, text: str, unit: str | None = None) -> bool:
     """True when a folded text holds a value of the kind (a date, a percentage, an amount of money, an ordinal, a
     count; for `unit`, a number followed by one of the unit's readings, `公里|公`), written any way above. Read so,
