@@ -49,6 +49,24 @@ def test_words_that_only_look_like_questions_ask_for_no_value() -> None:
     assert Question.parse("有多少百分比的人同意？").expectation.expect == "percent"
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "多倫多大學的主校區在哪裡？",  # 多大 of 多倫多 + 大學
+        "許多高中生住在哪個城市？",  # 多高 of 許多 + 高中
+        "赤道幾內亞的首都是哪座城市？",  # 幾 of 幾內亞
+        "劇院上演哪幾種戲劇？",  # 哪幾 asks which, not how many
+    ],
+)
+def test_a_question_word_inside_another_word_asks_for_no_value(question: str) -> None:
+    assert Question.parse(question).expectation.expect == "any"
+
+
+@pytest.mark.parametrize(("question", "kind"), [("這座塔有多高？", "number"), ("塔高多少公尺？", "unit")])
+def test_a_question_word_that_stands_alone_still_asks(question: str, kind: str) -> None:
+    assert Question.parse(question).expectation.expect == kind
+
+
 def test_kinds_without_a_pattern_hold_any_text() -> None:
     assert holds("any", fold("沒有數字的句子"))
     assert holds("unit", fold("沒有數字的句子"), None)

@@ -10,9 +10,9 @@ from typing import Literal
 from qa.answering.values import holds
 from qa.text.folding import fold
 from qa.text.injection import without_instructions
-from qa.text.language import Lang, detect_lang
+from qa.text.language import CJK_RE, Lang, detect_lang
 from qa.text.lexicon import MONTHS
-from qa.text.tokens import content_terms
+from qa.text.tokens import content_terms, word_starts
 
 Expect = Literal["date", "number", "percent", "money", "ordinal", "unit", "any"]
 # Question patterns, matched on folded (Simplified, lower-case) text.
@@ -104,16 +104,29 @@ def _analyse_folded(q: str, question: str) -> Expectation:
     unit = _unit(q)
     if unit:
         return Expectation("unit", unit=unit, given=given)
-    if _ASK_NUMBER.search(q):
+    if _asking(_ASK_NUMBER, q):
         return Expectation("number", given=given)
     return Expectation(given=given)
+
+
+def _asking(pattern: re.Pattern[str], q: str) -> re.Match[str] | None:
+    """The first match of a question pattern that is a question word of the (folded) question: in Chinese, one that
+    begins a word, not a piece of one (多大 of 多伦多大学, 多高 of 许多高中, 几 of 几内亚)."""
+    starts: frozenset[int] | None = None
+    for m in pattern.finditer(q):
+        if not CJK_RE.match(m.group()):
+            return m
+        starts = word_starts(q) if starts is None else starts
+        if m.start() in starts:
+            return m
+    return None
 
 
 def _unit(q: str) -> str | None:
     m = re.search(r"how many (\w+)", q)
     if m and m.group(1) in _EN_UNITS:
         return _EN_UNITS[m.group(1)]
-    m = _ASK_UNIT.search(q)
+    m = _asking(_ASK_UNIT, q)
     if m and m.group(1)[0] not in _NOT_UNITS:
         word = m.group(1)
         # 多少公里 names a unit; 几条 a measure word. A two-character match may run into the next word.

@@ -81,6 +81,20 @@ def _words(folded: str) -> Iterator[str]:
             yield piece
 
 
+def word_starts(folded: str) -> frozenset[int]:
+    """Where the words of a folded text begin: each jieba word of its Chinese runs, each of its other pieces."""
+    starts: set[int] = set()
+    for m in PIECE_RE.finditer(folded):
+        at = m.start()
+        if CJK_RE.match(m.group()):
+            for word in _cut(m.group()):
+                starts.add(at)
+                at += len(word)
+        else:
+            starts.add(at)
+    return frozenset(starts)
+
+
 def words(text: str) -> list[str]:
     """Fold text and cut it into words: jieba words for Chinese, lower-case words and numbers otherwise."""
     return list(_words(fold(text)))
