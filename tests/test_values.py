@@ -56,9 +56,11 @@ def test_words_that_only_look_like_questions_ask_for_no_value() -> None:
         "許多高中生住在哪個城市？",  # 多高 of 許多 + 高中
         "赤道幾內亞的首都是哪座城市？",  # 幾 of 幾內亞
         "劇院上演哪幾種戲劇？",  # 哪幾 asks which, not how many
+        "哪位將軍打了幾次勝仗後被封侯？",  # beside another question word, 幾 is "several"
+        "幾千年來，哪位學者最先研究閃電？",
     ],
 )
-def test_a_question_word_inside_another_word_asks_for_no_value(question: str) -> None:
+def test_a_question_word_inside_another_word_or_beside_another_question_word_asks_for_no_value(question: str) -> None:
     assert Question.parse(question).expectation.expect == "any"
 
 

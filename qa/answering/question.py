@@ -43,6 +43,7 @@ _ASK_NUMBER = re.compile(
     r"多少|几(?![乎何])|多大|多[长高宽深远重久厚快]|"
     r"how (?:many|much|long|tall|high|far|deep|wide|old|fast)\b|what number"
 )
+_OTHER_QUESTION_WORD = re.compile(r"哪|什么|谁|为何|为什么|如何|怎么|怎样|何处|何人|何地|何种")
 # English units a question can name after `how many`; the Chinese words that would have to follow the number.
 _EN_UNITS = {
     "people": "人|名",
@@ -101,6 +102,10 @@ def _analyse_folded(q: str, question: str) -> Expectation:
         return Expectation("percent", given=given)
     if _ASK_ORDINAL.search(q):
         return Expectation("ordinal", given=given)
+    # With another question word (哪位, 在哪里, 什么), 几 and 多少 are most often "several" (几千年来, 发动了几次战役,
+    # 20几所): of the six such DRCD and CMRC 2018 training questions, one has a count in its gold answer.
+    if _OTHER_QUESTION_WORD.search(q):
+        return Expectation(given=given)
     unit = _unit(q)
     if unit:
         return Expectation("unit", unit=unit, given=given)
