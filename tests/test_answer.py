@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from qa.answering.alignment import points_back
 from qa.answering.extractive import ExtractiveAnswerer
 from qa.app import build_pipeline
 from qa.config import AnsweringSettings, Settings
@@ -153,6 +154,35 @@ def test_a_cited_sentence_comes_with_what_it_needs_to_stand_on_its_own(
     shipping = pipeline.answerer.answer("長榮宣布了什麼？")
     assert "暫停靠港" in shipping.citations[0].quote
     assert not any("零售商" in c.quote for c in shipping.citations)
+
+
+@pytest.mark.parametrize(
+    ("text", "back"),
+    [
+        ("這條紅線降低了風險。", True),
+        ("毫無疑問，這條紅線降低了風險。", True),  # after a short opening clause
+        ("而這種作法正在成為籌碼。", True),  # after a conjunction
+        ("美國在戰爭之初劃下紅線，這降低了風險。", False),  # a clause of its own before 這 is no opening
+        ("紅線降低了風險。", False),
+    ],
+)
+def test_a_sentence_points_back_at_its_start_or_after_a_short_opening(text: str, back: bool) -> None:
+    assert points_back(text) is back
+
+
+def test_a_likeliest_sentence_that_points_back_after_an_opening_is_cited_with_the_one_before(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    pipeline = pipeline_of(
+        tmp_path,
+        embedder,
+        "港口工人罷工\n\n碼頭工人昨日開始罷工，貨櫃無法裝卸。勞資雙方昨晚同意恢復談判。"
+        "毫無疑問，這個決定讓港口有望在週末前重開。貨主仍在觀望。\n",
+    )
+    answer = pipeline.answerer.answer("什麼讓港口有望在週末前重開？")
+    quotes = [c.quote for c in answer.citations]
+    assert not answer.abstained and "毫無疑問，這個決定讓港口有望在週末前重開。" in quotes
+    assert "勞資雙方昨晚同意恢復談判。" in quotes
 
 
 def _thread_ids(answerer: ExtractiveAnswerer, together: int, chars: int | None = 20) -> tuple[int, int, list[int]]:

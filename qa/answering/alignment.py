@@ -16,6 +16,10 @@ _WH_RE = re.compile(
     r"\b(?:what|which|who|whom|whose|when|where|why|how)\b"
 )
 _REFERENCE_RE = re.compile(r"^[「（(]?(?:它|他|她|牠|其|該|该|此|這|这|彼|前者|後者|后者|\b(?:it|they|he|she|this)\b)")
+# What may stand before a word that points back: a conjunction, or a clause of up to six characters and a comma.
+_OPENING_RE = re.compile(
+    r"^(?:[而但且並并又則则故]|因此|所以|然而|不過|不过|同時|同时|此外|另外|其後|其后|後來|后来|[^，,。；;]{1,6}[，,])"
+)
 _WHY_RE = re.compile(r"(?<![名称叫作是成])为(?:什么|何)(?![物人时地])|原因|理由|根源|缘故|怎么会|\bwhy\b|\bhow come\b")
 _PUNCT_RE = re.compile(r"[\W_]+")
 _NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
@@ -102,6 +106,15 @@ def new_before(head: str, flat_sentence: str, folded_question: str) -> bool:
 def opens_with_reference(text: str) -> bool:
     """The sentence opens with a word that points back (它, 他們, 該, 此, 這): its subject is in the one before."""
     return bool(_REFERENCE_RE.match(text))
+
+
+def points_back(text: str) -> bool:
+    """The sentence points back (opens_with_reference) at its start or after a short opening: a conjunction or an
+    adverbial clause (而這種作法…, 毫無疑問，這條紅線…, 此外，該…)."""
+    if opens_with_reference(text):
+        return True
+    opening = _OPENING_RE.match(text)
+    return opening is not None and opens_with_reference(text[opening.end() :])
 
 
 def runs_on(text: str) -> bool:
