@@ -2,7 +2,7 @@
 asked its own questions and some foreign ones (about other test articles), over many articles.
 
     .venv/bin/python scripts/eval_one_article.py ../shared/eval/external/DRCD_dev.json [--articles 40] [--foreign 40]
-        [--near]
+        [--near] [--part train]
 
 `qa eval --squad FILE --articles 1 --seed S` for S = 1..N, with the rows pooled: answered, cite_hit and the foreign
 questions abstained, over every question asked (one article gives too few to read a share from). With --near, also
@@ -32,6 +32,7 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=40, help="one-article corpora (seeds 1..N)")
     ap.add_argument("--foreign", type=int, default=40, help="foreign questions asked of each")
     ap.add_argument("--near", action="store_true", help="also ask each article a near miss")
+    ap.add_argument("--part", choices=["test", "train"], default="test", help="which part of the split (default test)")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the bundled model only; nothing is downloaded
     embedder = SentenceTransformerEmbedder()
@@ -45,6 +46,7 @@ def main() -> None:
                 foreign=args.foreign,
                 seed=seed,
                 near=args.near,
+                part=args.part,
                 work_dir=Path(tmp) / str(seed),
             )
             report = run_external(run, Settings(), embedder=embedder)
