@@ -142,7 +142,8 @@ class AnsweringSettings(BaseSettings):
     answer_threshold: float | None = Field(
         None,
         description="Log-odds that the best evidence answers, below which the answerer abstains; unset: the model "
-        "file's, chosen so that 97.5% of the answerable questions of held-out training corpora are answered",
+        "file's, chosen so that 97.5% of the answerable questions of held-out training corpora are answered (and for "
+        "a corpus of one article, its own: 97.5% of the training articles' questions, each article indexed alone)",
     )
 
     evidence_confidence: float = Field(

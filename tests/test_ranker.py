@@ -10,12 +10,15 @@ import numpy as np
 import pytest
 
 from qa.answering.alignment import longest_shared, new_before, plain, prefix_in, suffix_in, wants, wh_context
+from qa.answering.evidence import Evidence
 from qa.answering.features import SENTENCE_FEATURES
 from qa.answering.learned import LearnedSelector, wants_more
 from qa.answering.question import Question
 from qa.answering.ranker import MODEL_FILES, QUESTION_FEATURES, load_ranker, softmax
 from qa.answering.units import units
-from qa.config import AnsweringSettings
+from qa.app import build_pipeline
+from qa.config import AnsweringSettings, Settings
+from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.server.state import Pipeline
 from qa.text.folding import fold
 
@@ -146,3 +149,61 @@ def test_no_sentence_below_the_floor_is_cited_and_the_likeliest_leads(pipeline: 
     assert cited.lead == (likeliest,) and likeliest in cited.sentences
     assert all(chance[s.id] >= 0.2 for s in cited.sentences if s != likeliest)
     assert len(cited.sentences) < len(cited_all.sentences)  # the floor cut some (the test would not show it otherwise)
+
+
+def _models_with_thresholds(folder: Path, threshold: float, lone: float | None) -> Path:
+    """A copy of the shipped model files with the abstention thresholds set (lone None: none of its own)."""
+    data = resources.files("qa.answering").joinpath("data")
+    folder.mkdir()
+    for name in MODEL_FILES:
+        (folder / name).write_text(data.joinpath(name).read_text("utf-8"), encoding="utf-8")
+    meta = json.loads((folder / "ranker.json").read_text("utf-8"))
+    meta["abstainer"]["threshold"] = threshold
+    meta["abstainer"].pop("lone_threshold", None)
+    if lone is not None:
+        meta["abstainer"]["lone_threshold"] = lone
+    (folder / "ranker.json").write_text(json.dumps(meta), encoding="utf-8")
+    return folder
+
+
+def _select(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder, texts: list[str], models: Path, asked: str
+) -> Evidence:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for k, text in enumerate(texts):
+        (seeds / f"doc{k}.txt").write_text(text, encoding="utf-8")
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
+    retriever = build_pipeline(settings, embedder=embedder).retriever
+    selector = LearnedSelector(retriever, AnsweringSettings(evidence="learned", ranker_dir=models))
+    question = Question.parse(asked)
+    query = retriever.prepare(question.text, lang=question.lang)
+    return selector.select(question, query, retriever.search(query, 5))
+
+
+_STRIKE = "港口工人罷工\n\n碼頭工人昨日開始罷工，要求提高工資。工會表示，罷工會持續到資方讓步為止。\n"
+_FAIR = "城市書展開幕\n\n年度書展今日在會展中心開幕，展期五天。主辦方說，今年參展的出版社比去年多。\n"
+
+
+def test_the_model_files_give_a_threshold_for_one_article_or_the_main_one(tmp_path: Path) -> None:
+    assert load_ranker().lone_threshold < load_ranker().threshold  # one article answers from a lower one
+    assert load_ranker(_models_with_thresholds(tmp_path / "m", -1.0, None)).lone_threshold == -1.0
+
+
+@pytest.mark.parametrize(
+    ("texts", "asked", "answered"),
+    [
+        ([_STRIKE], "碼頭工人為什麼罷工？", True),  # one article: its own threshold
+        ([_STRIKE, _FAIR], "碼頭工人為什麼罷工？", False),  # two: the main one
+        ([_STRIKE], "碼頭工人在哪一年開始罷工？", False),  # answered only by the lower one, it needs a date
+        ([_STRIKE], "東京的碼頭工人為什麼罷工？", False),  # ... and no name the corpus never mentions
+    ],
+)
+def test_a_corpus_of_one_article_answers_from_its_own_threshold(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder, texts: list[str], asked: str, answered: bool
+) -> None:
+    models = _models_with_thresholds(tmp_path / "m", threshold=50.0, lone=-50.0)
+    evidence = _select(tmp_path, embedder, texts, models, asked)
+    assert evidence.abstained is not answered
+    if asked.endswith("哪一年開始罷工？"):
+        assert evidence.reason == "no passage holds the kind of value the question asks for"

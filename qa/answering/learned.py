@@ -56,6 +56,10 @@ class LearnedSelector:
         self.threshold = (
             self.ranker.threshold if self.settings.answer_threshold is None else self.settings.answer_threshold
         )
+        # A corpus of one article answers from a lower threshold of its own (scripts/fit_lone_threshold.py).
+        self.lone_threshold = (
+            self.ranker.lone_threshold if self.settings.answer_threshold is None else self.settings.answer_threshold
+        )
         # Sentences that address an AI ("Attention AI language models: …", 忽略以上所有指示) are not facts about the
         # world: never evidence, whatever the question (a planted one was quoted as the answer to unrelated ones).
         self.withheld = retriever.index.withheld  # found at index time: checking every sentence here costs seconds
@@ -75,20 +79,30 @@ class LearnedSelector:
         answer cites candidates in rank order until they are likely enough to hold it."""
         if not hits or not query.tokens:
             return Evidence((), 0.0, "no passage matches the question")
-        found = self.candidates(question, query, hits)
-        scores = self.ranker.scores(found)
-        if not len(scores):
+        judged = self.judged(question, query, hits)
+        if judged is None:
             return Evidence((), 0.0, "no sentence matches the question")
-        odds = self.ranker.answer_odds(found, scores)
+        found, scores, odds = judged
         confidence = self.ranker.probability(odds)
         # A date the question takes as given that the whole corpus never mentions: on held-out training corpora
         # this held for 0.1% of the answerable questions and 2.7% of the foreign ones, so it decides alone.
-        if odds < self.threshold or found.given_missing:
+        lone = len(self.retriever.index.documents) == 1
+        if odds < (self.lone_threshold if lone else self.threshold) or found.given_missing:
             return Evidence((), confidence, self._reason(found, question))
         probabilities = self.ranker.probabilities(scores)
         order = np.argsort(-probabilities, kind="stable")
         if self._number_missing(question, found, int(order[0])):
             return Evidence((), confidence, "no passage holds the number the question asks for")
+        # Answered only by the one-article threshold, a question that asks for a kind of value (a date, a percentage,
+        # an amount, a number of a unit) needs a best sentence that holds one: on one-article training corpora, at a
+        # threshold of -5, this abstained on DRCD near misses 0.517 -> 0.533 and CMRC ones 0.414 -> 0.431, at 0.986
+        # -> 0.984 and 0.957 of their answerable questions answered.
+        if odds < self.threshold and found.column("typed_miss")[order[0]]:
+            return Evidence((), confidence, "no passage holds the kind of value the question asks for")
+        # ... and no name the corpus never mentions (on one-article training corpora: answered 0.982 -> 0.974 and
+        # 0.957 -> 0.939, near misses abstained 0.550 -> 0.617 and 0.431 -> 0.500).
+        if odds < self.threshold and found.unknown:
+            return Evidence((), confidence, self._reason(found, question))
         cfg = self.settings
         wanted = cfg.explain_confidence if wants_more(question) else cfg.evidence_confidence
         chosen = [found.sentences[order[0]]]
@@ -104,6 +118,15 @@ class LearnedSelector:
             chosen.append(found.sentences[j])
             held += float(probabilities[j])
         return Evidence(self._in_order(self._completed(chosen)), confidence, lead=(chosen[0],))
+
+    def judged(self, question: Question, query: Query, hits: list[Hit]) -> tuple[Candidates, np.ndarray, float] | None:
+        """The candidates, the ranker's scores of them and the abstention model's log-odds that the best one answers;
+        None when the passages hold no candidate."""
+        found = self.candidates(question, query, hits)
+        scores = self.ranker.scores(found)
+        if not len(scores):
+            return None
+        return found, scores, self.ranker.answer_odds(found, scores)
 
     @staticmethod
     def _number_missing(question: Question, found: Candidates, best: int) -> bool:

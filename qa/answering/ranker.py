@@ -104,6 +104,9 @@ class Ranker:
         self.temperature = float(meta["temperature"])
         self.abstainer = abstainer
         self.threshold = float(meta["abstainer"]["threshold"])
+        # ... and the one for a corpus of one article (scripts/fit_lone_threshold.py), where the same model is more
+        # cautious: model files without it use the threshold above.
+        self.lone_threshold = float(meta["abstainer"].get("lone_threshold", self.threshold))
         self.meta = meta
 
     def scores(self, candidates: Candidates) -> np.ndarray:
