@@ -12,7 +12,7 @@ import pytest
 from qa.answering.alignment import longest_shared, new_before, plain, prefix_in, suffix_in, wants, wh_context
 from qa.answering.evidence import Evidence
 from qa.answering.features import SENTENCE_FEATURES
-from qa.answering.learned import LearnedSelector, wants_more
+from qa.answering.learned import SETTLED_DOCUMENTS, LearnedSelector, wants_more
 from qa.answering.question import Question
 from qa.answering.ranker import MODEL_FILES, QUESTION_FEATURES, load_ranker, softmax
 from qa.answering.units import units
@@ -190,11 +190,21 @@ def test_the_model_files_give_a_threshold_for_one_article_or_the_main_one(tmp_pa
     assert load_ranker(_models_with_thresholds(tmp_path / "m", -1.0, None)).lone_threshold == -1.0
 
 
+def test_the_threshold_rises_with_the_corpus_to_the_main_one(pipeline: Pipeline, tmp_path: Path) -> None:
+    models = _models_with_thresholds(tmp_path / "m", threshold=-1.0, lone=-5.0)
+    selector = LearnedSelector(pipeline.retriever, AnsweringSettings(evidence="learned", ranker_dir=models))
+    sizes = [selector.threshold_for(n) for n in (1, 2, 5, SETTLED_DOCUMENTS, 40, 10_000)]
+    assert sizes[0] == -5.0 and sizes[-3:] == [-1.0, -1.0, -1.0]
+    assert sizes[0] < sizes[1] < sizes[2] < sizes[3]
+    fixed = LearnedSelector(pipeline.retriever, AnsweringSettings(evidence="learned", answer_threshold=-2.0))
+    assert fixed.threshold_for(1) == fixed.threshold_for(10_000) == -2.0  # a configured threshold is for every size
+
+
 @pytest.mark.parametrize(
     ("texts", "asked", "answered"),
     [
         ([_STRIKE], "碼頭工人為什麼罷工？", True),  # one article: its own threshold
-        ([_STRIKE, _FAIR], "碼頭工人為什麼罷工？", False),  # two: the main one
+        ([_STRIKE, _FAIR], "碼頭工人為什麼罷工？", True),  # two: one between it and the main one
         ([_STRIKE], "碼頭工人在哪一年開始罷工？", False),  # answered only by the lower one, it needs a date
         ([_STRIKE], "東京的碼頭工人為什麼罷工？", False),  # ... and no name the corpus never mentions
     ],
