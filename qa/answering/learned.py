@@ -96,10 +96,10 @@ class LearnedSelector:
         order = np.argsort(-probabilities, kind="stable")
         if self._number_missing(question, found, int(order[0])):
             return Evidence((), confidence, "no passage holds the number the question asks for")
-        # Answered only by the one-article threshold, a question that asks for a kind of value (a date, a percentage,
-        # an amount, a number of a unit) needs a best sentence that holds one: on one-article training corpora, at a
-        # threshold of -5, this abstained on DRCD near misses 0.517 -> 0.533 and CMRC ones 0.414 -> 0.431, at 0.986
-        # -> 0.984 and 0.957 of their answerable questions answered.
+        # Answered only because a small corpus lowers the threshold (threshold_for), a question that asks for a kind of
+        # value (a date, a percentage, an amount, a number of a unit) needs a best sentence that holds one: on
+        # one-article training corpora, at a threshold of -5, this abstained on DRCD near misses 0.517 -> 0.533 and
+        # CMRC ones 0.414 -> 0.431, at 0.986 -> 0.984 and 0.957 of their answerable questions answered.
         if odds < self.threshold and found.column("typed_miss")[order[0]]:
             return Evidence((), confidence, "no passage holds the kind of value the question asks for")
         # ... and no name the corpus never mentions (on one-article training corpora: answered 0.982 -> 0.974 and
