@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from qa.config import Settings
-from qa.evaluation.external import ExternalRun, run_external
+from qa.evaluation.external import ExternalRun, run_one_article
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,36 +36,13 @@ def main() -> None:
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the bundled model only; nothing is downloaded
     embedder = SentenceTransformerEmbedder()
-    asked = answered = cited = foreign = abstained = near = near_abstained = 0
+    run = ExternalRun(data=args.data, split_file=args.split_file, part=args.part, foreign=args.foreign, near=args.near)
     with tempfile.TemporaryDirectory(prefix="qa-one-") as tmp:
-        for seed in range(1, args.articles + 1):
-            run = ExternalRun(
-                data=args.data,
-                split_file=args.split_file,
-                articles=1,
-                foreign=args.foreign,
-                seed=seed,
-                near=args.near,
-                part=args.part,
-                work_dir=Path(tmp) / str(seed),
-            )
-            report = run_external(run, Settings(), embedder=embedder)
-            summary = report["summary"]
-            if summary.get("near_questions"):
-                near += summary["near_questions"]
-                near_abstained += round(summary["abstain_near"] * summary["near_questions"])
-            for row in report["rows"]:
-                if row.get("foreign"):
-                    foreign += 1
-                    abstained += row["abstained"]
-                else:
-                    asked += 1
-                    answered += not row["abstained"]
-                    cited += row["cite_hit"]
+        t = run_one_article(run, range(1, args.articles + 1), Path(tmp), Settings(), embedder=embedder)
     print(
-        f"{args.articles} one-article corpora: {asked} questions, answered {answered / asked:.3f}, "
-        f"cite_hit {cited / asked:.3f}; {foreign} foreign, abstained {abstained / foreign:.3f}"
-        + (f"; {near} near misses, abstained {near_abstained / near:.3f}" if near else "")
+        f"{args.articles} one-article corpora: {t.asked} questions, answered {t.answered / t.asked:.3f}, "
+        f"cite_hit {t.cited / t.asked:.3f}; {t.foreign} foreign, abstained {t.abstained / t.foreign:.3f}"
+        + (f"; {t.near} near misses, abstained {t.near_abstained / t.near:.3f}" if t.near else "")
     )
 
 

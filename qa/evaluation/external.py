@@ -293,3 +293,40 @@ def run_external(
         report["summary"] |= {"near_questions": len(asked), "abstain_near": _share(asked)}
     report["corpus"] = {"seeds_dir": str(seeds_dir), "index_dir": str(index_dir), "split": run.part, "seed": run.seed}
     return report
+
+
+@dataclass
+class OneArticleTally:
+    """Counts pooled over many one-article corpora (one gives too few questions to read a share from)."""
+
+    asked: int = 0
+    answered: int = 0
+    cited: int = 0
+    foreign: int = 0
+    abstained: int = 0
+    near: int = 0
+    near_abstained: int = 0
+
+
+def run_one_article(
+    run: ExternalRun, seeds: range, work_dir: Path, settings: Settings, *, embedder: Embedder | None = None
+) -> OneArticleTally:
+    """The run (its data, split part, foreign questions, near misses) for one article at each seed, each indexed
+    alone in a folder of its own under work_dir, with the rows pooled."""
+    tally = OneArticleTally()
+    for seed in seeds:
+        one = replace(run, articles=1, seed=seed, work_dir=work_dir / str(seed))
+        report = run_external(one, settings, embedder=embedder)
+        summary = report["summary"]
+        if summary.get("near_questions"):
+            tally.near += summary["near_questions"]
+            tally.near_abstained += round(summary["abstain_near"] * summary["near_questions"])
+        for row in report["rows"]:
+            if row.get("foreign"):
+                tally.foreign += 1
+                tally.abstained += row["abstained"]
+            else:
+                tally.asked += 1
+                tally.answered += not row["abstained"]
+                tally.cited += row["cite_hit"]
+    return tally
