@@ -64,6 +64,20 @@ def test_a_question_word_inside_another_word_or_beside_another_question_word_ask
     assert Question.parse(question).expectation.expect == "any"
 
 
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("這款戰鬥機每架售價大約是多少？", "money"),  # a price, a value, an income: an amount of money
+        ("該品牌的價值約值多少？", "money"),
+        ("男子的平均年收入是多少？", "money"),
+        ("搭船從南竿到東引要花費多少時間？", "unit"),  # time spent is not money
+        ("這部片子獲得的評價多少？", "number"),  # 評價 (a rating) is no price
+    ],
+)
+def test_a_price_asked_for_is_money_and_time_spent_is_not(question: str, kind: str) -> None:
+    assert Question.parse(question).expectation.expect == kind
+
+
 @pytest.mark.parametrize(("question", "kind"), [("這座塔有多高？", "number"), ("塔高多少公尺？", "unit")])
 def test_a_question_word_that_stands_alone_still_asks(question: str, kind: str) -> None:
     assert Question.parse(question).expectation.expect == kind
