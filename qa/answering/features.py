@@ -96,7 +96,12 @@ class Candidates:
 
 
 class Weights(dict[str, float]):
-    """Units with their weights; their sum is taken once (every candidate's shares divide by it)."""
+    """Units with their weights; their sum is taken once (every candidate's shares divide by it). `scale`: the share of
+    its word's weight each unit carries, where it is less than all of it (an English word's Chinese renderings)."""
+
+    def __init__(self, weights: dict[str, float] | None = None, scale: dict[str, float] | None = None) -> None:
+        super().__init__(weights or {})
+        self.scale = scale or {}
 
     @cached_property
     def total(self) -> float:
@@ -138,12 +143,18 @@ class FeatureBuilder:
         """The question's units with their weights. An English question also looks for its words' Chinese, and
         its English words that the corpus lacks are not held against it (they may have no Chinese found)."""
         found = units(question.folded)
-        if question.lang == "en":
-            for term in terms:
-                for alt in term.alternatives:
-                    found |= units(alt)
-            found = {u for u in found if self.units.known(u)}
-        return Weights({u: self.units.idf(u) for u in found})
+        if question.lang != "en":
+            return Weights({u: self.units.idf(u) for u in found})
+        # An English word's Chinese renderings share its weight (`president`: 總統, 國家主席, 主席): the rarest of them
+        # must not outweigh the question's other words because the word has many.
+        share: dict[str, float] = {}
+        for term in terms:
+            found_alts = [u for u in (units(alt) for alt in term.alternatives) if any(map(self.units.known, u))]
+            for alt_units in found_alts:
+                for u in alt_units:
+                    share[u] = max(share.get(u, 0.0), 1.0 / len(found_alts))
+        found = {u for u in found | share.keys() if self.units.known(u)}
+        return Weights({u: self.units.idf(u) * share.get(u, 1.0) for u in found}, share)
 
     def build(
         self, question: Question, query: Query, hits: list[Hit], *, span: int = 20, skip: frozenset[str] = frozenset()
@@ -202,7 +213,8 @@ class FeatureBuilder:
     def _local(self, asked: Weights, doc: str) -> Weights:
         """The asked units a document holds, weighed by their rarity among its sentences."""
         weights = {u: self.units.local_idf(u, doc) for u in asked}
-        return Weights({u: w for u, w in weights.items() if w is not None})
+        scale = asked.scale
+        return Weights({u: w * scale.get(u, 1.0) for u, w in weights.items() if w is not None})
 
     @staticmethod
     def _focus(local: Weights, heading: frozenset[str]) -> Weights:
