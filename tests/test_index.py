@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa.config import RetrievalSettings
 from qa.errors import IndexUnusable
 from qa.indexing import frequencies
 from qa.indexing.build import build
@@ -16,6 +17,7 @@ from qa.indexing.sources import Sources
 from qa.indexing.store import FORMAT_VERSION, Index, load, read_manifest, save
 from qa.retrieval.dense import dense_scores
 from qa.retrieval.embedding import SentenceTransformerEmbedder
+from qa.retrieval.retriever import Retriever
 from qa.text.folding import fold
 from qa.text.names import names
 from qa.text.tokens import tokens
@@ -172,6 +174,47 @@ def test_sentence_positions_stay_right_over_many_additions_and_a_removal(
     index = remove_document(index, tmp_path / "index", sources, "note-4")
     assert dict(index.sentence_position) == {t.id: i for i, t in enumerate(index.sentences)}
     assert all(index.sentences[index.sentence_position[t.id]] is t for t in index.sentences)
+
+
+def test_each_documents_rows_stay_right_through_additions_a_replacement_and_a_removal(
+    tmp_path: Path, seeds_dir: Path, index_dir: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """The rows a search kept to some documents marks (Index.doc_rows, grown with each addition rather than walked
+    again) are always the live rows of each document, and a search kept to one finds only its passages."""
+    shutil.copytree(index_dir, tmp_path / "index")
+    sources = Sources(seeds_dir, tmp_path / "library")
+    index = load(tmp_path / "index")
+
+    def expected(ix: Index) -> dict[str, list[int]]:
+        rows: dict[str, list[int]] = {}
+        for i, (c, alive) in enumerate(zip(ix.chunks, ix.live, strict=True)):
+            if alive:
+                rows.setdefault(c.doc, []).append(i)
+        return rows
+
+    steps = [("add", "note-0"), ("add", "note-1"), ("replace", "note-0"), ("add", "note-2"), ("remove", "note-1")]
+    for step, doc in steps:
+        assert index.doc_rows  # computed, so that the next index grows it where it can
+        if step == "remove":
+            index = remove_document(index, tmp_path / "index", sources, doc)
+        else:
+            text = f"{doc}號簡報（{step}）。本期主題是港口的碼頭工人罷工，第{len(step)}天。"
+            index = add_document(
+                index,
+                tmp_path / "index",
+                sources,
+                NewDocument(id=doc, text=text),
+                embedder,
+                replace=step == "replace",
+                max_segments=100,
+            ).index
+        assert ("doc_rows" in index.__dict__) == (step == "add")  # grown by an addition, walked again otherwise
+        assert {d: r.tolist() for d, r in index.doc_rows.items()} == expected(index), (step, doc)
+    assert set(index.doc_rows) == set(index.documents)
+    retriever = Retriever(index, embedder, RetrievalSettings())
+    for doc in ("note-0", "note-2", next(d for d in index.documents if not d.startswith("note-"))):
+        query = retriever.prepare("碼頭工人為什麼罷工？", docs=[doc])
+        assert {h.chunk.doc for h in retriever.search(query, 5)} == {doc}
 
 
 def _assert_sentences_match_their_text(index: Index) -> None:

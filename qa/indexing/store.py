@@ -154,6 +154,16 @@ class Index:
         return {c.id: c for c, alive in zip(self.chunks, self.live, strict=True) if alive}
 
     @cached_property
+    def doc_rows(self) -> dict[str, np.ndarray]:
+        """The live chunk rows (positions in `chunks`) of each document: a search kept to a few documents marks
+        their rows without walking every chunk (at 10,000 articles that walk took ~55 ms a question)."""
+        rows: dict[str, list[int]] = {}
+        for i, (chunk, alive) in enumerate(zip(self.chunks, self.live, strict=True)):
+            if alive:
+                rows.setdefault(chunk.doc, []).append(i)
+        return {doc: np.asarray(found, dtype=np.int64) for doc, found in rows.items()}
+
+    @cached_property
     def documents(self) -> dict[str, Document]:
         """The documents served, by id."""
         gone = self.removed
@@ -205,6 +215,14 @@ class Index:
                 fresh["live"] = np.concatenate([previous.live, np.ones(len(segment.chunks), dtype=bool)])
             if "chunk_by_id" in held:
                 fresh["chunk_by_id"] = {**previous.chunk_by_id, **{c.id: c for c in segment.chunks}}
+            if "doc_rows" in held:
+                added: dict[str, list[int]] = {}
+                for k, c in enumerate(segment.chunks, start=len(previous.chunks)):
+                    added.setdefault(c.doc, []).append(k)
+                fresh["doc_rows"] = previous.doc_rows | {
+                    doc: np.concatenate([previous.doc_rows.get(doc, np.zeros(0, dtype=np.int64)), found])
+                    for doc, found in added.items()
+                }
             if "documents" in held:
                 fresh["documents"] = {**previous.documents, **segment.documents}
         return index

@@ -147,7 +147,13 @@ class Retriever:
         return lexical, dense
 
     def _in_docs(self, docs: frozenset[str]) -> np.ndarray:
-        return np.fromiter((c.doc in docs for c in self.index.chunks), dtype=bool, count=len(self.index.chunks))
+        """The chunk rows of these documents, as a mask over every row."""
+        mask = np.zeros(len(self.index.chunks), dtype=bool)
+        rows = self.index.doc_rows
+        for doc in docs:
+            if (found := rows.get(doc)) is not None:
+                mask[found] = True
+        return mask
 
     def sentence_scores(self, query: Query, sentences: Sequence[Sentence] | None = None) -> np.ndarray:
         """BM25 of sentences for a prepared query, with the corpus's IDF: of the given ones, in order, or of every
