@@ -9,7 +9,8 @@ recombined into synthetic articles of about --chars characters when N asks for m
 means the project's own seed. Each size gets `qa index build` (its own process: its peak RSS is the build's), then
 `qa serve` on a free loopback port, ADDED articles posted one at a time (each timed until /search finds it),
 and --questions sequential POST /ask (timed by the client; `answering_p50_ms` is the server's own `timings.total_ms`,
-so that what HTTP and the client add is the difference).
+so that what HTTP and the client add is the difference), then the same questions each kept to one article chosen at
+random (`docs: [id]`, as the widget's data-doc asks: `ask_one_doc_p50_ms`).
 
 With --work-dir, each size's corpus and index are kept in DIR/N and built only when they are not there yet (the
 build figures are then null); every run serves a fresh copy of the index, so that the added articles do not
@@ -114,6 +115,15 @@ def measure(corpus: Path, index: Path, questions: list[str], env: dict[str, str]
                 latencies.append((time.perf_counter() - t0) * 1000)
                 reply.raise_for_status()
                 answering.append(reply.json()["timings"]["total_ms"])  # the server's own answering, without HTTP
+            # The same questions, each kept to one article (as the widget's data-doc asks): a new article each time.
+            ids = sorted(p.stem for p in corpus.iterdir())
+            pick = random.Random(len(ids))
+            scoped = []
+            for q in questions:
+                t0 = time.perf_counter()
+                reply = client.post("/ask", json={"question": q, "docs": [pick.choice(ids)]})
+                scoped.append((time.perf_counter() - t0) * 1000)
+                reply.raise_for_status()
         return {
             "ready_s": round(ready, 1),
             "add_one_ms_median": round(statistics.median(add_ms), 1),
@@ -122,6 +132,8 @@ def measure(corpus: Path, index: Path, questions: list[str], env: dict[str, str]
             "ask_p50_ms": round(statistics.median(latencies), 2),
             "ask_p95_ms": round(percentile(sorted(latencies), 95), 2),
             "answering_p50_ms": round(statistics.median(answering), 2),
+            "ask_one_doc_p50_ms": round(statistics.median(scoped), 2),
+            "ask_one_doc_p95_ms": round(percentile(sorted(scoped), 95), 2),
         }
     finally:
         server.terminate()
