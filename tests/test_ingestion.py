@@ -177,6 +177,23 @@ def test_many_additions_are_merged_into_few_segments(service: tuple[str, Setting
     }
 
 
+def test_a_replaced_document_lists_and_serves_only_its_new_chunks(service: tuple[str, Settings]) -> None:
+    url, _ = service
+    short = "北極熊簡報。\n\n格陵蘭的北極熊減少了。"
+    for body, query in (({"id": "polar", "text": POLAR}, ""), ({"id": "polar", "text": short}, "?replace=true")):
+        reply = httpx.post(f"{url}/documents{query}", json=body, headers=ADMIN, timeout=60)
+        assert reply.status_code == 201, reply.text
+    created = reply.json()["chunks"]
+    # The old version's chunks stay in their segment until a merge, but they are no longer the document's.
+    listed = {d["id"]: d["chunks"] for d in httpx.get(f"{url}/documents").json()["documents"]}
+    assert listed["polar"] == created
+    assert httpx.post(f"{url}/documents", json={"id": "polar-copy", "text": short}, headers=ADMIN).status_code == 201
+    listed = {d["id"]: d["chunks"] for d in httpx.get(f"{url}/documents").json()["documents"]}
+    assert listed["polar"] == created == listed["polar-copy"]
+    hits = httpx.get(f"{url}/search", params={"q": "北極熊 覓食 海冰", "k": 10, "docs": ["polar"]}).json()["passages"]
+    assert hits and all(h["doc"] == "polar" and "覓食" not in h["text"] for h in hits)
+
+
 def test_questions_can_be_scoped_to_documents(service: tuple[str, Settings]) -> None:
     url, _ = service
     assert (

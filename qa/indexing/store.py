@@ -216,12 +216,12 @@ class Index:
             if "chunk_by_id" in held:
                 fresh["chunk_by_id"] = {**previous.chunk_by_id, **{c.id: c for c in segment.chunks}}
             if "doc_rows" in held:
-                added: dict[str, list[int]] = {}
+                grown: dict[str, list[int]] = {}
                 for k, c in enumerate(segment.chunks, start=len(previous.chunks)):
-                    added.setdefault(c.doc, []).append(k)
+                    grown.setdefault(c.doc, []).append(k)
                 fresh["doc_rows"] = previous.doc_rows | {
                     doc: np.concatenate([previous.doc_rows.get(doc, np.zeros(0, dtype=np.int64)), found])
-                    for doc, found in added.items()
+                    for doc, found in grown.items()
                 }
             if "documents" in held:
                 fresh["documents"] = {**previous.documents, **segment.documents}

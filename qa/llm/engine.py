@@ -135,7 +135,9 @@ class LLMEngine:
         index = self.answerer.retriever.index
         if self.context == "article":
             docs = {h.chunk.doc for h in hits}
-            whole = [s for s in index.sentences if s.doc in docs]
+            found = [index.doc_rows[d] for d in docs if d in index.doc_rows]
+            rows = sorted(int(r) for part in found for r in part)  # the documents' live rows, in index order
+            whole = [s for r in rows for s in index.chunks[r].sentences]
             if sum(len(s.text) for s in whole) <= self.article_max_chars:
                 return whole
         return [s for h in hits for s in h.chunk.sentences]

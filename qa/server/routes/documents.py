@@ -37,9 +37,7 @@ def chunk(chunk_id: str, p: PipelineDep) -> ChunkOut:
 @router.get("/documents", response_model=DocumentsResponse)
 def documents(p: PipelineDep) -> DocumentsResponse:
     """Metadata of the indexed documents and of the index."""
-    counts: dict[str, int] = {}
-    for c in p.index.chunks:
-        counts[c.doc] = counts.get(c.doc, 0) + 1
+    rows = p.index.doc_rows  # the live chunks of each document (a replaced one's old chunks are not its own)
     docs = [
         DocumentOut(
             id=d.id,
@@ -48,7 +46,7 @@ def documents(p: PipelineDep) -> DocumentsResponse:
             date=d.date,
             chars=len(d.text),
             sha256=d.sha256,
-            chunks=counts.get(d.id, 0),
+            chunks=len(rows.get(d.id, ())),
         )
         for d in p.index.documents.values()
     ]
