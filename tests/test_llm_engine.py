@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import time
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import pytest
 
+from qa.answering.extractive import ExtractiveAnswerer
 from qa.app import build_app, make_engine
-from qa.config import Settings
+from qa.config import LLMSettings, RetrievalSettings, Settings
+from qa.indexing.library import add_document
+from qa.indexing.sources import Sources
+from qa.indexing.store import load
+from qa.llm.engine import LLMEngine
+from qa.retrieval.embedding import SentenceTransformerEmbedder
+from qa.retrieval.retriever import Retriever
 from qa.server.state import Pipeline
+from qa.types import Hit, NewDocument
 from tests.fake_llm import Script, Step, citing, fake_llm_app
 from tests.support import configured, free_port, serve
 
@@ -287,3 +297,26 @@ def test_after_repeated_timeouts_the_llm_is_skipped_at_once(drip_url: str, scrip
     assert data["mode"] == "llm-fallback" and data["reason"] == "llm: unavailable"
     assert time.perf_counter() - started < 2.0  # the open breaker fails fast ...
     assert len(script.requests) == 3  # ... without contacting the LLM server
+
+
+def test_article_context_holds_a_replaced_documents_new_sentences_only(
+    tmp_path: Path, seeds_dir: Path, index_dir: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    # The old version's rows stay in their segment until a merge; the prompt must not number its sentences.
+    shutil.copytree(index_dir, tmp_path / "index")
+    sources = Sources(seeds_dir, tmp_path / "library")
+    index = load(tmp_path / "index")
+    old, new = "北極熊簡報。\n\n海冰融化令北極熊覓食更加困難。", "北極熊簡報。\n\n格陵蘭的北極熊減少了三成。"
+    for text, replace in ((old, False), (new, True)):
+        doc = NewDocument(id="polar", text=text)
+        index = add_document(index, tmp_path / "index", sources, doc, embedder, replace=replace, max_segments=100).index
+    assert any(c.doc == "polar" and "覓食" in c.text for c in index.chunks)  # still there, no longer live
+    engine = LLMEngine(
+        ExtractiveAnswerer(Retriever(index, embedder, RetrievalSettings())),
+        cast(Any, None),  # never called: only the sources are read
+        LLMSettings(context="article"),
+    )
+    live = [c for c in index.chunk_by_id.values() if c.doc == "polar"]
+    sentences = engine._sources([Hit(chunk=live[0], score=1.0)])
+    assert [s.text for s in sentences] == [s.text for c in live for s in c.sentences]
+    assert not any("覓食" in s.text for s in sentences)
