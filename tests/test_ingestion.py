@@ -194,6 +194,36 @@ def test_a_replaced_document_lists_and_serves_only_its_new_chunks(service: tuple
     assert hits and all(h["doc"] == "polar" and "覓食" not in h["text"] for h in hits)
 
 
+def test_documents_are_found_by_name_and_listed_a_page_at_a_time(service: tuple[str, Settings]) -> None:
+    url, _ = service
+    for n, title in enumerate(["格陵蘭北極熊調查", "港口罷工第一天", "港口罷工第二天", None]):
+        body = {"id": f"brief-{n}", "text": f"{title or '無題'}。\n\n第{n}號簡報的內容。"}
+        if title:
+            body["title"] = title
+        assert httpx.post(f"{url}/documents", json=body, headers=ADMIN, timeout=60).status_code == 201
+    everything = httpx.get(f"{url}/documents").json()
+    assert everything["total"] == len(everything["documents"]) == 5  # the seed and the four briefs
+
+    def found(**params: object) -> tuple[list[str], int]:
+        reply = httpx.get(f"{url}/documents", params=params)
+        assert reply.status_code == 200, reply.text
+        data = reply.json()
+        return [d["id"] for d in data["documents"]], data["total"]
+
+    assert found(q="港口罷工") == (["brief-1", "brief-2"], 2)
+    assert found(q="港口罢工") == (["brief-1", "brief-2"], 2)  # in Simplified too
+    assert found(q="  北極熊 ") == (["brief-0"], 1)
+    assert found(q="BRIEF-3") == (["brief-3"], 1)  # an id, in any case
+    assert found(q="月球") == ([], 0)
+    ids = [d["id"] for d in everything["documents"]]
+    assert found(limit=2) == (ids[:2], 5)
+    assert found(limit=2, offset=2) == (ids[2:4], 5)
+    assert found(offset=4) == (ids[4:], 5)
+    assert found(q="港口", limit=1, offset=1) == (["brief-2"], 2)
+    for bad in ({"limit": 0}, {"limit": 5000}, {"offset": -1}, {"q": "x" * 201}):
+        assert httpx.get(f"{url}/documents", params=bad).status_code == 422, bad
+
+
 def test_questions_can_be_scoped_to_documents(service: tuple[str, Settings]) -> None:
     url, _ = service
     assert (

@@ -35,6 +35,7 @@ from qa.indexing.postings import Postings
 from qa.indexing.segment_files import load_segment, save_segment, verify_segment
 from qa.indexing.segments import Segment, merge_segments
 from qa.memo import Memo
+from qa.text.folding import fold
 from qa.text.names import Names
 from qa.text.pinyin_names import spellings
 from qa.types import Chunk, Document, Sentence
@@ -162,6 +163,11 @@ class Index:
             if alive:
                 rows.setdefault(chunk.doc, []).append(i)
         return {doc: np.asarray(found, dtype=np.int64) for doc, found in rows.items()}
+
+    @cached_property
+    def document_names(self) -> dict[str, str]:
+        """Each document's id and title, folded (any script, any case), to find documents by name."""
+        return {d.id: fold(f"{d.id}\n{d.title or ''}") for d in self.documents.values()}
 
     @cached_property
     def documents(self) -> dict[str, Document]:

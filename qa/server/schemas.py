@@ -196,9 +196,10 @@ class DocumentText(BaseModel):
 
 
 class DocumentsResponse(BaseModel):
-    """The indexed documents and the index they are in."""
+    """The indexed documents (or a page of those found) and the index they are in."""
 
     documents: list[DocumentOut]
+    total: int = Field(description="How many documents were found (all of them when no `q` is given)")
     index: dict[str, Any]
 
 

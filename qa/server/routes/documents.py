@@ -20,6 +20,7 @@ from qa.server.schemas import (
     DocumentText,
     ErrorResponse,
 )
+from qa.text.folding import fold
 from qa.types import NewDocument
 
 router = APIRouter(tags=["documents"])
@@ -35,8 +36,23 @@ def chunk(chunk_id: str, p: PipelineDep) -> ChunkOut:
 
 
 @router.get("/documents", response_model=DocumentsResponse)
-def documents(p: PipelineDep) -> DocumentsResponse:
-    """Metadata of the indexed documents and of the index."""
+def documents(
+    p: PipelineDep,
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="Only documents whose id or title holds this (any script, any case)"),
+    ] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="At most this many (default: all)")] = None,
+    offset: Annotated[int, Query(ge=0, description="Skip this many of those found")] = 0,
+) -> DocumentsResponse:
+    """Metadata of the indexed documents (all of them, or a page of those found) and of the index; `total` is how
+    many were found. An archive's reader finds an article by name (`q`) rather than reading a list of thousands."""
+    found = list(p.index.documents.values())
+    needle = fold(q.strip()) if q else ""
+    if needle:
+        names = p.index.document_names
+        found = [d for d in found if needle in names[d.id]]
+    page = found[offset : offset + limit] if limit is not None else found[offset:]
     rows = p.index.doc_rows  # the live chunks of each document (a replaced one's old chunks are not its own)
     docs = [
         DocumentOut(
@@ -48,10 +64,10 @@ def documents(p: PipelineDep) -> DocumentsResponse:
             sha256=d.sha256,
             chunks=len(rows.get(d.id, ())),
         )
-        for d in p.index.documents.values()
+        for d in page
     ]
     manifest = {k: v for k, v in p.index.manifest.items() if k not in ("files", "documents")}
-    return DocumentsResponse(documents=docs, index=manifest)
+    return DocumentsResponse(documents=docs, total=len(found), index=manifest)
 
 
 @router.get("/documents/{doc_id}", response_model=DocumentText)
