@@ -224,6 +224,7 @@ def _eval_squad(args: argparse.Namespace) -> int:
         near=args.near,
         reworded=args.reworded,
         english=args.english,
+        other_script=args.other_script,
         work_dir=Path(args.work_dir) if args.work_dir else None,
     )
     report = run_external(run, _settings(args), url=args.url)
@@ -303,6 +304,12 @@ def parser() -> argparse.ArgumentParser:
         "--english",
         action="store_true",
         help="ask the questions glossed into English word by word (CC-CEDICT senses, names in pinyin)",
+    )
+    ev.add_argument(
+        "--other-script",
+        action="store_true",
+        help="ask the questions in the other script, character by character (Simplified for DRCD, Traditional for "
+        "CMRC 2018)",
     )
     ev.add_argument("--seed", type=int, default=0, help="seed of the choice of articles and questions")
     ev.add_argument("--work-dir", help="where the corpus and its index are kept (default: a folder in /tmp)")

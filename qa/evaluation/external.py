@@ -32,7 +32,7 @@ from qa.evaluation.squad import (
 )
 from qa.indexing.chunking import chunk_document
 from qa.indexing.documents import load_documents
-from qa.text.folding import fold
+from qa.text.folding import fold, to_simplified, to_traditional
 from qa.types import Embedder, Sentence
 
 _NOT_COUNTED_RE = re.compile(r"[\W_]+")
@@ -215,6 +215,7 @@ class ExternalRun:
     near: bool = True  # also ask one question per article of the corpus with its answer cut out (local runs only)
     reworded: bool = False  # ask the questions (and near misses) in other words, as qa/evaluation/rewording.py does
     english: bool = False  # ask the questions (and near misses) glossed into English (qa/evaluation/glossing.py)
+    other_script: bool = False  # ask the questions (and near misses) in the other script, character by character
 
     def folder(self) -> Path:
         """Where the corpus and its index are kept between runs (the same run finds its index again)."""
@@ -233,6 +234,8 @@ def _near_misses(run: ExternalRun, chosen: Sample, settings: Settings, embedder:
         questions = in_other_words(Sample(articles, questions, chosen.foreign), run.seed).questions
     if run.english:
         questions = in_english(Sample(articles, questions, chosen.foreign)).questions
+    if run.other_script:
+        questions = in_other_script(Sample(articles, questions, chosen.foreign)).questions
     seeds_dir, index_dir = run.folder() / "near" / "seeds", run.folder() / "near" / "index"
     write_corpus(articles, seeds_dir)
     update = {"seeds_dir": seeds_dir, "index_dir": index_dir, "on_index_mismatch": "rebuild"}
@@ -266,6 +269,21 @@ def in_english(chosen: Sample) -> Sample:
     return replace(chosen, questions=glossed(chosen.questions), foreign=glossed(chosen.foreign))
 
 
+def in_other_script(chosen: Sample) -> Sample:
+    """The sample with its questions (and the foreign ones) written in the other script, character by character
+    (OpenCC t2s or s2t, no regional vocabulary): a reader of Simplified asking about a Traditional article in its own
+    words, and the other way round."""
+
+    def other(text: str) -> str:
+        simplified = to_simplified(text)
+        return simplified if simplified != text else to_traditional(text)
+
+    def converted(questions: tuple[SquadQuestion, ...]) -> tuple[SquadQuestion, ...]:
+        return tuple(replace(q, text=other(q.text)) for q in questions)
+
+    return replace(chosen, questions=converted(chosen.questions), foreign=converted(chosen.foreign))
+
+
 def run_external(
     run: ExternalRun, settings: Settings, *, url: str | None = None, embedder: Embedder | None = None
 ) -> dict[str, Any]:
@@ -276,6 +294,8 @@ def run_external(
         chosen = in_other_words(chosen, run.seed)
     if run.english:
         chosen = in_english(chosen)
+    if run.other_script:
+        chosen = in_other_script(chosen)
     seeds_dir, index_dir = run.folder() / "seeds", run.folder() / "index"
     write_corpus(chosen.corpus, seeds_dir)
     sentences = [s for d in load_documents(seeds_dir) for c in chunk_document(d) for s in c.sentences]
