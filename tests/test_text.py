@@ -19,6 +19,21 @@ def test_fold_joins_scripts_width_and_name_variants() -> None:
     assert fold("NATO") == "nato"
 
 
+def test_a_word_folds_the_same_in_either_script_and_in_either_regions_words(article: str) -> None:
+    # Taiwan's word typed in Traditional, the same word typed in Simplified, and the mainland's word.
+    for traditional, simplified, mainland in [
+        ("計程車", "计程车", "出租车"),
+        ("索馬利亞", "索马利亚", "索马里"),
+        ("軟體", "软体", "软件"),
+        ("資訊", "资讯", "信息"),
+    ]:
+        assert fold(traditional) == fold(simplified) == fold(mainland), traditional
+    assert fold("港口簡報第3號") == fold("港口简报第3号")
+    # Every line of the article folds as it would typed in Simplified characters (a zh-Hans reader's question).
+    for line in article.splitlines():
+        assert fold(line) == fold(folding.to_simplified(line)), line
+
+
 def test_alias_variants_are_never_part_of_their_canonical_form() -> None:
     # A variant inside its canonical name would be replaced within the name itself (伊斯坎德 -> 伊斯坎德爾爾).
     for variant, canonical in folding._aliases():

@@ -134,7 +134,7 @@ def content_terms(text: str) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS]
 
 
-TOKENIZER_VERSION = 1
+TOKENIZER_VERSION = 2  # 2: script folding goes through Traditional with Taiwan's words (qa.text.folding)
 
 
 def tokenizer_signature() -> dict[str, str | int]:
