@@ -823,6 +823,7 @@ def test_the_picker_asks_about_one_article_or_all(page: Page, two_articles: tupl
     page.goto(qa_url + "/")
     picker = page.get_by_label("詢問範圍")
     expect(picker).to_be_visible()
+    expect(page.locator("#doc-search")).to_be_hidden()  # two articles: a list, nothing to search
     expect(picker.locator("option")).to_have_text(["所有文章", seed["title"], BRIEF_DOC["title"]])
     expect(picker).to_have_value("")
     expect(page.locator("#intro-text")).to_contain_text("所有文章")
@@ -899,3 +900,68 @@ def test_a_widget_with_an_unknown_data_doc_says_so_and_asks_across_all(
     assert chat.locator("img").count() == 0 and page.locator("img").count() == 0
     assert page.evaluate("window.__pwned") is None
     assert page.frames[1].evaluate("window.__pwned") is None
+
+
+# ---- an archive: more articles than a list shows well ----
+
+POLAR_DOC = {
+    "id": "polar-survey",
+    "title": "格陵蘭北極熊調查",
+    "text": "格陵蘭北極熊調查\n\n研究人員在格陵蘭東部的冰原上記錄到120隻北極熊，比十年前少了三成。",
+}
+
+
+@pytest.fixture(scope="module")
+def many_articles(
+    tmp_path_factory: pytest.TempPathFactory,
+    settings: Settings,
+    index_dir: Path,
+    embedder: SentenceTransformerEmbedder,
+) -> Iterator[str]:
+    """A QA service over the seed article and eleven more: past the chat page's SEARCH_FROM (10)."""
+    folder = tmp_path_factory.mktemp("many-articles")
+    shutil.copytree(index_dir, folder / "index")
+    many = configured(settings, index_dir=folder / "index", library_dir=folder / "library", admin_keys=["admin-secret"])
+    app = build_app(many, pipeline=build_pipeline(many, embedder=embedder))
+    with serve(app) as qa_url:
+        briefs = [
+            {"id": f"port-{n}", "title": f"港口簡報第{n}號", "text": f"港口簡報第{n}號\n\n碼頭工人罷工第{n}天。"}
+            for n in range(10)
+        ]
+        for body in [POLAR_DOC, *briefs]:
+            added = httpx.post(
+                qa_url + "/documents", json=body, headers={"Authorization": "Bearer admin-secret"}, timeout=60
+            )
+            assert added.status_code == 201, added.text
+        yield qa_url
+
+
+@pytest.mark.browser
+def test_in_an_archive_the_reader_finds_an_article_by_title(page: Page, many_articles: str) -> None:
+    qa_url = many_articles
+    listed = httpx.get(qa_url + "/documents").json()
+    assert listed["total"] == 12
+    bodies = asked_bodies(page)
+    page.goto(qa_url + "/")
+    picker, search = page.get_by_label("詢問範圍"), page.get_by_label("以標題搜尋文章")
+    expect(search).to_be_visible()
+    expect(picker.locator("option")).to_have_count(13)  # all articles, then each of the twelve
+
+    search.fill("北極熊")  # a Traditional title, found from any script
+    expect(picker.locator("option")).to_have_text(["所有文章", POLAR_DOC["title"]])
+    picker.select_option(POLAR_DOC["id"])
+    assert page.url == f"{qa_url}/?doc={POLAR_DOC['id']}"
+    answer = ask(page, "格陵蘭東部記錄到多少隻北極熊？")
+    assert bodies[-1]["docs"] == [POLAR_DOC["id"]]
+    assert "120" in answer.locator(".answer-text").inner_text()
+
+    search.fill("月球")  # nothing found: the chosen article stays, and the reader is told
+    expect(picker.locator("option")).to_have_text(["所有文章", POLAR_DOC["title"], "沒有標題符合的文章"])
+    expect(picker).to_have_value(POLAR_DOC["id"])
+    search.fill("港口简报第3")  # Simplified finds the Traditional title
+    expect(picker.locator("option")).to_have_text(["所有文章", POLAR_DOC["title"], "港口簡報第3號"])
+    search.fill("")
+    expect(picker.locator("option")).to_have_count(13)
+    ratios = page.locator(".scope label, #doc-picker, #doc-search").evaluate_all(CONTRAST)
+    assert len(ratios) == 3 and min(ratio for _, ratio in ratios) >= 4.5
+    page.screenshot(path=SHOTS / "chat-archive-search.png")

@@ -82,10 +82,13 @@ function highlight() {
   }
 }
 
+const LISTED = 200;
+
 async function chooseDocument() {
   const wanted = new URLSearchParams(window.location.search).get("doc");
   if (wanted) return wanted;
-  const { documents } = await getJson("/documents");
+  // The first LISTED of an archive's articles (the chat page finds the others by title).
+  const { documents, total = documents.length } = await getJson(`/documents?limit=${LISTED}`);
   if (!documents.length) throw new Error(t("noDocuments"));
   if (documents.length > 1) {
     const list = $("doc-list-items");
@@ -96,6 +99,13 @@ async function chooseDocument() {
       const item = document.createElement("li");
       item.append(a);
       list.append(item);
+    }
+    if (total > documents.length) {
+      const more = document.createElement("li");
+      more.dataset.i18n = "moreArticles";
+      more.dataset.n = String(total - documents.length);
+      more.textContent = t("moreArticles", { n: more.dataset.n });
+      list.append(more);
     }
     $("doc-list").hidden = false;
   }

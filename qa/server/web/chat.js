@@ -362,12 +362,43 @@ function showUnknown(wanted) {
   notice.hidden = false;
 }
 
-function fillPicker(documents) {
+// Articles listed at once; past SEARCH_FROM of them the reader finds one by title (GET /documents?q=).
+const PAGE = 200;
+const SEARCH_FROM = 10;
+
+/** The picker's options: all articles, then these (and the chosen one, when a search left it out). */
+function fillPicker(documents, { searched = false } = {}) {
   const picker = $("doc-picker");
   const all = new Option(t("allArticles"), "");
   all.dataset.i18n = "allArticles";
-  picker.replaceChildren(all, ...documents.map((d) => new Option(docName(d), d.id)));
+  const shown = [...documents];
+  if (scope && !shown.some((d) => d.id === scope) && known.has(scope)) shown.unshift(known.get(scope));
+  const options = shown.map((d) => new Option(docName(d), d.id));
+  if (searched && !documents.length) {
+    const none = new Option(t("noArticleFound"), "", false, false);
+    none.disabled = true;
+    none.dataset.i18n = "noArticleFound";
+    options.push(none);
+  }
+  picker.replaceChildren(all, ...options);
   picker.value = scope ?? "";
+}
+
+let searching = 0; // the latest search: an answer to an older one is dropped
+
+/** Refill the picker with the articles whose title (or id) holds the text; all of the first page without one. */
+async function searchArticles(text) {
+  const mine = ++searching;
+  const query = text.trim() ? `&q=${encodeURIComponent(text.trim())}` : "";
+  let documents;
+  try {
+    ({ documents } = await getJson(`/documents?limit=${PAGE}${query}`));
+  } catch {
+    return; // the picker keeps what it shows
+  }
+  if (mine !== searching) return;
+  for (const d of documents) known.set(d.id, d);
+  fillPicker(documents, { searched: Boolean(query) });
 }
 
 function reflectInAddress() {
@@ -399,8 +430,15 @@ async function loadScope() {
   const wanted = new URLSearchParams(location.search).get("doc") || "";
   if (DOC_ID.test(wanted)) scope = wanted;
   let documents;
+  let total;
   try {
-    ({ documents } = await getJson("/documents"));
+    ({ documents, total } = await getJson(`/documents?limit=${PAGE}`));
+    total ??= documents.length;
+    if (scope && total > documents.length && !documents.some((d) => d.id === scope)) {
+      // An article past the first page: look it up by its id.
+      const found = await getJson(`/documents?limit=${PAGE}&q=${encodeURIComponent(scope)}`);
+      documents = [...documents, ...found.documents.filter((d) => d.id === scope)];
+    }
   } catch {
     if (wanted && !scope) showUnknown(wanted);
     return; // the article link still opens the article view, which explains what went wrong
@@ -410,12 +448,13 @@ async function loadScope() {
     scope = null; // an article this service does not have: answer from all of them rather than fail every question
     showUnknown(wanted);
   }
-  if (documents.length > 1) $("intro-text").dataset.i18n = "introMany";
+  if (total > 1) $("intro-text").dataset.i18n = "introMany";
   $("intro-text").textContent = t($("intro-text").dataset.i18n);
   // One document leaves nothing to choose; in the widget, an article the host page named stays fixed.
   const fixed = embedded && scope !== null;
-  fillPicker(documents);
-  $("scope").hidden = documents.length < 2 || fixed;
+  fillPicker(documents.slice(0, PAGE));
+  $("scope").hidden = total < 2 || fixed;
+  $("doc-search").hidden = total <= SEARCH_FROM;
   showAbout();
 }
 
@@ -453,6 +492,11 @@ function init() {
   }
   for (const a of document.querySelectorAll("a[href]")) link(a);
   $("doc-picker").addEventListener("change", (event) => changeScope(event.target.value || null));
+  let typing = null;
+  $("doc-search").addEventListener("input", (event) => {
+    clearTimeout(typing);
+    typing = setTimeout(() => searchArticles(event.target.value), 250);
+  });
   scopeReady = loadScope();
   // The page starts with the question box disabled (index.html): it takes questions from now on.
   box.disabled = false;
