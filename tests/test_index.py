@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa.answering.matching import SentenceStats
+from qa.answering.units import UnitStats
 from qa.config import RetrievalSettings
 from qa.errors import IndexUnusable
 from qa.indexing import frequencies
@@ -215,6 +217,38 @@ def test_each_documents_rows_stay_right_through_additions_a_replacement_and_a_re
     for doc in ("note-0", "note-2", next(d for d in index.documents if not d.startswith("note-"))):
         query = retriever.prepare("碼頭工人為什麼罷工？", docs=[doc])
         assert {h.chunk.doc for h in retriever.search(query, 5)} == {doc}
+
+
+def test_a_removed_documents_words_are_no_longer_the_corpus_s(
+    tmp_path: Path, seeds_dir: Path, index_dir: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """Removed and replaced documents keep their rows until a merge; the corpus statistics (what the corpus
+    mentions, in how many sentences, a document's own sentences) read only the live ones."""
+    shutil.copytree(index_dir, tmp_path / "index")
+    sources = Sources(seeds_dir, tmp_path / "library")
+    index = load(tmp_path / "index")
+    polar = "北極熊簡報。\n\n研究人員在格陵蘭記錄到120隻北極熊。"
+    for doc, text in (("polar", polar), ("ports", "港口簡報。\n\n碼頭工人罷工。")):
+        index = add_document(index, tmp_path / "index", sources, NewDocument(id=doc, text=text), embedder).index
+    index = add_document(
+        index,
+        tmp_path / "index",
+        sources,
+        NewDocument(id="ports", text="港口簡報。\n\n貨櫃碼頭恢復作業。"),
+        embedder,
+        replace=True,
+    ).index
+    index = remove_document(index, tmp_path / "index", sources, "polar")
+    assert any(c.doc == "polar" for c in index.chunks)  # its rows are still there, not live
+    assert index.sentence_live.tolist() == [
+        alive for c, alive in zip(index.chunks, index.live, strict=True) for _ in c.sentences
+    ]
+    stats = SentenceStats(index)
+    assert not stats.contains(fold("格陵蘭")) and stats.df(fold("格陵蘭")) == 0
+    assert not stats.contains(fold("罷工")) and stats.contains(fold("貨櫃碼頭"))  # only the new version of ports
+    assert stats.contains(fold("烏克蘭"))  # the seed article is untouched
+    positions = UnitStats(index)._positions("ports")
+    assert [index.sentences[i].text for i in positions] == ["港口簡報。", "貨櫃碼頭恢復作業。"]
 
 
 def _assert_sentences_match_their_text(index: Index) -> None:

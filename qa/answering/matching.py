@@ -81,12 +81,17 @@ class SentenceStats:
         self.index = index
         sentences = index.sentences
         self.exact = index.chars <= EXACT_CORPUS_CHARS
-        self._texts: list[str] = [index.folded(i) for i in range(len(sentences))] if self.exact else []
-        self._stem_sets: list[set[str]] = [set(english_terms(s.text)) for s in sentences] if self.exact else []
-        self.folded: Sequence[str] = self._texts if self.exact else _Lazy(len(sentences), index.folded)
+        texts = [index.folded(i) for i in range(len(sentences))] if self.exact else []
+        stem_sets = [set(english_terms(s.text)) for s in sentences] if self.exact else []
+        self.folded: Sequence[str] = texts if self.exact else _Lazy(len(sentences), index.folded)
         self.stems: Sequence[set[str]] = (
-            self._stem_sets if self.exact else _Lazy(len(sentences), lambda i: set(english_terms(sentences[i].text)))
+            stem_sets if self.exact else _Lazy(len(sentences), lambda i: set(english_terms(sentences[i].text)))
         )
+        # What the corpus holds: the sentences of removed documents (kept in their segment until a merge) count as
+        # empty, so that a word only a removed document used is one the corpus does not mention.
+        alive = index.sentence_live.tolist() if self.exact else []
+        self._texts: list[str] = [t if a else "" for t, a in zip(texts, alive, strict=True)]
+        self._stem_sets: list[set[str]] = [s if a else set() for s, a in zip(stem_sets, alive, strict=True)]
         self._all_stems = set().union(*self._stem_sets) if self._stem_sets else set()
         self._corpus = "\n".join(self._texts)
         self._starts = list(itertools.accumulate((len(t) + 1 for t in self._texts[:-1]), initial=0))

@@ -200,8 +200,10 @@ class UnitStats:
     def _positions(self, doc: str) -> list[int]:
         if self._doc_positions is None:
             self._doc_positions = {}
+            alive = self.index.sentence_live.tolist()  # a replaced document's old sentences are not its own
             for i, sentence in enumerate(self.index.sentences):
-                self._doc_positions.setdefault(sentence.doc, []).append(i)
+                if alive[i]:
+                    self._doc_positions.setdefault(sentence.doc, []).append(i)
         return self._doc_positions.get(doc, [])
 
     def _doc(self, doc: str) -> tuple[int, Counter[str]]:

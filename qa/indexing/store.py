@@ -165,6 +165,11 @@ class Index:
         return {doc: np.asarray(found, dtype=np.int64) for doc, found in rows.items()}
 
     @cached_property
+    def sentence_live(self) -> np.ndarray:
+        """True for the sentences (by position in `sentences`) of the chunk rows still in the index."""
+        return np.repeat(self.live, [len(c.sentences) for c in self.chunks])
+
+    @cached_property
     def document_names(self) -> dict[str, str]:
         """Each document's id and title, folded (any script, any case), to find documents by name."""
         return {d.id: fold(f"{d.id}\n{d.title or ''}") for d in self.documents.values()}
