@@ -29,6 +29,7 @@ from qa.server.memory import hold, reserve_for, wants_holding
 from qa.server.state import Library, Pipeline
 from qa.text.pinyin_names import readings as pinyin_readings
 from qa.text.tokens import initialise
+from qa.text.transliteration import warm_names
 from qa.types import Embedder, NewDocument
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def build_pipeline(
     if warm:
         warm_lexicon()  # the dictionary an added document's lexicon is built from: read now, not on the first add
         pinyin_readings()  # the characters of each pinyin syllable (~0.2 s): not on the first English name in pinyin
+        warm_names(index.lexicon)  # each corpus name's pinyin, arranged to match English names by sound (~0.2 s)
         # ... and the rest the first addition would pay for (0.2 s at 10,000 articles): the model's tokenizer, which
         # measures an added document's coverage, and each segment's per-document sizes, which the manifest counts.
         embedder.coverage("warm up")

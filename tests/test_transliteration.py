@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,16 @@ from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever
 from qa.text.folding import fold
 from qa.text.lexicon import MOST_HEARD, transliterations
-from qa.text.transliteration import THRESHOLD, chinese_skeleton, english_skeleton, similarity
+from qa.text.transliteration import (
+    THRESHOLD,
+    TRANSLITERATION_CHARS,
+    best_match,
+    chinese_skeleton,
+    english_skeleton,
+    name_key,
+    query_keys,
+    similarity,
+)
 
 
 def _likeness(english: str, chinese: str) -> float:
@@ -115,3 +125,42 @@ def test_a_language_named_in_a_question_is_not_a_name_the_article_lacks(
     # ... while people and places the article never mentions still are.
     assert stats.unknown_names(Question.parse("梅德韋傑夫宣布了什麼？"), index.lexicon) == ["梅德韦杰夫"]
     assert stats.unknown_names(Question.parse("議員在巴黎宣布了什麼？"), index.lexicon) == ["巴黎"]
+
+
+def _one_by_one(english: str, lexicon: dict[str, list[str]]) -> tuple[str, float] | None:
+    """best_match as its docstring defines it: every candidate name's similarity, one at a time."""
+    skeleton = english_skeleton(english)
+    names = {n for key in query_keys(skeleton) for n in lexicon.get(key, ())}
+    scored = [(similarity(skeleton, chinese_skeleton(n)), n) for n in names]
+    best = max(scored, default=None, key=lambda s: (s[0], len(s[1]), s[1]))
+    return (best[1], best[0]) if best and best[0] > 0 else None
+
+
+def _made_up_names(count: int, seed: int) -> list[str]:
+    """Transliteration-like names of 2 to 7 characters, as an archive's lexicon holds thousands of."""
+    rng = random.Random(seed)
+    return sorted({"".join(rng.choices(TRANSLITERATION_CHARS, k=rng.randint(2, 7))) for _ in range(count)})
+
+
+def test_english_names_are_matched_against_many_names_at_once_as_one_by_one() -> None:
+    # Hundreds of names under each key (compared as arrays) and a key of a few (compared one by one); English names
+    # of every length, real and made up, including ones that sound like nothing.
+    names = _made_up_names(3000, seed=5)
+    lexicon: dict[str, list[str]] = {}
+    for name in [*names, "泽连斯基", "布达佩斯", "马克龙"]:
+        lexicon.setdefault(name_key(chinese_skeleton(name)), []).append(name)
+    lexicon["~H"] = lexicon.get("~H", [])[:5]
+    rng = random.Random(6)
+    made_up = {"".join(rng.choices("bcdfghklmnprstvzaeiouy", k=rng.randint(3, 11))).capitalize() for _ in range(60)}
+    english = sorted(made_up | {"Zelensky", "Budapest", "Macron", "Hanoi", "Schwarzenegger", "Aeo", "Xi"})
+    for word in english:
+        assert best_match(word, lexicon) == _one_by_one(word, lexicon), word
+    assert best_match("Zelensky", lexicon) == ("泽连斯基", _one_by_one("Zelensky", lexicon)[1])  # type: ignore[index]
+
+
+def test_a_new_lexicon_is_matched_afresh() -> None:
+    # A match is remembered for the lexicon's lists it was found in: an index with the name added (new lists) finds it.
+    before = {"~S": ["斯塔默"]}
+    assert best_match("Zelensky", before) is None or best_match("Zelensky", before)[0] != "泽连斯基"  # type: ignore[index]
+    after = {"~S": ["斯塔默", "泽连斯基"]}
+    assert best_match("Zelensky", after)[0] == "泽连斯基"  # type: ignore[index]
