@@ -10,7 +10,8 @@ means the project's own seed. Each size gets `qa index build` (its own process: 
 `qa serve` on a free loopback port, ADDED articles posted one at a time (each timed until /search finds it),
 and --questions sequential POST /ask (timed by the client; `answering_p50_ms` is the server's own `timings.total_ms`,
 so that what HTTP and the client add is the difference), then the same questions each kept to one article chosen at
-random (`docs: [id]`, as the widget's data-doc asks: `ask_one_doc_p50_ms`).
+random (`docs: [id]`, as the widget's data-doc asks: `ask_one_doc_p50_ms`), then the same questions glossed into
+English word by word (qa/evaluation/glossing.py: `ask_en_p50_ms`), whose names are looked for by sound and in pinyin.
 
 With --work-dir, each size's corpus and index are kept in DIR/N and built only when they are not there yet (the
 build figures are then null); every run serves a fresh copy of the index, so that the added articles do not
@@ -33,6 +34,8 @@ from pathlib import Path
 
 import httpx
 from load import free_port, percentile, wait_ready  # the sibling load-test script
+
+from qa.evaluation.glossing import gloss
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTERNAL = ROOT.parent / "shared" / "eval" / "external"
@@ -115,6 +118,13 @@ def measure(corpus: Path, index: Path, questions: list[str], env: dict[str, str]
                 latencies.append((time.perf_counter() - t0) * 1000)
                 reply.raise_for_status()
                 answering.append(reply.json()["timings"]["total_ms"])  # the server's own answering, without HTTP
+            # The same questions in English (glossed word by word, names in pinyin), as an English reader asks them.
+            english = []
+            for q in (g for g in map(gloss, questions) if g):
+                t0 = time.perf_counter()
+                reply = client.post("/ask", json={"question": q})
+                english.append((time.perf_counter() - t0) * 1000)
+                reply.raise_for_status()
             # The same questions, each kept to one article (as the widget's data-doc asks): a new article each time.
             ids = sorted(p.stem for p in corpus.iterdir())
             pick = random.Random(len(ids))
@@ -132,6 +142,8 @@ def measure(corpus: Path, index: Path, questions: list[str], env: dict[str, str]
             "ask_p50_ms": round(statistics.median(latencies), 2),
             "ask_p95_ms": round(percentile(sorted(latencies), 95), 2),
             "answering_p50_ms": round(statistics.median(answering), 2),
+            "ask_en_p50_ms": round(statistics.median(english), 2),
+            "ask_en_p95_ms": round(percentile(sorted(english), 95), 2),
             "ask_one_doc_p50_ms": round(statistics.median(scoped), 2),
             "ask_one_doc_p95_ms": round(percentile(sorted(scoped), 95), 2),
         }
