@@ -262,23 +262,53 @@ def _grouped(names: list[str]) -> list[_Names]:
     return groups
 
 
-# Each lexicon key's names as arrays, by the identity of its list of names (kept with it, so that no id is reused
-# while it is here): an index's lexicon lists are never changed in place, a new index makes new ones.
-_GROUPS: dict[int, tuple[list[str], list[_Names]]] = {}
-_GROUPS_KEPT = 256
-_GROUPS_LOCK = threading.Lock()
+@dataclass(frozen=True)
+class _Key:
+    """One lexicon key's names, arranged for matching, and the best of them for each English name asked so far
+    (a question looks its names up for its search, its topic words and its unknown names)."""
+
+    names: list[str]
+    groups: list[_Names]
+    matched: dict[str, tuple[float, int, str] | None]
+
+    def best(self, english: str, skeleton: Skeleton) -> tuple[float, int, str] | None:
+        """The likeliest name as (similarity, length, name): the order best_match breaks ties by; None when none
+        sounds like the English name at all."""
+        if english in self.matched:
+            return self.matched[english]
+        best: tuple[float, int, str] | None = None
+        for group in self.groups:
+            scores = group.similarities(skeleton)
+            top = float(scores.max())
+            if top <= 0 or (best is not None and top < best[0]):
+                continue
+            found = max((len(group.names[k]), group.names[k]) for k in np.flatnonzero(scores == top).tolist())
+            best = max(best or (top, *found), (top, *found))
+        if len(self.matched) >= _MATCHES_KEPT:
+            self.matched.clear()
+        self.matched[english] = best
+        return best
 
 
-def _groups_of(names: list[str]) -> list[_Names]:
-    found = _GROUPS.get(id(names))
-    if found is not None and found[0] is names:
-        return found[1]
-    groups = _grouped(names)
-    with _GROUPS_LOCK:
-        if len(_GROUPS) >= _GROUPS_KEPT:
-            _GROUPS.clear()
-        _GROUPS[id(names)] = (names, groups)
-    return groups
+_MATCHES_KEPT = 1024
+# Each lexicon key's names, by the identity of its list (kept with it, so that no id is reused while it is here): an
+# index's lexicon lists are never changed in place; an index with a document added shares its unchanged keys' lists
+# with the one before and makes new ones for the rest. A plain bound: emptied when full (about five indexes' keys).
+_KEYS: dict[int, _Key] = {}
+_KEYS_KEPT = 64
+_KEYS_LOCK = threading.Lock()
+
+
+def _key_of(names: list[str]) -> _Key:
+    found = _KEYS.get(id(names))
+    if found is not None and found.names is names:
+        return found
+    key = _Key(names, _grouped(names), {})
+    with _KEYS_LOCK:
+        if len(_KEYS) >= _KEYS_KEPT:
+            _KEYS.clear()
+        _KEYS[id(names)] = key
+    return key
 
 
 def warm_names(lexicon: dict[str, list[str]]) -> None:
@@ -286,14 +316,7 @@ def warm_names(lexicon: dict[str, list[str]]) -> None:
     first English question that names someone the lexicon does not map."""
     for key, names in lexicon.items():
         if key.startswith(NAME_KEY):
-            _groups_of(names)
-
-
-# The last English names matched, by name and the identity of the lexicon lists looked in (kept with the result, so
-# that no id is reused while it is here): a question looks its names up for its search, its topic words and its
-# unknown names.
-_MATCHES: dict[tuple[str, tuple[int, ...]], tuple[list[list[str] | None], tuple[str, float] | None]] = {}
-_MATCHES_KEPT = 4096
+            _key_of(names)
 
 
 def best_match(english: str, lexicon: dict[str, list[str]]) -> tuple[str, float] | None:
@@ -305,23 +328,12 @@ def best_match(english: str, lexicon: dict[str, list[str]]) -> tuple[str, float]
     skeleton = english_skeleton(english)
     if not any(c.isupper() for c, _ in skeleton):
         return None  # no consonant: it sounds like no name (similarity 0)
-    lists = [lexicon.get(key) for key in query_keys(skeleton)]
-    memo = (english, tuple(map(id, lists)))
-    kept = _MATCHES.get(memo)
-    if kept is not None and all(a is b for a, b in zip(kept[0], lists, strict=True)):
-        return kept[1]
-    best: tuple[float, int, str] | None = None
-    for names in lists:
-        for group in _groups_of(names) if names else ():
-            scores = group.similarities(skeleton)
-            top = float(scores.max())
-            if top <= 0 or (best is not None and top < best[0]):
-                continue
-            found = max((len(group.names[k]), group.names[k]) for k in np.flatnonzero(scores == top).tolist())
-            best = max(best or (top, *found), (top, *found))
-    result = (best[2], best[0]) if best is not None else None
-    with _GROUPS_LOCK:
-        if len(_MATCHES) >= _MATCHES_KEPT:
-            _MATCHES.clear()
-        _MATCHES[memo] = (lists, result)
-    return result
+    found = [
+        best
+        for key in query_keys(skeleton)
+        if (names := lexicon.get(key)) and (best := _key_of(names).best(english, skeleton)) is not None
+    ]
+    if not found:
+        return None
+    likeness, _, name = max(found)
+    return name, likeness
