@@ -111,6 +111,7 @@ def build_pipeline(
         warm_lexicon()  # the dictionary an added document's lexicon is built from: read now, not on the first add
         pinyin_readings()  # the characters of each pinyin syllable (~0.2 s): not on the first English name in pinyin
         warm_names(index.lexicon)  # each corpus name's pinyin, arranged to match English names by sound (~0.2 s)
+        _ = index.pair_chars  # the characters of the corpus's pairs, which narrow a pinyin name's search (~1.5 s)
         # ... and the rest the first addition would pay for (0.2 s at 10,000 articles): the model's tokenizer, which
         # measures an added document's coverage, and each segment's per-document sizes, which the manifest counts.
         embedder.coverage("warm up")

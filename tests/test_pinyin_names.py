@@ -66,3 +66,20 @@ def test_an_english_question_finds_a_chinese_name_written_in_pinyin(
     # name is taken for one the article does not mention.
     many = "What did Okonkwo, Adebayo, Chukwu, Nnamdi and Weng Sulin show?"
     assert MOST_SPELLED == 4 and "Weng Sulin" in stats.unknown_names(Question.parse(many), index.lexicon)
+
+
+def test_the_corpus_characters_only_narrow_the_search(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "winter.txt").write_text(ARTICLE, encoding="utf-8")
+    index = build(Sources(seeds, tmp_path / "library"), embedder)
+    chars = index.pair_chars
+    # Every character of every pair the corpus holds is among them (its title's, as a heading, too) ...
+    pairs = [t[1:] for p in index.postings for t in p.vocab if t.startswith("#")]
+    assert pairs and all(a in chars and b in chars for a, b in pairs)
+    assert "江" in chars and "鎮" not in chars  # the title's (folded: 镇)
+    # ... so leaving out every other character finds the same spellings, names found or not.
+    names = [["Weng", "Sulin"], ["Zhenhuailou"], ["Wang", "Shouren"], ["Dong", "Tian", "Lao"], ["Cha", "Guan", "Ren"]]
+    for words in names:
+        assert spellings(words, index.holds_pairs, chars) == spellings(words, index.holds_pairs), words
+    assert spellings(["Weng", "Sulin"], index.holds_pairs, chars) == ("翁素霖",)

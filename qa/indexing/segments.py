@@ -48,6 +48,13 @@ class Segment:
         object.__setattr__(self, "_chunk_rows", {c.id: i for i, c in enumerate(self.chunks)})
 
     @cached_property
+    def pair_chars(self) -> frozenset[str]:
+        """A superset of the characters of the segment's character-pair terms (`#xy`): those of its sentences and of
+        its chunks' headings, whose tokens its chunks' are (found once: a segment never changes)."""
+        headings = "".join(fold(h) for h in {c.heading for c in self.chunks if c.heading})
+        return self.sentences.characters() | frozenset(headings)
+
+    @cached_property
     def sizes(self) -> dict[str, tuple[int, int]]:
         """Each document's chunks and sentences (counted once: a segment never changes)."""
         out: dict[str, tuple[int, int]] = {}

@@ -272,11 +272,16 @@ class Index:
     def spellings(self, words: Sequence[str]) -> tuple[str, ...]:
         """The corpus's spellings of a Chinese name written in pinyin (qa.text.pinyin_names), kept: the search, the
         topic words and the unknown-name check each ask of a question's names."""
-        return self._spellings.get_or(tuple(words), lambda key: spellings(key, self.holds_pairs))
+        return self._spellings.get_or(tuple(words), lambda key: spellings(key, self.holds_pairs, self.pair_chars))
 
     @cached_property
     def _spellings(self) -> Memo[tuple[str, ...], tuple[str, ...]]:
         return Memo(_SPELLINGS_KEPT)
+
+    @cached_property
+    def pair_chars(self) -> frozenset[str]:
+        """A superset of the characters of the character pairs some chunk holds (any segment's, removed or not)."""
+        return frozenset().union(*(s.pair_chars for s in self.segments))
 
     def holds_pairs(self, pairs: Sequence[str]) -> np.ndarray:
         """Whether some chunk holds each pair of (folded) characters, asked all at once and not remembered (a name

@@ -8,7 +8,7 @@ qa.text.transliteration instead."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from functools import cache
 
 from pypinyin import Style, pinyin
@@ -57,19 +57,24 @@ def syllables(word: str) -> list[tuple[str, ...]]:
     return out
 
 
-def spellings(words: Sequence[str], holds_pairs: Callable[[list[str]], Iterable[bool]]) -> tuple[str, ...]:
+def spellings(
+    words: Sequence[str], holds_pairs: Callable[[list[str]], Iterable[bool]], chars: Collection[str] | None = None
+) -> tuple[str, ...]:
     """The corpus's runs of characters that read as these words (a name's words, `Gu Zhenglun`), at most MOST_FOUND;
     none when they do not split into pinyin syllables. holds_pairs says which pairs of characters the corpus holds
-    (Index.holds_pairs; Index.spellings keeps the answers, as one question asks of its names several times)."""
+    (Index.holds_pairs; Index.spellings keeps the answers, as one question asks of its names several times); chars,
+    when given, holds every character of those pairs (Index.pair_chars): a character outside it is never looked up
+    (the same spellings, found among far fewer pairs: a name's first step tries up to MOST_PAIRS)."""
     sounds = readings()
     found: list[str] = []
     for split in syllables("".join(w.lower() for w in words)):
         if len(sounds[split[0]]) * len(sounds[split[1]]) > MOST_PAIRS:
             continue
-        partial = list(sounds[split[0]])
+        partial = [c for c in sounds[split[0]] if chars is None or c in chars]
         for sound in split[1:]:
-            longer = [p + c for p in partial for c in sounds[sound]]
-            held = holds_pairs([x[-2:] for x in longer])
+            following = [c for c in sounds[sound] if chars is None or c in chars]
+            longer = [p + c for p in partial for c in following]
+            held = holds_pairs([x[-2:] for x in longer]) if longer else []
             partial = [x for x, h in zip(longer, held, strict=True) if h][:_KEPT]
             if not partial:
                 break
