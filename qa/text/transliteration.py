@@ -269,13 +269,14 @@ class _Key:
 
     names: list[str]
     groups: list[_Names]
-    matched: dict[str, tuple[float, int, str] | None]
+    matched: dict[str, tuple[tuple[float, int, str] | None]]  # each answer in a 1-tuple: None is an answer too
 
     def best(self, english: str, skeleton: Skeleton) -> tuple[float, int, str] | None:
         """The likeliest name as (similarity, length, name): the order best_match breaks ties by; None when none
         sounds like the English name at all."""
-        if english in self.matched:
-            return self.matched[english]
+        kept = self.matched.get(english)  # one lookup: another thread may empty the table meanwhile
+        if kept is not None:
+            return kept[0]
         best: tuple[float, int, str] | None = None
         for group in self.groups:
             scores = group.similarities(skeleton)
@@ -286,7 +287,7 @@ class _Key:
             best = max(best or (top, *found), (top, *found))
         if len(self.matched) >= _MATCHES_KEPT:
             self.matched.clear()
-        self.matched[english] = best
+        self.matched[english] = (best,)
         return best
 
 
