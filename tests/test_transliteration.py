@@ -15,7 +15,7 @@ from qa.indexing.store import Index
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever
 from qa.text.folding import fold
-from qa.text.lexicon import MOST_HEARD, transliterations
+from qa.text.lexicon import LONGEST_NAME, MOST_HEARD, transliterations
 from qa.text.transliteration import (
     THRESHOLD,
     TRANSLITERATION_CHARS,
@@ -112,6 +112,9 @@ def test_a_question_of_many_unknown_names_is_matched_by_sound_for_a_bounded_numb
     # up at all: the cost of a question no longer grows with the names it holds.
     assert transliterations(" ".join([*made_up[:-1], "Kalinowska"]), lexicon)
     assert not transliterations(" ".join([*made_up, "Kalinowska"]), lexicon)
+    # A word too long to be a name is not looked up at all (nor counted): its edit distance grows with its length.
+    too_long = [f"Zq{'x' * (LONGEST_NAME - 2 + k)}" for k in range(1, MOST_HEARD + 1)]
+    assert transliterations(" ".join([*too_long, "Kalinowska"]), lexicon)
 
 
 def test_a_language_named_in_a_question_is_not_a_name_the_article_lacks(
