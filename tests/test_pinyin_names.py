@@ -83,3 +83,34 @@ def test_the_corpus_characters_only_narrow_the_search(tmp_path: Path, embedder: 
     for words in names:
         assert spellings(words, index.holds_pairs, chars) == spellings(words, index.holds_pairs), words
     assert spellings(["Weng", "Sulin"], index.holds_pairs, chars) == ("翁素霖",)
+
+
+# A name whose surname is an English word too (潘 Pan, 李 Li), in a paragraph of its own among others.
+MERCHANT = """廣州的鹽商
+
+清代廣州的鹽商潘仕成出資延請外國軍官研發水雷，又捐建書院，刊刻了大量古籍。
+
+另一方面，城外的農民擔心寒潮會影響明年春天的播種，專家建議提前儲備種子和化肥。
+
+港口的貨船因為海冰提前出現而改走南線，運費隨之上漲。
+"""
+
+
+def test_a_name_whose_surname_english_uses_too_is_read_in_pinyin_whole(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "merchant.txt").write_text(MERCHANT, encoding="utf-8")
+    index = build(Sources(seeds, tmp_path / "library"), embedder)
+    retriever = Retriever(index, embedder)
+    # `Pan` is an English word, and `Shicheng` alone is two syllables (too few to tell a name): read together.
+    top = retriever.search(retriever.prepare("What did Pan Shicheng fund?"), 1)[0]
+    assert "潘仕成" in fold(top.chunk.text)
+    stats = SentenceStats(index)
+    assert stats.unknown_names(Question.parse("What did Pan Shicheng fund?"), index.lexicon) == []
+    # ... also as a question's first words; a question word or an English word before a name is no part of it.
+    assert stats.unknown_names(Question.parse("Pan Shicheng funded what?"), index.lexicon) == []
+    assert stats.unknown_names(Question.parse("Did Okonkwo fund the school?"), index.lexicon) == ["Okonkwo"]
+    assert stats.unknown_names(Question.parse("Describe Okonkwo's school."), index.lexicon) == ["Okonkwo"]
+    assert stats.unknown_names(Question.parse("Okonkwo funded what?"), index.lexicon) == []  # a first word alone

@@ -28,8 +28,9 @@ from qa.text.lexicon import (
     english_groups,
     transliterations,
 )
+from qa.text.pinyin_names import readings
 from qa.text.postags import pos_cut
-from qa.text.tokens import PIECE_RE, english_terms, pair_tokens, stem
+from qa.text.tokens import PIECE_RE, STOPWORDS, english_terms, pair_tokens, stem
 
 # jieba's part-of-speech tags for names of people, places, organisations and other proper nouns.
 _NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
@@ -52,8 +53,12 @@ _LAZY_CACHE = 200_000
 # substring search of a 40-million-character archive costs tens of milliseconds, and a question makes dozens).
 EXACT_CORPUS_CHARS = 1_000_000
 T = TypeVar("T")
-# Capitalised English words in a row are one name (`Downing Street`); the first word of a sentence is not a name.
-_EN_NAME_RE = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z]+(?:[ \-][A-Z][A-Za-z]+)*")
+# Capitalised English words in a row are one name (`Downing Street`); the first word of a sentence alone is not a
+# name, but with capitalised words after it, it is part of theirs (`Li Rihua was born when?`), unless it is a question
+# word (`Did Putin …`).
+_EN_NAME_RE = re.compile(r"\b[A-Z][A-Za-z]+(?:[ \-][A-Z][A-Za-z]+)*")
+_SENTENCE_START_RE = re.compile(r"(?:^|[.?!]\s)$")
+_LEADING_WORD_RE = re.compile(r"([A-Za-z]+)[ \-]")
 # A Roman numeral, which names nothing by itself (World War II, Elizabeth II).
 _ROMAN_RE = re.compile(r"[IVXLC]+")
 
@@ -168,7 +173,7 @@ class SentenceStats:
         never count as names."""
         if question.lang == "en":
             # Only the first MOST_SPELLED names are looked for in pinyin (qa.text.lexicon).
-            names = list(dict.fromkeys(m.group() for m in _EN_NAME_RE.finditer(question.text.strip())))
+            names = list(dict.fromkeys(_english_names(question.text.strip())))
             return [n for k, n in enumerate(names) if not self._known_english(n, lexicon, spell=k < MOST_SPELLED)]
         out: list[str] = []
         joined = False  # whether the word before was an unknown name, which this one may continue (梅德韦|杰夫)
@@ -223,7 +228,10 @@ class SentenceStats:
         heard = transliterations(name, lexicon)
         if any(self.contains(c) for _, s in uncommon for c in heard.get(s, ())):
             return True
-        return spell and any(self.contains(c) for c in self.index.spellings([w for w, _ in uncommon]))
+        if spell and any(self.contains(c) for c in self.index.spellings([w for w, _ in uncommon])):
+            return True
+        # ... or all of its words in pinyin, a surname English uses too among them (Li, Pan, Yang: `Li Rihua`).
+        return spell and len(uncommon) < len(words) and any(self.contains(c) for c in self.index.spellings(words))
 
     def _other_names(self, name: str, lexicon: dict[str, list[str]]) -> list[str]:
         """The corpus words that share a Chinese name's English in CC-CEDICT (俄國 and 俄羅斯 are both `Russia`)."""
@@ -293,6 +301,25 @@ def proximity(terms: list[Term], folded: str, span: int = 20) -> float:
                 del counts[lk]
             left += 1
     return span / (span + best)
+
+
+def _english_names(text: str) -> Iterator[str]:
+    """The names of an English text: runs of capitalised words, less a sentence's first word when it stands alone or
+    is no part of the name (_not_a_name)."""
+    for m in _EN_NAME_RE.finditer(text):
+        run = m.group()
+        if _SENTENCE_START_RE.search(text[: m.start()]):
+            if " " not in run and "-" not in run:
+                continue  # a sentence's first word alone
+            while (first := _LEADING_WORD_RE.match(run)) and _not_a_name(first.group(1).lower()):
+                run = run[first.end() :]
+        yield run
+
+
+def _not_a_name(word: str) -> bool:
+    """A sentence's first word that is no part of the name after it: a question word, or an English word that is no
+    pinyin syllable (`Describe`, `Compare`; but `Li`, `Pan`, `Yang` may be a surname)."""
+    return word in STOPWORDS or (word in english_common_words() and word not in readings())
 
 
 def support(terms: list[Term], text: str, *, english: bool) -> float:
