@@ -9,6 +9,7 @@ from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
 from qa.indexing.build import build
 from qa.indexing.sources import Sources
+from qa.indexing.store import Index
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever
 from qa.text.folding import fold
@@ -26,6 +27,14 @@ ARTICLE = """江南小城的冬天
 
 另一方面，農民擔心寒潮會影響明年春天的播種，專家建議提前儲備種子和化肥。
 """
+
+
+def _index(folder: Path, embedder: SentenceTransformerEmbedder, article: str) -> Index:
+    """The index of one article of our own."""
+    seeds = folder / "seeds"
+    seeds.mkdir()
+    (seeds / "article.txt").write_text(article, encoding="utf-8")
+    return build(Sources(seeds, folder / "library"), embedder)
 
 
 def test_a_word_splits_into_pinyin_syllables() -> None:
@@ -49,10 +58,7 @@ def test_a_name_is_spelt_by_characters_whose_pairs_the_corpus_holds() -> None:
 def test_an_english_question_finds_a_chinese_name_written_in_pinyin(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    (seeds / "winter.txt").write_text(ARTICLE, encoding="utf-8")
-    index = build(Sources(seeds, tmp_path / "library"), embedder)
+    index = _index(tmp_path, embedder, ARTICLE)
     assert "weng" not in index.lexicon and "sulin" not in index.lexicon
     retriever = Retriever(index, embedder)
     top = retriever.search(retriever.prepare("What did Weng Sulin paint?"), 1)[0]
@@ -69,10 +75,7 @@ def test_an_english_question_finds_a_chinese_name_written_in_pinyin(
 
 
 def test_the_corpus_characters_only_narrow_the_search(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    (seeds / "winter.txt").write_text(ARTICLE, encoding="utf-8")
-    index = build(Sources(seeds, tmp_path / "library"), embedder)
+    index = _index(tmp_path, embedder, ARTICLE)
     chars = index.pair_chars
     # Every character of every pair the corpus holds is among them (its title's, as a heading, too) ...
     pairs = [t[1:] for p in index.postings for t in p.vocab if t.startswith("#")]
@@ -99,10 +102,7 @@ MERCHANT = """廣州的鹽商
 def test_a_name_whose_surname_english_uses_too_is_read_in_pinyin_whole(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    (seeds / "merchant.txt").write_text(MERCHANT, encoding="utf-8")
-    index = build(Sources(seeds, tmp_path / "library"), embedder)
+    index = _index(tmp_path, embedder, MERCHANT)
     retriever = Retriever(index, embedder)
     # `Pan` is an English word, and `Shicheng` alone is two syllables (too few to tell a name): read together.
     top = retriever.search(retriever.prepare("What did Pan Shicheng fund?"), 1)[0]

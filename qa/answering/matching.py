@@ -57,7 +57,7 @@ T = TypeVar("T")
 # name, but with capitalised words after it, it is part of theirs (`Li Rihua was born when?`), unless it is a question
 # word (`Did Putin …`).
 _EN_NAME_RE = re.compile(r"\b[A-Z][A-Za-z]+(?:[ \-][A-Z][A-Za-z]+)*")
-_SENTENCE_START_RE = re.compile(r"(?:^|[.?!]\s)$")
+_SENTENCE_END_RE = re.compile(r"[.?!]\s")
 _LEADING_WORD_RE = re.compile(r"([A-Za-z]+)[ \-]")
 # A Roman numeral, which names nothing by itself (World War II, Elizabeth II).
 _ROMAN_RE = re.compile(r"[IVXLC]+")
@@ -308,7 +308,8 @@ def _english_names(text: str) -> Iterator[str]:
     is no part of the name (_not_a_name)."""
     for m in _EN_NAME_RE.finditer(text):
         run = m.group()
-        if _SENTENCE_START_RE.search(text[: m.start()]):
+        at = m.start()
+        if at == 0 or _SENTENCE_END_RE.fullmatch(text, at - 2, at):
             if " " not in run and "-" not in run:
                 continue  # a sentence's first word alone
             while (first := _LEADING_WORD_RE.match(run)) and _not_a_name(first.group(1).lower()):

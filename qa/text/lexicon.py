@@ -85,7 +85,7 @@ def pinyin_heard(question: str, lexicon: dict[str, list[str]], spell: Spell) -> 
     for run in _RUN_RE.findall(question)[:MOST_SPELLED]:
         words = [w for w in re.split(r"[ \-]", run) if not _english(w, lexicon)]
         found = list(spell(words)) if words else []
-        if not found and (whole := name_words(run)) != words:
+        if not found and (whole := _name_words(run)) != words:
             # A surname English uses too (Li, Pan, Yang: `Li Rihua`) is read as pinyin with the rest of its name.
             words, found = whole, list(spell(whole))
         for word in words if found else ():
@@ -93,7 +93,7 @@ def pinyin_heard(question: str, lexicon: dict[str, list[str]], spell: Spell) -> 
     return heard
 
 
-def name_words(run: str) -> list[str]:
+def _name_words(run: str) -> list[str]:
     """The words of a run of capitalised words (a name) but a leading question word (`Did`, `What`)."""
     words = re.split(r"[ \-]", run)
     while words and words[0].lower() in STOPWORDS:
