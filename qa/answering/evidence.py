@@ -6,11 +6,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import jieba
+
 from qa.answering.matching import SentenceStats, Term, match, proximity, support
 from qa.answering.question import Expectation, Question
 from qa.config import AnsweringSettings
 from qa.retrieval.fusion import normalise
 from qa.retrieval.retriever import Query, Retriever
+from qa.text.language import CJK_RE
 from qa.text.tokens import content_terms
 from qa.types import Hit, Sentence
 
@@ -73,6 +76,52 @@ def split_question(question: str) -> list[str]:
     return merged[:3]
 
 
+# Two subjects asked of together, each on its own (美國和歐洲各自做了什麼, 對戰場局勢和停火談判分別起了什麼作用,
+# what did Washington and the EU each impose): the second subject is what stands between the conjunction and 各自.
+_COORDINATED_RE = re.compile(r"(?:和|與|与|跟|以及|及)([^，,。；;：:、？?！!\s]{1,12}?)(?:各自|分別|分别)")
+_COORDINATED_EN_RE = re.compile(
+    r"\b((?:the )?[A-Za-z][\w.'-]*) and ((?:the )?[A-Za-z][\w.'-]*) (?:each|respectively)\b", re.IGNORECASE
+)
+
+
+_LINKS = frozenset("的之對对在中與与將将把讓让給给向從从為为")
+MOST_SUBJECT_WORDS = 4
+_OPENERS = "《「『“（("
+_BREAK_RE = re.compile(r"[，,。；;：:、？?！!\s]")
+
+
+def coordinated(question: str) -> list[str]:
+    """The question asked of each of two coordinated subjects (`美國和歐洲各自做了什麼？` -> `美國做了什麼？`,
+    `歐洲做了什麼？`), or [] when it coordinates none. The first subject is as many words (jieba) as the second."""
+    if english := _COORDINATED_EN_RE.search(question):
+        head, tail = question[: english.start()], question[english.end() :]
+        return [f"{head}{english.group(1)}{tail}", f"{head}{english.group(2)}{tail}"]
+    found = _COORDINATED_RE.search(question)
+    if not found:
+        return []
+    # The second subject ends at its first 的 (男子和女子的平均年收入分別…: 女子), and what follows is asked of both.
+    second, _, shared = found.group(1).partition("的")
+    tail = ("的" + shared if shared else "") + question[found.end() :]
+    text = question[: found.start()]
+    if second[:1] in _OPENERS and (opened := max(text.rfind(c) for c in _OPENERS)) >= 0:
+        head, first = text[:opened], text[opened:]  # 《甲》與《乙》分別…: the first subject is the bracketed title
+    else:
+        # The first subject runs back to a word that links it to the rest (對, 的, 中, a comma) or the start, as far as
+        # MOST_SUBJECT_WORDS words; past that, it is as many words as the second.
+        before = jieba.lcut(text)
+        words = 0
+        while words < len(before) and before[-words - 1] not in _LINKS and not _BREAK_RE.search(before[-words - 1]):
+            words += 1
+        if words > MOST_SUBJECT_WORDS:
+            words = len(jieba.lcut(second))
+        if not words:
+            return []
+        head, first = "".join(before[:-words]), "".join(before[-words:])
+    if not second or not CJK_RE.search(first) or _BREAK_RE.search(first):
+        return []
+    return [f"{head}{first}{tail}", f"{head}{second}{tail}"]
+
+
 def new_chars(sentence: str, folded_question: str) -> int:
     """How many characters of the sentence's topic words the (folded) question does not already hold."""
     return sum(len(w) for w in content_terms(sentence) if w not in folded_question)
@@ -90,17 +139,37 @@ def select_by_parts(
     """Evidence for a question, or for each of the questions asked together (each searched on its own), joined."""
     parts = split_question(question.text)
     if len(parts) == 1:
-        return select_one(question, query, hits)
+        whole = select_one(question, query, hits)
+        if not whole.abstained or not (parts := coordinated(question.text)):
+            return whole
+        # Asked of two subjects at once, the question shares too little with any one sentence about either: it is
+        # answered when each subject's question is, from the evidence of both.
+        each, answered = _by_parts(retriever, parts, query, hits, select_one=select_one, in_order=in_order)
+        return each if answered == len(parts) else whole
+    return _by_parts(retriever, parts, query, hits, select_one=select_one, in_order=in_order)[0]
+
+
+def _by_parts(
+    retriever: Retriever,
+    parts: list[str],
+    query: Query,
+    hits: list[Hit],
+    *,
+    select_one: Callable[[Question, Query, list[Hit]], Evidence],
+    in_order: Callable[[list[Sentence]], tuple[Sentence, ...]],
+) -> tuple[Evidence, int]:
+    """The evidence of each part (searched on its own) joined, and how many parts were answered."""
     found = []
     for part in map(Question.parse, parts):
         sub = retriever.prepare(part.text, lang=part.lang, docs=query.docs)
         found.append(select_one(part, sub, retriever.search(sub, len(hits))))
     kept = [e for e in found if not e.abstained]
     if not kept:
-        return found[0]
+        return found[0], 0
     chosen = list(dict.fromkeys(s for e in kept for s in e.sentences))
     lead = tuple(dict.fromkeys(s for e in kept for s in e.lead))
-    return Evidence(in_order(chosen), min(e.support for e in kept), lead=lead if all(e.lead for e in kept) else ())
+    joined = Evidence(in_order(chosen), min(e.support for e in kept), lead=lead if all(e.lead for e in kept) else ())
+    return joined, len(kept)
 
 
 class EvidenceSelector:
