@@ -72,6 +72,22 @@ def test_search_chunks_documents_health(client: httpx.Client, article: str) -> N
     assert client.get("/docs").status_code == 200
 
 
+@pytest.mark.parametrize("asked", [21, 10_000])
+def test_top_k_past_the_configured_most_gets_one_error_whichever_check_finds_it(
+    client: httpx.Client, settings: Settings, asked: int
+) -> None:
+    """The route's check (past max_top_k: 21) and the schema's (past its own ceiling of 50: 10,000) say the same: the
+    bound a caller may use, and nothing of the schema's."""
+    most = settings.retrieval.max_top_k
+    message = f"top_k/k must be between 1 and {most}, got {asked}"
+    expected = {"error": {"code": "top_k_out_of_range", "message": message}}
+    for reply in (
+        client.post("/ask", json={"question": "北約", "top_k": asked}),
+        client.get("/search", params={"q": "北約", "k": asked}),
+    ):
+        assert (reply.status_code, reply.json()) == (422, expected)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "status", "code"),
     [

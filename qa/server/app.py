@@ -127,7 +127,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         if any(e["type"] == "json_invalid" for e in errors):
             return error_response(400, "invalid_json", "the request body is not valid JSON", errors)
         if named := _named_error(exc.errors(), request.app.state.settings):
-            return error_response(422, *named, errors)
+            # As the route's own check words it: the schema's bound (top_k <= 50) is not the configured one.
+            return error_response(422, *named)
         where = ", ".join(".".join(str(p) for p in e["loc"]) + f": {e['msg']}" for e in errors)
         return error_response(422, "invalid_request", f"invalid request: {where}", errors)
 
