@@ -82,9 +82,9 @@ _COORDINATED_RE = re.compile(r"(?:和|與|与|跟|以及|及)([^，,。；;：:�
 _COORDINATED_EN_RE = re.compile(
     r"\b((?:the )?[A-Za-z][\w.'-]*) and ((?:the )?[A-Za-z][\w.'-]*) (?:each|respectively)\b", re.IGNORECASE
 )
-
-
+# Words that link the first subject to what comes before it (對戰場局勢, 計劃的東段, 戰爭中俄羅斯) ...
 _LINKS = frozenset("的之對对在中與与將将把讓让給给向從从為为")
+# ... and the most words it runs back over to find one (past them it is as many words as the second subject).
 MOST_SUBJECT_WORDS = 4
 _OPENERS = "《「『“（("
 _BREAK_RE = re.compile(r"[，,。；;：:、？?！!\s]")
@@ -92,7 +92,7 @@ _BREAK_RE = re.compile(r"[，,。；;：:、？?！!\s]")
 
 def coordinated(question: str) -> list[str]:
     """The question asked of each of two coordinated subjects (`美國和歐洲各自做了什麼？` -> `美國做了什麼？`,
-    `歐洲做了什麼？`), or [] when it coordinates none. The first subject is as many words (jieba) as the second."""
+    `歐洲做了什麼？`), or [] when it coordinates none."""
     if english := _COORDINATED_EN_RE.search(question):
         head, tail = question[: english.start()], question[english.end() :]
         return [f"{head}{english.group(1)}{tail}", f"{head}{english.group(2)}{tail}"]
@@ -106,8 +106,6 @@ def coordinated(question: str) -> list[str]:
     if second[:1] in _OPENERS and (opened := max(text.rfind(c) for c in _OPENERS)) >= 0:
         head, first = text[:opened], text[opened:]  # 《甲》與《乙》分別…: the first subject is the bracketed title
     else:
-        # The first subject runs back to a word that links it to the rest (對, 的, 中, a comma) or the start, as far as
-        # MOST_SUBJECT_WORDS words; past that, it is as many words as the second.
         before = jieba.lcut(text)
         words = 0
         while words < len(before) and before[-words - 1] not in _LINKS and not _BREAK_RE.search(before[-words - 1]):
