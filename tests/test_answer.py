@@ -34,6 +34,15 @@ def test_answers_with_exact_citations(pipeline: Pipeline) -> None:
     assert len(answer.passages) == 5
 
 
+@pytest.mark.parametrize("question", ["What did NATO do?", "What did Europe do?", "What did Russia threaten?"])
+def test_how_many_passages_a_caller_sees_does_not_change_the_answer(pipeline: Pipeline, question: str) -> None:
+    """Evidence comes from the first evidence_chunks passages, the number the ranker learned from, whatever top_k."""
+    few, many = pipeline.answerer.answer(question, top_k=5), pipeline.answerer.answer(question, top_k=20)
+    assert (len(few.passages), len(many.passages)) == (5, 20)
+    assert (few.abstained, few.citations, few.short_answer) == (many.abstained, many.citations, many.short_answer)
+    assert few.answer == many.answer
+
+
 def test_simplified_question_gets_a_simplified_answer_with_source_quotes(pipeline: Pipeline) -> None:
     answer = pipeline.answerer.answer("斯塔默宣布提前交付多少枚导弹？")
     assert not answer.abstained

@@ -87,7 +87,9 @@ class ExtractiveAnswerer:
             hits = self.retriever.search(query, wanted)
         t1 = time.perf_counter()
         judged = Question.parse(" ".join([question.text, *also])) if also else question
-        evidence = self.selector.select(judged, query, hits)
+        # The evidence comes from the first evidence_chunks passages whatever top_k the caller asks to see (the ranker
+        # learned from so many): the same question gets the same answer with top_k 5 or 20.
+        evidence = self.selector.select(judged, query, hits[: self.settings.evidence_chunks])
         t2 = time.perf_counter()
         return hits, evidence, {"retrieval_ms": (t1 - t0) * 1000, "evidence_ms": (t2 - t1) * 1000}
 
