@@ -38,7 +38,7 @@ def test_answers_with_exact_citations(pipeline: Pipeline) -> None:
 def test_how_many_passages_a_caller_sees_does_not_change_the_answer(pipeline: Pipeline, question: str) -> None:
     """Evidence comes from the first evidence_chunks passages, the number the ranker learned from, whatever top_k."""
     few, many = pipeline.answerer.answer(question, top_k=5), pipeline.answerer.answer(question, top_k=20)
-    assert (len(few.passages), len(many.passages)) == (5, 20)
+    assert len(few.passages) == 5 and len(many.passages) > 5 and many.passages[:5] == few.passages
     assert (few.abstained, few.citations, few.short_answer) == (many.abstained, many.citations, many.short_answer)
     assert few.answer == many.answer
 

@@ -89,10 +89,12 @@ def test_ask_stream_events_in_order(client: QAClient, article: str) -> None:
 
 
 def test_search_and_health(client: QAClient, article: str) -> None:
-    found = client.search("液化天然氣", k=3)
+    found = client.search("液化天然氣進入歐洲市場", k=3)  # ten passages share words with it
     assert len(found) == 3 and "液化天然氣" in found[0].text
     assert all(article[p.start : p.end] == p.text for p in found)
-    assert len(client.search("液化天然氣")) == 5
+    assert len(client.search("液化天然氣進入歐洲市場")) == 5
+    # One passage holds the word, or any pair of its characters: the others are no results.
+    assert [p.chunk_id for p in client.search("液化天然氣")] == [found[0].chunk_id]
     assert client.health() == Health(status="ok", ready=True, detail=None)
 
 
@@ -169,7 +171,7 @@ def test_async_client(live_url: str, article: str) -> None:
         async with AsyncQAClient(live_url) as c:
             result = await c.ask(QUESTION, top_k=2)
             events = [e async for e in c.ask_stream(QUESTION)]
-            found = await c.search("液化天然氣", k=2)
+            found = await c.search("液化天然氣進入歐洲市場", k=2)
             health = await c.health()
             with pytest.raises(QARequestError) as caught:
                 await c.ask(" ")

@@ -100,7 +100,8 @@ class ExtractiveAnswerer:
         started = time.perf_counter()
         parsed = Question.parse(question)
         hits, evidence, timings = self.retrieve(parsed, top_k, history, docs=docs)
-        return self.from_evidence(parsed.lang, hits[:top_k], evidence, timings, started, question=parsed)
+        shown = self.retriever.matched(hits[:top_k])
+        return self.from_evidence(parsed.lang, shown, evidence, timings, started, question=parsed)
 
     def from_evidence(
         self,

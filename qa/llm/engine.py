@@ -120,13 +120,14 @@ class LLMEngine:
             lambda: self.answerer.retrieve(searched, top_k, history, also=also, docs=docs),
             limiter=self.answerer.limiter,
         )
+        shown = self.answerer.retriever.matched(hits[:top_k])
         if evidence.abstained:
             # The rules found nothing to answer from: an LLM could only invent. Say so without asking it.
             skipped = self.answerer.from_evidence(
-                lang, hits[:top_k], evidence, timings, started, mode="llm", reason=evidence.reason
+                lang, shown, evidence, timings, started, mode="llm", reason=evidence.reason
             )
             return replace(skipped, llm_outcome="skipped")
-        return Job(question, lang, tuple(hits[:top_k]), evidence, self._sources(hits), timings, started)
+        return Job(question, lang, tuple(shown), evidence, self._sources(hits), timings, started)
 
     def _sources(self, hits: list[Hit]) -> list[Sentence]:
         """The numbered sources: every sentence of the article(s) the passages come from, in order (the same

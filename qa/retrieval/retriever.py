@@ -131,6 +131,12 @@ class Retriever:
             for i in order
         ]
 
+    @staticmethod
+    def matched(hits: Sequence[Hit]) -> list[Hit]:
+        """The hits the query matched at all (a positive score), as callers are shown them: a passage that shares no
+        word with the question, where no dense side ranks it, is no result (it was first only by index order)."""
+        return [h for h in hits if h.score > 0]
+
     def _from_backend(self, backend: SearchBackend, query: Query, k: int) -> tuple[np.ndarray, np.ndarray | None]:
         """Both sides' scores from the backend's best candidates (every other chunk scores 0)."""
         wanted = max(BACKEND_CANDIDATES, 4 * k)

@@ -71,6 +71,6 @@ def search(
     query = clean_question(q, settings.server.max_question_chars, param="q")
     started = time.perf_counter()
     prepared = p.retriever.prepare(query, docs=known_docs(docs, p))
-    hits = p.retriever.search(prepared, top_k(k, settings, param="k"))
+    hits = p.retriever.matched(p.retriever.search(prepared, top_k(k, settings, param="k")))
     metrics.record_retrieval(time.perf_counter() - started)
     return SearchResponse(query=query, passages=[PassageOut.of(h) for h in hits])
