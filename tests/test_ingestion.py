@@ -233,11 +233,11 @@ def test_questions_can_be_scoped_to_documents(service: tuple[str, Settings]) -> 
     seed = next(d["id"] for d in httpx.get(f"{url}/documents").json()["documents"] if d["id"] != "polar")
     question = {"question": "北極熊為什麼覓食更加困難？"}
     scoped = httpx.post(f"{url}/ask", json={**question, "docs": [seed]}, timeout=30).json()
-    assert {p["doc"] for p in scoped["passages"]} == {seed} and scoped["abstained"]
+    assert {p["doc"] for p in scoped["passages"]} <= {seed} and scoped["abstained"]  # what it matches there, if any
     answered = httpx.post(f"{url}/ask", json={**question, "docs": ["polar"]}, timeout=30).json()
     assert {p["doc"] for p in answered["passages"]} == {"polar"} and not answered["abstained"]
-    hits = httpx.get(f"{url}/search", params={"q": "北極熊", "docs": [seed]}).json()["passages"]
-    assert hits and {h["doc"] for h in hits} == {seed}
+    hits = httpx.get(f"{url}/search", params={"q": "北極熊與北約", "docs": [seed]}).json()["passages"]
+    assert hits and {h["doc"] for h in hits} == {seed}  # the seed's passages on 北約, none of polar's on 北極熊
     unknown = httpx.post(f"{url}/ask", json={**question, "docs": ["no-such-doc"]}, timeout=30)
     assert unknown.status_code == 422 and unknown.json()["error"]["code"] == "unknown_documents"
     assert httpx.get(f"{url}/search", params={"q": "x", "docs": ["no-such-doc"]}).status_code == 422
