@@ -78,7 +78,8 @@ def split_question(question: str) -> list[str]:
 
 # Two subjects asked of together, each on its own (美國和歐洲各自做了什麼, 對戰場局勢和停火談判分別起了什麼作用,
 # what did Washington and the EU each impose): the second subject is what stands between the conjunction and 各自.
-_COORDINATED_RE = re.compile(r"(?:和|與|与|跟|以及|及)([^，,。；;：:、？?！!\s]{1,12}?)(?:各自|分別|分别)")
+_BREAKS = r"，,。；;：:、？?！!\s"  # punctuation and blanks: no subject spans one
+_COORDINATED_RE = re.compile(f"(?:和|與|与|跟|以及|及)([^{_BREAKS}]{{1,12}}?)(?:各自|分別|分别)")
 _COORDINATED_EN_RE = re.compile(
     r"\b((?:the )?[A-Za-z][\w.'-]*) and ((?:the )?[A-Za-z][\w.'-]*) (?:each|respectively)\b", re.IGNORECASE
 )
@@ -87,7 +88,7 @@ _LINKS = frozenset("的之對对在中與与將将把讓让給给向從从為为
 # ... and the most words it runs back over to find one (past them it is as many words as the second subject).
 MOST_SUBJECT_WORDS = 4
 _OPENERS = "《「『“（("
-_BREAK_RE = re.compile(r"[，,。；;：:、？?！!\s]")
+_BREAK_RE = re.compile(f"[{_BREAKS}]")
 
 
 def coordinated(question: str) -> list[str]:
