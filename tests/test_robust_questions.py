@@ -146,6 +146,7 @@ def test_live_answers_promptly_while_hostile_questions_are_in_flight(
         ("特朗普和普京在哪裡會面？", "普京"),  # jieba's dictionary holds 和普京
         ("普京和澤連斯基見面了嗎？", "澤連斯基"),  # its HMM guesses 和泽
         ("俄國在白俄羅斯部署了什麼？", "白羅斯"),  # the article says 俄羅斯; CC-CEDICT gives both as `Russia`
+        ("烏克蘭打算購買多少架 fighter jets？", "鷹獅"),  # English words in lower case are words, not names
     ],
 )
 def test_names_are_not_fragments_or_other_names_of_what_the_article_mentions(
@@ -161,6 +162,7 @@ def test_names_are_not_fragments_or_other_names_of_what_the_article_mentions(
     [
         ("特朗普和馬斯克說了什麼？", "马斯克"),
         ("莫迪對俄烏停火有什麼看法？", "莫迪"),  # not in jieba's dictionary: its HMM finds the name
+        ("烏克蘭打算購買多少架Xyzzor戰機？", "xyzzor"),  # a Latin word written as a name is one
         ("What did Downing Street promise Ukraine?", "Downing Street"),  # the whole name, not `Downing`
     ],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -61,6 +62,9 @@ _SENTENCE_END_RE = re.compile(r"[.?!]\s")
 _LEADING_WORD_RE = re.compile(r"([A-Za-z]+)[ \-]")
 # A Roman numeral, which names nothing by itself (World War II, Elizabeth II).
 _ROMAN_RE = re.compile(r"[IVXLC]+")
+
+# A run of Latin letters and digits, as jieba cuts them out of Chinese text.
+_LATIN_WORD_RE = re.compile(r"[A-Za-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -177,7 +181,15 @@ class SentenceStats:
             return [n for k, n in enumerate(names) if not self._known_english(n, lexicon, spell=k < MOST_SPELLED)]
         out: list[str] = []
         joined = False  # whether the word before was an unknown name, which this one may continue (梅德韦|杰夫)
+        # A Latin word in a Chinese question names something when it is written as names are (NATO, Gripen, iPhone);
+        # one in lower case is a word of English (多少架 fighter jets), as in an English question.
+        cased = {
+            w.lower() for w in _LATIN_WORD_RE.findall(unicodedata.normalize("NFKC", question.text)) if not w.islower()
+        }
         for word, tag, guessed in _tagged(question.folded):
+            if word.isascii() and word not in cased:
+                joined = False
+                continue
             name = self._unknown_word(word, tag, guessed, lexicon)
             if name and joined and name == word:
                 out[-1] += name
