@@ -72,6 +72,10 @@ def test_a_question_word_inside_another_word_or_beside_another_question_word_ask
         ("男子的平均年收入是多少？", "money"),
         ("搭船從南竿到東引要花費多少時間？", "unit"),  # time spent is not money
         ("這部片子獲得的評價多少？", "number"),  # 評價 (a rating) is no price
+        ("這批戰機的總金額是多少？", "money"),  # a sum, a budget, a fine: an amount of money
+        ("今年的國防預算有多少？", "money"),
+        ("How much will the city pay for the new bridge?", "money"),
+        ("How much did the bridge weigh?", "number"),  # how much, but not paid: a quantity
     ],
 )
 def test_a_price_asked_for_is_money_and_time_spent_is_not(question: str, kind: str) -> None:

@@ -25,8 +25,9 @@ _ASK_DATE = re.compile(
 # A price, value, income or cost asked for (售价大约是多少, 价值约值多少, 平均年收入是多少) is an amount of money; time
 # spent (花费多少时间) is not.
 _ASK_MONEY = re.compile(
-    r"多少钱|花了?多少(?![时天年月日周])|多少资金|多少经费|(?:售价|价格|价值|价钱|票价|造价|收入|成本|费用|花费|耗资)[^，,。？?]{0,6}多少(?![时天年月日周])|"
-    r"\bcost|how much money|\bprice|\bworth\b|how much did .* (?:pay|spend)"
+    r"多少钱|花了?多少(?![时天年月日周])|多少资金|多少经费|(?:售价|价格|价值|价钱|票价|造价|收入|成本|费用|花费|耗资|金额|总额|预算|薪水|工资|罚款|赔偿)[^，,。？?]{0,6}"
+    r"多少(?![时天年月日周])|\bcost|how much money|\bprice|\bworth\b|how much (?:did|do|does|will|would|is|was) .* "
+    r"(?:pay|spend|charge|earn)"
 )
 
 
