@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Any
 
 from fastapi import FastAPI
@@ -20,7 +21,7 @@ from qa.indexing.store import Index, check_writable, refresh
 from qa.indexing.store import load as load_index
 from qa.llm.client import LLMClient
 from qa.llm.engine import LLMEngine
-from qa.retrieval.backend import SearchBackend, fill
+from qa.retrieval.backend import SearchBackend, sync
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever
 from qa.server.app import create_app
@@ -54,13 +55,14 @@ def make_backend(settings: Settings, embedder: Embedder) -> SearchBackend | None
     return MilvusBackend.from_settings(settings.retrieval, embedder.dim)
 
 
-def sync_backend(backend: SearchBackend, index: Index, *, force: bool = False) -> None:
-    """Make the backend hold exactly the index's live chunks (refilled when its count differs, or when forced)."""
-    live = int(index.live.sum())
-    if force or backend.count() != live:
-        log.info("filling the search backend with %d chunks", live)
-        backend.reset()
-        fill(backend, index.segments, index.removed)
+def sync_backend(backend: SearchBackend, index: Index, *, since: Index | None = None, force: bool = False) -> None:
+    """Make the backend hold exactly the index's live chunks: nothing to do when it records the index's state, what
+    changed since `since` when given, all of them otherwise (qa.retrieval.backend.sync)."""
+    started = time.perf_counter()
+    done = sync(backend, index, since=since, force=force)
+    if done:
+        live = int(index.live.sum())
+        log.info("search backend %s: %d chunks in %.2f s", done, live, time.perf_counter() - started)
 
 
 def make_llm_client(settings: Settings) -> LLMClient | None:
@@ -149,9 +151,7 @@ def add_to_pipeline(
         max_segments=settings.retrieval.max_segments,
     )
     if (backend := current.retriever.backend) is not None:
-        if added.replaced:
-            backend.remove(added.document.id)
-        fill(backend, [added.segment])
+        sync_backend(backend, added.index, since=current.index)
     return rewire(settings, current, added.index), added
 
 
@@ -159,7 +159,7 @@ def remove_from_pipeline(settings: Settings, current: Pipeline, doc_id: str) -> 
     """Take an added document out of the index and wire a pipeline over the rest."""
     index = remove_document(current.index, settings.index_dir, sources_of(settings), doc_id)
     if (backend := current.retriever.backend) is not None:
-        backend.remove(doc_id)
+        sync_backend(backend, index, since=current.index)
     return rewire(settings, current, index)
 
 
@@ -167,7 +167,10 @@ def reload_pipeline(settings: Settings, current: Pipeline | None) -> Pipeline:
     """The pipeline over the index on disk as it is (another worker wrote it): loaded, not rebuilt."""
     if current is None:
         return build_pipeline(settings, index=load_index(settings.index_dir))
-    return rewire(settings, current, refresh(current.index, settings.index_dir))
+    index = refresh(current.index, settings.index_dir)
+    if (backend := current.retriever.backend) is not None and index is not current.index:
+        sync_backend(backend, index, since=current.index)  # `qa add` wrote the index, not the backend
+    return rewire(settings, current, index)
 
 
 def rewire(settings: Settings, current: Pipeline, index: Index) -> Pipeline:

@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -267,3 +268,134 @@ def test_the_service_on_milvus_lite_finds_what_the_local_store_finds(
         assert httpx.delete(f"{url}/documents/harbour", headers={"X-API-Key": "a"}).status_code == 204
         after = httpx.get(f"{url}/search", params={"q": "碼頭工人罷工", "k": 3}).json()["passages"]
         assert "harbour" not in {h["doc"] for h in after}
+
+
+# Articles of our own, each on a subject of its own but in words the seed article uses too (美國, 總統, 宣布, 協議).
+ADDED = {
+    "flower-expo": "台中國際花卉博覽會於11月20日開幕，展期120天。\n\n主辦單位預估吸引八百萬人次參觀，美國派出代表團。",
+    "rail-line": "嘉義縣政府宣布，阿里山森林鐵路祝山線將於明年春天恢復班次。\n\n縣長指出，修復工程共花費新台幣五億元。",
+    "fire-brigade": "鎮上的義勇消防隊昨天獲得兩輛新消防車。\n\n總統出席交車儀式，並與消防隊員簽署合作協議。",
+}
+ASKED = {"flower-expo": "花卉博覽會吸引多少人次", "rail-line": "阿里山森林鐵路修復", "fire-brigade": "義勇消防隊消防車"}
+
+
+def two_stores(tmp_path: Path, seeds_dir: Path, index_dir: Path) -> tuple[Any, Any]:
+    """Settings for the same index on the local store and on Milvus Lite, each with its own copy of the index."""
+    import shutil
+
+    from qa.config import Settings
+    from tests.support import configured
+
+    made = []
+    for name in ("local", "milvus"):
+        shutil.copytree(index_dir, tmp_path / name / "index")
+        settings = configured(
+            Settings(), seeds_dir=seeds_dir, index_dir=tmp_path / name / "index", library_dir=tmp_path / name / "lib"
+        )
+        made.append(
+            settings if name == "local" else configured(settings, store="milvus", milvus_uri=str(tmp_path / "m.db"))
+        )
+    return made[0], made[1]
+
+
+def top_lexical(pipeline: Any, question: str, k: int = 5) -> list[tuple[str, float]]:
+    hits = pipeline.retriever.search(pipeline.retriever.prepare(question), k)
+    return [(h.chunk.id, h.lexical) for h in hits]
+
+
+def test_a_document_added_on_its_own_ranks_as_on_the_local_store(
+    tmp_path: Path, seeds_dir: Path, index_dir: Path
+) -> None:
+    """Milvus Lite keeps BM25's statistics per write: a document added on its own was scored by its own two chunks'
+    statistics (a score of 4 where the local store gives 55) and ranked below other articles' passages. Each change
+    is now written as one rewrite, so every added article comes first for its own words, with the local scores."""
+    from qa.app import add_to_pipeline, build_pipeline, remove_from_pipeline
+    from qa.types import NewDocument
+
+    local_settings, milvus_settings = two_stores(tmp_path, seeds_dir, index_dir)
+    local, remote = build_pipeline(local_settings, warm=False), build_pipeline(milvus_settings, warm=False)
+    try:
+        for doc_id, text in ADDED.items():
+            local, _ = add_to_pipeline(local_settings, local, NewDocument(text=text, id=doc_id), replace=False)
+            remote, _ = add_to_pipeline(milvus_settings, remote, NewDocument(text=text, id=doc_id), replace=False)
+            for asked_of, question in ASKED.items():
+                if asked_of not in remote.index.documents:
+                    continue
+                here, there = top_lexical(local, question), top_lexical(remote, question)
+                assert there[0][0].startswith(f"{asked_of}:"), (question, there)
+                assert [c for c, _ in there] == [c for c, _ in here]
+                assert [s for _, s in there] == pytest.approx([s for _, s in here], rel=1e-4)
+        local = remove_from_pipeline(local_settings, local, "rail-line")
+        remote = remove_from_pipeline(milvus_settings, remote, "rail-line")
+        for question in ASKED.values():
+            here, there = top_lexical(local, question), top_lexical(remote, question)
+            assert [c for c, _ in there] == [c for c, _ in here]
+            # The local store counts a removed document's rows in its statistics until its segment is merged; the
+            # rewritten collection no longer holds them (scores ~1% apart here).
+            assert [s for _, s in there] == pytest.approx([s for _, s in here], rel=0.02)
+            assert not any(c.startswith("rail-line:") for c, _ in there)
+    finally:
+        remote.retriever.backend.close()
+
+
+def test_documents_added_or_removed_by_another_process_reach_milvus(
+    tmp_path: Path, seeds_dir: Path, index_dir: Path
+) -> None:
+    """`qa add` and `qa remove` write the index, not Milvus (Milvus Lite serves one process). The server, reloading
+    the index, used to leave Milvus as it was: an article added so was never found. Nor at the next start, when as
+    many chunks had been removed as added (Milvus was refilled only when the counts differed)."""
+    from qa.app import add_to_pipeline, build_pipeline, make_embedder, reload_pipeline, sources_of
+    from qa.indexing.library import add_document, remove_document
+    from qa.types import NewDocument
+
+    _, settings = two_stores(tmp_path, seeds_dir, index_dir)
+    serving = build_pipeline(settings, warm=False)
+    serving, _ = add_to_pipeline(
+        settings, serving, NewDocument(text=ADDED["fire-brigade"], id="fire-brigade"), replace=False
+    )
+
+    def another_process(change: Callable[[Index], Index]) -> None:
+        index = change(serving.index)  # as `qa add` / `qa remove` do, on the index folder
+        assert index is not serving.index
+
+    embedder = make_embedder(settings)
+    add = NewDocument(text=ADDED["rail-line"], id="rail-line")
+    another_process(lambda i: add_document(i, settings.index_dir, sources_of(settings), add, embedder).index)
+    serving = reload_pipeline(settings, serving)
+    assert top_lexical(serving, ASKED["rail-line"])[0][0].startswith("rail-line:")
+
+    # While the server is down: one article added and another of as many chunks removed.
+    serving.retriever.backend.close()
+    assert len(ADDED["flower-expo"].split("\n\n")) == len(ADDED["fire-brigade"].split("\n\n"))
+    add = NewDocument(text=ADDED["flower-expo"], id="flower-expo")
+    index = add_document(serving.index, settings.index_dir, sources_of(settings), add, embedder).index
+    remove_document(index, settings.index_dir, sources_of(settings), "fire-brigade")
+    started = build_pipeline(settings, warm=False)
+    try:
+        assert top_lexical(started, ASKED["flower-expo"])[0][0].startswith("flower-expo:")
+        assert not any(c.startswith("fire-brigade:") for c, _ in top_lexical(started, ASKED["fire-brigade"]))
+    finally:
+        started.retriever.backend.close()
+
+
+def test_a_rewrite_is_seen_whole_or_not_at_all(tmp_path: Path) -> None:
+    """Searches during a rewrite see the rows from before it; after it, only the new ones; a rewrite that fails
+    leaves the old rows. The collection replaced is dropped at the next rewrite, and the state is recorded."""
+    backend = MilvusBackend.connect(str(tmp_path / "m.db"), 0)
+    old = [chunk("a", 0, "布达佩斯会谈")]
+    backend.add(old, [tokens(c.text) for c in old], None)
+    new = [chunk("b", 0, "维也纳会谈"), chunk("b", 1, "停火协议")]
+    with backend.rewritten():
+        backend.add(new, [tokens(c.text) for c in new], None)
+        assert ids(backend.lexical(tokens("会谈"), 5)) == {"a:c0"}
+    assert ids(backend.lexical(tokens("会谈"), 5)) == {"b:c0"} and backend.count() == 2
+    with pytest.raises(RuntimeError), backend.rewritten():
+        backend.add(old, [tokens(c.text) for c in old], None)
+        raise RuntimeError("the index could not be read")
+    assert ids(backend.lexical(tokens("会谈"), 5)) == {"b:c0"}
+    with backend.rewritten():
+        backend.add(old, [tokens(c.text) for c in old], None)
+    assert len(backend._generations()) == 2  # the one searched and the one it replaced
+    backend.set_state("abc")
+    assert backend.state() == "abc"
+    backend.close()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 import numpy as np
 
 from qa.indexing.segments import Segment, stored_vectors
+from qa.indexing.store import Index
 from qa.text.tokens import tokens
 from qa.types import Chunk
 
@@ -42,8 +45,20 @@ class SearchBackend(Protocol):
         """Number of chunks held."""
         ...
 
-    def reset(self) -> None:
-        """Empty the backend (before filling it from a rebuilt index)."""
+    # Whether the backend's BM25 statistics are those of each write rather than of all it holds (Milvus Lite): a
+    # change is then written as a rewrite of everything, in one write.
+    per_write_statistics: bool
+
+    def state(self) -> str:
+        """The state of the index the backend's rows were written from ("" when none was recorded)."""
+        ...
+
+    def set_state(self, state: str) -> None:
+        """Record the state of the index the rows now hold."""
+        ...
+
+    def rewritten(self) -> AbstractContextManager[None]:
+        """Rows added within replace all the backend holds, in one step when the block ends."""
         ...
 
 
@@ -68,3 +83,40 @@ def fill(backend: SearchBackend, segments: Sequence[Segment], removed: Collectio
         matrix = np.stack([r if r is not None else np.zeros(dim, dtype=np.float32) for r in rows])
     backend.add(chunks, [tokens(c.index_text) for c in chunks], matrix, [r is not None for r in rows])
     return len(chunks)
+
+
+def live_keys(index: Index) -> frozenset[str]:
+    """The index's live documents, each as `segment/document` (a replaced document is another key)."""
+    return frozenset(f"{s.id}/{d}" for s in index.segments for d in dict.fromkeys(c.doc for c in s.chunks)) - set(
+        index.removed
+    )
+
+
+def index_state(index: Index) -> str:
+    """A digest of the live documents of an index and of the segments holding them."""
+    return hashlib.sha256("\n".join(sorted(live_keys(index))).encode("utf-8")).hexdigest()
+
+
+def sync(backend: SearchBackend, index: Index, *, since: Index | None = None, force: bool = False) -> str:
+    """Make the backend hold the index's live chunks, unless it records their state already; returns what was done
+    ("", "updated", "rewritten").
+
+    Given the index the backend held before (`since`), only what changed is written: documents no longer live
+    removed, segments not held before added. Otherwise, or when forced, or where the backend's statistics are each
+    write's (Milvus Lite), everything is rewritten in one write."""
+    state = index_state(index)
+    if not force and backend.state() == state:
+        return ""
+    if since is not None and not force and not backend.per_write_statistics:
+        now = live_keys(index)
+        for doc in sorted({key.split("/", 1)[1] for key in live_keys(since) - now}):
+            backend.remove(doc)  # gone, or replaced: the new version comes with its new segment
+        held = {s.id for s in since.segments}
+        fill(backend, [s for s in index.segments if s.id not in held], index.removed)
+        done = "updated"
+    else:
+        with backend.rewritten():
+            fill(backend, index.segments, index.removed)
+        done = "rewritten"
+    backend.set_state(state)
+    return done

@@ -11,6 +11,15 @@ lower-cased) and `jieba` tokenizers. `standard` would split or drop tokens such 
 its UTF-8 bytes: one `\\w+` run, lower-case already, distinct for distinct tokens, so the analyzer sees exactly the
 local backend's terms (at twice the bytes; a chunk's text stays far under VARCHAR's 65,535).
 
+The configured name is an alias of the collection that holds the rows (`qa_chunks` -> `qa_chunks__g3`). A rewrite
+fills a new collection and then points the alias at it, so searches see the old rows until the new ones are all
+there. Milvus Lite keeps BM25's statistics per write segment, not per collection (milvus-lite's TODO in
+`engine/collection.py`, `_search_sparse`): a document added on its own is scored by the statistics of its own few
+chunks, and ranked far below where the local backend puts it. So on Lite (`per_write_statistics`) every change
+rewrites the collection in one write; a server keeps corpus-wide statistics and takes each change as it comes. The
+collection also keeps the state of the index it was written from (`qa.state`), so a worker that finds another
+state (a document added by `qa add`, or while it was down) brings it up to date.
+
 Chunks added without a dense vector get a zero vector and `has_vector = false`, and the dense search leaves them
 out (a zero vector has no cosine). A collection made with dim 0 has no dense field at all: where the model is never
 asked (it reads too little of the corpus), that saves 4 bytes a dimension a chunk.
@@ -19,7 +28,9 @@ asked (it reads too little of the corpus), that saves 4 bytes a dimension a chun
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+import re
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +48,7 @@ MAX_TEXT_BYTES = 65_535  # Milvus's largest VARCHAR
 MAX_ID_BYTES = 1024
 BATCH_ROWS = 256  # rows per write: keeps a gRPC message far under its 64 MB limit
 META_PROPERTY = "qa.meta"
+STATE_PROPERTY = "qa.state"
 SERVER_SCHEMES = ("http://", "https://", "tcp://", "unix:")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -99,8 +111,12 @@ class MilvusBackend:
         # 6 ms once flushed), so each add is flushed there. A server sees new rows at once under Strong
         # consistency and rate-limits flushes, so it is never flushed by hand.
         self.flush = flush
+        # Milvus Lite's BM25 statistics are its write segments', not the collection's: every change is a rewrite.
+        self.per_write_statistics = flush
         self.k1 = k1
         self.b = b
+        self._writing: str | None = None  # the collection a rewrite is filling, which add writes to
+        self._reading = collection  # what searches name: the alias (the new collection itself while an alias is made)
         self._open()
 
     @classmethod
@@ -133,10 +149,35 @@ class MilvusBackend:
             "tokenizer": tokenizer_signature(),
         }
 
+    def _generation(self, number: int) -> str:
+        return f"{self.collection}__g{number}"
+
+    def _held_in(self) -> str:
+        """The collection the configured name stands for: the one its alias names, or itself (made by a version
+        that used no alias)."""
+        try:
+            return str(self.client.describe_alias(self.collection)["collection_name"])
+        except MilvusException:
+            return self.collection
+
+    def _generations(self) -> list[str]:
+        pattern = re.compile(re.escape(self.collection) + r"__g(\d+)")
+        return [c for c in self.client.list_collections() if pattern.fullmatch(c)]
+
+    def _drop_stale(self) -> None:
+        """Drop the collections an earlier rewrite replaced (kept until now: a search may have been reading one), or
+        left half-filled when it failed."""
+        held = self._held_in()
+        for name in self._generations():
+            if name != held:
+                self.client.drop_collection(name)
+
     def _open(self) -> None:
         if not self.client.has_collection(self.collection):
             try:
-                self._create()
+                first = self._generation(1)
+                self._create(first)
+                self.client.create_alias(first, self.collection)
                 return
             except MilvusException:
                 if not self.client.has_collection(self.collection):
@@ -155,8 +196,9 @@ class MilvusBackend:
                 f"(or set QA_MILVUS_COLLECTION to a new name) and index again"
             )
         self.client.load_collection(self.collection)
+        self._drop_stale()
 
-    def _create(self) -> None:
+    def _create(self, name: str) -> None:
         schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_ID_BYTES)
         schema.add_field("doc", DataType.VARCHAR, max_length=MAX_ID_BYTES)
@@ -192,7 +234,7 @@ class MilvusBackend:
             index.add_index(field_name="dense", index_type="AUTOINDEX", metric_type="COSINE")
         index.add_index(field_name="doc", index_type="INVERTED")
         self.client.create_collection(
-            self.collection,
+            name,
             schema=schema,
             index_params=index,
             consistency_level="Strong",  # a search sees every write acknowledged before it
@@ -201,7 +243,7 @@ class MilvusBackend:
 
     def _search(self, data: Any, field: str, metric: str, k: int, expr: str) -> list[tuple[str, float]]:
         result = self.client.search(
-            self.collection,
+            self._reading,
             data=[data],
             anns_field=field,
             limit=k,
@@ -263,28 +305,67 @@ class MilvusBackend:
                     np.asarray(vectors[i], dtype=np.float32).tolist() if real and vectors is not None else zero
                 )
             rows.append(row)
+        target = self._writing or self._held_in()
         for start in range(0, len(rows), BATCH_ROWS):
-            self.client.upsert(self.collection, rows[start : start + BATCH_ROWS])
-        if self.flush and rows:
-            self.client.flush(self.collection)
+            self.client.upsert(target, rows[start : start + BATCH_ROWS])
+        if self.flush and rows and self._writing is None:
+            self.client.flush(target)
 
     def remove(self, doc_id: str) -> None:
         """Every chunk of one document (nothing when none is held)."""
-        self.client.delete(self.collection, filter=f"doc == {quote(doc_id)}")
+        self.client.delete(self._held_in(), filter=f"doc == {quote(doc_id)}")
 
     def count(self) -> int:
         """Number of chunks held."""
-        result = self.client.query(self.collection, filter="", output_fields=["count(*)"], consistency_level="Strong")
+        result = self.client.query(self._reading, filter="", output_fields=["count(*)"], consistency_level="Strong")
         return int(result[0]["count(*)"])
 
-    def drop(self) -> None:
-        """Delete the whole collection (a rebuild starts from nothing)."""
-        self.client.drop_collection(self.collection)
+    def state(self) -> str:
+        """The state of the index the rows were written from, as set_state last recorded it ("" before)."""
+        properties = self.client.describe_collection(self._held_in()).get("properties") or {}
+        return str(properties.get(STATE_PROPERTY) or "")
 
-    def reset(self) -> None:
-        """Drop the collection and make it anew, empty (before filling it from a rebuilt index)."""
-        self.drop()
-        self._open()
+    def set_state(self, state: str) -> None:
+        """Record the state of the index the rows now hold."""
+        self.client.alter_collection_properties(self._held_in(), properties={STATE_PROPERTY: state})
+
+    @contextmanager
+    def rewritten(self) -> Iterator[None]:
+        """Rows added within go to a new, empty collection, which then takes the configured name in one step (the
+        alias is pointed at it): searches see the old rows until the new ones are all there, never an empty or half
+        written collection. The one replaced is dropped at the next rewrite, when no search still reads it; on
+        failure the new one is dropped and the old one stays."""
+        self._drop_stale()
+        held = self._held_in()
+        numbers = [int(n.rsplit("__g", 1)[1]) for n in self._generations()]
+        fresh = self._generation(max(numbers, default=0) + 1)
+        self._create(fresh)
+        self._writing = fresh
+        try:
+            yield
+            if self.flush:
+                self.client.flush(fresh)
+            self.client.load_collection(fresh)
+        except BaseException:
+            self._writing = None
+            self.client.drop_collection(fresh)
+            raise
+        self._writing = None
+        if held == self.collection:  # a collection of its own, not an alias: its name is freed for the alias
+            self._reading = fresh
+            self.client.drop_collection(held)
+            self.client.create_alias(fresh, self.collection)
+            self._reading = self.collection
+        else:
+            self.client.alter_alias(fresh, self.collection)
+
+    def drop(self) -> None:
+        """Delete the collection, every generation of it and its alias (a rebuild starts from nothing)."""
+        held = self._held_in()
+        if held != self.collection:
+            self.client.drop_alias(self.collection)
+        for name in {held, *self._generations()}:
+            self.client.drop_collection(name)
 
     def close(self) -> None:
         """Close the connection."""
