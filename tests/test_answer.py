@@ -55,8 +55,21 @@ def test_simplified_question_gets_a_simplified_answer_with_source_quotes(pipelin
 def test_english_question_gets_an_english_lead_in_and_chinese_evidence(pipeline: Pipeline) -> None:
     answer = pipeline.answerer.answer("Where did Trump meet Xi Jinping on October 30, 2025?")
     assert not answer.abstained
-    assert answer.answer.startswith("According to the article")
+    assert answer.answer.startswith("According to the article (quoted in the original Chinese): 「")
     assert any("釜山" in c.quote for c in answer.citations)
+
+
+def test_an_english_answer_quoting_english_text_does_not_call_it_chinese() -> None:
+    from qa.answering.compose import compose
+    from qa.types import Citation
+
+    english = Citation(1, "d", "d:c0", "The mayor resigned on Monday.", 0, 29)
+    chinese = Citation(2, "d", "d:c1", "市長週一辭職。", 30, 37)
+    assert compose("en", [english]) == "According to the article: “The mayor resigned on Monday.”[1]"
+    assert compose("en", [english, chinese]) == (
+        "According to the article (quoted in the original): “The mayor resigned on Monday.”[1] 「市長週一辭職。」[2]"
+    )
+    assert compose("zh-Hant", [english]) == "根據文章：The mayor resigned on Monday.[1]"
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from qa.text.folding import to_simplified
-from qa.text.language import Lang
+from qa.text.language import CJK_RE, Lang
 from qa.types import Citation, Sentence
 
 ABSTAIN_TEXT: dict[str, str] = {
@@ -18,7 +18,12 @@ ABSTAIN_TEXT: dict[str, str] = {
 LEAD_IN: dict[str, str] = {
     "zh-Hant": "根據文章：",
     "zh-Hans": "根据文章：",
-    "en": "According to the article (quoted in the original Chinese): ",
+    "en": "According to the article: ",
+}
+# An English answer quotes the article as written: it says so when that is in Chinese.
+EN_LEAD_IN_QUOTING = {
+    "Chinese": "According to the article (quoted in the original Chinese): ",
+    "mixed": "According to the article (quoted in the original): ",
 }
 
 
@@ -33,8 +38,13 @@ def citations_for(sentences: Sequence[Sentence]) -> tuple[Citation, ...]:
 def compose(lang: Lang, citations: Sequence[Citation]) -> str:
     """The answer text: a lead-in, then each quoted sentence followed by its marker."""
     if lang == "en":
-        body = " ".join(f"「{c.quote}」[{c.n}]" for c in citations)
-        return LEAD_IN["en"] + body
+        chinese = [bool(CJK_RE.search(c.quote)) for c in citations]
+        body = " ".join(
+            f"「{c.quote}」[{c.n}]" if zh else f"“{c.quote}”[{c.n}]" for c, zh in zip(citations, chinese, strict=True)
+        )
+        if all(chinese):
+            return EN_LEAD_IN_QUOTING["Chinese"] + body
+        return (EN_LEAD_IN_QUOTING["mixed"] if any(chinese) else LEAD_IN["en"]) + body
     body = "".join(f"{c.quote}[{c.n}]" for c in citations)
     text = LEAD_IN[lang] + body
     return to_simplified(text) if lang == "zh-Hans" else text
