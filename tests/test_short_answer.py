@@ -197,3 +197,12 @@ def test_an_english_question_gets_a_value_when_the_sentence_holds_only_one_of_it
     assert tugs is not None and tugs.text == "20至30艘"  # 20至30 inside it is the same value
     assert short_answer(Question.parse("How many containers?"), [BOXES, TUGS]) is None  # two sentences, two values
     assert short_answer(Question.parse("Who opened the new pier?"), [SENTENCE]) is None  # a name: not a value
+
+
+def test_a_value_written_in_english_ends_where_its_digits_do() -> None:
+    text = "The rocket launched from Cape Canaveral carrying 24 satellites and 1,200 kilograms of fuel."
+    quote = Citation(n=1, doc="launch", chunk_id="launch-0", quote=text, start=10, end=10 + len(text))
+    for asked, value in (("How many satellites did the rocket carry?", "24"), ("火箭載了多少顆衛星？", "24")):
+        found = candidates(Question.parse(asked), [quote])
+        assert found and all(not c.text[0].isspace() and not c.text[-1].isspace() for c in found), found
+        assert value in {c.text for c in found}

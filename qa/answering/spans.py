@@ -330,11 +330,21 @@ def _trimmed(question: Question, kind: Kind, text: str, start: int, end: int) ->
     return start, end
 
 
+def _unpadded(text: str, start: int, end: int) -> tuple[int, int]:
+    """A span less the blanks at its ends (a number's pattern takes the space before a measure word: `24 ` of
+    `24 satellites`)."""
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    while start < end and text[start].isspace():
+        start += 1
+    return start, end
+
+
 def cited_spans(question: Question, kind: Kind, text: str, gap: tuple[int, int] | None) -> list[Span]:
     """The candidate spans of a flat cited sentence (a date cut back as the question asks), with the span between
     the question's words as one more for a name."""
     spans = [
-        (*_trimmed(question, kind, text, s, e), src, tag)
+        (*_unpadded(text, *_trimmed(question, kind, text, s, e)), src, tag)
         for s, e, src, tag in _spans(kind, text, question.expectation.unit)
     ]
     if gap and kind in _NAME_TAGS:
