@@ -52,7 +52,7 @@ def ask(url: str, question: str) -> dict[str, object]:
 def test_added_document_is_searchable_when_the_response_returns(service: tuple[str, Settings]) -> None:
     url, settings = service
     generation = read_manifest(settings.index_dir)["generation"]
-    doc = {"id": "polar-bears", "title": "北極熊", "date": "2025-11-07", "text": POLAR}
+    doc = {"id": "polar-bears", "title": "北極熊", "date": "2025-11-07", "url": "https://example.org/p", "text": POLAR}
     reply = httpx.post(f"{url}/documents", json=doc, headers=ADMIN, timeout=60)
     assert reply.status_code == 201, reply.text
     assert reply.json()["id"] == "polar-bears" and reply.json()["chunks"] >= 2
@@ -61,7 +61,10 @@ def test_added_document_is_searchable_when_the_response_returns(service: tuple[s
     assert any(c["doc"] == "polar-bears" for c in answer["citations"])  # type: ignore[union-attr]
     listed = {d["id"]: d for d in httpx.get(f"{url}/documents").json()["documents"]}
     assert listed["polar-bears"]["title"] == "北極熊" and listed["polar-bears"]["date"] == "2025-11-07"
-    text = httpx.get(f"{url}/documents/polar-bears").json()["text"]
+    assert listed["polar-bears"]["url"] == "https://example.org/p"
+    one = httpx.get(f"{url}/documents/polar-bears").json()
+    assert one["url"] == "https://example.org/p"
+    text = one["text"]
     for c in answer["citations"]:  # type: ignore[union-attr]
         assert text[c["start"] : c["end"]] == c["quote"]
     # On disk: the file in the library, one more segment, a new generation; the seed segment untouched.
@@ -104,6 +107,9 @@ def test_bad_documents_get_a_clear_4xx_and_change_nothing(service: tuple[str, Se
         ({"text": "字" * (settings.server.max_document_chars + 1)}, None),  # 413 (body) or 422 (characters)
         ({"id": "../etc/passwd", "text": "x。"}, 422),
         ({"id": "ok", "date": "7 Nov 2025", "text": "x。"}, 422),
+        ({"id": "ok", "date": "2025-13-45", "text": "x。"}, 422),  # no such day
+        ({"id": "ok", "date": "２０２５-１１-０７", "text": "x。"}, 422),  # digits, but not ASCII ones
+        ({"id": "ok", "date": "٢٠٢٥-١١-٠٧", "text": "x。"}, 422),
         ({"text": "x。", "unknown": 1}, 422),
         ({"id": seed, "text": "覆蓋種子文件。"}, 409),
     ]
@@ -215,6 +221,9 @@ def test_documents_are_found_by_name_and_listed_a_page_at_a_time(service: tuple[
     assert found(q="  北極熊 ") == (["brief-0"], 1)
     assert found(q="BRIEF-3") == (["brief-3"], 1)  # an id, in any case
     assert found(q="月球") == ([], 0)
+    assert found(q="港口 第二天") == (["brief-2"], 1)  # every word, in any order and place
+    assert found(q="第二天 港口罷工") == (["brief-2"], 1)
+    assert found(q="港口 月球") == ([], 0)
     ids = [d["id"] for d in everything["documents"]]
     assert found(limit=2) == (ids[:2], 5)
     assert found(limit=2, offset=2) == (ids[2:4], 5)

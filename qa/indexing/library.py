@@ -11,6 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from dataclasses import replace as replace_field
+from datetime import date
 from pathlib import Path
 
 from qa.errors import DocumentExists, DocumentNotFound, DocumentRejected, QAError
@@ -21,7 +22,7 @@ from qa.indexing.sources import DOCUMENT_ID_RE, Sources
 from qa.indexing.store import Index, append, merge_small, refresh, remove, write_lock
 from qa.types import Document, Embedder, NewDocument
 
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d takes ２０２５ and ٢٠٢٥ too
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,14 @@ class Added:
     segment: Segment
 
 
+def _is_date(text: str) -> bool:
+    """A calendar date written YYYY-MM-DD (2025-13-45 is not one)."""
+    try:
+        return bool(_DATE_RE.fullmatch(text)) and bool(date.fromisoformat(text))
+    except ValueError:
+        return False
+
+
 def check_new(doc: NewDocument, *, max_chars: int) -> str:
     """The id the document will have; DocumentRejected naming what is wrong with it."""
     if doc.id is not None and not DOCUMENT_ID_RE.fullmatch(doc.id):
@@ -45,8 +54,8 @@ def check_new(doc: NewDocument, *, max_chars: int) -> str:
         raise DocumentRejected("text is empty")
     if len(doc.text) > max_chars:
         raise DocumentRejected(f"text is {len(doc.text)} characters; the limit is {max_chars}")
-    if doc.date is not None and not _DATE_RE.fullmatch(doc.date):
-        raise DocumentRejected(f"date {doc.date!r} is not YYYY-MM-DD")
+    if doc.date is not None and not _is_date(doc.date):
+        raise DocumentRejected(f"date {doc.date!r} is not a date written YYYY-MM-DD")
     for name, value in (("text", doc.text), ("title", doc.title), ("url", doc.url)):
         try:
             (value or "").encode("utf-8")

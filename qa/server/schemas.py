@@ -180,6 +180,7 @@ class DocumentOut(BaseModel):
     path: str
     title: str | None
     date: str | None
+    url: str | None = None
     chars: int
     sha256: str
     chunks: int
@@ -191,6 +192,7 @@ class DocumentText(BaseModel):
     id: str
     title: str | None
     date: str | None
+    url: str | None = None
     text: str
     body_start: int
 
@@ -245,7 +247,7 @@ class DocumentIn(BaseModel):
         None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", description="Stable id (letters, digits, . _ -)"
     )
     title: str | None = Field(None, max_length=1000)
-    date: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="Publication date, YYYY-MM-DD")
+    date: str | None = Field(None, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="Publication date, YYYY-MM-DD")
     url: str | None = Field(None, max_length=2000)
 
 

@@ -40,7 +40,10 @@ def documents(
     p: PipelineDep,
     q: Annotated[
         str | None,
-        Query(max_length=200, description="Only documents whose id or title holds this (any script, any case)"),
+        Query(
+            max_length=200,
+            description="Only documents whose id or title holds each of these words (any script, any case, any order)",
+        ),
     ] = None,
     limit: Annotated[int | None, Query(ge=1, le=1000, description="At most this many (default: all)")] = None,
     offset: Annotated[int, Query(ge=0, description="Skip this many of those found")] = 0,
@@ -48,10 +51,10 @@ def documents(
     """Metadata of the indexed documents (all of them, or a page of those found) and of the index; `total` is how
     many were found. An archive's reader finds an article by name (`q`) rather than reading a list of thousands."""
     found = list(p.index.documents.values())
-    needle = fold(q.strip()) if q else ""
-    if needle:
+    words = fold(q).split() if q else []
+    if words:
         names = p.index.document_names
-        found = [d for d in found if needle in names[d.id]]
+        found = [d for d in found if all(w in names[d.id] for w in words)]
     page = found[offset : offset + limit] if limit is not None else found[offset:]
     rows = p.index.doc_rows  # the live chunks of each document (a replaced one's old chunks are not its own)
     docs = [
@@ -60,6 +63,7 @@ def documents(
             path=d.path,
             title=d.title,
             date=d.date,
+            url=d.url,
             chars=len(d.text),
             sha256=d.sha256,
             chunks=len(rows.get(d.id, ())),
@@ -76,7 +80,9 @@ def document(doc_id: str, p: PipelineDep) -> DocumentText:
     doc = p.index.documents.get(doc_id)
     if doc is None:
         raise ApiError(404, "document_not_found", f"no document with id {doc_id!r}")
-    return DocumentText(id=doc.id, title=doc.title, date=doc.date, text=doc.text, body_start=doc.body_start)
+    return DocumentText(
+        id=doc.id, title=doc.title, date=doc.date, url=doc.url, text=doc.text, body_start=doc.body_start
+    )
 
 
 @router.post(
