@@ -117,6 +117,17 @@ def test_top_k_past_the_configured_most_gets_one_error_whichever_check_finds_it(
         ({"json": {"question": "北約", "history": "not a list"}}, 422, "invalid_request"),
         ({"content": b"{not json", "headers": {"content-type": "application/json"}}, 400, "invalid_json"),
         ({"content": b"\xff\xfe", "headers": {"content-type": "application/json"}}, 400, "invalid_json"),
+        (
+            {"content": b'{"question": "abc\xff def"}', "headers": {"content-type": "application/json"}},
+            400,
+            "invalid_json",
+        ),
+        (
+            {"content": '{"question": "北約"}'.encode(), "headers": {"content-type": "text/plain"}},
+            415,
+            "unsupported_media_type",
+        ),
+        ({"data": {"question": "北約"}}, 415, "unsupported_media_type"),  # a form
         ({"json": ["question"]}, 422, "invalid_request"),
         ({"json": None}, 422, "invalid_request"),
     ],

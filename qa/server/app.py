@@ -126,6 +126,11 @@ def _install_error_handlers(app: FastAPI) -> None:
         errors = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in exc.errors()]
         if any(e["type"] == "json_invalid" for e in errors):
             return error_response(400, "invalid_json", "the request body is not valid JSON", errors)
+        if _not_json(request, errors):
+            # FastAPI reads a body as JSON only when it is said to be: another one is "not a dictionary".
+            sent = request.headers.get("content-type") or "none"
+            message = f"the request body must be JSON sent with Content-Type: application/json (got {sent})"
+            return error_response(415, "unsupported_media_type", message)
         if named := _named_error(exc.errors(), request.app.state.settings):
             # As the route's own check words it: the schema's bound (top_k <= 50) is not the configured one.
             return error_response(422, *named)
@@ -134,6 +139,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _FASTAPI_BODY_ERROR:
+            # FastAPI's word for a JSON body that does not decode (it is not UTF-8).
+            return error_response(400, "invalid_json", "the request body is not valid JSON: it is not UTF-8 text")
         code = STATUS_CODES.get(exc.status_code, "error")
         return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
 
@@ -141,6 +149,20 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
+
+
+# What FastAPI raises (HTTP 400) when a JSON body cannot be decoded as text.
+_FASTAPI_BODY_ERROR = "There was an error parsing the body"
+
+
+def _not_json(request: Request, errors: Sequence[dict[str, Any]]) -> bool:
+    """Whether a body FastAPI did not read as JSON (its content type says otherwise) is all that is wrong."""
+    body_wrong = len(errors) == 1 and errors[0]["loc"] == ["body"] and errors[0]["type"] in _NOT_AN_OBJECT
+    kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    return body_wrong and kind != "application/json" and not kind.endswith("+json")
+
+
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type"})
 
 
 def _named_error(errors: Sequence[Any], settings: Settings) -> tuple[str, str] | None:
