@@ -134,3 +134,11 @@ def test_sentence_bm25_weighs_each_term_by_its_idf(index: Index) -> None:
                 tf = counts[:, terms.index(term)]
                 expected += weight * tf / (tf + norm)
         assert np.array_equal(sentence_bm25(index, positions, query), expected)
+
+
+def test_postings_give_back_the_tokens_they_counted() -> None:
+    texts = [["北约", "停火", "北约", "#北约"], [], ["3.5", "停火"]]
+    postings = Postings.build(texts)
+    again = postings.token_lists()
+    assert [sorted(t) for t in again] == [sorted(t) for t in texts]
+    assert Postings.build(again).lengths.tolist() == postings.lengths.tolist()

@@ -75,6 +75,19 @@ class Postings:
         lengths = np.asarray([len(t) for t in token_lists], dtype=np.float32)
         return cls(vocab, matrix, lengths)
 
+    def token_lists(self) -> list[list[str]]:
+        """Each text's tokens, each as many times as the text holds it, in vocabulary order (the order of a text's
+        words is not kept, and BM25 needs none): what `build` counted, without tokenising the texts again."""
+        terms = np.empty(len(self.vocab), dtype=object)
+        for term, col in self.vocab.items():
+            terms[col] = term
+        csr = self.matrix.tocsr()
+        counts = csr.data.astype(np.int64)
+        return [
+            np.repeat(terms[csr.indices[start:end]], counts[start:end]).tolist()
+            for start, end in zip(csr.indptr[:-1].tolist(), csr.indptr[1:].tolist(), strict=True)
+        ]
+
     def rows(self, keep: np.ndarray) -> Postings:
         """The postings of the rows where keep is True (for merging segments without their removed texts)."""
         return Postings(self.vocab, sparse.csc_matrix(self.matrix[keep]), self.lengths[keep])
