@@ -230,3 +230,50 @@ def test_replies_a_real_server_does_not_send() -> None:
                 events.append(event)
         assert cut.value.code == "incomplete_stream"
         assert [e.kind for e in events] == ["passages", "delta"] and events[1].text == "half"
+
+
+def test_a_health_page_that_is_no_health_report_is_an_invalid_response() -> None:
+    def reply(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="<html>Welcome to nginx!</html>")
+
+    with QAClient("http://qa.test", transport=httpx.MockTransport(reply)) as c, pytest.raises(QAError) as odd:
+        c.health()
+    assert type(odd.value) is QAError and odd.value.code == "invalid_response" and "nginx" in odd.value.message
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"history": ["ab"]}, "invalid_history"),  # a string of two characters is no (question, answer) pair
+        ({"history": [("only a question",)]}, "invalid_history"),
+        ({"history": [("q", 42)]}, "invalid_request"),
+        ({"question": "北約\ud800"}, "invalid_text"),
+        ({"history": [("北約\udfff", "a")]}, "invalid_text"),
+        ({"docs": "one-id"}, "invalid_request"),  # a string is not a list of ids
+    ],
+)
+def test_arguments_the_service_cannot_take_are_refused_before_sending(kwargs: dict[str, object], code: str) -> None:
+    sent: list[httpx.Request] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(500)
+
+    question = kwargs.pop("question", QUESTION)
+    with QAClient("http://qa.test", transport=httpx.MockTransport(reply)) as c:
+        for call in (c.ask, lambda q, **kw: list(c.ask_stream(q, **kw))):
+            with pytest.raises(QARequestError) as refused:
+                call(question, **kwargs)
+            assert refused.value.code == code and refused.value.status is None and refused.value.message
+    assert not sent
+
+
+def test_questions_and_searches_can_be_kept_to_some_documents(client: QAClient, article: str) -> None:
+    seed = client._http.get("/documents").json()["documents"][0]["id"]
+    answer = client.ask(QUESTION, docs=[seed])
+    assert_cited(answer, article)
+    assert {c.doc for c in answer.citations} == {seed}
+    assert {p.doc for p in client.search("液化天然氣進入歐洲市場", docs=[seed])} == {seed}
+    with pytest.raises(QARequestError) as unknown:
+        client.ask(QUESTION, docs=["no-such-article"])
+    assert unknown.value.status == 422 and "no-such-article" in unknown.value.message

@@ -7,7 +7,7 @@ are needed: importing this package loads no model, no index and no part of the s
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from types import TracebackType
@@ -183,17 +183,31 @@ class QAClient:
             base_url=self.base_url, timeout=timeout, transport=transport, headers=_headers(api_key, headers)
         )
 
-    def ask(self, question: str, *, top_k: int | None = None, history: History | None = None) -> AskResult:
-        """A cited answer; history is (question, answer) pairs of the conversation so far, oldest first."""
+    def ask(
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        history: History | None = None,
+        docs: Sequence[str] | None = None,
+    ) -> AskResult:
+        """A cited answer; history is (question, answer) pairs of the conversation so far, oldest first; docs keeps
+        the answer to those documents (by id)."""
+        body = _ask_body(question, top_k, history, docs)
         with _transport_errors(self.base_url):
-            response = self._http.post("/ask", json=_ask_body(question, top_k, history))
+            response = self._http.post("/ask", json=body)
         return _parse(response, AskResult.from_json)
 
     def ask_stream(
-        self, question: str, *, top_k: int | None = None, history: History | None = None
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        history: History | None = None,
+        docs: Sequence[str] | None = None,
     ) -> Iterator[StreamEvent]:
         """The answer as events: passages, text deltas, then the final result (which replaces the deltas)."""
-        body = _ask_body(question, top_k, history)
+        body = _ask_body(question, top_k, history, docs)
         with (
             _transport_errors(self.base_url),
             self._http.stream("POST", "/ask/stream", json=body, headers=_SSE_ACCEPT) as response,
@@ -210,10 +224,11 @@ class QAClient:
                         return
             events.incomplete()
 
-    def search(self, q: str, k: int | None = None) -> list[Passage]:
-        """Ranked passages for a query, without an answer."""
+    def search(self, q: str, k: int | None = None, *, docs: Sequence[str] | None = None) -> list[Passage]:
+        """Ranked passages for a query, without an answer (only from docs, when given)."""
+        params = _search_params(q, k, docs)
         with _transport_errors(self.base_url):
-            response = self._http.get("/search", params=_search_params(q, k))
+            response = self._http.get("/search", params=params)
         return _parse(response, _passages)
 
     def health(self) -> Health:
@@ -250,17 +265,31 @@ class AsyncQAClient:
             base_url=self.base_url, timeout=timeout, transport=transport, headers=_headers(api_key, headers)
         )
 
-    async def ask(self, question: str, *, top_k: int | None = None, history: History | None = None) -> AskResult:
-        """A cited answer; history is (question, answer) pairs of the conversation so far, oldest first."""
+    async def ask(
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        history: History | None = None,
+        docs: Sequence[str] | None = None,
+    ) -> AskResult:
+        """A cited answer; history is (question, answer) pairs of the conversation so far, oldest first; docs keeps
+        the answer to those documents (by id)."""
+        body = _ask_body(question, top_k, history, docs)
         with _transport_errors(self.base_url):
-            response = await self._http.post("/ask", json=_ask_body(question, top_k, history))
+            response = await self._http.post("/ask", json=body)
         return _parse(response, AskResult.from_json)
 
     async def ask_stream(
-        self, question: str, *, top_k: int | None = None, history: History | None = None
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        history: History | None = None,
+        docs: Sequence[str] | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """The answer as events: passages, text deltas, then the final result (which replaces the deltas)."""
-        body = _ask_body(question, top_k, history)
+        body = _ask_body(question, top_k, history, docs)
         with _transport_errors(self.base_url):
             async with self._http.stream("POST", "/ask/stream", json=body, headers=_SSE_ACCEPT) as response:
                 if response.status_code != 200:
@@ -275,10 +304,11 @@ class AsyncQAClient:
                             return
                 events.incomplete()
 
-    async def search(self, q: str, k: int | None = None) -> list[Passage]:
-        """Ranked passages for a query, without an answer."""
+    async def search(self, q: str, k: int | None = None, *, docs: Sequence[str] | None = None) -> list[Passage]:
+        """Ranked passages for a query, without an answer (only from docs, when given)."""
+        params = _search_params(q, k, docs)
         with _transport_errors(self.base_url):
-            response = await self._http.get("/search", params=_search_params(q, k))
+            response = await self._http.get("/search", params=params)
         return _parse(response, _passages)
 
     async def health(self) -> Health:
@@ -352,17 +382,54 @@ def _headers(api_key: str | None, extra: Mapping[str, str] | None) -> dict[str, 
     return headers
 
 
-def _ask_body(question: str, top_k: int | None, history: History | None) -> dict[str, Any]:
-    body: dict[str, Any] = {"question": question}
+def _ask_body(question: str, top_k: int | None, history: History | None, docs: Sequence[str] | None) -> dict[str, Any]:
+    body: dict[str, Any] = {"question": _text("question", question)}
     if top_k is not None:
         body["top_k"] = top_k
     if history is not None:
-        body["history"] = [{"question": q, "answer": a} for q, a in history]
+        body["history"] = [_turn(n, turn) for n, turn in enumerate(history)]
+    if docs is not None:
+        body["docs"] = _ids(docs)
     return body
 
 
-def _search_params(q: str, k: int | None) -> dict[str, str | int]:
-    return {"q": q} if k is None else {"q": q, "k": k}
+def _turn(n: int, turn: Any) -> dict[str, str]:
+    """One (question, answer) pair of a history as the service takes it; a QARequestError for anything else (a
+    string of two characters is no pair)."""
+    if isinstance(turn, str | bytes) or not isinstance(turn, Sequence) or len(turn) != 2:
+        message = f"history[{n}] must be a (question, answer) pair of strings, not {turn!r:.80}"
+        raise QARequestError(None, "invalid_history", message)
+    return {"question": _text(f"history[{n}] question", turn[0]), "answer": _text(f"history[{n}] answer", turn[1])}
+
+
+def _text(name: str, value: Any) -> str:
+    """A string the request can carry (UTF-8: no lone surrogates), or a QARequestError naming what is wrong."""
+    if not isinstance(value, str):
+        raise QARequestError(None, "invalid_request", f"{name} must be a string, not {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise QARequestError(
+            None, "invalid_text", f"{name} is not valid text (a lone surrogate at {exc.start})"
+        ) from exc
+    return value
+
+
+def _ids(docs: Sequence[str]) -> list[str]:
+    if isinstance(docs, str):
+        raise QARequestError(
+            None, "invalid_request", f"docs must be a list of document ids, not the string {docs!r:.80}"
+        )
+    return [_text("docs", d) for d in docs]
+
+
+def _search_params(q: str, k: int | None, docs: Sequence[str] | None = None) -> dict[str, Any]:
+    params: dict[str, Any] = {"q": _text("q", q)}
+    if k is not None:
+        params["k"] = k
+    if docs is not None:
+        params["docs"] = _ids(docs)
+    return params
 
 
 def _passages(d: Any) -> list[Passage]:
@@ -402,6 +469,9 @@ def _health(response: httpx.Response) -> Health:
         d = None
     if response.status_code in (200, 503) and isinstance(d, dict) and "ready" in d:
         return Health(status=str(d.get("status")), ready=bool(d["ready"]), detail=d.get("detail"))
+    if response.status_code == 200:  # a success that is no health report: not this service, or a proxy's page
+        message = f"unexpected response from {response.request.url}: {response.text[:200]!r}"
+        raise QAError(response.status_code, "invalid_response", message)
     raise _error(response)
 
 
