@@ -273,6 +273,12 @@ LONG = "字" * 2001
             "unsupported_content",
             None,
         ),
+        (  # a text part without its text: not "only text content is supported, not 'text' parts"
+            {"model": "article-qa", "messages": [{"role": "user", "content": [{"type": "text"}]}]},
+            400,
+            "invalid_request",
+            "messages",
+        ),
     ],
 )
 def test_errors_have_openai_shape(
