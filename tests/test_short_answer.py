@@ -206,3 +206,12 @@ def test_a_value_written_in_english_ends_where_its_digits_do() -> None:
         found = candidates(Question.parse(asked), [quote])
         assert found and all(not c.text[0].isspace() and not c.text[-1].isspace() for c in found), found
         assert value in {c.text for c in found}
+
+
+def test_a_count_of_years_is_never_a_year_of_the_calendar() -> None:
+    war = "港口戰爭於2019年爆發，至今已持續三年。"
+    quote = Citation(n=1, doc="war", chunk_id="war-0", quote=war, start=0, end=len(war))
+    counted = {c.text for c in candidates(Question.parse("港口戰爭持續了多少年？"), [quote])}
+    assert "三年" in counted and "2019年" not in counted
+    dated = {c.text for c in candidates(Question.parse("港口戰爭於西元幾年爆發？"), [quote])}
+    assert "2019年" in dated  # an era makes it a year
