@@ -106,6 +106,7 @@ def test_top_k_past_the_configured_most_gets_one_error_whichever_check_finds_it(
         ({"json": {"question": ""}}, 422, "empty_question"),
         ({"json": {"question": "   \n\t "}}, 422, "empty_question"),
         ({"json": {"question": "\x00\x01\x02"}}, 422, "empty_question"),
+        ({"json": {"question": "\u200b\u200b\ufeff\u2060"}}, 422, "empty_question"),  # zero-width only
         ({"json": {"question": "問" * 2001}}, 422, "question_too_long"),
         ({"json": {"question": 42}}, 422, "invalid_request"),
         ({"json": {"question": ["a"]}}, 422, "invalid_request"),

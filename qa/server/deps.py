@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -75,7 +76,8 @@ def clean_question(text: str, limit: int, *, param: str = "question") -> str:
         message = "question holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not a character"
         raise ApiError(422, "invalid_text", message, param=param)
     text = _CONTROL_RE.sub("", text).strip()
-    if not text:
+    # Only invisible characters (zero-width spaces and joiners, format marks, separators) is blank too.
+    if not any(not unicodedata.category(ch).startswith(("C", "Z")) for ch in text):
         raise ApiError(422, "empty_question", "question must not be empty or blank", param=param)
     if len(text) > limit:
         message = f"question is {len(text)} characters; the limit is {limit}"
