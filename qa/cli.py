@@ -90,6 +90,9 @@ def cmd_add(args: argparse.Namespace) -> int:
             print(f"error: {path}: {exc}", file=sys.stderr)
             return 2
         stem = Path(path).stem
+        if not DOCUMENT_ID_RE.fullmatch(stem):
+            note = f"note: {path}: its name is no document id (letters, digits, . _ -), so a new id is made"
+            print(note, file=sys.stderr)
         doc = NewDocument(
             text=text,
             id=stem if DOCUMENT_ID_RE.fullmatch(stem) else None,
@@ -120,10 +123,16 @@ def cmd_remove(args: argparse.Namespace) -> int:
     settings = _settings(args)
     sources = sources_of(settings)
     index = open_index(settings.index_dir, sources, make_embedder(settings), on_mismatch=settings.on_index_mismatch)
-    for doc_id in args.ids:
-        index = remove_document(index, settings.index_dir, sources, doc_id)
+    failed = 0
+    for doc_id in args.ids:  # each one on its own: an unknown id does not keep the others
+        try:
+            index = remove_document(index, settings.index_dir, sources, doc_id)
+        except QAError as exc:
+            print(f"error: {doc_id}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
         print(f"removed {doc_id}")
-    return 0
+    return 2 if failed else 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

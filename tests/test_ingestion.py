@@ -282,6 +282,13 @@ def test_cli_adds_and_removes_documents(tmp_path: Path, seeds_dir: Path, index_d
     assert again.returncode == 2 and "already indexed" in again.stderr
     asked = qa("ask", "北極熊為什麼覓食更加困難？", "--json")
     assert json.loads(asked.stdout)["citations"][0]["doc"] == "polar-report"
-    removed = qa("remove", "polar-report")
-    assert removed.returncode == 0 and not (tmp_path / "lib" / "polar-report.txt").exists()
+    (tmp_path / "polar report 2.txt").write_text(POLAR.replace("北極熊", "棕熊"), encoding="utf-8")
+    named = qa("add", str(tmp_path / "polar report 2.txt"))
+    assert named.returncode == 0 and "a new id is made" in named.stderr
+    made = named.stdout.split()[1].rstrip(":")
+    # An unknown id in the middle is reported and the ids after it are still removed.
+    removed = qa("remove", "polar-report", "no-such-doc", made)
+    assert removed.returncode == 2 and "no-such-doc" in removed.stderr
+    assert f"removed {made}" in removed.stdout and not (tmp_path / "lib" / "polar-report.txt").exists()
+    assert not (tmp_path / "lib" / f"{made}.txt").exists()
     assert qa("remove", "polar-report").returncode == 2
