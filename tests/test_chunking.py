@@ -73,3 +73,15 @@ def test_bad_sources_are_clear_errors(tmp_path: Path) -> None:
     (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(SourceError, match="UTF-8"):
         load_documents(tmp_path)
+
+
+def test_a_text_of_headings_only_is_indexed_as_text() -> None:
+    from qa.types import Document
+
+    brief = Document(id="brief", path="brief.txt", text="市長週一辭職\n\n議會下週改選\n", sha256="")
+    chunks = chunk_document(brief)
+    assert [c.text for c in chunks] == ["市長週一辭職", "議會下週改選"]
+    assert all(c.heading is None and c.kind == "text" for c in chunks)
+    # A heading before text still only labels it.
+    story = Document(id="story", path="story.txt", text="市長辭職\n\n市長週一宣布辭職，議會將改選。\n", sha256="")
+    assert [(c.heading, c.text) for c in chunk_document(story)] == [("市長辭職", "市長週一宣布辭職，議會將改選。")]

@@ -52,9 +52,12 @@ def chunk_document(doc: Document, settings: ChunkerSettings | None = None) -> li
     settings = settings or ChunkerSettings()
     chunks: list[Chunk] = []
     heading: str | None = None
-    for p_start, p_end in paragraph_spans(doc.text, doc.body_start):
+    spans = list(paragraph_spans(doc.text, doc.body_start))
+    # A text of headings only (a one-line brief, `市長週一辭職`) is its own text: nothing would be indexed otherwise.
+    all_headings = all(is_heading(doc.text[s:e], settings) for s, e in spans)
+    for p_start, p_end in spans:
         paragraph = doc.text[p_start:p_end]
-        if is_heading(paragraph, settings):
+        if is_heading(paragraph, settings) and not all_headings:
             heading = paragraph
             continue
         kind: ChunkKind = "caption" if _CAPTION_RE.search(paragraph) else "text"
