@@ -112,3 +112,21 @@ def test_a_date_is_held_as_the_short_answers_patterns_find_one(sentence: str) ->
     agrees with the patterns short answers are cut with."""
     found = any(m.group().strip() for m in DATE_RE.finditer(sentence)) or EXTRA["date"].search(sentence) is not None
     assert holds("date", sentence) == found
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("欧洲仍在设法统一内部立场", False),  # 一 inside a word is no number
+        ("一些国家与唯一的盟友", False),
+        ("三名士兵", True),
+        ("两千人", True),
+        ("五元", True),
+        ("1990年", True),
+        ("一百万美元", True),
+    ],
+)
+def test_a_numeral_inside_a_word_writes_no_number(text: str, number: bool) -> None:
+    from qa.answering.values import names_a_number
+
+    assert names_a_number(text) is number

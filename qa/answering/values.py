@@ -56,9 +56,14 @@ _DATE_HELD_RE = re.compile(
 _KINDS = {"date": _DATE_HELD_RE, "percent": PERCENT_RE, "money": MONEY_RE, "ordinal": ORDINAL_RE, "number": COUNT_RE}
 
 
+# A number in Chinese numerals that is one: two numerals or more (三十, 两千), or one before a measure word or unit
+# (三名, 五元). A lone numeral inside a word (统一, 一些, 唯一, 万一) writes none.
+_CN_NUMBER_RE = re.compile(rf"[{CN}]{{2,}}|[{CN}]\s*{MEASURE}")
+
+
 def names_a_number(text: str) -> bool:
     """True when a folded text writes a number at all, in digits or Chinese numerals (a date's too)."""
-    return NUMBER_RE.search(text) is not None
+    return re.search(r"\d", text) is not None or _CN_NUMBER_RE.search(text) is not None
 
 
 def holds(kind: str, text: str, unit: str | None = None) -> bool:
