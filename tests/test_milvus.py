@@ -397,6 +397,13 @@ def test_a_rewrite_is_seen_whole_or_not_at_all(tmp_path: Path) -> None:
     with backend.rewritten():
         backend.add(old, [tokens(c.text) for c in old], None)
     assert len(backend._generations()) == 2  # the one searched and the one it replaced
+    # A collection another worker is filling now (made after the one searched) is left alone by a rewrite.
+    filling = f"qa_chunks__g{max(backend._generations().values()) + 1}"
+    backend._create(filling)
+    with backend.rewritten():
+        assert filling in backend._generations()
+        backend.add(new, [tokens(c.text) for c in new], None)
+    assert ids(backend.lexical(tokens("会谈"), 5)) == {"b:c0"}
     backend.set_state("abc")
     assert backend.state() == "abc"
     backend.close()

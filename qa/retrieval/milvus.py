@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +50,7 @@ MAX_ID_BYTES = 1024
 BATCH_ROWS = 256  # rows per write: keeps a gRPC message far under its 64 MB limit
 META_PROPERTY = "qa.meta"
 STATE_PROPERTY = "qa.state"
+_UNFINISHED_MS = 3_600_000  # a rewrite's collection this old and never aliased was left by a failed one
 SERVER_SCHEMES = ("http://", "https://", "tcp://", "unix:")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -160,22 +162,25 @@ class MilvusBackend:
         except MilvusException:
             return self.collection
 
-    def _generations(self) -> list[str]:
+    def _generations(self) -> dict[str, int]:
+        """The collections made for the configured name, with their numbers (the time they were made, in ms)."""
         pattern = re.compile(re.escape(self.collection) + r"__g(\d+)")
-        return [c for c in self.client.list_collections() if pattern.fullmatch(c)]
+        return {c: int(m.group(1)) for c in self.client.list_collections() if (m := pattern.fullmatch(c))}
 
     def _drop_stale(self) -> None:
-        """Drop the collections an earlier rewrite replaced (kept until now: a search may have been reading one), or
-        left half-filled when it failed."""
+        """Drop the collections that earlier rewrites replaced (kept until now: a search may have been reading one),
+        and those a rewrite left unfinished over an hour ago; not one another worker may be filling now."""
         held = self._held_in()
-        for name in self._generations():
-            if name != held:
+        made = self._generations()
+        current, now = made.get(held, 0), time.time_ns() // 1_000_000
+        for name, number in made.items():
+            if number < current or (number > current and now - number > _UNFINISHED_MS):
                 self.client.drop_collection(name)
 
     def _open(self) -> None:
         if not self.client.has_collection(self.collection):
             try:
-                first = self._generation(1)
+                first = self._generation(time.time_ns() // 1_000_000)
                 self._create(first)
                 self.client.create_alias(first, self.collection)
                 return
@@ -196,7 +201,6 @@ class MilvusBackend:
                 f"(or set QA_MILVUS_COLLECTION to a new name) and index again"
             )
         self.client.load_collection(self.collection)
-        self._drop_stale()
 
     def _create(self, name: str) -> None:
         schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -343,8 +347,7 @@ class MilvusBackend:
         failure the new one is dropped and the old one stays."""
         self._drop_stale()
         held = self._held_in()
-        numbers = [int(n.rsplit("__g", 1)[1]) for n in self._generations()]
-        fresh = self._generation(max(numbers, default=0) + 1)
+        fresh = self._generation(max([time.time_ns() // 1_000_000, *(n + 1 for n in self._generations().values())]))
         self._create(fresh)
         self._writing = fresh
         try:

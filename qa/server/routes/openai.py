@@ -205,12 +205,12 @@ def text_of(message: ChatMessage) -> str:
         return message.content or ""
     texts: list[str] = []
     for part in message.content:
-        if part.type == "text" and part.text is None:
-            raise ApiError(400, "invalid_request", "a content part of type 'text' has no 'text'", param="messages")
         if part.type != "text":
             raise ApiError(
                 400, "unsupported_content", f"only text content is supported, not {part.type!r} parts", param="messages"
             )
+        if part.text is None:
+            raise ApiError(400, "invalid_request", "a content part of type 'text' has no 'text'", param="messages")
         texts.append(part.text)
     return "\n".join(texts)
 
