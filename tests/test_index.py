@@ -315,3 +315,30 @@ def test_term_frequencies_from_the_large_segments_table_are_the_sums_over_segmen
     assert {t: index.term_df(t) for t in terms} == {t: sum(p.df(t) for p in index.postings) for t in terms}
     # Asked again, from what the index remembers: the same counts.
     assert {t: index.term_df(t) for t in terms} == {t: sum(p.df(t) for p in index.postings) for t in terms}
+
+
+def test_a_removed_document_no_longer_counts_in_the_corpus_coverage(
+    tmp_path: Path, seeds_dir: Path, index_dir: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """The coverage (the share of word pieces the model knows) sets the dense side's weight. A removed English
+    article (coverage near 1) kept an archive's coverage high, before and after its segment was merged away."""
+    shutil.copytree(index_dir, tmp_path / "index")
+    sources = Sources(seeds_dir, tmp_path / "library")
+    index = load(tmp_path / "index")
+    before = index.corpus_coverage
+    english = (
+        "The cobalt harbor crane lifted 500 tons of steel.\nEngineers inspected the cobalt crane for nine hours.\n"
+    )
+    index = add_document(index, tmp_path / "index", sources, NewDocument(id="gone", text=english), embedder).index
+    assert index.corpus_coverage > before
+    index = remove_document(index, tmp_path / "index", sources, "gone")
+    assert index.corpus_coverage == pytest.approx(before)
+    assert read_manifest(tmp_path / "index")["embedding"]["corpus_coverage"] == pytest.approx(before, abs=1e-4)
+    for n, text in enumerate(
+        ["高雄港啟用藍鯨碼頭。\n藍鯨碼頭每年處理三百萬個貨櫃。\n", "花蓮舉辦金針花馬拉松。\n八千名跑者參加。\n"]
+    ):
+        doc = NewDocument(id=f"zh-{n}", text=text)
+        index = add_document(index, tmp_path / "index", sources, doc, embedder, max_segments=2).index
+    assert len(index.segments) <= 2 and not any("gone" in s.documents for s in index.segments)
+    fresh = build(sources, embedder)
+    assert index.corpus_coverage == pytest.approx(fresh.corpus_coverage, abs=1e-4)

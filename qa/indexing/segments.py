@@ -166,7 +166,8 @@ def merge_segments(segment_id: str, segments: Sequence[Segment], removed: frozen
     for segment in segments:
         for key, words in segment.lexicon.items():
             lexicon.setdefault(key, set()).update(words)
-    total = sum(len(s.chunks) for s in segments) or 1
+    # Weighted by the chunks kept: a removed document's do not count (a segment's coverage is its chunks' mean).
+    total = sum(int(k.sum()) for k in keeps) or 1
     return Segment(
         id=segment_id,
         documents={d.id: d for s in segments for d in s.documents.values() if f"{s.id}/{d.id}" not in removed},
@@ -175,7 +176,7 @@ def merge_segments(segment_id: str, segments: Sequence[Segment], removed: frozen
         vectors=DenseIndex(index),
         lexicon={k: sorted(v) for k, v in lexicon.items()},
         sentences=sentences,
-        coverage=sum(s.coverage * len(s.chunks) for s in segments) / total,
+        coverage=sum(s.coverage * int(k.sum()) for s, k in zip(segments, keeps, strict=True)) / total,
         embedded=int(index.ntotal),
         origin="merged" if len({s.origin for s in segments}) > 1 else segments[0].origin,
         withheld=frozenset().union(*(s.withheld for s in segments)),

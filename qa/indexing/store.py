@@ -238,11 +238,10 @@ class Index:
                 fresh["documents"] = {**previous.documents, **segment.documents}
         return index
 
-    @property
+    @cached_property
     def corpus_coverage(self) -> float:
-        """Share of the corpus's word pieces the embedding model knows (chunk-weighted over segments)."""
-        total = sum(len(s.chunks) for s in self.segments)
-        return sum(s.coverage * len(s.chunks) for s in self.segments) / total if total else 0.0
+        """Share of the corpus's word pieces the embedding model knows (weighted by each segment's live chunks)."""
+        return live_coverage(self.segments, self.removed)
 
     @property
     def chars(self) -> int:
@@ -332,6 +331,14 @@ class Index:
         }
 
 
+def live_coverage(segments: Sequence[Segment], removed: Collection[str]) -> float:
+    """The segments' coverage weighted by their chunks that are served: a removed document's chunks are not the
+    corpus's (a removed English article kept an archive's coverage, and so the dense side's weight, high)."""
+    served = [sum(n for d, (n, _) in s.sizes.items() if f"{s.id}/{d}" not in removed) for s in segments]
+    total = sum(served)
+    return sum(s.coverage * n for s, n in zip(segments, served, strict=True)) / total if total else 0.0
+
+
 def new_manifest(base: dict[str, Any], segments: list[tuple[Segment, str]], removed: frozenset[str]) -> dict[str, Any]:
     """The index manifest over segments (each with its manifest's sha256), keeping base's other entries."""
     return manifest_of(base, [{**s.describe(), "sha256": d} for s, d in segments], removed, segments)
@@ -349,8 +356,11 @@ def manifest_of(
     else:
         counts = {k: sum(e.get(k, 0) for e in entries) for k in ("documents", "chunks", "sentences")}
         counts["segments"] = len(entries)
-    total = sum(e["chunks"] for e in entries)
-    coverage = sum(e["coverage"] * e["chunks"] for e in entries) / total if total else 0.0
+    if segments is not None:
+        coverage = live_coverage([s for s, _ in segments], removed)
+    else:
+        total = sum(e["chunks"] for e in entries)
+        coverage = sum(e["coverage"] * e["chunks"] for e in entries) / total if total else 0.0
     return {
         **base,
         "format_version": FORMAT_VERSION,
