@@ -176,6 +176,23 @@ def test_an_amount_whose_best_sentence_writes_no_number_is_abstained(
     assert not far.abstained and "十二公里" in far.citations[0].quote
 
 
+def test_a_quantity_in_chinese_numerals_is_a_number_the_question_can_be_answered_with(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """How much (多少) asks for a number: one written in Chinese numerals with its unit (六百二十公里) or as a
+    percentage (百分之十八) is one. Both were abstained as holding no number."""
+    answerer = pipeline_of(
+        tmp_path,
+        embedder,
+        "磁浮列車試跑\n\n青雲磁浮列車昨日在測試線上跑出每小時六百二十公里的速度。"
+        "工程團隊表示，青雲號採用新型超導磁鐵，能耗比舊款降低百分之十八。\n",
+    ).answerer
+    fast = answerer.answer("青雲磁浮列車測試時速多少？")
+    assert not fast.abstained and "六百二十公里" in fast.citations[0].quote
+    saved = answerer.answer("青雲號能耗降低多少？")
+    assert not saved.abstained and any("百分之十八" in c.quote for c in saved.citations)
+
+
 def test_a_cited_sentence_comes_with_what_it_needs_to_stand_on_its_own(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

@@ -14,7 +14,7 @@ from qa.answering.features import Candidates, FeatureBuilder
 from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
 from qa.answering.ranker import Ranker, load_ranker
-from qa.answering.values import names_a_number
+from qa.answering.values import holds_a_quantity, names_a_number
 from qa.config import AnsweringSettings
 from qa.retrieval.retriever import Query, Retriever
 from qa.text.folding import fold
@@ -150,8 +150,8 @@ class LearnedSelector:
         115 answerable such questions (哪几座, which asks for names) and 27 of 200 foreign, near-miss or swapped-name
         ones (a unit's number written with another unit, 1100公尺 for 多少米, still counts)."""
         expect = question.expectation.expect
-        if expect == "number":
-            return bool(found.column("typed_miss")[best])
+        if expect == "number":  # typed_miss misses a quantity in Chinese numerals with its unit (六百二十公里)
+            return bool(found.column("typed_miss")[best]) and not holds_a_quantity(fold(found.sentences[best].text))
         return expect in ("unit", "money") and not names_a_number(fold(found.sentences[best].text))
 
     def _completed(self, chosen: list[Sentence]) -> list[Sentence]:

@@ -61,6 +61,16 @@ _KINDS = {"date": _DATE_HELD_RE, "percent": PERCENT_RE, "money": MONEY_RE, "ordi
 _CN_NUMBER_RE = re.compile(rf"[{CN}]{{2,}}|[{CN}]\s*{MEASURE}")
 
 
+# A quantity in Chinese numerals that COUNT_RE does not take: before a unit (六百二十公里, 三小时) or a percentage
+# (百分之十八).
+_CN_QUANTITY_RE = re.compile(rf"[{CN}兩萬億]+\s*{MEASURE}|百分之[{CN}]+")
+
+
+def holds_a_quantity(text: str) -> bool:
+    """True when a folded text holds a count (COUNT_RE) or a quantity written in Chinese numerals with its unit."""
+    return holds("number", text) or _CN_QUANTITY_RE.search(text) is not None
+
+
 def names_a_number(text: str) -> bool:
     """True when a folded text writes a number at all, in digits or Chinese numerals (a date's too)."""
     return re.search(r"\d", text) is not None or _CN_NUMBER_RE.search(text) is not None
