@@ -254,6 +254,63 @@ def test_reindex_on_a_full_disk_is_507(settings: Settings, pipeline: Pipeline) -
         assert httpx.get(f"{url}/search", params={"q": "北約"}).status_code == 200
 
 
+def test_adding_or_removing_where_the_index_cannot_be_written_is_503_and_changes_nothing(
+    seeds_dir: Path, index_dir: Path, tmp_path: Path
+) -> None:
+    """The folder's write lock cannot be taken (a read-only volume; here a folder where its lock file goes, which
+    stops root too): adding was a 500, and removing deleted the document's files, answered 503 'nothing was
+    removed', and left the index serving a document whose files were gone."""
+    import shutil
+
+    shutil.copytree(index_dir, tmp_path / "data" / "index")
+    tuned = configured(
+        Settings(),
+        seeds_dir=seeds_dir,
+        index_dir=tmp_path / "data" / "index",
+        library_dir=tmp_path / "library",
+        admin_keys=[SecretStr(ADMIN)],
+    )
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    with serve(build_app(tuned, load_before_serving=True)) as url:
+        body = {"id": "harbour", "text": "港口罷工。碼頭工人要求提高工資，罷工持續三天。"}
+        assert httpx.post(f"{url}/documents", json=body, headers=admin, timeout=60).status_code == 201
+        lock = tmp_path / "data" / ".index.lock"
+        lock.unlink()
+        lock.mkdir()  # the lock cannot be opened, as on a read-only volume
+        added = httpx.post(f"{url}/documents", json={**body, "id": "other"}, headers=admin, timeout=60)
+        assert added.status_code == 503 and added.json()["error"]["code"] == "index_not_writable", added.text
+        removed = httpx.delete(f"{url}/documents/harbour", headers=admin, timeout=60)
+        assert removed.status_code == 503 and removed.json()["error"]["code"] == "index_not_writable", removed.text
+        assert (tmp_path / "library" / "harbour.txt").is_file()  # its files are kept, as the index keeps it
+        found = httpx.get(f"{url}/search", params={"q": "碼頭工人罷工", "k": 1}).json()["passages"]
+        assert found and found[0]["doc"] == "harbour"
+        assert not (tmp_path / "library" / "other.txt").exists()
+
+
+def test_a_rebuild_waits_for_an_addition_in_progress(
+    seeds_dir: Path, index_dir: Path, tmp_path: Path, embedder: Any
+) -> None:
+    """A rebuild reads the sources under the folder's write lock, as additions write them: a document another worker
+    added while a rebuild was reading was lost when the rebuild was swapped in (its 201 said it was searchable)."""
+    import shutil
+
+    from qa.indexing.build import build_into
+    from qa.indexing.sources import Sources
+    from qa.indexing.store import load, write_lock
+
+    shutil.copytree(index_dir, tmp_path / "index")
+    sources = Sources(seeds_dir, tmp_path / "library")
+    done = threading.Event()
+    with write_lock(tmp_path / "index"):  # another worker, adding a document
+        builder = threading.Thread(target=lambda: (build_into(tmp_path / "index", sources, embedder), done.set()))
+        builder.start()
+        time.sleep(0.5)
+        assert not done.is_set()  # the rebuild waits
+        sources.add("late", "遲到的文章。碼頭工人罷工。", title=None, date=None, url=None)
+    builder.join(timeout=120)
+    assert done.is_set() and "late" in load(tmp_path / "index").documents
+
+
 @pytest.mark.parametrize(
     ("code", "kind"),
     [

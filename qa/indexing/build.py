@@ -13,7 +13,7 @@ from typing import Any
 from qa.indexing.chunking import ChunkerSettings
 from qa.indexing.segments import Segment, build_segment
 from qa.indexing.sources import Sources, as_sources
-from qa.indexing.store import FORMAT_VERSION, Index, write_streamed
+from qa.indexing.store import FORMAT_VERSION, Index, write_lock, write_streamed
 from qa.text.tokens import tokenizer_signature
 from qa.types import Document, Embedder
 
@@ -76,8 +76,11 @@ def build_into(
     chunker = chunker or ChunkerSettings()
     sources = as_sources(sources)
     started = time.perf_counter()
-    base = base_manifest(sources, embedder, chunker)
-    manifest = write_streamed(base, _segments(sources, embedder, chunker, progress), index_dir)
+    # Under the folder's write lock, which adds and removals take too: a document added by another worker while this
+    # build read the sources would be lost when the build is swapped in.
+    with write_lock(index_dir):
+        base = base_manifest(sources, embedder, chunker)
+        manifest = write_streamed(base, _segments(sources, embedder, chunker, progress), index_dir)
     log.info("index built in %.1fs", time.perf_counter() - started)
     return manifest
 

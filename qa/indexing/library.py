@@ -143,7 +143,13 @@ def _remove(index: Index, index_dir: Path, sources: Sources, doc_id: str) -> Ind
         raise DocumentNotFound(f"no document with id {doc_id!r}")
     if sources.is_seed(doc_id):
         raise DocumentExists(f"{doc_id!r} is a seed document: remove it from the seeds folder and reindex")
+    previous = sources.read(doc_id)
     sources.remove(doc_id)
     own = (f"library/{doc_id}.txt", f"library/{doc_id}.json")
     fingerprint = {k: v for k, v in index.manifest.get("sources", {}).items() if k not in own}
-    return remove(index, index_dir, doc_id, sources=fingerprint)
+    try:
+        return remove(index, index_dir, doc_id, sources=fingerprint)
+    except BaseException:  # the index still serves it (a read-only or full disk): its files come back
+        if previous is not None:
+            sources.add(doc_id, previous.text, title=previous.title, date=previous.date, url=previous.url)
+        raise

@@ -570,9 +570,16 @@ def _load_entry(index_dir: Path, entry: dict[str, Any]) -> Segment:
 def write_lock(index_dir: Path) -> Iterator[None]:
     """Hold the index folder's write lock (an flock, across processes): one writer at a time, so that two workers
     adding documents never write manifests from stale copies."""
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir.parent / f".{index_dir.name}.lock", "a+b") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    try:  # a read-only folder: nothing can be written, which the caller is told as such (not an OSError)
+        index_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(index_dir.parent / f".{index_dir.name}.lock", "a+b")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise _write_error(exc, index_dir) from exc
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        except OSError as exc:
+            raise _write_error(exc, index_dir) from exc
         try:
             yield
         finally:
