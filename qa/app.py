@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from qa.answering.engine import Engine, ExtractiveEngine
 from qa.answering.extractive import ExtractiveAnswerer
 from qa.config import Settings, settings_with
+from qa.errors import IndexUnusable
 from qa.indexing.build import build_into
 from qa.indexing.freshness import open_index
 from qa.indexing.lexicon import warm as warm_lexicon
@@ -168,6 +169,14 @@ def reload_pipeline(settings: Settings, current: Pipeline | None) -> Pipeline:
     if current is None:
         return build_pipeline(settings, index=load_index(settings.index_dir))
     index = refresh(current.index, settings.index_dir)
+    built_with = index.manifest.get("embedding", {}).get("model_id")
+    if index is not current.index and built_with != current.embedder.model_id:
+        # Written by a process configured with another model (`qa add` without this worker's QA_EMBEDDING_MODEL,
+        # which rebuilt it): its vectors cannot be searched with this worker's queries.
+        raise IndexUnusable(
+            f"the index on disk was built with embedding model {built_with!r}, this worker embeds with "
+            f"{current.embedder.model_id!r}: not loaded"
+        )
     if (backend := current.retriever.backend) is not None and index is not current.index:
         sync_backend(backend, index, since=current.index)  # `qa add` wrote the index, not the backend
     return rewire(settings, current, index)

@@ -342,3 +342,27 @@ def test_a_removed_document_no_longer_counts_in_the_corpus_coverage(
     assert len(index.segments) <= 2 and not any("gone" in s.documents for s in index.segments)
     fresh = build(sources, embedder)
     assert index.corpus_coverage == pytest.approx(fresh.corpus_coverage, abs=1e-4)
+
+
+def test_an_index_another_process_built_for_another_model_is_not_loaded(
+    tmp_path: Path, seeds_dir: Path, index_dir: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """`qa add` run without the server's QA_EMBEDDING_MODEL rebuilds the index for its own model; the server, told
+    the index changed, loaded it and searched its vectors with queries of another model. It now keeps the index it
+    had, and says why."""
+    from qa.app import build_pipeline, reload_pipeline
+    from qa.config import Settings
+
+    shutil.copytree(index_dir, tmp_path / "index")
+    settings = Settings(seeds_dir=seeds_dir, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
+    serving = build_pipeline(settings, embedder=embedder, warm=False)
+    manifest_path = tmp_path / "index" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["embedding"]["model_id"] = "another-model"  # as another process's build writes it
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexUnusable, match="another-model"):
+        reload_pipeline(settings, serving)
+    manifest["embedding"]["model_id"] = embedder.model_id
+    manifest["generation"] += 1
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    assert reload_pipeline(settings, serving).index.manifest["generation"] == manifest["generation"]
