@@ -1,6 +1,8 @@
 """Retrieval quality through the real pipeline: real model, real FAISS, real BM25."""
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,3 +118,19 @@ def test_the_best_scores_are_those_a_full_stable_sort_puts_first() -> None:
                 continue
             expected = np.lexsort((np.arange(n), -scores))[:k]
             assert best(scores, k).tolist() == expected.tolist(), (trial, k)
+
+
+def test_a_model_folder_says_its_vector_size_only_when_plain(tmp_path: Path) -> None:
+    """The size is read from the model's files so that asking does not load it. A pooling of two modes (mean and
+    max: twice the word size) was read as the word size, and every build failed in FAISS with a bare AssertionError;
+    such a model is now loaded and asked."""
+    from qa.retrieval.embedding import bundled_model_path
+
+    plain = SentenceTransformerEmbedder(str(bundled_model_path()))
+    assert plain.dim == 384 and plain._model is None  # read from its files, not loaded
+    shutil.copytree(bundled_model_path(), tmp_path / "model")
+    pooling = tmp_path / "model" / "1_Pooling" / "config.json"
+    config = json.loads(pooling.read_text(encoding="utf-8"))
+    pooling.write_text(json.dumps({**config, "pooling_mode_max_tokens": True}), encoding="utf-8")
+    joined = SentenceTransformerEmbedder(str(tmp_path / "model"))
+    assert joined.dim == 768 == joined.embed(["港口罷工"]).shape[1]

@@ -6,7 +6,7 @@ import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -98,18 +98,40 @@ class SentenceTransformerEmbedder:
         return known / (known + unknown) if known + unknown else 0.0
 
 
+# The modules whose output keeps the size of what comes in (any other, a Dense layer, changes it).
+_SIZE_KEEPING = ("Transformer", "Normalize")
+
+
 def _pooling_dim(path: str) -> int | None:
-    """The sentence vector size a sentence-transformers model folder declares, if it does."""
-    for name, key in (("1_Pooling/config.json", "word_embedding_dimension"), ("config.json", "hidden_size")):
-        file = Path(path) / name
-        if file.is_file():
-            try:
-                value = json.loads(file.read_text(encoding="utf-8")).get(key)
-            except (OSError, ValueError):
-                continue
-            if isinstance(value, int) and value > 0:
-                return value
-    return None
+    """The sentence vector size a sentence-transformers model folder declares, when it says so plainly: a
+    transformer, then one pooling of one mode (mean, CLS, max...), then at most a normalisation. None otherwise (a
+    Dense layer, pooling modes joined end to end: 768 for two of 384), and the model is loaded to be asked."""
+    folder = Path(path)
+    modules = _json(folder / "modules.json")
+    if modules is None:  # a bare transformer: sentence-transformers pools it by the mean, at its hidden size
+        config = _json(folder / "config.json")
+        value = config.get("hidden_size") if isinstance(config, dict) else None
+        return value if isinstance(value, int) and value > 0 else None
+    if not isinstance(modules, list):
+        return None
+    kinds = [str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules if isinstance(m, dict)]
+    poolings = [m for m in modules if isinstance(m, dict) and str(m.get("type", "")).endswith(".Pooling")]
+    if len(poolings) != 1 or any(k not in (*_SIZE_KEEPING, "Pooling") for k in kinds):
+        return None
+    pooling = _json(folder / str(poolings[0].get("path", "")) / "config.json")
+    if not isinstance(pooling, dict):
+        return None
+    modes = [k for k, v in pooling.items() if k.startswith("pooling_mode_") and v is True]
+    value = pooling.get("word_embedding_dimension")
+    return value if len(modes) == 1 and isinstance(value, int) and value > 0 else None
+
+
+def _json(file: Path) -> Any:
+    """A JSON file's content, or None when it is missing or unreadable."""
+    try:
+        return json.loads(file.read_text(encoding="utf-8")) if file.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 def _unknown_token(tokenizer: Tokenizer) -> str:
