@@ -158,6 +158,12 @@ def test_api_keys(guarded: str) -> None:
     assert error_code(httpx.post(f"{guarded}/ask", json=QUESTION, headers=auth("wrong")), 401) == "unauthorized"
     assert httpx.post(f"{guarded}/ask", json=QUESTION, headers=auth()).status_code == 200
     assert httpx.post(f"{guarded}/ask", json=QUESTION, headers={"X-API-Key": API_KEY}).status_code == 200
+    # Both headers, in either order: X-API-Key is this service's key (a Bearer token may be another layer's).
+    for both in (
+        [("Authorization", "Bearer other"), ("X-API-Key", API_KEY)],
+        [("X-API-Key", API_KEY), ("Authorization", "Bearer other")],
+    ):
+        assert httpx.post(f"{guarded}/ask", json=QUESTION, headers=both).status_code == 200
     assert httpx.get(f"{guarded}/documents", headers=auth(ADMIN_KEY)).status_code == 200
     for path in ("/search?q=x", "/chunks/x", "/documents", "/v1/models", "/ask/stream"):
         assert httpx.get(f"{guarded}{path}").status_code == 401, path
@@ -182,6 +188,9 @@ def test_cors_allowlist(guarded: str) -> None:
     assert other.status_code == 400 and "access-control-allow-origin" not in other.headers
     refused = httpx.post(f"{guarded}/ask", json=QUESTION, headers={"Origin": ALLOWED})
     assert refused.status_code == 401 and refused.headers["access-control-allow-origin"] == ALLOWED
+    # An allowed page may remove a document as it may add one (the preflight of DELETE was refused).
+    delete = {"Access-Control-Request-Method": "DELETE", "Access-Control-Request-Headers": "x-api-key"}
+    assert httpx.options(f"{guarded}/documents/x", headers={"Origin": ALLOWED, **delete}).status_code == 200
 
 
 def test_security_headers(guarded: str) -> None:

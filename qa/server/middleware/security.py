@@ -50,16 +50,18 @@ def is_open_path(path: str) -> bool:
 
 
 def presented_key(scope: Scope) -> str | None:
-    """The key the request carries: `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
+    """The key the request carries: `X-API-Key: <key>`, or else `Authorization: Bearer <key>` (whatever the headers'
+    order: a Bearer token meant for something else in front of the service does not hide this service's key)."""
     raw: list[tuple[bytes, bytes]] = scope.get("headers") or []
+    bearer = None
     for name, value in raw:
-        if name == b"authorization":
+        if name == b"x-api-key" and (text := value.decode("latin-1").strip()):
+            return text
+        if name == b"authorization" and bearer is None:
             scheme, _, token = value.decode("latin-1").strip().partition(" ")
             if scheme.lower() == "bearer" and token.strip():
-                return token.strip()
-        elif name == b"x-api-key" and (text := value.decode("latin-1").strip()):
-            return text
-    return None
+                bearer = token.strip()
+    return bearer
 
 
 class Keys:

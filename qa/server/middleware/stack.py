@@ -46,7 +46,7 @@ def install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> No
     app.add_middleware(
         Cors,
         allow_origins=settings.server.allowed_origins,
-        allow_methods=["GET", "POST", "OPTIONS"],
+        allow_methods=["GET", "POST", "DELETE", "OPTIONS"],  # DELETE /documents/{id}
         allow_headers=["Authorization", "Content-Type", "X-API-Key", REQUEST_ID_HEADER],
         expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
         max_age=600,
