@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from qa.config import Settings, settings_with
 from qa.errors import QAError
 
@@ -53,13 +55,19 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     from qa.errors import IndexUnusable
     from qa.indexing.chunking import ChunkerSettings
     from qa.indexing.freshness import staleness
-    from qa.indexing.store import read_manifest
+    from qa.indexing.store import read_manifest, verify_files
 
     settings = _settings(args)
     try:
         manifest = read_manifest(settings.index_dir)
     except IndexUnusable as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        verify_files(settings.index_dir)  # every segment file against its checksum, as `qa serve` checks it
+    except IndexUnusable as exc:
+        print(json.dumps({k: v for k, v in manifest.items() if k != "files"}, ensure_ascii=False, indent=2))
+        print(f"status: damaged ({exc})")
         return 1
     problem = staleness(manifest, sources_of(settings), make_embedder(settings).model_id, ChunkerSettings())
     shown = {k: v for k, v in manifest.items() if k != "files"}
@@ -352,6 +360,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except QAError as exc:  # a clear one-line message, not a traceback, for expected failures
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # a setting (QA_*) or an option that is not one of its values
+        wrong = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors())
+        print(f"error: invalid setting: {wrong}", file=sys.stderr)
         return 2
 
 

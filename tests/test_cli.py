@@ -32,6 +32,27 @@ def test_index_build_and_info(tmp_path: Path, seeds_dir: Path) -> None:
     missing = qa("index", "info", "--index-dir", str(tmp_path / "nothing"))
     assert missing.returncode == 1
     assert "no index" in missing.stderr
+    # A segment file that fails its checksum is damaged (`qa serve` would refuse or rebuild it), not up to date.
+    segment_file = next(p for p in (target / "segments").rglob("*") if p.is_file() and p.stat().st_size > 16)
+    data = bytearray(segment_file.read_bytes())
+    data[8] ^= 0xFF
+    segment_file.write_bytes(bytes(data))
+    damaged = qa("index", "info", "--seeds-dir", str(seeds_dir), "--index-dir", str(target))
+    assert damaged.returncode == 1 and "status: damaged" in damaged.stdout, damaged.stdout[-300:]
+
+
+def test_a_setting_that_is_not_one_of_its_values_is_a_one_line_error(tmp_path: Path) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_ON_INDEX_MISMATCH": "ignore"}
+    shown = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "index", "info", "--index-dir", str(tmp_path / "nothing")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert shown.returncode == 2 and "Traceback" not in shown.stderr
+    assert shown.stderr.startswith("error: invalid setting: on_index_mismatch")
 
 
 def test_ask_prints_numbered_citations_and_json(seeds_dir: Path, index_dir: Path) -> None:
