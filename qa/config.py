@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Annotated, Literal
@@ -393,6 +394,18 @@ class ServerSettings(BaseSettings):
     @classmethod
     def _split_proxies(cls, value: object) -> object:
         return _split(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        """Each an IP address or network, or '*': a host name or a typo was taken silently, and trusted no one."""
+        for entry in value:
+            if entry != "*":
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{entry!r} is not an IP address or network (or '*')") from exc
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -200,6 +200,10 @@ def test_forwarded_for_is_believed_from_a_trusted_proxy(settings: Settings, pipe
 def test_trusted_proxies_setting_reads_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QA_TRUSTED_PROXIES", "10.0.0.1, 192.168.0.0/16")
     assert Settings().server.trusted_proxies == ["10.0.0.1", "192.168.0.0/16"]
+    for wrong in ("not-an-ip", "proxy.internal", "10.0.0.1, 300.1.2.3"):  # taken silently, and no proxy trusted
+        monkeypatch.setenv("QA_TRUSTED_PROXIES", wrong)
+        with pytest.raises(ValueError, match="not an IP address"):
+            Settings()
 
 
 @contextmanager
