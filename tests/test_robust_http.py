@@ -4,6 +4,7 @@ HEAD probes, the OpenAPI contract, and the headers of /docs and of a crash's 500
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import resource
@@ -12,6 +13,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -164,6 +167,40 @@ def test_the_connection_cap_closes_the_longest_waiting_connection(settings: Sett
             closed += received == b""
         assert closed == 20
         for sock in idle[20:]:
+            sock.close()
+
+
+def test_requests_are_not_turned_away_while_idle_connections_can_make_room(
+    settings: Settings, pipeline: Pipeline
+) -> None:
+    """19 idle connections under a cap of 20, then 10 requests at once: each new connection closes an idle one. A
+    connection already closing still counted in uvicorn's 503 check, and 4 of the 10 got a 503 with 17 idle ones
+    still open."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from qa.server.protocol import server_config
+
+    tuned = configured(settings, header_timeout=60.0, max_connections=20)
+    with serve_config(
+        server_config(build_app(tuned, pipeline=pipeline), tuned, host="127.0.0.1", port=free_port())
+    ) as url:
+        idle = [connect(url) for _ in range(19)]
+        time.sleep(0.3)
+
+        def ask(_: int) -> int:  # one connection a request, closed by the server after it (Connection: close)
+            request = urllib.request.Request(
+                f"{url}/ask", data=json.dumps(QUESTION).encode(), headers={"content-type": "application/json"}
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as reply:
+                    return int(reply.status)
+            except urllib.error.HTTPError as refused:
+                return refused.code
+
+        for _ in range(3):
+            with ThreadPoolExecutor(10) as pool:
+                assert list(pool.map(ask, range(10))) == [200] * 10
+        for sock in idle:
             sock.close()
 
 

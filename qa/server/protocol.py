@@ -138,9 +138,13 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def _make_room(self) -> None:
         """At the cap, close the other connection that has waited longest for a request head."""
-        live = [c for c in self.connections if isinstance(c, GuardedProtocol) and not c.transport.is_closing()]
-        if len(live) < self.limits.max_connections:
+        # A connection already closing still counts in uvicorn's limit_concurrency (503) until its close completes:
+        # it is out of the count now. (Left in, while idle ones stayed open, it turned requests away with a 503.)
+        for c in [c for c in self.connections if c is not self and c.transport.is_closing()]:
+            self.connections.discard(c)
+        if len(self.connections) < self.limits.max_connections:
             return
+        live = [c for c in self.connections if isinstance(c, GuardedProtocol)]
         waiting = [c for c in live if c is not self and c._idle()]
         if waiting:
             victim = min(waiting, key=lambda c: c._waiting_since)
