@@ -147,6 +147,40 @@ def test_stream_cut_in_the_middle_fails() -> None:
     assert caught.value.reason == "stream-cut"
 
 
+def test_a_body_that_does_not_decode_is_malformed_not_a_crash() -> None:
+    """A gzip Content-Encoding on a body that is not gzip: httpx's DecodingError escaped as a 500."""
+    broken = {"content-encoding": "gzip", "content-type": "application/json"}
+    with pytest.raises(LLMError) as whole:
+        reply = httpx.Response(200, stream=httpx.ByteStream(b"not gzip at all"), headers=broken)
+        run(client_for(lambda request: reply).complete(MESSAGES))
+    assert whole.value.reason == "malformed"
+    streamed = {"content-encoding": "gzip", "content-type": "text/event-stream"}
+    with pytest.raises(LLMError) as cut:
+        reply = httpx.Response(200, stream=httpx.ByteStream(b"not gzip either"), headers=streamed)
+        run(collect(client_for(lambda request: reply)))
+    assert cut.value.reason == "malformed"
+
+
+def test_stream_chunks_without_choices_are_skipped() -> None:
+    """Azure OpenAI sends its content-filter results first, OpenAI its usage last, each with no choices."""
+    filters = 'data: {"choices": [], "prompt_filter_results": [{"prompt_index": 0}]}\n\n'
+    usage = 'data: {"choices": [], "usage": {"total_tokens": 3}}\n\n'
+    reply = sse(filters, chunk("北約"), chunk("賭[1]", finish="stop"), usage, "data: [DONE]\n\n")
+    assert run(collect(client_for(lambda request: reply))) == ["北約", "賭[1]"]
+
+
+def test_a_reply_far_past_max_tokens_is_refused() -> None:
+    """A server that ignores max_tokens: a reply of a million characters was verified (blocking the server)."""
+    huge = "北約" * 100_000
+    with pytest.raises(LLMError) as whole:
+        run(client_for(lambda request: httpx.Response(200, json=completion(huge)), max_tokens=256).complete(MESSAGES))
+    assert whole.value.reason == "malformed"
+    reply = sse(*(chunk("北約" * 500) for _ in range(100)), "data: [DONE]\n\n")
+    with pytest.raises(LLMError) as streamed:
+        run(collect(client_for(lambda request: reply, max_tokens=256)))
+    assert streamed.value.reason == "malformed"
+
+
 def test_stream_with_a_garbage_chunk_fails() -> None:
     reply = sse(chunk("北約"), "data: {oops\n\n")
     with pytest.raises(LLMError) as caught:

@@ -209,12 +209,27 @@ def test_follow_up_is_rewritten_to_stand_alone(url: str, script: Script) -> None
     assert "Earlier question: 歐盟對俄制裁的目的是什麼？" in answer_prompt
 
 
+def test_a_follow_up_takes_one_timeout_in_all(url: str, script: Script) -> None:
+    """The rewrite and the answer share the question's deadline (llm_timeout 2 s here): each had its own, and a
+    slow follow-up took twice the timeout."""
+    script.steps = [Step(content="歐盟第19輪對俄制裁首次瞄準哪個產業？", delay=1.5), Step(reply=GOOD, delay=1.5)]
+    started = time.perf_counter()
+    data = ask(url, "那第19輪呢？", history=[{"question": "歐盟對俄制裁的目的是什麼？", "answer": "切斷能源收入。"}])
+    took = time.perf_counter() - started
+    assert data["mode"] == "llm-fallback" and data["citations"]  # the answer ran out of the time the rewrite left
+    assert took < 2.0 + 1.0, took  # measured 3.0 s and more before (1.5 + 1.5 within two deadlines)
+
+
 def test_translated_question_adds_search_terms(script: Script, settings: Settings, pipeline: Pipeline) -> None:
     question = "Was the envoy hinting at more?"  # without the translation, no passage about it is found
     kallas = "第19輪對俄制裁也不會是最後一輪"
     script.steps = [
         Step(content="歐盟外交與安全政策高級代表卡拉斯強調了什麼？"),
-        Step(reply=citing("卡拉斯強調制裁不會是最後一輪[{n}]。", n=kallas)),
+        Step(
+            reply=citing(
+                "Kallas stressed that the 19th round of sanctions on Russia will not be the last [{n}].", n=kallas
+            )
+        ),
     ]
     with (
         serve(fake_llm_app(script)) as fake,

@@ -82,3 +82,32 @@ def test_script_follows_the_question() -> None:
 
 def test_markers_after_the_full_stop_belong_to_the_sentence_before() -> None:
     assert split_claims("甲。[1] 乙！［2］丙") == ["甲。[1]", "乙！［2］", "丙"]
+
+
+GRIPEN = "同時，烏克蘭宣布與瑞典簽署意向書，以購買100至150架鷹獅E型戰鬥機。"
+GRIPEN_SOURCE = [Sentence("g1", "doc", "doc:c000", 0, len(GRIPEN), GRIPEN)]
+
+
+def test_a_claim_that_turns_its_source_around_or_adds_to_it_is_not_supported() -> None:
+    """Each passed with a third of its character pairs in the source (and its number there): a refusal, a denial,
+    and a phrase of its own about who pays or what followed."""
+    for invented in (
+        "瑞典拒絕向烏克蘭出售鷹獅E型戰鬥機[1]。",
+        "烏克蘭宣布不會購買任何鷹獅E型戰鬥機[1]。",
+        "烏克蘭將購買100至150架鷹獅E型戰鬥機，並由中國全額出資[1]。",
+        "烏克蘭購買鷹獅E型戰鬥機[1]，普京因此宣布辭職。",
+    ):
+        assert verify(invented, GRIPEN_SOURCE, "zh-Hant", LEXICON) is None, invented
+    faithful = verify("烏克蘭與瑞典簽署意向書，購買100至150架鷹獅E型戰鬥機[1]。", GRIPEN_SOURCE, "zh-Hant", LEXICON)
+    assert faithful is not None and faithful.citations[0].quote == GRIPEN
+    kept = verify("北約賭俄羅斯不會用核武[1]。", SOURCES, "zh-Hant", LEXICON)  # the source says 不會 too
+    assert kept is not None
+
+
+def test_an_answer_in_another_language_than_the_question_is_not_taken() -> None:
+    english = "Ukraine signed a letter of intent with Sweden to buy 100 to 150 Gripen E fighter jets [1]."
+    russian = "Украина купит от 100 до 150 истребителей Gripen [1]."
+    lexicon = {**LEXICON, "ukrain": ["乌克兰"], "sweden": ["瑞典"], "gripen": ["鹰狮"], "fighter": ["战斗机"]}
+    for answer, lang in ((english, "zh-Hant"), (russian, "zh-Hant"), (russian, "en"), (GRIPEN + "[1]", "en")):
+        assert verify(answer, GRIPEN_SOURCE, lang, lexicon) is None, (answer, lang)
+    assert verify(english, GRIPEN_SOURCE, "en", lexicon) is not None

@@ -66,9 +66,9 @@ class LLMClient:
         """True while a server that could not be reached, or kept timing out, is being left alone."""
         return self._clock() < self._dead_until
 
-    def _deadline(self) -> float:
+    def deadline(self) -> float:
         """When a call started now must be over (event-loop time): the timeout bounds the whole completion,
-        retries and slow drips included, not each read."""
+        retries and slow drips included, not each read. Calls made for one question share one (`deadline=`)."""
         return asyncio.get_running_loop().time() + self.config.timeout
 
     def _timed_out(self, message: str) -> LLMError:
@@ -91,15 +91,18 @@ class LLMClient:
             "stream": stream,
         }
 
-    async def complete(self, messages: Sequence[Message]) -> str:
-        """The assistant's whole reply, within the timeout (LLMError `timeout` past it, the connection closed)."""
-        deadline = self._deadline()
+    async def complete(self, messages: Sequence[Message], *, deadline: float | None = None) -> str:
+        """The assistant's whole reply, within the timeout (LLMError `timeout` past it, the connection closed), or
+        by `deadline` when given (event-loop time)."""
+        deadline = deadline or self.deadline()
         async with self._response(messages, stream=False, deadline=deadline) as response:
             try:
                 async with asyncio.timeout_at(deadline):
                     raw = await response.aread()
             except (TimeoutError, httpx.TimeoutException) as exc:
                 raise self._timed_out("the completion took too long") from exc
+            except httpx.DecodingError as exc:  # a Content-Encoding its body does not have
+                raise LLMError("malformed", f"the completion could not be decoded: {exc}") from exc
             except httpx.TransportError as exc:
                 raise LLMError("connection", f"lost while reading: {exc}") from exc
         try:
@@ -108,15 +111,23 @@ class LLMClient:
             raise LLMError("malformed", f"unexpected completion body: {exc}") from exc
         if not isinstance(content, str):
             raise LLMError("malformed", "the completion has no text content")
+        if len(content) > self._longest():
+            raise LLMError("malformed", f"a completion of {len(content)} characters, past max_tokens")
         self._timeouts = 0
         return content
 
-    async def stream(self, messages: Sequence[Message]) -> AsyncGenerator[str, None]:
-        """The assistant's reply in pieces as the server sends them (SSE `data:` lines), within the timeout."""
-        deadline = self._deadline()
+    def _longest(self) -> int:
+        """Most characters a reply of max_tokens can hold (a server that ignores max_tokens is cut off there)."""
+        return max(4_000, 8 * self.config.max_tokens)
+
+    async def stream(self, messages: Sequence[Message], *, deadline: float | None = None) -> AsyncGenerator[str, None]:
+        """The assistant's reply in pieces as the server sends them (SSE `data:` lines), within the timeout (or by
+        `deadline`)."""
+        deadline = deadline or self.deadline()
         async with self._response(messages, stream=True, deadline=deadline) as response:
             lines = response.aiter_lines()
             finished = False
+            received = 0
             try:
                 while not finished:
                     try:
@@ -133,10 +144,15 @@ class LLMClient:
                         break
                     piece, done = _parse_chunk(payload)
                     finished = finished or done
+                    received += len(piece)
+                    if received > self._longest():
+                        raise LLMError("malformed", f"a stream of over {self._longest()} characters, past max_tokens")
                     if piece:
                         yield piece
             except (TimeoutError, httpx.TimeoutException) as exc:
                 raise self._timed_out("the stream ran past its deadline") from exc
+            except httpx.DecodingError as exc:
+                raise LLMError("malformed", f"the stream could not be decoded: {exc}") from exc
             except httpx.TransportError as exc:
                 raise LLMError("stream-cut", f"the stream broke off: {exc}") from exc
             if not finished:
@@ -210,7 +226,10 @@ def _retry_after(response: httpx.Response) -> float:
 def _parse_chunk(payload: str) -> tuple[str, bool]:
     """The text of one streamed chunk and whether it finishes the reply."""
     try:
-        choice = json.loads(payload)["choices"][0]
+        choices = json.loads(payload)["choices"]
+        if choices == []:  # Azure's content-filter results first, OpenAI's usage last: no text, not an error
+            return "", False
+        choice = choices[0]
     except (json.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
         raise LLMError("malformed", f"unreadable stream chunk: {payload[:80]!r}") from exc
     piece = (choice.get("delta") or {}).get("content") or ""

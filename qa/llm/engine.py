@@ -42,6 +42,7 @@ class Job:
     sources: list[Sentence]
     timings: dict[str, float]
     started: float
+    deadline: float = 0.0  # event-loop time by which every LLM call for the question is over (0: each its own)
 
     def elapsed_ms(self) -> float:
         """Milliseconds since the question arrived."""
@@ -76,7 +77,7 @@ class LLMEngine:
             return job
         t0 = time.perf_counter()
         try:
-            output = await self.client.complete(self._messages(job, history))
+            output = await self.client.complete(self._messages(job, history), deadline=job.deadline or None)
         except LLMError as exc:
             return self._fallback(job, exc.reason)
         job.timings["llm_ms"] = (time.perf_counter() - t0) * 1000
@@ -95,7 +96,7 @@ class LLMEngine:
         yield Event("passages", passages=job.passages)
         pieces: list[str] = []
         t0 = time.perf_counter()
-        pieces_stream = self.client.stream(self._messages(job, history))
+        pieces_stream = self.client.stream(self._messages(job, history), deadline=job.deadline or None)
         try:
             async for piece in pieces_stream:
                 pieces.append(piece)
@@ -111,11 +112,14 @@ class LLMEngine:
     async def _prepare(self, question: str, top_k: int, history: Sequence[Turn], docs: Docs = None) -> Answer | Job:
         """Retrieve (a follow-up rewritten to stand alone); abstain at once when the evidence is too weak."""
         started = time.perf_counter()
+        # One deadline for every call the question makes (a follow-up's rewrite, a translation, the answer): each had
+        # its own, and a slow follow-up took twice the timeout.
+        deadline = self.client.deadline()
         asked = Question.parse(question)
-        search_for = await self._standalone(question, history) if history else question
+        search_for = await self._standalone(question, history, deadline) if history else question
         searched = asked if search_for == question else Question.parse(search_for)
         lang = asked.lang
-        also = await self._translated(search_for) if self.translate_queries and lang != "zh-Hant" else []
+        also = await self._translated(search_for, deadline) if self.translate_queries and lang != "zh-Hant" else []
         hits, evidence, timings = await anyio.to_thread.run_sync(
             lambda: self.answerer.retrieve(searched, top_k, history, also=also, docs=docs),
             limiter=self.answerer.limiter,
@@ -127,7 +131,7 @@ class LLMEngine:
                 lang, shown, evidence, timings, started, mode="llm", reason=evidence.reason
             )
             return replace(skipped, llm_outcome="skipped")
-        return Job(question, lang, tuple(shown), evidence, self._sources(hits), timings, started)
+        return Job(question, lang, tuple(shown), evidence, self._sources(hits), timings, started, deadline)
 
     def _sources(self, hits: list[Hit]) -> list[Sentence]:
         """The numbered sources: every sentence of the article(s) the passages come from, in order (the same
@@ -180,10 +184,10 @@ class LLMEngine:
         )
         return replace(answer, llm_outcome="fallback", llm_fallback="unverified" if reason == UNVERIFIED else reason)
 
-    async def _translated(self, question: str) -> list[str]:
+    async def _translated(self, question: str, deadline: float) -> list[str]:
         """The question in Traditional Chinese, as extra search terms, when the LLM gives something sensible."""
         try:
-            translated = (await self.client.complete(prompts.translate_messages(question))).strip()
+            translated = (await self.client.complete(prompts.translate_messages(question), deadline=deadline)).strip()
         except LLMError:
             return []
         sensible = (
@@ -193,12 +197,13 @@ class LLMEngine:
         )
         return [translated] if sensible else []
 
-    async def _standalone(self, question: str, history: Sequence[Turn]) -> str:
+    async def _standalone(self, question: str, history: Sequence[Turn], deadline: float) -> str:
         """The follow-up rewritten to stand alone, when the LLM manages it sensibly; else the question as asked."""
         if not self.rewrite_followups:
             return question
         try:
-            rewritten = await self.client.complete(prompts.rewrite_messages(question, [t.question for t in history]))
+            messages = prompts.rewrite_messages(question, [t.question for t in history])
+            rewritten = await self.client.complete(messages, deadline=deadline)
         except LLMError:
             return question
         rewritten = rewritten.strip().strip("<>").strip()

@@ -23,6 +23,16 @@ _NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
 # A Chinese claim must share this share of its character pairs with what it cites; an English claim this
 # share of its words that the lexicon can look for.
 MIN_OVERLAP = 0.3
+MIN_OVERLAP_EN = 0.5  # looked for through dictionary glosses, a made-up English claim still found 0.3 of its words
+# A Chinese claim may not add this many character pairs in a row that its source lacks: a phrase of its own
+# (並由中國全額出資, 普京因此宣布辭職) is a claim the source does not make.
+MOST_NEW_PAIRS = 4
+# Words that turn a statement around: a claim holding one its source lacks says the opposite (瑞典拒絕出售…).
+_NEGATION_RE = re.compile(
+    r"不|没|未(?!来)|并非|无法|拒绝|否认|\b(?:not|no|never|none|refus\w*|den(?:y|ies|ied)|reject\w*)\b|n't"
+)
+_LATIN_RE = re.compile(r"[A-Za-z]")
+_LETTER_RE = re.compile(r"[^\W\d_]")
 
 
 @dataclass(frozen=True)
@@ -61,16 +71,49 @@ def strip_markers(claim: str) -> str:
 
 
 def supported(claim: str, cited: str, lexicon: dict[str, list[str]]) -> bool:
-    """True when the cited text backs the claim: its numbers occur there, and enough of its words do."""
+    """True when the cited text backs the claim: its numbers occur there, no word turning it around that the
+    source lacks, and enough of its words (with no phrase of its own, in Chinese)."""
     text, source = fold(strip_markers(claim)), fold(cited)
     if any(n not in source for n in _NUMBER_RE.findall(text)):
         return False
+    if _turned_around(text, source):
+        return False
     if CJK_RE.search(text):
-        pairs = {text[i : i + 2] for i in range(len(text) - 1) if CJK_RE.match(text[i]) and CJK_RE.match(text[i + 1])}
-        return bool(pairs) and sum(p in source for p in pairs) / len(pairs) >= MIN_OVERLAP
+        runs = [text[i : i + 2] for i in range(len(text) - 1) if CJK_RE.match(text[i]) and CJK_RE.match(text[i + 1])]
+        pairs = set(runs)
+        if not pairs or sum(p in source for p in pairs) / len(pairs) < MIN_OVERLAP:
+            return False
+        new = 0
+        for i in range(len(text) - 1):
+            is_pair = bool(CJK_RE.match(text[i]) and CJK_RE.match(text[i + 1]))
+            new = new + 1 if is_pair and text[i : i + 2] not in source else 0
+            if new >= MOST_NEW_PAIRS:
+                return False
+        return True
     groups = [(term, alts) for term, alts in english_groups(text, lexicon) if alts]
     found = [term for term, alts in groups if term in source or any(a in source for a in alts)]
-    return bool(found) and len(found) / len(groups) >= MIN_OVERLAP
+    return bool(found) and len(found) / len(groups) >= MIN_OVERLAP_EN
+
+
+def _turned_around(claim: str, source: str) -> bool:
+    """Whether the claim holds a word of negation or refusal that its source lacks: one of its own words of two
+    characters or more (拒绝, 否认), or any at all where the source holds none (an English `not` for 不會)."""
+    cues = [m.group() for m in _NEGATION_RE.finditer(claim)]
+    if not cues:
+        return False
+    return not _NEGATION_RE.search(source) or any(len(c) >= 2 and CJK_RE.match(c) and c not in source for c in cues)
+
+
+def in_language(claim: str, lang: str) -> bool:
+    """Whether a claim is written in the question's language: mostly Chinese characters for a Chinese question,
+    mostly Latin letters for an English one (Chinese names inside it allowed). An answer in Russian, or in
+    English to a Chinese question, is not the one asked for."""
+    letters = _LETTER_RE.findall(claim)
+    if not letters:
+        return True
+    chinese = sum(bool(CJK_RE.match(c)) for c in letters) / len(letters)
+    latin = sum(bool(_LATIN_RE.match(c)) for c in letters) / len(letters)
+    return chinese >= 0.5 if lang != "en" else latin + chinese >= 0.9 and latin >= 0.5
 
 
 def verify(
@@ -94,6 +137,8 @@ def verify(
     for claim in claims:
         valid = [n for n in dict.fromkeys(markers(claim)) if 1 <= n <= len(sources)]
         body = strip_markers(claim)
+        if not in_language(body, lang):
+            valid = []
         # Each citation must back the claim on its own; a claim drawn from several needs them together.
         cited = [n for n in valid if supported(body, seen[n - 1], lexicon)]
         if not cited and valid and supported(body, " ".join(seen[n - 1] for n in valid), lexicon):
