@@ -269,3 +269,23 @@ def test_timeouts_that_are_not_in_a_row_do_not_trip_the_breaker() -> None:
                 run(client.complete(MESSAGES))
             assert run(client.complete(MESSAGES)) == "ok"
         assert not client.dead and len(script.requests) == 4
+
+
+def test_calls_that_queued_for_a_slot_do_not_trip_the_breaker() -> None:
+    """A burst on a healthy but slow server: calls waiting behind the concurrency slots ran out of time there and
+    were counted as the server's timeouts, and the next calls were refused as `unavailable`."""
+
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.6)
+        return httpx.Response(200, json=completion("ok"))
+
+    client = client_for(slow, timeout=1.0, retries=0, max_concurrency=2, dead_after_timeouts=2, dead_seconds=30)
+
+    async def burst() -> list[str]:
+        results = await asyncio.gather(*(client.complete(MESSAGES) for _ in range(6)), return_exceptions=True)
+        return [r if isinstance(r, str) else r.reason for r in results]  # type: ignore[union-attr]
+
+    outcomes = run(burst())
+    assert outcomes[:2] == ["ok", "ok"] and set(outcomes[2:]) <= {"ok", "timeout", "busy"}, outcomes
+    assert "timeout" in outcomes  # queued calls did run out of time ...
+    assert not client.dead  # ... but the server answered each call it was given in time

@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 Message = dict[str, str]
 
 
+_HAD = "qa.seconds_given"  # response.extensions key: the time the call had once it got its slot
+
+
 class LLMClient:
     """Chat completions against any OpenAI-compatible server (llama.cpp, vLLM, Ollama /v1, OpenAI)."""
 
@@ -71,9 +74,13 @@ class LLMClient:
         retries and slow drips included, not each read. Calls made for one question share one (`deadline=`)."""
         return asyncio.get_running_loop().time() + self.config.timeout
 
-    def _timed_out(self, message: str) -> LLMError:
+    def _timed_out(self, message: str, had: float | None = None) -> LLMError:
         """The error for a call past its deadline; after dead_after_timeouts in a row the server is left alone
-        for dead_seconds (a circuit breaker: the next calls fail fast instead of each waiting out the deadline)."""
+        for dead_seconds (a circuit breaker: the next calls fail fast instead of each waiting out the deadline).
+        A call that got its slot with less than half the timeout left (`had` seconds: it queued behind others, or
+        a follow-up's rewrite took the rest) says nothing of the server, and is not counted."""
+        if had is not None and had < self.config.timeout / 2:
+            return LLMError("timeout", message)
         self._timeouts += 1
         if self._timeouts >= self.config.dead_after_timeouts:
             self._dead_until = self._clock() + self.config.dead_seconds
@@ -100,7 +107,7 @@ class LLMClient:
                 async with asyncio.timeout_at(deadline):
                     raw = await response.aread()
             except (TimeoutError, httpx.TimeoutException) as exc:
-                raise self._timed_out("the completion took too long") from exc
+                raise self._timed_out("the completion took too long", response.extensions.get(_HAD)) from exc
             except httpx.DecodingError as exc:  # a Content-Encoding its body does not have
                 raise LLMError("malformed", f"the completion could not be decoded: {exc}") from exc
             except httpx.TransportError as exc:
@@ -150,7 +157,7 @@ class LLMClient:
                     if piece:
                         yield piece
             except (TimeoutError, httpx.TimeoutException) as exc:
-                raise self._timed_out("the stream ran past its deadline") from exc
+                raise self._timed_out("the stream ran past its deadline", response.extensions.get(_HAD)) from exc
             except httpx.DecodingError as exc:
                 raise LLMError("malformed", f"the stream could not be decoded: {exc}") from exc
             except httpx.TransportError as exc:
@@ -172,12 +179,14 @@ class LLMClient:
                 await slots.acquire()
         except TimeoutError as exc:
             raise LLMError("busy", "too many LLM calls in flight") from exc
+        had = deadline - asyncio.get_running_loop().time()  # the time the server is given, once a slot is had
         try:
             try:
                 async with asyncio.timeout_at(deadline):
-                    response = await self._send(client, self._body(messages, stream))
+                    response = await self._send(client, self._body(messages, stream), had)
             except TimeoutError as exc:
-                raise self._timed_out("no reply in time") from exc
+                raise self._timed_out("no reply in time", had) from exc
+            response.extensions[_HAD] = had
             try:
                 yield response
             finally:
@@ -185,7 +194,7 @@ class LLMClient:
         finally:
             slots.release()
 
-    async def _send(self, client: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Response:
+    async def _send(self, client: httpx.AsyncClient, body: dict[str, Any], had: float) -> httpx.Response:
         delay = self.config.backoff
         for attempt in range(self.config.retries + 1):
             last = attempt == self.config.retries
@@ -197,7 +206,7 @@ class LLMClient:
                     self._dead_until = self._clock() + self.config.dead_seconds
                     raise LLMError("unavailable", f"cannot connect to {self.config.base_url}: {exc}") from exc
             except httpx.TimeoutException as exc:
-                raise self._timed_out("no reply in time") from exc
+                raise self._timed_out("no reply in time", had) from exc
             except httpx.TransportError as exc:
                 if last:
                     raise LLMError("connection", str(exc)) from exc
