@@ -185,6 +185,26 @@ def test_a_client_that_disconnects_stops_the_llm_call(url: str, script: Script) 
     assert script.finished_streams == 0
 
 
+def test_a_client_that_gives_up_on_a_whole_answer_frees_its_llm_slot(
+    script: Script, settings: Settings, pipeline: Pipeline
+) -> None:
+    """Two /ask clients leave while their LLM calls run (two slots): their calls are stopped, and the next question
+    gets a slot at once. They held both slots until their calls ended, and it waited."""
+    script.steps = [Step(reply=GOOD, delay=6.0), Step(reply=GOOD, delay=6.0), Step(reply=GOOD)]
+    with (
+        serve(fake_llm_app(script)) as fake,
+        serve(app_with_llm(settings, pipeline, fake + "/v1", llm_timeout=10.0, llm_max_concurrency=2)) as url,
+    ):
+        for _ in range(2):
+            with pytest.raises(httpx.ReadTimeout):
+                httpx.post(f"{url}/ask", json={"question": QUESTION}, timeout=0.7)
+        time.sleep(0.6)  # the service notices within CHECK_SECONDS
+        started = time.perf_counter()
+        data = ask(url)
+        assert data["mode"] == "llm"
+        assert time.perf_counter() - started < 3.0  # not the 4-5 s left of the abandoned calls
+
+
 def test_a_dead_server_fails_fast_and_is_remembered(settings: Settings, pipeline: Pipeline, article: str) -> None:
     closed = f"http://127.0.0.1:{free_port()}/v1"
     with serve(app_with_llm(settings, pipeline, closed, llm_retries=2)) as url:

@@ -21,8 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import HTTPExceptionHandler
 
-from qa.answering.engine import Event
+from qa.answering.engine import Event, ExtractiveEngine
 from qa.server.deps import MetricsDep, PipelineDep, SettingsDep, clean_question, top_k
+from qa.server.disconnect import unless_gone
 from qa.server.errors import STATUS_CODES, ApiError
 from qa.server.schemas import CitationOut
 from qa.server.sse import SSE_HEADERS, counted
@@ -171,7 +172,7 @@ def model(model_id: str) -> ModelCard:
     responses={200: {"content": {"text/event-stream": {}}, "description": "with stream: true, SSE chunks"}},
 )
 async def chat_completions(
-    body: ChatCompletionRequest, p: PipelineDep, settings: SettingsDep, metrics: MetricsDep
+    body: ChatCompletionRequest, p: PipelineDep, settings: SettingsDep, metrics: MetricsDep, request: Request
 ) -> Response:
     """Answer the last user message with citations, as a chat.completion (or chunks with stream: true)."""
     check_model(body.model)
@@ -187,7 +188,8 @@ async def chat_completions(
         events = counted(p.engine.stream(question, top_k=k, history=history), metrics)
         chunks = reply.chunks(events, include_usage=include_usage)
         return StreamingResponse(chunks, media_type="text/event-stream", headers=SSE_HEADERS)
-    answer = await p.engine.ask(question, top_k=k, history=history)
+    answering = p.engine.ask(question, top_k=k, history=history)
+    answer = await (answering if isinstance(p.engine, ExtractiveEngine) else unless_gone(request, answering))
     metrics.record_answer(answer)
     return JSONResponse(reply.completion(answer).model_dump())
 
