@@ -366,3 +366,20 @@ def test_an_index_another_process_built_for_another_model_is_not_loaded(
     manifest["generation"] += 1
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     assert reload_pipeline(settings, serving).index.manifest["generation"] == manifest["generation"]
+
+
+def test_a_stale_index_that_cannot_be_written_is_refused_before_the_rebuild(
+    tmp_path: Path, seeds_dir: Path, embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Start-up on a stale index whose folder cannot be written rebuilt the whole corpus, each retry, before it
+    found it could not save it."""
+    from qa.errors import IndexWriteError
+    from qa.indexing import freshness
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")  # root ignores chmod; a file as the parent stops anyone
+    built: list[Path] = []
+    monkeypatch.setattr(freshness, "build_into", lambda index_dir, *a, **k: built.append(index_dir))
+    with pytest.raises(IndexWriteError):
+        open_index(blocker / "index", seeds_dir, embedder, on_mismatch="rebuild")
+    assert not built

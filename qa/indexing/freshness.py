@@ -10,7 +10,7 @@ from qa.errors import IndexUnusable
 from qa.indexing.build import build_into
 from qa.indexing.chunking import ChunkerSettings
 from qa.indexing.sources import Sources, as_sources
-from qa.indexing.store import Index, load, verify_files
+from qa.indexing.store import Index, check_writable, load, verify_files
 from qa.text.tokens import tokenizer_signature
 from qa.types import Embedder
 
@@ -67,5 +67,6 @@ def open_index(
     if on_mismatch == "refuse":
         raise IndexUnusable(f"{problem}; {REBUILD_HINT}")
     log.warning("rebuilding the index: %s", problem)
+    check_writable(index_dir)  # a read-only or full disk fails now, not after the whole build (retried at start-up)
     build_into(index_dir, sources, embedder, chunker=chunker)
     return load(index_dir)
