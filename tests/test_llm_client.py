@@ -64,6 +64,23 @@ def test_429_is_retried_and_persistent_5xx_fails() -> None:
     assert len(calls) == 3
 
 
+def test_a_429_that_asks_for_longer_than_the_deadline_is_rate_limited_at_once() -> None:
+    """Retry-After: 100 with a 10 s timeout: the client slept 5 s at a time to its deadline, and called it a timeout
+    (which the circuit breaker counts)."""
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(429, headers={"retry-after": "100"})
+
+    client = client_for(handler, retries=3, timeout=10.0)
+    started = time.perf_counter()
+    with pytest.raises(LLMError) as caught:
+        run(client.complete(MESSAGES))
+    assert caught.value.reason == "rate-limited" and len(calls) == 1
+    assert time.perf_counter() - started < 1.0 and client._timeouts == 0
+
+
 def test_4xx_is_not_retried() -> None:
     calls = []
 

@@ -183,7 +183,7 @@ class LLMClient:
         try:
             try:
                 async with asyncio.timeout_at(deadline):
-                    response = await self._send(client, self._body(messages, stream), had)
+                    response = await self._send(client, self._body(messages, stream), had, deadline)
             except TimeoutError as exc:
                 raise self._timed_out("no reply in time", had) from exc
             response.extensions[_HAD] = had
@@ -194,7 +194,9 @@ class LLMClient:
         finally:
             slots.release()
 
-    async def _send(self, client: httpx.AsyncClient, body: dict[str, Any], had: float) -> httpx.Response:
+    async def _send(
+        self, client: httpx.AsyncClient, body: dict[str, Any], had: float, deadline: float
+    ) -> httpx.Response:
         delay = self.config.backoff
         for attempt in range(self.config.retries + 1):
             last = attempt == self.config.retries
@@ -215,6 +217,11 @@ class LLMClient:
                     return response
                 await response.aclose()
                 retryable = response.status_code == 429 or response.status_code >= 500
+                # A server that asks to be left alone past the deadline is not waited for: rate-limited now, not a
+                # timeout later (which the circuit breaker would count).
+                asked = _retry_after(response, most=float("inf"))
+                if response.status_code == 429 and asyncio.get_running_loop().time() + asked >= deadline:
+                    last = True
                 if last or not retryable:
                     kind = "rate-limited" if response.status_code == 429 else f"http-{response.status_code}"
                     raise LLMError(kind, f"the LLM server answered {response.status_code}")
@@ -225,9 +232,9 @@ class LLMClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _retry_after(response: httpx.Response) -> float:
+def _retry_after(response: httpx.Response, most: float = 5.0) -> float:
     try:
-        return min(5.0, float(response.headers.get("retry-after", "0")))
+        return min(most, float(response.headers.get("retry-after", "0")))
     except ValueError:
         return 0.0
 
