@@ -100,6 +100,8 @@ def test_a_claim_that_turns_its_source_around_or_adds_to_it_is_not_supported() -
         assert verify(invented, GRIPEN_SOURCE, "zh-Hant", LEXICON) is None, invented
     faithful = verify("烏克蘭與瑞典簽署意向書，購買100至150架鷹獅E型戰鬥機[1]。", GRIPEN_SOURCE, "zh-Hant", LEXICON)
     assert faithful is not None and faithful.citations[0].quote == GRIPEN
+    framed = verify("根據文章指出，烏克蘭將購買100至150架鷹獅E型戰鬥機[1]。", GRIPEN_SOURCE, "zh-Hant", LEXICON)
+    assert framed is not None  # the words an answer frames a claim with are no claim of their own
     kept = verify("北約賭俄羅斯不會用核武[1]。", SOURCES, "zh-Hant", LEXICON)  # the source says 不會 too
     assert kept is not None
 

@@ -27,6 +27,8 @@ MIN_OVERLAP_EN = 0.5  # looked for through dictionary glosses, a made-up English
 # A Chinese claim may not add this many character pairs in a row that its source lacks: a phrase of its own
 # (並由中國全額出資, 普京因此宣布辭職) is a claim the source does not make.
 MOST_NEW_PAIRS = 4
+# Words an answer frames its claims with, which no source needs to hold (根據文章指出，… is no claim of its own).
+_FRAMING = "|".join(("根据", "文章", "指出", "表示", "提到", "提及", "报道", "所述", "认为", "显示", "说明", "内容"))
 # Words that turn a statement around: a claim holding one its source lacks says the opposite (瑞典拒絕出售…).
 _NEGATION_RE = re.compile(
     r"不|没|未(?!来)|并非|无法|拒绝|否认|\b(?:not|no|never|none|refus\w*|den(?:y|ies|ied)|reject\w*)\b|n't"
@@ -83,10 +85,10 @@ def supported(claim: str, cited: str, lexicon: dict[str, list[str]]) -> bool:
         pairs = set(runs)
         if not pairs or sum(p in source for p in pairs) / len(pairs) < MIN_OVERLAP:
             return False
-        new = 0
+        new, known = 0, f"{source}|{_FRAMING}"
         for i in range(len(text) - 1):
             is_pair = bool(CJK_RE.match(text[i]) and CJK_RE.match(text[i + 1]))
-            new = new + 1 if is_pair and text[i : i + 2] not in source else 0
+            new = new + 1 if is_pair and text[i : i + 2] not in known else 0
             if new >= MOST_NEW_PAIRS:
                 return False
         return True
