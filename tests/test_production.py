@@ -296,6 +296,23 @@ def test_metrics_count_requests_by_route_template(live_url: str) -> None:
     assert not any(chunk_id in dict(labels).get("route", "") for _, labels in samples)
 
 
+def test_requests_refused_before_routing_are_counted_under_their_route(guarded: str) -> None:
+    """A 401 on /ask, a 403 on DELETE /documents/{doc_id}: refused before routing, they were labelled <unmatched>
+    (FastAPI keeps each included router as one entry of app.routes, which has no path of its own)."""
+    assert httpx.post(f"{guarded}/ask", json=QUESTION).status_code == 401
+    assert httpx.delete(f"{guarded}/documents/x", headers=auth()).status_code == 403
+    reply = httpx.get(f"{guarded}/metrics")
+    samples = {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(reply.text)
+        for s in family.samples
+    }
+    refused = frozenset({("method", "POST"), ("route", "/ask"), ("status", "401")})
+    assert samples[("qa_http_requests_total", refused)] >= 1
+    forbidden = frozenset({("method", "DELETE"), ("route", "/documents/{doc_id}"), ("status", "403")})
+    assert samples[("qa_http_requests_total", forbidden)] >= 1
+
+
 def test_metrics_record_answers_llm_and_retrieval(open_url: str) -> None:
     assert httpx.post(f"{open_url}/record").status_code == 200
     samples = metric_samples(open_url)

@@ -15,11 +15,7 @@ def route_template(scope: Scope, routes: Sequence[BaseRoute]) -> str:
     """The route's path template (/chunks/{chunk_id:path}), never the raw path, so labels stay few."""
     route = scope.get("route")
     if route is None:  # answered before routing (401, 413, 429…): find the route it was meant for
-        for candidate in routes:
-            match, _ = candidate.matches(scope)
-            if match is not Match.NONE:
-                route = candidate
-                break
+        route = _meant_for(scope, routes)
     path = getattr(route, "path", None)
     if not isinstance(path, str):
         return UNMATCHED
@@ -57,3 +53,19 @@ class MetricsMiddleware:
             requests, latency = self.metrics.http(method, route_template(scope, self.routes), str(status))
             requests.inc()
             latency.observe(time.perf_counter() - started)
+
+
+def _meant_for(scope: Scope, routes: Sequence[BaseRoute]) -> BaseRoute | None:
+    """The route a request matches, looked for inside the routers the app includes (FastAPI keeps an included
+    router as one entry of app.routes, with no path of its own: a 401 on /ask was labelled <unmatched>)."""
+    for candidate in routes:
+        match, _ = candidate.matches(scope)
+        if match is Match.NONE:
+            continue
+        # A router FastAPI includes lazily keeps its routes on the router it wraps.
+        wrapped = getattr(candidate, "original_router", None)
+        inner = getattr(candidate, "routes", None) or getattr(wrapped, "routes", None)
+        if not isinstance(getattr(candidate, "path", None), str) and inner:
+            return _meant_for(scope, inner) or candidate
+        return candidate
+    return None
