@@ -306,3 +306,29 @@ def test_calls_that_queued_for_a_slot_do_not_trip_the_breaker() -> None:
     assert outcomes[:2] == ["ok", "ok"] and set(outcomes[2:]) <= {"ok", "timeout", "busy"}, outcomes
     assert "timeout" in outcomes  # queued calls did run out of time ...
     assert not client.dead  # ... but the server answered each call it was given in time
+
+
+def test_after_the_breakers_window_one_call_tries_the_server_while_the_others_fail_fast() -> None:
+    """When the window ended, every call arriving then tried the server, and each waited out its whole timeout on a
+    server still frozen (6 of 6 waited 10 s). One call probes now; the others are told at once."""
+    now = [100.0]
+
+    async def frozen(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(5)
+        return httpx.Response(200, json=completion("late"))
+
+    client = client_for(frozen, timeout=0.5, retries=0, dead_after_timeouts=1, dead_seconds=30, max_concurrency=8)
+    client._clock = lambda: now[0]
+    with pytest.raises(LLMError, match="timeout"):
+        run(client.complete(MESSAGES))
+    assert client.dead
+    now[0] += 31  # the window is over: six calls arrive at once
+
+    async def six() -> tuple[list[str], float]:
+        started = time.perf_counter()
+        results = await asyncio.gather(*(client.complete(MESSAGES) for _ in range(6)), return_exceptions=True)
+        return [r.reason for r in results if isinstance(r, LLMError)], time.perf_counter() - started
+
+    reasons, _ = run(six())
+    assert sorted(reasons) == ["timeout"] + ["unavailable"] * 5  # one probe waited; five were told at once
+    assert client.dead  # the probe timed out: left alone again

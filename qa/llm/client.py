@@ -37,6 +37,7 @@ class LLMClient:
         self._clock = clock
         self._dead_until = 0.0
         self._timeouts = 0  # calls in a row that ran past their deadline (the circuit breaker's count)
+        self._probing = False  # after the breaker's window, one call tries the server while the others fail fast
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
@@ -121,6 +122,7 @@ class LLMClient:
         if len(content) > self._longest():
             raise LLMError("malformed", f"a completion of {len(content)} characters, past max_tokens")
         self._timeouts = 0
+        self._dead_until = 0.0  # a server that answered is well: no probe next time
         return content
 
     def _longest(self) -> int:
@@ -165,6 +167,7 @@ class LLMClient:
             if not finished:
                 raise LLMError("stream-cut", "the stream ended before the server said it was done")
         self._timeouts = 0
+        self._dead_until = 0.0
 
     @asynccontextmanager
     async def _response(
@@ -173,6 +176,22 @@ class LLMClient:
         """An open 200 response, after bounded retries on connection errors, 429 and 5xx, all before deadline."""
         if self.dead:
             raise LLMError("unavailable", "the LLM server was unreachable or timing out moments ago; not retried yet")
+        # Once the window is over, one call finds out whether the server is back: every call arriving then would
+        # otherwise wait out its whole timeout on a server still gone.
+        probe = self._dead_until > 0
+        if probe and self._probing:
+            raise LLMError("unavailable", "the LLM server is being tried again; not retried by this call")
+        self._probing = self._probing or probe
+        try:
+            async with self._slot(messages, stream, deadline) as response:
+                yield response
+        finally:
+            if probe:
+                self._probing = False
+
+    @asynccontextmanager
+    async def _slot(self, messages: Sequence[Message], stream: bool, deadline: float) -> AsyncIterator[httpx.Response]:
+        """The response of a call made within one of the concurrency slots."""
         client, slots = self._http()
         try:
             async with asyncio.timeout_at(deadline):
