@@ -92,14 +92,12 @@ def fill(backend: SearchBackend, segments: Sequence[Segment], removed: Collectio
 
 def live_keys(index: Index) -> frozenset[str]:
     """The index's live documents, each as `segment/document` (a replaced document is another key)."""
-    return frozenset(f"{s.id}/{d}" for s in index.segments for d in dict.fromkeys(c.doc for c in s.chunks)) - set(
-        index.removed
-    )
+    return frozenset(f"{s.id}/{d}" for s in index.segments for d in s.sizes) - index.removed
 
 
-def index_state(index: Index) -> str:
-    """A digest of the live documents of an index and of the segments holding them."""
-    return hashlib.sha256("\n".join(sorted(live_keys(index))).encode("utf-8")).hexdigest()
+def index_state(keys: frozenset[str]) -> str:
+    """A digest of an index's live documents and of the segments holding them (its live_keys)."""
+    return hashlib.sha256("\n".join(sorted(keys)).encode("utf-8")).hexdigest()
 
 
 def sync(backend: SearchBackend, index: Index, *, since: Index | None = None, force: bool = False) -> str:
@@ -109,11 +107,11 @@ def sync(backend: SearchBackend, index: Index, *, since: Index | None = None, fo
     Given the index the backend held before (`since`), only what changed is written: documents no longer live
     removed, segments not held before added. Otherwise, or when forced, or where the backend's statistics are each
     write's (Milvus Lite), everything is rewritten in one write."""
-    state = index_state(index)
+    now = live_keys(index)
+    state = index_state(now)
     if not force and backend.state() == state:
         return ""
     if since is not None and not force and not backend.per_write_statistics:
-        now = live_keys(index)
         for doc in sorted({key.split("/", 1)[1] for key in live_keys(since) - now}):
             backend.remove(doc)  # gone, or replaced: the new version comes with its new segment
         held = {s.id for s in since.segments}
