@@ -368,14 +368,6 @@ class MilvusBackend:
         else:
             self.client.alter_alias(fresh, self.collection)
 
-    def drop(self) -> None:
-        """Delete the collection, every generation of it and its alias (a rebuild starts from nothing)."""
-        held = self._held_in()
-        if held != self.collection:
-            self.client.drop_alias(self.collection)
-        for name in {held, *self._generations()}:
-            self.client.drop_collection(name)
-
     def close(self) -> None:
         """Close the connection."""
         self.client.close()
