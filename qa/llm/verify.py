@@ -81,14 +81,17 @@ def supported(claim: str, cited: str, lexicon: dict[str, list[str]]) -> bool:
     if _turned_around(text, source):
         return False
     if CJK_RE.search(text):
-        runs = [text[i : i + 2] for i in range(len(text) - 1) if CJK_RE.match(text[i]) and CJK_RE.match(text[i + 1])]
-        pairs = set(runs)
+        # Each position's character pair, None where either character is not Chinese (a break in a run).
+        at = [
+            text[i : i + 2] if CJK_RE.match(text[i]) and CJK_RE.match(text[i + 1]) else None
+            for i in range(len(text) - 1)
+        ]
+        pairs = {p for p in at if p}
         if not pairs or sum(p in source for p in pairs) / len(pairs) < MIN_OVERLAP:
             return False
         new, known = 0, f"{source}|{_FRAMING}"
-        for i in range(len(text) - 1):
-            is_pair = bool(CJK_RE.match(text[i]) and CJK_RE.match(text[i + 1]))
-            new = new + 1 if is_pair and text[i : i + 2] not in known else 0
+        for pair in at:
+            new = new + 1 if pair and pair not in known else 0
             if new >= MOST_NEW_PAIRS:
                 return False
         return True
