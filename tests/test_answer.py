@@ -250,6 +250,24 @@ def test_a_likeliest_sentence_that_points_back_after_an_opening_is_cited_with_th
     assert "勞資雙方昨晚同意恢復談判。" in quotes
 
 
+def test_a_likeliest_sentence_without_the_date_asked_for_is_cited_with_the_one_before_that_writes_it(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    pipeline = pipeline_of(
+        tmp_path,
+        embedder,
+        "港口史話\n\n1958年，港務局把舊碼頭賣給一家航運公司。也正是在這一年，港口開始在夜間裝卸貨櫃。"
+        "貨主對此十分滿意。\n",
+    )
+    answer = pipeline.answerer.answer("港口從哪一年開始在夜間裝卸貨櫃？")
+    quotes = [c.quote for c in answer.citations]
+    assert not answer.abstained and "也正是在這一年，港口開始在夜間裝卸貨櫃。" in quotes
+    assert "1958年，港務局把舊碼頭賣給一家航運公司。" in quotes
+    # A sentence that writes the date itself stands alone.
+    sold = pipeline.answerer.answer("港務局在哪一年把舊碼頭賣給航運公司？")
+    assert [c.quote for c in sold.citations] == ["1958年，港務局把舊碼頭賣給一家航運公司。"]
+
+
 def _thread_ids(answerer: ExtractiveAnswerer, together: int, chars: int | None = 20) -> tuple[int, int, list[int]]:
     """The event loop's thread, the thread a question of `chars` characters asked alone ran in, and those of
     `together` such questions asked at once."""

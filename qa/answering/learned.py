@@ -120,7 +120,7 @@ class LearnedSelector:
                 continue
             chosen.append(found.sentences[j])
             held += float(probabilities[j])
-        return Evidence(self._in_order(self._completed(chosen)), confidence, lead=(chosen[0],))
+        return Evidence(self._in_order(self._completed(chosen, question)), confidence, lead=(chosen[0],))
 
     def threshold_for(self, documents: int) -> float:
         """The abstention threshold for a corpus of this many documents: the one-article threshold for one, the main
@@ -154,9 +154,12 @@ class LearnedSelector:
             return bool(found.column("typed_miss")[best]) and not holds_a_quantity(fold(found.sentences[best].text))
         return expect in ("unit", "money") and not names_a_number(fold(found.sentences[best].text))
 
-    def _completed(self, chosen: list[Sentence]) -> list[Sentence]:
+    def _completed(self, chosen: list[Sentence], question: Question) -> list[Sentence]:
         """The cited sentences, and what the likeliest needs to stand on its own: the sentence before it when it
-        points back at its start or after a short opening (這次事件…, 他呼籲…, 毫無疑問，這條紅線…), the clauses
+        points back at its start or after a short opening (這次事件…, 他呼籲…, 毫無疑問，這條紅線…), or when the
+        question asks for a kind of value (a date, a number) that it does not write and the sentence before does
+        (`1388年，…。李成桂反對出兵…`, `也正是在這一年…`: on four train-split corpora of 40 articles each, cite_hit
+        +2 and +0 of 1,200 DRCD and CMRC 2018 questions, none lost, citations a little more precise), the clauses
         after it when it opens a list (ends in ：, or in ； after a ：: 職能有四個方面：一是…； 二是…；).
         Held out (DRCD / CMRC 2018), a cited set then covers the whole answer for 0.928 / 0.874 of the questions
         instead of 0.924 / 0.869, at 1.56 / 1.66 sentences instead of 1.52 / 1.60. Following every clause that ends
@@ -171,7 +174,11 @@ class LearnedSelector:
             return near if same else None
 
         out = list(chosen)
-        before = beside(at - 1) if points_back(chosen[0].text) else None
+        before = beside(at - 1)
+        if before is not None and not points_back(chosen[0].text):
+            asked = question.expectation
+            lacks = asked.expect != "any" and not asked.written_in(fold(chosen[0].text))
+            before = before if lacks and asked.written_in(fold(before.text)) else None
         if before is not None:
             out.append(before)
         k, first = at, chosen[0].text.rstrip()

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from qa.answering.values import holds
+from qa.answering.values import DATE_RE, holds
 from qa.text.folding import fold
 from qa.text.injection import without_instructions
 from qa.text.language import CJK_RE, Lang, detect_lang
@@ -84,6 +84,13 @@ class Expectation:
     def held_in(self, folded: str) -> bool:
         """True when a folded text (qa.text.folding.fold) holds a value of the expected kind (and unit)."""
         return self.expect == "any" or holds(self.expect, folded, self.unit)
+
+    def written_in(self, folded: str) -> bool:
+        """True when a folded text writes out a value of the expected kind: for a date, a calendar one (1388年,
+        10月30日), not only an era, a dynasty or a time of day as held_in also takes."""
+        if self.expect == "date":
+            return DATE_RE.search(folded) is not None
+        return self.held_in(folded)
 
     def names_given(self, text: str) -> bool:
         """True when every date or number the question names occurs in text."""
