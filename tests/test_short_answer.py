@@ -215,3 +215,21 @@ def test_a_count_of_years_is_never_a_year_of_the_calendar() -> None:
     assert "三年" in counted and "2019年" not in counted
     dated = {c.text for c in candidates(Question.parse("港口戰爭於西元幾年爆發？"), [quote])}
     assert "2019年" in dated  # an era makes it a year
+
+
+def test_a_span_that_cannot_answer_the_question_is_no_candidate() -> None:
+    """A time of the day for which day, a day of the calendar for how long, a numeral inside a word, a pointer."""
+
+    def texts(asked: str, sentence: str) -> set[str]:
+        quote = Citation(n=1, doc="d", chunk_id="d-0", quote=sentence, start=0, end=len(sentence))
+        return {c.text for c in candidates(Question.parse(asked), [quote])}
+
+    plan = "停火於9月10日生效，依據的是20點和平計劃。"
+    assert "20點" not in texts("停火在哪一天生效？", plan) and "9月10日" in texts("停火在哪一天生效？", plan)
+    assert "20點" in texts("會議幾點開始？", "會議於20點開始。")  # a time is an answer to what time
+    summit = "2025年8月15日，兩國峰會在港口舉行，會談持續三小時。"
+    lasted = texts("峰會持續了多長時間？", summit)
+    assert "三小時" in lasted and not lasted & {"2025年", "2025年8月15日", "8月15日"}
+    assert "兩" not in texts("How many missiles were deployed?", "俄羅斯部署了兩用導彈。")
+    assert "五盤" in texts("比賽最多有幾盤？", "比賽最多有五盤。")
+    assert not texts("港口從哪一年開始夜間作業？", "也正是在這一年，港口開始夜間作業。")
