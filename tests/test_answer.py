@@ -176,6 +176,22 @@ def test_an_amount_whose_best_sentence_writes_no_number_is_abstained(
     assert not far.abstained and "十二公里" in far.citations[0].quote
 
 
+def test_a_best_sentence_whose_only_value_is_the_date_the_question_names_is_abstained(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    answerer = pipeline_of(
+        tmp_path,
+        embedder,
+        "港口擴建\n\n港務局在2019年5月開始擴建北碼頭，工程由本地公司承包。南碼頭則在2021年3月18日動工。\n",
+    ).answerer
+    day = answerer.answer("北碼頭在2019年5月的哪一天開始擴建？")
+    assert day.abstained and day.reason == "no passage holds a value the question asks for beyond the ones it names"
+    month = answerer.answer("北碼頭在2019年的哪個月開始擴建？")  # 5月 is more than the 2019 it names
+    assert not month.abstained and "2019年5月" in month.citations[0].quote
+    south = answerer.answer("南碼頭在2021年3月的哪一天動工？")
+    assert not south.abstained and "3月18日" in south.citations[0].quote
+
+
 def test_a_quantity_in_chinese_numerals_is_a_number_the_question_can_be_answered_with(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.answering.question import Question
+from qa.answering.question import Expectation, Question
 from qa.answering.values import DATE_RE, EXTRA, holds
 from qa.text.folding import fold
 
@@ -130,3 +130,18 @@ def test_a_numeral_inside_a_word_writes_no_number(text: str, number: bool) -> No
     from qa.answering.values import names_a_number
 
     assert names_a_number(text) is number
+
+
+def test_a_word_that_runs_on_past_what_follows_how_many_is_no_unit() -> None:
+    assert Question.parse("有多少年輕人參加了遊行？").expectation == Expectation("number")  # 年輕人, not 年
+    assert Question.parse("有多少運動員參賽？").expectation == Expectation("number")
+    years = Question.parse("戰爭持續了多少年？").expectation
+    assert years.expect == "unit" and years.unit == "年"
+    far = Question.parse("海岸線有多少公里？").expectation
+    assert far.expect == "unit" and far.unit is not None and "公里" in far.unit.split("|")
+
+
+def test_a_date_is_written_as_a_calendar_date_not_as_an_era() -> None:
+    asked = Question.parse("王朝在哪一年建立？").expectation
+    assert asked.held_in("高丽王朝的军政大权") and not asked.written_in("高丽王朝的军政大权")
+    assert asked.written_in("1388年，高丽国王派兵")

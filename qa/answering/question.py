@@ -138,12 +138,23 @@ def _asking(pattern: re.Pattern[str], q: str) -> re.Match[str] | None:
     return None
 
 
+def _runs_on(q: str, start: int, end: int) -> bool:
+    """Whether the word of a (folded) question that begins at start runs on past end: 多少年輕人 asks for a number
+    of young people, not of years (年 begins 年轻人); 多少朔望月, 多少运动员, 多少同性恋 likewise: of the DRCD and
+    CMRC 2018 questions read as asking for a unit (all of them), the 7 whose unit so runs on."""
+    if start not in word_starts(q):
+        return False
+    ends = [i for i in word_starts(q) if i > start] + [len(q)]
+    ends += [i for i in range(start, len(q)) if not CJK_RE.match(q[i])]
+    return min(ends) > end
+
+
 def _unit(q: str) -> str | None:
     m = re.search(r"how many (\w+)", q)
     if m and m.group(1) in _EN_UNITS:
         return _EN_UNITS[m.group(1)]
     m = _asking(_ASK_UNIT, q)
-    if m and m.group(1)[0] not in _NOT_UNITS:
+    if m and m.group(1)[0] not in _NOT_UNITS and not _runs_on(q, m.start(1), m.end(1)):
         word = m.group(1)
         # 多少公里 names a unit; 几条 a measure word. A two-character match may run into the next word.
         if word[0] in _GENERIC_UNITS or len(word) == 1:
