@@ -192,6 +192,20 @@ def test_a_best_sentence_whose_only_value_is_the_date_the_question_names_is_abst
     assert not south.abstained and "3月18日" in south.citations[0].quote
 
 
+def test_an_english_question_naming_a_place_the_dictionary_knows_and_the_article_never_mentions_is_abstained(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    answerer = pipeline_of(
+        tmp_path,
+        embedder,
+        "港口工人罷工\n\n2024年3月5日，碼頭工人開始罷工，要求提高工資。工會表示，罷工會持續到資方讓步為止。\n",
+    ).answerer
+    away = answerer.answer("When did the dock workers go on strike in Rotterdam?")
+    assert away.abstained and away.reason == "the article does not mention Rotterdam"
+    home = answerer.answer("When did the dock workers go on strike?")
+    assert not home.abstained and "2024年3月5日" in home.citations[0].quote
+
+
 def test_a_quantity_in_chinese_numerals_is_a_number_the_question_can_be_answered_with(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

@@ -134,3 +134,25 @@ def english_common_words() -> frozenset[str]:
         gloss = line.split("/", 1)[1] if "/" in line else ""
         words.update(re.findall(r"\b[a-z]{2,}\b", _PAREN_RE.sub(" ", gloss)))
     return frozenset(words)
+
+
+@cache
+def proper_names() -> dict[str, tuple[str, ...]]:
+    """English names of places, people and bodies as CC-CEDICT gives them (lower case), each with the Simplified
+    headwords it is the name of: the first sense of each headword it writes as a proper noun (capitalised pinyin) and
+    glosses with names only, up to its first comma or bracket (`鹿特丹` `Rotterdam, port city in the Netherlands`:
+    `rotterdam`; `朝鲜`, `北朝鲜`: `north korea`)."""
+    names: dict[str, list[str]] = {}
+    for line in _cedict_lines():
+        head, _, gloss = line.partition("/")
+        parts = head.split(" ", 2)
+        pinyin = head[head.find("[") + 1 : head.find("]")]
+        if len(parts) < 3 or not pinyin[:1].isupper():
+            continue
+        senses = [g.strip() for g in gloss.strip().strip("/").split("/") if g.strip()]
+        # A headword with a sense in lower case is a word as well (摄氏 `Celsius/centigrade`, a unit): not a name.
+        if not senses or not all(g[:1].isupper() for g in senses):
+            continue
+        first = re.split(r"[,(;]", senses[0], maxsplit=1)[0].strip()
+        names.setdefault(first.lower(), []).append(parts[1])
+    return {name: tuple(dict.fromkeys(heads)) for name, heads in names.items()}
