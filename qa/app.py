@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from qa.answering.engine import Engine, ExtractiveEngine
 from qa.answering.extractive import ExtractiveAnswerer
-from qa.config import Settings, settings_with
+from qa.config import LLMSettings, Settings, settings_with
 from qa.errors import IndexUnusable
 from qa.indexing.build import build_into
 from qa.indexing.freshness import open_index
@@ -66,9 +66,25 @@ def sync_backend(backend: SearchBackend, index: Index, *, since: Index | None = 
         log.info("search backend %s: %d chunks in %.2f s", done, live, time.perf_counter() - started)
 
 
+def llm_settings(settings: Settings) -> LLMSettings:
+    """The LLM settings a question is answered with: its LLM calls end early enough (QA_LLM_TIMEOUT cut to the request
+    timeout less a margin) that the extractive fallback still starts within QA_REQUEST_TIMEOUT, instead of a 504."""
+    llm, limit = settings.llm, settings.server.request_timeout
+    margin = min(1.0, limit / 4)
+    if limit <= 0 or llm.timeout <= limit - margin:
+        return llm
+    log.warning(
+        "QA_LLM_TIMEOUT %.1fs does not fit QA_REQUEST_TIMEOUT %.1fs: LLM calls get %.1fs, then the extractive answer",
+        llm.timeout,
+        limit,
+        limit - margin,
+    )
+    return llm.model_copy(update={"timeout": limit - margin})
+
+
 def make_llm_client(settings: Settings) -> LLMClient | None:
     """A client for the configured LLM server, or None when none is configured."""
-    return LLMClient(settings.llm) if settings.llm.enabled else None
+    return LLMClient(llm_settings(settings)) if settings.llm.enabled else None
 
 
 def make_engine(settings: Settings, answerer: ExtractiveAnswerer, llm: LLMClient | None = None) -> Engine:
@@ -76,7 +92,7 @@ def make_engine(settings: Settings, answerer: ExtractiveAnswerer, llm: LLMClient
     llm = llm or make_llm_client(settings)
     if llm is None:
         return ExtractiveEngine(answerer)
-    return LLMEngine(answerer, llm, settings.llm)
+    return LLMEngine(answerer, llm, llm_settings(settings))
 
 
 def build_pipeline(

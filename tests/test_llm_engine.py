@@ -355,3 +355,20 @@ def test_article_context_holds_a_replaced_documents_new_sentences_only(
     sentences = engine._sources([Hit(chunk=live[0], score=1.0)])
     assert [s.text for s in sentences] == [s.text for c in live for s in c.sentences]
     assert not any("覓食" in s.text for s in sentences)
+
+
+def test_a_request_timeout_shorter_than_the_llm_timeout_gets_the_fallback_in_time_not_a_504(
+    script: Script, settings: Settings, pipeline: Pipeline
+) -> None:
+    script.steps = [Step(reply=GOOD, delay=8.0)]
+    with (
+        serve(fake_llm_app(script)) as fake,
+        serve(app_with_llm(settings, pipeline, fake + "/v1", llm_timeout=10.0, request_timeout=2.0)) as service,
+    ):
+        started = time.perf_counter()
+        reply = httpx.post(f"{service}/ask", json={"question": QUESTION}, timeout=30)
+        took = time.perf_counter() - started
+    assert reply.status_code == 200, reply.text
+    data = reply.json()
+    assert data["mode"] == "llm-fallback" and data["citations"] and GAS in data["citations"][0]["quote"]
+    assert took < 2.0 + 1.0  # the request timeout, with a margin for a loaded machine; not the LLM's 10 s

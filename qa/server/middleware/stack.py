@@ -57,9 +57,6 @@ def install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> No
 
 
 def request_timeout(settings: Settings) -> float:
-    """The time a response may take to start: never shorter than a slow LLM call and its retries plus the
-    fallback, so that a slow LLM costs the user a late answer, not a 504 (0: no limit)."""
-    if settings.server.request_timeout <= 0 or not settings.llm.base_url.strip():
-        return settings.server.request_timeout
-    llm = settings.llm.timeout * (settings.llm.retries + 1) + settings.llm.backoff * float(2**settings.llm.retries)
-    return max(settings.server.request_timeout, llm + 10.0)
+    """The time a response may take to start (0: no limit). A configured LLM's calls are cut to fit it
+    (qa.app.llm_settings), so a slow LLM costs the user the extractive answer, not a 504."""
+    return settings.server.request_timeout
