@@ -162,6 +162,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _milvus_lite(uri: str) -> bool:
+    from qa.retrieval.milvus import SERVER_SCHEMES
+
+    return not uri.startswith(SERVER_SCHEMES)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP service with uvicorn: JSON logs, --workers N processes, bounded slow clients."""
     import uvicorn
@@ -177,6 +183,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from qa.indexing.freshness import check
 
         check(settings.index_dir, sources_of(settings), make_embedder(settings).model_id)
+    store = settings.retrieval
+    if args.workers > 1 and store.store == "milvus" and _milvus_lite(store.milvus_uri):
+        # Milvus Lite is an engine inside one process: a second worker cannot open its file.
+        print(
+            f"error: Milvus Lite ({store.milvus_uri}) serves one process: run --workers 1, or use a Milvus server",
+            file=sys.stderr,
+        )
+        return 2
     if args.workers > 1:
         from uvicorn.config import STARTUP_FAILURE
         from uvicorn.supervisors import Multiprocess
@@ -352,9 +366,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("faiss", "sentence_transformers", "httpx", "jieba"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = parser().parse_args(argv)
-    if argv is None and args.func is cmd_serve:
-        _start_again_to_serve(args)
     try:
+        if argv is None and args.func is cmd_serve:
+            _start_again_to_serve(args)
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130

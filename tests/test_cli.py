@@ -53,6 +53,30 @@ def test_a_setting_that_is_not_one_of_its_values_is_a_one_line_error(tmp_path: P
     )
     assert shown.returncode == 2 and "Traceback" not in shown.stderr
     assert shown.stderr.startswith("error: invalid setting: on_index_mismatch")
+    # `qa serve` reads its settings before it starts again with its memory settings: the same one-line error.
+    served = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "serve", "--port", "1"],
+        cwd=ROOT,
+        env={**env, "QA_ON_INDEX_MISMATCH": "rebuild", "QA_MAX_TOP_K": "abc"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert served.returncode == 2 and "Traceback" not in served.stderr, served.stderr[-500:]
+    assert "error: invalid setting: max_top_k" in served.stderr
+
+
+def test_milvus_lite_with_several_workers_is_refused_at_start(tmp_path: Path) -> None:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_STORE": "milvus", "QA_MILVUS_URI": str(tmp_path / "m.db")}
+    refused = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "serve", "--port", "1", "--workers", "2"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode == 2 and "Milvus Lite" in refused.stderr and "--workers 1" in refused.stderr
 
 
 def test_ask_prints_numbered_citations_and_json(seeds_dir: Path, index_dir: Path) -> None:
