@@ -9,6 +9,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from qa.config import RetrievalSettings
 from qa.evaluation.gold import covered
 from qa.indexing.freshness import open_index
 from qa.retrieval.embedding import SentenceTransformerEmbedder
@@ -29,7 +30,7 @@ def main() -> None:
     gold = [json.loads(line) for line in Path(args.gold).read_text(encoding="utf-8").splitlines() if line.strip()]
     gold = [g for g in gold if g["answerable"]]
     for fusion in ("lexical", "dense", "rrf", "weighted-rrf", "weighted"):
-        retriever = Retriever(index, embedder, fusion=fusion)  # type: ignore[arg-type]
+        retriever = Retriever(index, embedder, RetrievalSettings(fusion=fusion))  # type: ignore[arg-type]
         rec: dict[int, list[bool]] = {1: [], 3: [], 5: []}
         by_lang: dict[str, list[bool]] = {}
         for g in gold:
