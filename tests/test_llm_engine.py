@@ -229,6 +229,17 @@ def test_follow_up_is_rewritten_to_stand_alone(url: str, script: Script) -> None
     assert "Earlier question: 歐盟對俄制裁的目的是什麼？" in answer_prompt
 
 
+def test_no_history_is_kept_when_max_history_turns_is_0(script: Script, settings: Settings, pipeline: Pipeline) -> None:
+    script.steps = [Step(reply=GOOD)]
+    with (
+        serve(fake_llm_app(script)) as fake,
+        serve(app_with_llm(settings, pipeline, fake + "/v1", max_history_turns=0)) as service,
+    ):
+        data = ask(service, QUESTION, history=[{"question": "歐盟對俄制裁的目的是什麼？", "answer": "切斷能源收入。"}])
+    assert data["mode"] == "llm" and len(script.requests) == 1  # no rewrite of a follow-up: the answer only
+    assert "Earlier question" not in script.requests[0]["messages"][-1]["content"]
+
+
 def test_a_follow_up_takes_one_timeout_in_all(url: str, script: Script) -> None:
     """The rewrite and the answer share the question's deadline (llm_timeout 2 s here): each had its own, and a
     slow follow-up took twice the timeout."""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
@@ -93,3 +94,12 @@ def top_k(k: int | None, settings: Settings, *, param: str = "top_k") -> int:
         message = f"top_k/k must be between 1 and {settings.retrieval.max_top_k}, got {k}"
         raise ApiError(422, "top_k_out_of_range", message, param=param)
     return k
+
+
+T = TypeVar("T")
+
+
+def recent_turns(turns: Sequence[T], settings: Settings) -> list[T]:
+    """The last QA_MAX_HISTORY_TURNS turns of a conversation (none at 0)."""
+    kept = settings.server.max_history_turns
+    return list(turns[-kept:]) if kept else []

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import HTTPExceptionHandler
 
 from qa.answering.engine import Event, ExtractiveEngine
-from qa.server.deps import MetricsDep, PipelineDep, SettingsDep, clean_question, top_k
+from qa.server.deps import MetricsDep, PipelineDep, SettingsDep, clean_question, recent_turns, top_k
 from qa.server.disconnect import unless_gone
 from qa.server.errors import STATUS_CODES, ApiError
 from qa.server.schemas import CitationOut
@@ -180,7 +180,7 @@ async def chat_completions(
         raise ApiError(400, "unsupported_n", "only n=1 is supported", param="n")
     question, history = conversation(body.messages)
     question = clean_question(question, settings.server.max_question_chars, param="messages")
-    history = history[-settings.server.max_history_turns :] if settings.server.max_history_turns else []
+    history = recent_turns(history, settings)
     k = top_k(body.top_k, settings)
     reply = Reply(f"chatcmpl-{uuid.uuid4().hex}", int(time.time()), rough_tokens(body.messages))
     if body.stream:

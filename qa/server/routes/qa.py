@@ -9,7 +9,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from qa.answering.engine import ExtractiveEngine
-from qa.server.deps import MetricsDep, PipelineDep, Serving, ServingDep, SettingsDep, clean_question, top_k
+from qa.server.deps import (
+    MetricsDep,
+    PipelineDep,
+    Serving,
+    ServingDep,
+    SettingsDep,
+    clean_question,
+    recent_turns,
+    top_k,
+)
 from qa.server.disconnect import unless_gone
 from qa.server.errors import ApiError
 from qa.server.schemas import AskRequest, AskResponse, PassageOut, SearchResponse
@@ -32,7 +41,7 @@ def known_docs(docs: list[str] | None, p: PipelineDep) -> Docs:
 def _parse(body: AskRequest, s: Serving) -> tuple[str, int, list[Turn], Docs]:
     settings = s.settings
     question = clean_question(body.question, settings.server.max_question_chars)
-    history = [Turn(t.question, t.answer) for t in (body.history or [])][-settings.server.max_history_turns :]
+    history = recent_turns([Turn(t.question, t.answer) for t in (body.history or [])], settings)
     return question, top_k(body.top_k, settings), history, known_docs(body.docs, s.pipeline)
 
 
