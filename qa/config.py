@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Fusion = Literal["weighted", "lexical", "dense", "rrf", "weighted-rrf"]
@@ -74,6 +74,12 @@ class RetrievalSettings(BaseSettings):
     milvus_collection: str = Field(
         "qa_chunks", min_length=1, max_length=255, description="Name of the Milvus collection that holds the chunks"
     )
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> RetrievalSettings:
+        if self.default_top_k > self.max_top_k:
+            raise ValueError(f"default_top_k ({self.default_top_k}) is more than max_top_k ({self.max_top_k})")
+        return self
 
 
 class AnsweringSettings(BaseSettings):

@@ -104,6 +104,7 @@ def test_bad_documents_get_a_clear_4xx_and_change_nothing(service: tuple[str, Se
     cases = [
         ({"text": ""}, 422),
         ({"text": "   \n  "}, 422),
+        ({"text": "。。。！！\n……"}, 422),  # punctuation only: nothing a question could find
         ({"text": "字" * (settings.server.max_document_chars + 1)}, None),  # 413 (body) or 422 (characters)
         ({"id": "../etc/passwd", "text": "x。"}, 422),
         ({"id": "ok", "date": "7 Nov 2025", "text": "x。"}, 422),

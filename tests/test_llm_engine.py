@@ -140,7 +140,7 @@ def test_llm_calls_and_fallbacks_are_counted_in_metrics(url: str, script: Script
     assert 'qa_llm_calls_total{outcome="answered"} 1.0' in metrics
     assert 'qa_llm_fallbacks_total{reason="malformed"} 1.0' in metrics
     assert 'qa_answers_total{mode="llm"} 1.0' in metrics
-    assert 'qa_answers_total{mode="llm_fallback"} 1.0' in metrics
+    assert 'qa_answers_total{mode="llm-fallback"} 1.0' in metrics  # as the API names the mode
 
 
 def test_weak_evidence_abstains_without_asking_the_llm(url: str, script: Script) -> None:

@@ -243,6 +243,15 @@ def test_trusted_proxies_setting_reads_a_comma_separated_list(monkeypatch: pytes
             Settings()
 
 
+def test_a_default_top_k_above_the_most_allowed_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_DEFAULT_TOP_K", "40")
+    monkeypatch.setenv("QA_MAX_TOP_K", "30")  # was taken, and 14 passages returned by default
+    with pytest.raises(ValueError, match="default_top_k"):
+        Settings()
+    monkeypatch.setenv("QA_MAX_TOP_K", "40")
+    assert Settings().retrieval.default_top_k == 40
+
+
 @contextmanager
 def serve_config(config: uvicorn.Config) -> Iterator[str]:
     """Run a uvicorn config (as `qa serve` makes it) in a thread; yield its base URL."""

@@ -118,6 +118,8 @@ def test_a_failed_load_says_why_and_recovers_by_itself(tmp_path: Path, seeds_dir
         assert ready.status_code == 503 and str(missing) in ready.json()["detail"]
         asked = httpx.post(f"{url}/ask", json={"question": "北約在擔心什麼？"}, timeout=10)
         assert asked.status_code == 503 and str(missing) in asked.json()["error"]["message"]
+        # Retry-After says when the next attempt is, as the reason does (within a second here), not a fixed 2 s.
+        assert ready.headers["Retry-After"] == asked.headers["Retry-After"] == "1"
         shutil.copytree(index_dir, missing)  # the problem is fixed: the next attempt loads it
         seconds = wait_for(lambda: httpx.get(f"{url}/health", timeout=5).status_code == 200, 60)
         assert seconds < 30

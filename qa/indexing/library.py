@@ -129,6 +129,8 @@ def _segment_of(document: Document, embedder: Embedder, chunker: ChunkerSettings
         raise DocumentRejected(f"the document could not be indexed: {type(exc).__name__}: {exc}") from exc
     if not segment.chunks:
         raise DocumentRejected("the document has no text to index (only blanks or a heading)")
+    if not any(ch.isalnum() for chunk in segment.chunks for ch in chunk.text):
+        raise DocumentRejected("the document has no text to index (no letter, digit or character, only punctuation)")
     return segment
 
 

@@ -45,7 +45,7 @@ async def ready_pipeline(request: Request) -> Pipeline:
     state = await get_state(request)
     if state.pipeline is None:
         message = f"index failed to load: {state.error}" if state.error else "the index is still loading"
-        raise ApiError(503, "not_ready", message, headers={"Retry-After": "2"})
+        raise ApiError(503, "not_ready", message, headers={"Retry-After": state.retry_after()})
     return state.pipeline
 
 

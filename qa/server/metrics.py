@@ -19,7 +19,7 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 UNMATCHED = "<unmatched>"
 
 
-_LABEL_RE = re.compile(r"[^a-z0-9_]+")
+_LABEL_RE = re.compile(r"[^a-z0-9_-]+")  # a mode is labelled as the API names it (llm-fallback)
 _MAX_LABEL_VALUES = 32  # free-form labels (outcomes, reasons) beyond this many distinct values become "other"
 
 

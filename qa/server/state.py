@@ -5,7 +5,9 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import math
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,6 +82,7 @@ class State:
         if pipeline is not None:
             self._serve(pipeline)
         self.error: str | None = None
+        self._next_try: float | None = None  # time.monotonic() of the next load after a failed one
         self._load = load
         self._rebuild = rebuild
         self._library = library
@@ -95,6 +98,12 @@ class State:
         still freed when nothing refers to them any more; replacing an index leaves (almost) no cycles behind."""
         self.pipeline = pipeline
         gc.freeze()
+
+    def retry_after(self) -> str:
+        """Seconds until the pipeline may be there, for a 503's Retry-After: until the next load after a failed
+        one (the reason says the same), else 2 while it loads."""
+        at = self._next_try
+        return str(max(1, math.ceil(at - time.monotonic()))) if at is not None else "2"
 
     @property
     def can_reindex(self) -> bool:
@@ -131,7 +140,9 @@ class State:
                     return
                 self.error = f"{self.error}; trying again in {delay:g} s"
                 log.warning("index not loaded; trying again in %g s", delay)
+                self._next_try = time.monotonic() + delay
                 stop.wait(delay)
+                self._next_try = None
                 delay = min(2 * delay, watch.retry_max_seconds)
             elif not watch.check_seconds or self._reload is None:
                 return

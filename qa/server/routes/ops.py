@@ -84,7 +84,7 @@ async def live() -> LiveResponse:
 @router.get("/ready", response_model=HealthResponse, tags=["ops"], responses={503: {"model": HealthResponse}})
 async def ready(state: StateDep) -> JSONResponse:
     """Readiness: 200 once the index is loaded; 503 while loading or when loading failed."""
-    return _readiness(state, {"Retry-After": "2"})
+    return _readiness(state, {"Retry-After": state.retry_after()})
 
 
 @router.get(
