@@ -145,10 +145,25 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question on the local pipeline and print it with numbered citations."""
-    from qa.app import build_pipeline
+    import asyncio
 
-    pipeline = build_pipeline(_settings(args))
-    answer = pipeline.answerer.answer(args.question, top_k=args.top_k)
+    from qa.app import build_pipeline
+    from qa.server.deps import clean_question, top_k
+    from qa.types import Answer
+
+    settings = _settings(args)
+    # The question and top_k are checked as /ask checks them (an ApiError is a QAError: main prints it, exit 2).
+    question = clean_question(args.question, settings.server.max_question_chars)
+    k = top_k(args.top_k, settings, param="--top-k")
+    pipeline = build_pipeline(settings)
+
+    async def ask() -> Answer:  # through the engine: the LLM when one is configured, as /ask answers
+        try:
+            return await pipeline.engine.ask(question, top_k=k)
+        finally:
+            await pipeline.engine.aclose()
+
+    answer = asyncio.run(ask())
     if args.json:
         from qa.server.schemas import AskResponse
 
@@ -296,7 +311,7 @@ def parser() -> argparse.ArgumentParser:
 
     ask = sub.add_parser("ask", parents=[common], help="answer a question")
     ask.add_argument("question")
-    ask.add_argument("--top-k", type=int, default=5)
+    ask.add_argument("--top-k", type=int, default=None, help="passages to return (default: QA_DEFAULT_TOP_K)")
     ask.add_argument("--json", action="store_true", help="print the /ask JSON")
     ask.set_defaults(func=cmd_ask)
 

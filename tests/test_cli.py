@@ -89,6 +89,21 @@ def test_ask_prints_numbered_citations_and_json(seeds_dir: Path, index_dir: Path
     assert data["citations"] and data["mode"] == "extractive"
 
 
+def test_ask_checks_its_question_and_top_k_as_the_api_does(seeds_dir: Path, index_dir: Path) -> None:
+    common = ["--seeds-dir", str(seeds_dir), "--index-dir", str(index_dir)]
+    for args, message in (
+        (["   "], "question must not be empty"),
+        (["北約？" * 1000], "the limit is"),
+        (["北約在擔心什麼？", "--top-k", "0"], "between 1 and"),
+        (["北約在擔心什麼？", "--top-k", "-3"], "between 1 and"),  # a slice gave 2 passages
+        (["北約在擔心什麼？", "--top-k", "50"], "between 1 and"),
+    ):
+        refused = qa("ask", *args, *common)
+        assert refused.returncode == 2 and message in refused.stderr, (args, refused.stderr[-300:])
+    three = json.loads(qa("ask", "北約在擔心什麼？", "--top-k", "3", "--json", *common).stdout)
+    assert len(three["passages"]) == 3
+
+
 def test_eval_against_a_running_service(live_url: str, tmp_path: Path) -> None:
     report = tmp_path / "report.json"
     result = qa("eval", str(gold_path()), "--url", live_url, "--json", str(report))

@@ -227,5 +227,5 @@ def _note(verified: Verified) -> str | None:
     if verified.removed_sentences:
         parts.append(f"removed {verified.removed_sentences} uncited or unsupported sentence(s)")
     if verified.dropped_markers:
-        parts.append(f"dropped {verified.dropped_markers} citation(s) of no source")
+        parts.append(f"dropped {verified.dropped_markers} citation(s) of no source or not backing their claim")
     return "; ".join(parts) or None
