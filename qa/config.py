@@ -31,8 +31,8 @@ class RetrievalSettings(BaseSettings):
     embedding_model: str = Field("", description="sentence-transformers model name or path; empty: bundled MiniLM")
     fusion: Fusion = Field(
         "weighted",
-        description="How BM25 and dense scores combine. Dev set R@5: weighted 0.971, lexical 0.971, rrf 0.743, "
-        "dense 0.343 (bundled MiniLM, which knows 0.31 of the article's word pieces)",
+        description="How BM25 and dense scores combine. Dev set R@5 (bench/retrieval_recall.py, 2026-12-06): "
+        "weighted 0.971, lexical 0.971, rrf 0.571, dense 0.229 (bundled MiniLM: most Chinese characters are [UNK])",
     )
     default_top_k: int = Field(5, ge=1, le=50, description="Passages returned when the caller does not say")
     max_top_k: int = Field(20, ge=1, le=50, description="Most passages a caller may ask for")
@@ -90,9 +90,8 @@ class AnsweringSettings(BaseSettings):
     evidence: Literal["rules", "learned"] = Field(
         "learned",
         description="How evidence is chosen: the learned ranker and abstention model (trained on external data; "
-        "external test split cite_hit DRCD 0.903 / CMRC 0.834 against 0.75 / 0.50 for the rules; on 45 fresh "
-        "questions about the article keyword_acc 0.8 against 0.714), or the hand-set rules below (QA_EVIDENCE=rules: "
-        "fitted to the article's dev set, where they score cite_precision 0.875 against 0.558)",
+        "README, 'Answer quality on external data', gives its measured numbers), or the hand-set rules below "
+        "(QA_EVIDENCE=rules: fitted to the article's dev set in early sessions, weaker on external data)",
     )
 
     min_support: float = Field(

@@ -450,3 +450,20 @@ def test_the_retrieval_recall_benchmark_runs_on_a_gold_set() -> None:
     assert shown.returncode == 0, shown.stderr[-1000:]
     lines = [line for line in shown.stdout.splitlines() if line.split()[:1] in (["lexical"], ["weighted"])]
     assert len(lines) == 2 and all("R@5" in line for line in lines)
+
+
+def test_every_setting_is_documented() -> None:
+    """Each QA_* variable a user can set is named in the README or docs/scaling.md."""
+    from qa.config import AnsweringSettings
+
+    docs = (ROOT / "README.md").read_text(encoding="utf-8") + (ROOT / "docs" / "scaling.md").read_text(encoding="utf-8")
+    nested = {"retrieval", "answering", "llm", "server"}
+    groups = (Settings, RetrievalSettings, AnsweringSettings, LLMSettings, ServerSettings)
+    names = [
+        f"{group.model_config.get('env_prefix', '')}{name}".upper()
+        for group in groups
+        for name in group.model_fields
+        if name not in nested
+    ]
+    assert len(names) > 60
+    assert [n for n in names if n not in docs] == []
