@@ -206,6 +206,27 @@ def test_an_english_question_naming_a_place_the_dictionary_knows_and_the_article
     assert not home.abstained and "2024年3月5日" in home.citations[0].quote
 
 
+def test_money_or_a_length_of_time_the_best_sentence_does_not_write_is_abstained(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    answerer = pipeline_of(
+        tmp_path,
+        embedder,
+        "港口擴建\n\n港務局與一家本地公司簽約，購買12艘拖船。2024年3月5日，雙方代表在碼頭舉行了簽約儀式。"
+        "另一份合約為期三年，金額為4億元。\n",
+    ).answerer
+    price = answerer.answer("港務局購買拖船的合約總金額是多少？")
+    assert price.abstained and price.reason == "no passage holds the amount of money the question asks for"
+    ceremony = answerer.answer("雙方代表在碼頭舉行的簽約儀式持續了多長時間？")
+    assert ceremony.abstained and ceremony.reason == "no passage holds the length of time the question asks for"
+    tugs = answerer.answer("港務局購買了多少艘拖船？")  # a count is not money: answered
+    assert not tugs.abstained and "12艘" in tugs.citations[0].quote
+    other = answerer.answer("另一份合約的金額是多少？")
+    assert not other.abstained and "4億元" in "".join(c.quote for c in other.citations)
+    lasting = answerer.answer("另一份合約為期多久？")
+    assert not lasting.abstained and "三年" in "".join(c.quote for c in lasting.citations)
+
+
 def test_a_quantity_in_chinese_numerals_is_a_number_the_question_can_be_answered_with(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

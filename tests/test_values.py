@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from qa.answering.question import Expectation, Question
-from qa.answering.values import DATE_RE, EXTRA, holds
+from qa.answering.values import DATE_RE, EXTRA, holds, holds_a_duration
 from qa.text.folding import fold
 
 
@@ -145,3 +145,34 @@ def test_a_date_is_written_as_a_calendar_date_not_as_an_era() -> None:
     asked = Question.parse("王朝在哪一年建立？").expectation
     assert asked.held_in("高丽王朝的军政大权") and not asked.written_in("高丽王朝的军政大权")
     assert asked.written_in("1388年，高丽国王派兵")
+
+
+@pytest.mark.parametrize(
+    ("question", "duration"),
+    [
+        ("峰會一共談了幾個小時？", True),
+        ("會談持續了多長時間？", True),
+        ("How long did the summit last?", True),
+        ("How long is the pier?", False),  # a length
+        ("哪幾天會下雨？", False),  # which days
+        ("峰會在哪一年舉行？", False),
+    ],
+)
+def test_a_question_asks_for_a_length_of_time(question: str, duration: bool) -> None:
+    assert Question.parse(question).expectation.duration is duration
+
+
+@pytest.mark.parametrize(
+    ("text", "held"),
+    [
+        ("会谈持续了三个多小时", True),
+        ("超过三年", True),
+        ("90分钟后", True),
+        ("半年后", True),
+        ("2025年10月30日在釜山会晤", False),  # days and years of the calendar
+        ("十月", False),  # October, not ten months
+        ("十个月", True),
+    ],
+)
+def test_a_length_of_time_is_not_a_day_of_the_calendar(text: str, held: bool) -> None:
+    assert holds_a_duration(text) is held

@@ -76,6 +76,7 @@ class Expectation:
     expect: Expect = "any"
     unit: str | None = None
     given: tuple[str, ...] = ()
+    duration: bool = False  # the number asked for is a length of time (多久, 几个小时, how long did it last)
 
     def satisfied_by(self, text: str) -> bool:
         """True when text holds a value of the expected kind (and unit)."""
@@ -98,6 +99,14 @@ class Expectation:
         return all(g in folded for g in self.given)
 
 
+# A length of time asked for. Not `how long is the pier` (a length), nor 哪几天 (which days).
+_ASK_DURATION = re.compile(
+    r"多长时间|多长的时间|多少时间|多久(?!一次)|(?<!哪)几个?(?:小时|钟头)|多少个?(?:小时|钟头)|(?<!哪)几天|多少天|"
+    r"(?<!哪)几个月|多少个月|(?<!哪)几个?(?:周|星期|礼拜)|多少(?:周|个星期)|"
+    r"\bhow long (?:did|does|do|will|would|has|have|had)\b|\bfor how long\b|\bhow many (?:hours|days|weeks|months)\b"
+)
+
+
 def analyse(question: str) -> Expectation:
     """Read what kind of value a question asks for (pattern rules; no model)."""
     return _analyse_folded(fold(question), question)
@@ -118,10 +127,11 @@ def _analyse_folded(q: str, question: str) -> Expectation:
     if _OTHER_QUESTION_WORD.search(q):
         return Expectation(given=given)
     unit = _unit(q)
+    duration = _ASK_DURATION.search(q) is not None
     if unit:
-        return Expectation("unit", unit=unit, given=given)
+        return Expectation("unit", unit=unit, given=given, duration=duration)
     if _asking(_ASK_NUMBER, q):
-        return Expectation("number", given=given)
+        return Expectation("number", given=given, duration=duration)
     return Expectation(given=given)
 
 

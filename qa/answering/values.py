@@ -66,6 +66,20 @@ _CN_NUMBER_RE = re.compile(rf"[{CN}]{{2,}}|[{CN}]\s*{MEASURE}")
 _CN_QUANTITY_RE = re.compile(rf"[{CN}兩萬億]+\s*{MEASURE}|百分之[{CN}]+")
 
 
+# A length of time (三年, 三个多小时, 90分钟, 半年, 数月), not a day or a year of the calendar (2025年, 十月, 30日).
+_DURATION_RE = re.compile(
+    r"(?:\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百千万几数]+)\s*(?:多|余)?\s*(?:个\s*)?(?:多\s*)?"
+    r"(?:小时|钟头|分钟|秒钟?|星期|礼拜|周|天|昼夜|年|月)|数月|半个?(?:年|天|月|小时|钟头)"
+)
+_CALENDAR_RE = re.compile(r"(?:1\d|20)\d{2}\s*年|\d+\s*月|[一二三四五六七八九十]+月")
+
+
+def holds_a_duration(text: str) -> bool:
+    """True when a folded text holds a length of time: a number of hours, days, weeks, months (with 个: 三个月; 三月
+    is March) or years (not one of the calendar: 2025年)."""
+    return any(not _CALENDAR_RE.fullmatch(m.group()) for m in _DURATION_RE.finditer(text))
+
+
 def holds_a_quantity(text: str) -> bool:
     """True when a folded text holds a count (COUNT_RE) or a quantity written in Chinese numerals with its unit."""
     return holds("number", text) or _CN_QUANTITY_RE.search(text) is not None
