@@ -314,6 +314,7 @@ def test_a_likeliest_sentence_without_the_date_asked_for_is_cited_with_the_one_b
     quotes = [c.quote for c in answer.citations]
     assert not answer.abstained and "也正是在這一年，港口開始在夜間裝卸貨櫃。" in quotes
     assert "1958年，港務局把舊碼頭賣給一家航運公司。" in quotes
+    assert answer.short_answer is not None and answer.short_answer.text == "1958年"  # read from that sentence too
     # A sentence that writes the date itself stands alone.
     sold = pipeline.answerer.answer("港務局在哪一年把舊碼頭賣給航運公司？")
     assert [c.quote for c in sold.citations] == ["1958年，港務局把舊碼頭賣給一家航運公司。"]

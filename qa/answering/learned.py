@@ -125,7 +125,20 @@ class LearnedSelector:
                 continue
             chosen.append(found.sentences[j])
             held += float(probabilities[j])
-        return Evidence(self._in_order(self._completed(chosen, question)), confidence, lead=(chosen[0],))
+        completed = self._completed(chosen, question)
+        # The sentence before the likeliest, cited because that one lacks the value asked for, is read for the short
+        # answer too (`1966年，…。也正是在這一年…`).
+        asked = question.expectation
+        position = self.retriever.index.sentence_position
+        before = [
+            s
+            for s in completed
+            if position[s.id] == position[chosen[0].id] - 1
+            and asked.expect != "any"
+            and not asked.written_in(fold(chosen[0].text))
+            and asked.written_in(fold(s.text))
+        ]
+        return Evidence(self._in_order(completed), confidence, lead=(chosen[0], *before))
 
     def threshold_for(self, documents: int) -> float:
         """The abstention threshold for a corpus of this many documents: the one-article threshold for one, the main
