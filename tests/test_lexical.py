@@ -142,3 +142,39 @@ def test_postings_give_back_the_tokens_they_counted() -> None:
     again = postings.token_lists()
     assert [sorted(t) for t in again] == [sorted(t) for t in texts]
     assert Postings.build(again).lengths.tolist() == postings.lengths.tolist()
+
+
+class _Sizes:
+    """What a corpus's BM25 measure reads of a segment: its size and its rows' lengths."""
+
+    def __init__(self, n: int) -> None:
+        self.size = n
+        self.lengths = np.ones(n, dtype=np.float32)
+
+
+def test_bm25_corpora_are_looked_up_safely_from_many_threads() -> None:
+    """Request threads look up an index's BM25 corpus while others add one (a swapped-in index): a lookup that
+    iterated the shared dict as it grew was a 500 (`dictionary changed size during iteration`) on /search."""
+    pools = [[_Sizes(3 + i) for i in range(k)] for k in range(1, 9)]
+    errors: list[Exception] = []
+
+    def work(t: int) -> None:
+        try:
+            for i in range(3000):
+                segments = pools[(i + t) % len(pools)]
+                corpus = _corpus(segments if i % 3 else [*segments, _Sizes(2)], 1.2, 0.75)  # type: ignore[arg-type]
+                assert corpus.n > 0
+        except Exception as exc:  # any failure in a thread is the test's failure
+            errors.append(exc)
+
+    switching = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads interleave as often as they can
+    try:
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(switching)
+    assert errors == []

@@ -94,24 +94,28 @@ class _Corpus:
 # is reused while it is kept). Made once per index, not per question (~0.35 ms at 10,000 articles).
 _corpora: dict[tuple[float, ...], tuple[tuple[Postings, ...], _Corpus]] = {}
 _CORPORA_KEPT = 4
+# Request threads (answer_threads, /search) look corpora up while an index that was just swapped in adds one: a
+# lookup that iterated the dict as another thread grew it failed with a 500 (`dictionary changed size`).
+_corpora_lock = threading.Lock()
 
 
 def _corpus(segments: Sequence[Postings], k1: float, b: float) -> _Corpus:
     key = (k1, b, *map(id, segments))
-    found = _corpora.get(key)
-    if (
-        found is not None
-        and len(found[0]) == len(segments)
-        and all(x is y for x, y in zip(found[0], segments, strict=True))
-    ):
-        return found[1]
-    corpus = _measure(segments, k1, b)
-    for _, older in _corpora.values():  # an index that is replaced keeps no term scores (it may still be asked)
-        older.terms.clear()
-    if len(_corpora) >= _CORPORA_KEPT:
-        _corpora.clear()
-    _corpora[key] = (tuple(segments), corpus)
-    return corpus
+    with _corpora_lock:
+        found = _corpora.get(key)
+        if (
+            found is not None
+            and len(found[0]) == len(segments)
+            and all(x is y for x, y in zip(found[0], segments, strict=True))
+        ):
+            return found[1]
+        corpus = _measure(segments, k1, b)
+        for _, older in _corpora.values():  # an index that is replaced keeps no term scores (it may still be asked)
+            older.terms.clear()
+        if len(_corpora) >= _CORPORA_KEPT:
+            _corpora.clear()
+        _corpora[key] = (tuple(segments), corpus)
+        return corpus
 
 
 def _measure(segments: Sequence[Postings], k1: float, b: float) -> _Corpus:
