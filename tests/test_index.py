@@ -383,3 +383,133 @@ def test_a_stale_index_that_cannot_be_written_is_refused_before_the_rebuild(
     with pytest.raises(IndexWriteError):
         open_index(blocker / "index", seeds_dir, embedder, on_mismatch="rebuild")
     assert not built
+
+
+class _Killed(BaseException):
+    """Stands for a SIGKILL at one step of a write: nothing after it runs, no handler catches it."""
+
+
+def _kill(*_: object, **__: object) -> None:
+    raise _Killed
+
+
+def _ids(index_dir: Path) -> list[str]:
+    return [e["id"] for e in read_manifest(index_dir)["segments"]]
+
+
+def test_an_addition_killed_between_the_manifest_and_the_library_is_finished_not_rebuilt(
+    tmp_path: Path,
+    seeds_dir: Path,
+    index_dir: Path,
+    embedder: SentenceTransformerEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A write killed after the index's manifest named the document but before its file reached the library made
+    the index stale: each worker rebuilt the whole archive at its next start, and a removal of the document was a
+    404 meanwhile. The staged file is now moved in when the index is next opened, and nothing is rebuilt."""
+    from qa.indexing import freshness
+
+    shutil.copytree(index_dir, tmp_path / "index")
+    sources = Sources(seeds_dir, tmp_path / "library")
+    doc = NewDocument(id="note-1", text="港口簡報。碼頭工人昨日開始罷工，要求提高工資。")
+    with monkeypatch.context() as m:
+        m.setattr(Sources, "commit", _kill)
+        with pytest.raises(_Killed):
+            add_document(load(tmp_path / "index"), tmp_path / "index", sources, doc, embedder)
+    assert "note-1" in load(tmp_path / "index").documents and not (tmp_path / "library" / "note-1.txt").exists()
+    before = _ids(tmp_path / "index")
+    monkeypatch.setattr(freshness, "build_into", _kill)  # a rebuild would be the failure
+    index = open_index(tmp_path / "index", sources, embedder, on_mismatch="refuse")
+    assert "note-1" in index.documents and _ids(tmp_path / "index") == before
+    assert (tmp_path / "library" / "note-1.txt").read_text(encoding="utf-8") == doc.text
+    assert sorted(p.name for p in (tmp_path / "library").iterdir()) == ["note-1.json", "note-1.txt"]
+
+
+def test_an_addition_killed_before_the_manifest_is_dropped_and_never_served(
+    tmp_path: Path,
+    seeds_dir: Path,
+    index_dir: Path,
+    embedder: SentenceTransformerEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from qa.indexing import library
+
+    shutil.copytree(index_dir, tmp_path / "index")
+    sources = Sources(seeds_dir, tmp_path / "library")
+    index = load(tmp_path / "index")
+    with monkeypatch.context() as m:
+        m.setattr(library, "append", _kill)
+        m.setattr(Sources, "discard", lambda *_: None)  # killed: no handler ran
+        with pytest.raises(_Killed):
+            add_document(index, tmp_path / "index", sources, NewDocument(id="half", text="半篇文章。"), embedder)
+    index = open_index(tmp_path / "index", sources, embedder, on_mismatch="refuse")  # not stale: nothing to do
+    assert "half" not in index.documents and not (tmp_path / "library" / "half.txt").exists()
+    index = add_document(
+        index, tmp_path / "index", sources, NewDocument(id="next", text="下一篇文章。"), embedder
+    ).index
+    assert "half" not in index.documents and "next" in index.documents
+    assert sorted(p.name for p in (tmp_path / "library").iterdir()) == ["next.json", "next.txt"]  # dropped
+
+
+def test_a_removal_killed_on_either_side_of_the_manifest_is_settled_by_it(
+    tmp_path: Path,
+    seeds_dir: Path,
+    index_dir: Path,
+    embedder: SentenceTransformerEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from qa.indexing import freshness, library
+
+    shutil.copytree(index_dir, tmp_path / "index")
+    sources = Sources(seeds_dir, tmp_path / "library")
+    index = load(tmp_path / "index")
+    for doc_id in ("kept", "gone"):
+        doc = NewDocument(id=doc_id, text=f"{doc_id}號文章。港口今日照常運作。")
+        index = add_document(index, tmp_path / "index", sources, doc, embedder).index
+    with monkeypatch.context() as m:  # killed before the manifest dropped it: it stays, files and all
+        m.setattr(library, "remove", _kill)
+        m.setattr(Sources, "restore", lambda *_: None)
+        with pytest.raises(_Killed):
+            remove_document(index, tmp_path / "index", sources, "kept")
+    with monkeypatch.context() as m:  # killed after the manifest dropped it: it is gone, files and all
+        m.setattr(Sources, "purge", _kill)
+        with pytest.raises(_Killed):
+            remove_document(load(tmp_path / "index"), tmp_path / "index", sources, "gone")
+    monkeypatch.setattr(freshness, "build_into", _kill)
+    index = open_index(tmp_path / "index", sources, embedder, on_mismatch="refuse")
+    assert "kept" in index.documents and "gone" not in index.documents
+    assert (tmp_path / "library" / "kept.txt").is_file()
+    index = remove_document(index, tmp_path / "index", sources, "kept")  # the next write settles the rest
+    assert sorted(p.name for p in (tmp_path / "library").iterdir()) == []
+
+
+def test_a_full_disk_refuses_an_addition_cleanly_and_a_failed_merge_does_not_undo_one(
+    tmp_path: Path,
+    seeds_dir: Path,
+    index_dir: Path,
+    embedder: SentenceTransformerEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A full disk when the library file is written is an IndexWriteError (a 507), not a bare OSError (a 500); a merge
+    that fails after the manifest named the document leaves it added (it said 507, 'nothing was added')."""
+    import errno
+
+    from qa.errors import IndexWriteError
+    from qa.indexing import library
+
+    shutil.copytree(index_dir, tmp_path / "index")
+    sources = Sources(seeds_dir, tmp_path / "library")
+    index = load(tmp_path / "index")
+
+    def full(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(Sources, "stage", full)
+        with pytest.raises(IndexWriteError) as caught:
+            add_document(index, tmp_path / "index", sources, NewDocument(id="a", text="第一篇。"), embedder)
+        assert caught.value.kind == "no_space"
+    with monkeypatch.context() as m:
+        m.setattr(library, "merge_small", lambda *_, **__: (_ for _ in ()).throw(IndexWriteError("full", errno=28)))
+        added = add_document(index, tmp_path / "index", sources, NewDocument(id="b", text="第二篇。"), embedder)
+    assert "b" in added.index.documents and "b" in load(tmp_path / "index").documents

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from qa.errors import IndexUnusable
 from qa.indexing.chunking import ChunkerSettings
 from qa.indexing.segments import Segment, build_segment
 from qa.indexing.sources import Sources, as_sources
-from qa.indexing.store import FORMAT_VERSION, Index, write_lock, write_streamed
+from qa.indexing.store import FORMAT_VERSION, Index, read_manifest, write_lock, write_streamed
 from qa.text.tokens import tokenizer_signature
 from qa.types import Document, Embedder
 
@@ -79,6 +80,13 @@ def build_into(
     # Under the folder's write lock, which adds and removals take too: a document added by another worker while this
     # build read the sources would be lost when the build is swapped in.
     with write_lock(index_dir):
+        # Additions and removals a crash cut short are finished or undone first, by the manifest being replaced.
+        try:
+            committed = read_manifest(index_dir).get("sources", {})
+        except IndexUnusable:
+            committed = {}
+        for line in sources.settle(committed):
+            log.warning("library: %s", line)
         base = base_manifest(sources, embedder, chunker)
         manifest = write_streamed(base, _segments(sources, embedder, chunker, progress), index_dir)
     log.info("index built in %.1fs", time.perf_counter() - started)

@@ -6,11 +6,11 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
-from qa.errors import IndexUnusable
+from qa.errors import IndexUnusable, IndexWriteError
 from qa.indexing.build import build_into
 from qa.indexing.chunking import ChunkerSettings
 from qa.indexing.sources import Sources, as_sources
-from qa.indexing.store import Index, check_writable, load, verify_files
+from qa.indexing.store import Index, check_writable, load, read_manifest, verify_files, write_lock
 from qa.text.tokens import tokenizer_signature
 from qa.types import Embedder
 
@@ -46,6 +46,30 @@ def staleness(manifest: dict[str, Any], sources: Sources | Path, model_id: str, 
     return None
 
 
+def _checked(
+    index_dir: Path, sources: Sources, model_id: str, chunker: ChunkerSettings
+) -> tuple[Index | None, str | None]:
+    try:
+        index = load(index_dir)
+    except IndexUnusable as exc:
+        return None, str(exc)
+    return index, staleness(index.manifest, sources, model_id, chunker)
+
+
+def settle_library(index_dir: Path, sources: Sources) -> bool:
+    """Under the index's write lock, finish or undo the library side of writes a crash interrupted (Sources.settle,
+    by the manifest on disk). False when the lock cannot be taken (a read-only folder): nothing was looked at."""
+    try:
+        with write_lock(index_dir):
+            done = sources.settle(read_manifest(index_dir).get("sources", {}))
+    except (IndexWriteError, IndexUnusable, OSError) as exc:
+        log.warning("library writes in flight not settled: %s", exc)
+        return False
+    for line in done:
+        log.warning("library: %s", line)
+    return True
+
+
 def open_index(
     index_dir: Path,
     sources: Sources | Path,
@@ -57,12 +81,12 @@ def open_index(
     """Load index_dir if it fits the sources and the model; otherwise rebuild it, or refuse."""
     chunker = chunker or ChunkerSettings()
     sources = as_sources(sources)
-    try:
-        index = load(index_dir)
-        problem = staleness(index.manifest, sources, embedder.model_id, chunker)
-    except IndexUnusable as exc:
-        problem = str(exc)
-    if problem is None:
+    index, problem = _checked(index_dir, sources, embedder.model_id, chunker)
+    if problem is not None and index is not None and settle_library(index_dir, sources):
+        # Seen while another process wrote (its manifest renamed, its file not yet moved), or a write a crash cut
+        # short: looked at again under the write lock, once any writer is done and the library is settled.
+        index, problem = _checked(index_dir, sources, embedder.model_id, chunker)
+    if problem is None and index is not None:
         return index
     if on_mismatch == "refuse":
         raise IndexUnusable(f"{problem}; {REBUILD_HINT}")

@@ -1,20 +1,25 @@
 """Adding and removing documents while serving: validate, keep the file, index it as one new segment.
 
-The order makes every step safe to stop at: the document is checked and its segment built in memory first; then
-its file is written to the library; then the segment, then the index manifest (one rename). A failure before the
-manifest leaves the index as it was, and the file is taken back.
+The order makes every step safe to stop at. An addition stages the document's file beside the library, builds its
+segment, writes the segment, then the index manifest (one rename: the commit), and only then moves the file into
+the library. A removal moves the files aside, writes the manifest, then deletes them. A failure before the manifest
+leaves the index and the library as they were; a crash anywhere is settled when an index is next opened
+(Sources.settle, by what the manifest says), never by rebuilding the index.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import replace as replace_field
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
-from qa.errors import DocumentExists, DocumentNotFound, DocumentRejected, QAError
+from qa.errors import DocumentExists, DocumentNotFound, DocumentRejected, IndexWriteError, QAError
 from qa.indexing.build import build_one, new_segment_id
 from qa.indexing.chunking import ChunkerSettings
 from qa.indexing.segments import Segment
@@ -22,6 +27,8 @@ from qa.indexing.sources import DOCUMENT_ID_RE, Sources
 from qa.indexing.store import Index, append, merge_small, refresh, remove, write_lock
 from qa.types import Document, Embedder, NewDocument
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d takes ２０２５ and ٢٠٢٥ too
 
 
@@ -81,6 +88,7 @@ def add_document(
     doc_id = check_new(doc, max_chars=max_chars)
     with write_lock(index_dir):
         current = refresh(index, index_dir)  # another worker may have written since this one last loaded
+        _settled(current, index_dir, sources)
         named = replace_field(doc, id=doc_id)
         return _add(
             current, index_dir, sources, named, embedder, replace=replace, max_segments=max_segments, chunker=chunker
@@ -104,20 +112,45 @@ def _add(
     exists = doc_id in index.documents
     if exists and not replace:
         raise DocumentExists(f"a document with id {doc_id!r} is already indexed (use replace to overwrite it)")
-    previous = sources.read(doc_id) if exists else None
-    written = sources.add(doc_id, doc.text, title=doc.title, date=doc.date, url=doc.url)
+    # Staged, not in the library yet: until the manifest names it, the library and the index still agree.
+    meta = {"title": doc.title, "date": doc.date, "url": doc.url}
+    written = _library_write(index_dir, lambda: sources.stage(doc_id, doc.text, **meta))
     try:
         segment = _segment_of(written, embedder, chunker)
-        fingerprint = {**index.manifest.get("sources", {}), **sources.library_fingerprint(doc_id)}
+        fingerprint = {**index.manifest.get("sources", {}), **sources.staged_fingerprint(doc_id)}
         grown = append(index, index_dir, segment, sources=fingerprint, replacing=[doc_id] if exists else [])
     except BaseException:
-        if previous is None:
-            sources.remove(doc_id)
-        else:
-            sources.add(doc_id, previous.text, title=previous.title, date=previous.date, url=previous.url)
+        sources.discard(doc_id)
         raise
-    merged = merge_small(grown, index_dir, max_segments=max_segments, segment_id=new_segment_id())
+    # The manifest holds it: the document is added, whatever happens next. A move that fails now is finished by
+    # settle() when an index is next opened; a merge that fails is tried again with the next addition.
+    try:
+        sources.commit(doc_id)
+    except OSError as exc:
+        log.error("%s is indexed but its file stays staged (moved in when the index is next opened): %s", doc_id, exc)
+    try:
+        merged = merge_small(grown, index_dir, max_segments=max_segments, segment_id=new_segment_id())
+    except IndexWriteError as exc:
+        log.warning("small segments not merged (tried again with the next addition): %s", exc)
+        merged = grown
     return Added(merged, written, len(segment.chunks), exists, segment)
+
+
+def _settled(index: Index, index_dir: Path, sources: Sources) -> None:
+    """Settle what a writer that crashed (another worker, a killed `qa add`) left staged or retired, by the manifest
+    (under the write lock, which that writer no longer holds)."""
+    for line in _library_write(index_dir, lambda: sources.settle(index.manifest.get("sources", {}))):
+        log.warning("library: %s", line)
+
+
+def _library_write(index_dir: Path, write: Callable[[], T]) -> T:
+    """A write to the library, whose OSError (a full disk, a read-only folder) is the index's IndexWriteError: the
+    same 507 or 503 as a failed index write, never a 500."""
+    try:
+        return write()
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise IndexWriteError(f"cannot write the library beside {index_dir}: {reason}", errno=exc.errno) from exc
 
 
 def _segment_of(document: Document, embedder: Embedder, chunker: ChunkerSettings | None) -> Segment:
@@ -137,7 +170,9 @@ def _segment_of(document: Document, embedder: Embedder, chunker: ChunkerSettings
 def remove_document(index: Index, index_dir: Path, sources: Sources, doc_id: str) -> Index:
     """Take an added document out of the index and the library; DocumentNotFound when none has that id."""
     with write_lock(index_dir):
-        return _remove(refresh(index, index_dir), index_dir, sources, doc_id)
+        current = refresh(index, index_dir)
+        _settled(current, index_dir, sources)
+        return _remove(current, index_dir, sources, doc_id)
 
 
 def _remove(index: Index, index_dir: Path, sources: Sources, doc_id: str) -> Index:
@@ -145,13 +180,17 @@ def _remove(index: Index, index_dir: Path, sources: Sources, doc_id: str) -> Ind
         raise DocumentNotFound(f"no document with id {doc_id!r}")
     if sources.is_seed(doc_id):
         raise DocumentExists(f"{doc_id!r} is a seed document: remove it from the seeds folder and reindex")
-    previous = sources.read(doc_id)
-    sources.remove(doc_id)
+    # Retired, not deleted: until the manifest drops it, it can be put back (and settle() does so after a crash).
+    _library_write(index_dir, lambda: sources.retire(doc_id))
     own = (f"library/{doc_id}.txt", f"library/{doc_id}.json")
     fingerprint = {k: v for k, v in index.manifest.get("sources", {}).items() if k not in own}
     try:
-        return remove(index, index_dir, doc_id, sources=fingerprint)
+        shrunk = remove(index, index_dir, doc_id, sources=fingerprint)
     except BaseException:  # the index still serves it (a read-only or full disk): its files come back
-        if previous is not None:
-            sources.add(doc_id, previous.text, title=previous.title, date=previous.date, url=previous.url)
+        sources.restore(doc_id)
         raise
+    try:
+        sources.purge(doc_id)
+    except OSError as exc:
+        log.error("%s is removed but its retired file stays (deleted when the index is next opened): %s", doc_id, exc)
+    return shrunk

@@ -6,6 +6,7 @@ that the index can always be rebuilt from the two folders and nothing a user gav
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -18,6 +19,9 @@ from qa.errors import SourceError
 from qa.indexing.documents import SOURCE_SUFFIXES, load_document, source_paths
 from qa.types import Document
 
+# Folders inside the library for writes in flight (dot names: never a document id, never listed as documents).
+STAGED = ".staged"
+RETIRED = ".retired"
 # A document id is a file name too: letters, digits, `.`, `_` and `-`, not starting with a dot.
 DOCUMENT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
@@ -67,14 +71,104 @@ class Sources:
         return any((self.seeds_dir / f"{doc_id}{suffix}").is_file() for suffix in SOURCE_SUFFIXES)
 
     def add(self, doc_id: str, text: str, *, title: str | None, date: str | None, url: str | None) -> Document:
-        """Write an added document to the library (atomically: a crash leaves the old file or none)."""
-        self.library_dir.mkdir(parents=True, exist_ok=True)
+        """Write an added document to the library at once (stage and commit: a crash leaves the old files, the new
+        ones, or a staged copy that settle() finishes or drops)."""
+        self.stage(doc_id, text, title=title, date=date, url=url)
+        self.commit(doc_id)
         path = self.library_dir / f"{doc_id}.txt"
+        return _with_url(load_document(path), path)
+
+    # An addition or a removal changes the library and the index manifest, two writes a crash can come between. The
+    # library's side is made in a side folder first and moved into place only once the manifest says so; settle()
+    # finishes or undoes what a crash interrupted, by what the manifest says.
+    def _staged(self, doc_id: str) -> list[Path]:
+        return [self.library_dir / STAGED / f"{doc_id}{suffix}" for suffix in (".json", ".txt")]
+
+    def _retired(self, doc_id: str) -> list[Path]:
+        return [self.library_dir / RETIRED / f"{doc_id}{suffix}" for suffix in (".json", ".txt")]
+
+    def _placed(self, doc_id: str) -> list[Path]:
+        return [self.library_dir / f"{doc_id}{suffix}" for suffix in (".json", ".txt")]
+
+    def stage(self, doc_id: str, text: str, *, title: str | None, date: str | None, url: str | None) -> Document:
+        """Write a document to add into the library's staging folder (not a library document yet: commit())."""
+        meta_path, path = self._staged(doc_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
         meta = {k: v for k, v in (("title", title), ("date", date), ("url", url)) if v}
-        _write_atomic(path.with_suffix(".json"), json.dumps(meta, ensure_ascii=False).encode())
+        _write_atomic(meta_path, json.dumps(meta, ensure_ascii=False).encode())
         # Newlines as a file read back gives them (offsets index the text as read).
         _write_atomic(path, text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8"))
         return _with_url(load_document(path), path)
+
+    def staged_fingerprint(self, doc_id: str) -> dict[str, str]:
+        """The fingerprint entries the staged document will have once in the library."""
+        return {f"library/{p.name}": _sha256(p) for p in self._staged(doc_id) if p.is_file()}
+
+    def commit(self, doc_id: str) -> None:
+        """Move a staged document into the library (its sidecar first: a crash between the two moves leaves the text
+        staged, which settle() moves too)."""
+        self.library_dir.mkdir(parents=True, exist_ok=True)
+        for staged, placed in zip(self._staged(doc_id), self._placed(doc_id), strict=True):
+            if staged.is_file():
+                os.replace(staged, placed)
+        _tidy(self.library_dir / STAGED)
+
+    def discard(self, doc_id: str) -> None:
+        """Drop a staged document."""
+        for staged in self._staged(doc_id):
+            staged.unlink(missing_ok=True)
+        _tidy(self.library_dir / STAGED)
+
+    def retire(self, doc_id: str) -> bool:
+        """Move an added document's files out of the library, to be purged once the index no longer holds it (or put
+        back with restore()); False when the library has no such document."""
+        if not (self.library_dir / f"{doc_id}.txt").is_file():
+            return False
+        retired = self._retired(doc_id)
+        retired[0].parent.mkdir(parents=True, exist_ok=True)
+        for placed, gone in zip(self._placed(doc_id)[::-1], retired[::-1], strict=True):  # the text first
+            if placed.is_file():
+                os.replace(placed, gone)
+        return True
+
+    def restore(self, doc_id: str) -> None:
+        """Put a retired document's files back."""
+        for gone, placed in zip(self._retired(doc_id), self._placed(doc_id), strict=True):
+            if gone.is_file():
+                os.replace(gone, placed)
+        _tidy(self.library_dir / RETIRED)
+
+    def purge(self, doc_id: str) -> None:
+        """Delete a retired document's files."""
+        for gone in self._retired(doc_id):
+            gone.unlink(missing_ok=True)
+        _tidy(self.library_dir / RETIRED)
+
+    def settle(self, committed: dict[str, str]) -> list[str]:
+        """Finish or undo the library side of additions and removals a crash interrupted, by the manifest's source
+        fingerprint (`committed`): a staged document the manifest holds is moved in, any other is dropped; a retired
+        one the manifest still holds is put back, any other is deleted. Returns what was done, one line each."""
+        done: list[str] = []
+        for folder, kind in ((STAGED, "staged"), (RETIRED, "retired")):
+            where = self.library_dir / folder
+            if not where.is_dir():
+                continue
+            for doc_id in sorted({p.stem for p in where.iterdir() if p.suffix in (".txt", ".json")}):
+                if kind == "staged":
+                    held = self.staged_fingerprint(doc_id)
+                    if held and all(committed.get(key) == sha for key, sha in held.items()):
+                        self.commit(doc_id)
+                        done.append(f"added {doc_id} (its files were still staged)")
+                    else:
+                        self.discard(doc_id)
+                        done.append(f"dropped the unfinished addition of {doc_id}")
+                elif f"library/{doc_id}.txt" in committed:
+                    self.restore(doc_id)
+                    done.append(f"kept {doc_id} (its removal did not reach the index)")
+                else:
+                    self.purge(doc_id)
+                    done.append(f"removed {doc_id} (its files were still retired)")
+        return done
 
     def read(self, doc_id: str) -> Document | None:
         """An added document as its file holds it, or None."""
@@ -95,7 +189,7 @@ class Sources:
         out = {}
         for p in (self.library_dir / f"{doc_id}.txt", self.library_dir / f"{doc_id}.json"):
             if p.is_file():
-                out[f"library/{p.name}"] = hashlib.sha256(p.read_bytes()).hexdigest()
+                out[f"library/{p.name}"] = _sha256(p)
         return out
 
 
@@ -108,6 +202,16 @@ def _with_url(doc: Document, path: Path) -> Document:
     except (ValueError, AttributeError):
         return doc
     return replace(doc, url=str(url)) if url else doc
+
+
+def _tidy(folder: Path) -> None:
+    """Remove a folder of writes in flight once it is empty (the library then holds documents only)."""
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

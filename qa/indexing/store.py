@@ -490,7 +490,8 @@ def merge_small(
         written.append((merged, save_segment(merged, index_dir / SEGMENTS / merged.id)))
         manifest = new_manifest(index.manifest, written, still_removed)
         _replace_manifest(index_dir, manifest)
-    except OSError as exc:
+    except OSError as exc:  # a full disk: the folded segments stay; no half-written merged one is left behind
+        shutil.rmtree(index_dir / SEGMENTS / merged.id, ignore_errors=True)
         raise _write_error(exc, index_dir) from exc
     for segment in fold:
         shutil.rmtree(index_dir / SEGMENTS / segment.id, ignore_errors=True)
@@ -504,9 +505,13 @@ def _digests(index: Index) -> list[tuple[Segment, str]]:
 
 def _replace_manifest(index_dir: Path, manifest: dict[str, Any]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST}.", dir=index_dir)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(json.dumps(manifest, ensure_ascii=False, indent=1))
-    os.replace(tmp, index_dir / MANIFEST)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(json.dumps(manifest, ensure_ascii=False, indent=1))
+        os.replace(tmp, index_dir / MANIFEST)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
