@@ -28,7 +28,7 @@ from qa.retrieval.retriever import Retriever
 from qa.server.app import create_app
 from qa.server.logs import configure_logging
 from qa.server.memory import hold, reserve_for, wants_holding
-from qa.server.state import Library, Pipeline
+from qa.server.state import WRITE_WAIT_SECONDS, Library, Pipeline
 from qa.text.pinyin_names import readings as pinyin_readings
 from qa.text.tokens import initialise
 from qa.text.transliteration import warm_names
@@ -153,6 +153,13 @@ def rebuild_pipeline(settings: Settings, current: Pipeline | None) -> Pipeline:
     return build_pipeline(settings, embedder=embedder, index=index, llm=llm, backend=backend)
 
 
+def write_wait(settings: Settings) -> float:
+    """How long a request's write waits for another process's (a rebuild, a `qa add`): half the request timeout, at
+    most WRITE_WAIT_SECONDS, so that it is answered 409 index_busy, not held past its timeout and applied after."""
+    limit = settings.server.request_timeout
+    return min(WRITE_WAIT_SECONDS, limit / 2) if limit > 0 else WRITE_WAIT_SECONDS
+
+
 def add_to_pipeline(
     settings: Settings, current: Pipeline, doc: NewDocument, *, replace: bool
 ) -> tuple[Pipeline, Added]:
@@ -166,6 +173,7 @@ def add_to_pipeline(
         replace=replace,
         max_chars=settings.server.max_document_chars,
         max_segments=settings.retrieval.max_segments,
+        wait=write_wait(settings),
     )
     if (backend := current.retriever.backend) is not None:
         sync_backend(backend, added.index, since=current.index)
@@ -174,7 +182,7 @@ def add_to_pipeline(
 
 def remove_from_pipeline(settings: Settings, current: Pipeline, doc_id: str) -> Pipeline:
     """Take an added document out of the index and wire a pipeline over the rest."""
-    index = remove_document(current.index, settings.index_dir, sources_of(settings), doc_id)
+    index = remove_document(current.index, settings.index_dir, sources_of(settings), doc_id, wait=write_wait(settings))
     if (backend := current.retriever.backend) is not None:
         sync_backend(backend, index, since=current.index)
     return rewire(settings, current, index)
@@ -215,6 +223,7 @@ def build_app(settings: Settings, *, pipeline: Pipeline | None = None, load_befo
         library=Library(
             add=lambda current, doc, replace: add_to_pipeline(settings, current, doc, replace=replace),
             remove=lambda current, doc_id: remove_from_pipeline(settings, current, doc_id),
+            wait=write_wait(settings),
         ),
         load_before_serving=load_before_serving,
         reload=lambda current: reload_pipeline(settings, current),

@@ -513,3 +513,28 @@ def test_a_full_disk_refuses_an_addition_cleanly_and_a_failed_merge_does_not_und
         m.setattr(library, "merge_small", lambda *_, **__: (_ for _ in ()).throw(IndexWriteError("full", errno=28)))
         added = add_document(index, tmp_path / "index", sources, NewDocument(id="b", text="第二篇。"), embedder)
     assert "b" in added.index.documents and "b" in load(tmp_path / "index").documents
+
+
+def test_a_write_waits_for_another_processs_lock_only_as_long_as_it_is_told(
+    tmp_path: Path, seeds_dir: Path, index_dir: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """POSTs waited 20 s and more behind another process's rebuild, past their request timeout, and were applied after
+    their clients had given up. With a wait, the write is refused busy (409 index_busy) and nothing changes."""
+    import fcntl
+    import time
+
+    from qa.errors import ReindexBusy
+
+    shutil.copytree(index_dir, tmp_path / "index")
+    sources = Sources(seeds_dir, tmp_path / "library")
+    index = load(tmp_path / "index")
+    with open(tmp_path / ".index.lock", "a+b") as other:  # another process's lock on the folder
+        fcntl.flock(other, fcntl.LOCK_EX)
+        started = time.monotonic()
+        with pytest.raises(ReindexBusy):
+            add_document(index, tmp_path / "index", sources, NewDocument(id="a", text="一篇。"), embedder, wait=0.3)
+        assert time.monotonic() - started < 2.0
+        fcntl.flock(other, fcntl.LOCK_UN)
+    assert "a" not in load(tmp_path / "index").documents and not (tmp_path / "library" / "a.txt").exists()
+    added = add_document(index, tmp_path / "index", sources, NewDocument(id="a", text="一篇。"), embedder, wait=0.3)
+    assert "a" in added.index.documents

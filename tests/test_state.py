@@ -1,10 +1,16 @@
-"""The serving state: a pipeline it starts serving is moved out of the cyclic garbage collector's sight."""
+"""The serving state: a pipeline it starts serving is moved out of the cyclic garbage collector's sight; an index
+another worker wrote is swapped in while a write of this one waits, never over a newer one."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import json
+import shutil
+from pathlib import Path
 
-from qa.server.state import Pipeline, State
+from qa.indexing.store import MANIFEST
+from qa.server.state import Pipeline, State, Watch
 
 
 def _tracked(obj: object) -> bool:
@@ -25,3 +31,38 @@ def test_a_pipeline_loaded_is_frozen_too(pipeline: Pipeline) -> None:
     assert state.pipeline is None and _tracked(pipeline.index.chunks)
     assert state.load() and state.pipeline is pipeline
     assert not _tracked(pipeline.index.chunks)
+
+
+def _written_by_another_worker(index_dir: Path) -> None:
+    manifest = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    manifest["generation"] += 1
+    (index_dir / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_an_index_another_worker_wrote_is_swapped_in_while_a_write_of_this_one_waits(
+    tmp_path: Path, pipeline: Pipeline, index_dir: Path
+) -> None:
+    """A write of this worker waiting for the folder lock (another worker writing) held the worker's write lock, and
+    the worker skipped every reload meanwhile: it served the index of before, up to ~10 s under a stream of writes."""
+    shutil.copytree(index_dir, tmp_path / "index")
+    newer = dataclasses.replace(pipeline)
+    state = State(pipeline=pipeline, reload=lambda current: newer, watch=Watch(tmp_path / "index"))
+    _written_by_another_worker(tmp_path / "index")
+    with state._reindexing:  # this worker's write, waiting
+        assert state.refresh() and state.pipeline is newer
+
+
+def test_a_reload_never_puts_an_older_pipeline_over_one_a_write_served(
+    tmp_path: Path, pipeline: Pipeline, index_dir: Path
+) -> None:
+    shutil.copytree(index_dir, tmp_path / "index")
+    written = dataclasses.replace(pipeline)
+    state: State
+
+    def slow_reload(current: Pipeline) -> Pipeline:
+        state._serve(written)  # this worker's write finished while the reload read the disk
+        return dataclasses.replace(pipeline)
+
+    state = State(pipeline=pipeline, reload=slow_reload, watch=Watch(tmp_path / "index"))
+    _written_by_another_worker(tmp_path / "index")
+    assert not state.refresh() and state.pipeline is written

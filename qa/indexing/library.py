@@ -82,11 +82,13 @@ def add_document(
     max_chars: int = 200_000,
     max_segments: int = 8,
     chunker: ChunkerSettings | None = None,
+    wait: float | None = None,
 ) -> Added:
     """Index one more document; DocumentExists for a known id unless replace, DocumentRejected when it cannot
-    be indexed. The index returned (and on disk) holds it; nothing else was rebuilt."""
+    be indexed. The index returned (and on disk) holds it; nothing else was rebuilt. `wait`: seconds to wait for
+    another process's write (ReindexBusy past them; None: as long as it takes)."""
     doc_id = check_new(doc, max_chars=max_chars)
-    with write_lock(index_dir):
+    with write_lock(index_dir, wait=wait):
         current = refresh(index, index_dir)  # another worker may have written since this one last loaded
         _settled(current, index_dir, sources)
         named = replace_field(doc, id=doc_id)
@@ -167,9 +169,12 @@ def _segment_of(document: Document, embedder: Embedder, chunker: ChunkerSettings
     return segment
 
 
-def remove_document(index: Index, index_dir: Path, sources: Sources, doc_id: str) -> Index:
-    """Take an added document out of the index and the library; DocumentNotFound when none has that id."""
-    with write_lock(index_dir):
+def remove_document(
+    index: Index, index_dir: Path, sources: Sources, doc_id: str, *, wait: float | None = None
+) -> Index:
+    """Take an added document out of the index and the library; DocumentNotFound when none has that id. `wait` as
+    for add_document."""
+    with write_lock(index_dir, wait=wait):
         current = refresh(index, index_dir)
         _settled(current, index_dir, sources)
         return _remove(current, index_dir, sources, doc_id)

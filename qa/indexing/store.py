@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
-from qa.errors import IndexUnusable, IndexWriteError
+from qa.errors import IndexUnusable, IndexWriteError, ReindexBusy
 from qa.indexing.frequencies import LARGE_SEGMENT_CHARS, TermTable, term_table
 from qa.indexing.postings import Postings
 from qa.indexing.segment_files import load_segment, save_segment, verify_segment
@@ -572,9 +572,10 @@ def _load_entry(index_dir: Path, entry: dict[str, Any]) -> Segment:
 
 
 @contextmanager
-def write_lock(index_dir: Path) -> Iterator[None]:
+def write_lock(index_dir: Path, *, wait: float | None = None) -> Iterator[None]:
     """Hold the index folder's write lock (an flock, across processes): one writer at a time, so that two workers
-    adding documents never write manifests from stale copies."""
+    adding documents never write manifests from stale copies. With `wait`, ReindexBusy once that many seconds pass
+    without it (another process rebuilding): a request is answered busy rather than held past its timeout."""
     try:  # a read-only folder: nothing can be written, which the caller is told as such (not an OSError)
         index_dir.mkdir(parents=True, exist_ok=True)
         handle = open(index_dir.parent / f".{index_dir.name}.lock", "a+b")  # noqa: SIM115 (closed below)
@@ -582,13 +583,28 @@ def write_lock(index_dir: Path) -> Iterator[None]:
         raise _write_error(exc, index_dir) from exc
     with handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            _flock(handle, wait)
         except OSError as exc:
             raise _write_error(exc, index_dir) from exc
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _flock(handle: IO[bytes], wait: float | None) -> None:
+    if wait is None:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        return
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise ReindexBusy(f"another process has been writing the index for {wait:g} s; try again") from None
+            time.sleep(0.05)
 
 
 def check_writable(index_dir: Path) -> None:

@@ -42,12 +42,17 @@ Loader = Callable[[], Pipeline]
 Rebuilder = Callable[[Pipeline | None], Pipeline]
 
 
+# How long an ingestion waits for a rebuild or another ingestion to finish before answering busy.
+WRITE_WAIT_SECONDS = 120.0
+
+
 @dataclass(frozen=True)
 class Library:
     """How documents are added to and removed from the served index (each returns the pipeline to serve next)."""
 
     add: Callable[[Pipeline, NewDocument, bool], tuple[Pipeline, Added]]
     remove: Callable[[Pipeline, str], Pipeline]
+    wait: float = WRITE_WAIT_SECONDS  # seconds a write waits for a rebuild or other writes before busy
 
 
 @dataclass(frozen=True)
@@ -59,10 +64,6 @@ class Watch:
     check_seconds: float = 1.0
     retry_seconds: float = 1.0
     retry_max_seconds: float = 60.0
-
-
-# How long an ingestion waits for a rebuild or another ingestion to finish before answering busy.
-WRITE_WAIT_SECONDS = 120.0
 
 
 class State:
@@ -79,6 +80,7 @@ class State:
         watch: Watch | None = None,
     ) -> None:
         self.pipeline: Pipeline | None = None
+        self._swapping = threading.RLock()  # a pipeline is checked and swapped in as one step
         if pipeline is not None:
             self._serve(pipeline)
         self.error: str | None = None
@@ -96,7 +98,8 @@ class State:
         cyclic collector walks every object it tracks on a full collection, and a 10,000-article index is ~2.2 M
         of them (1.3-1.5 s with the GIL held, now and then, on whichever request set it off). Frozen objects are
         still freed when nothing refers to them any more; replacing an index leaves (almost) no cycles behind."""
-        self.pipeline = pipeline
+        with self._swapping:
+            self.pipeline = pipeline
         gc.freeze()
 
     def retry_after(self) -> str:
@@ -155,8 +158,11 @@ class State:
         """Swap in the index on disk if another worker rewrote it since this one last looked: a stat() of the
         manifest each time, reading it only when that changed. The worker that wrote it only records it. Requests
         in flight finish on the pipeline they started with. True when a new pipeline was swapped in."""
+        # Not held back by a write of this worker waiting for the folder lock (another worker writing): it served the
+        # index of before all that wait, up to ~10 s under a stream of writes. A write's own result is newer still,
+        # and the swap below never puts an older pipeline over it.
         seen, current = self._signature(), self.pipeline
-        if seen == self._seen or current is None or self._reload is None or self._reindexing.locked():
+        if seen == self._seen or current is None or self._reload is None:
             return False
         try:
             manifest = read_manifest(self._watch.index_dir) if self._watch else None
@@ -171,15 +177,11 @@ class State:
             log.exception("the index on disk changed but could not be loaded; still serving the previous one")
             self._seen = seen
             return False
-        if not self._reindexing.acquire(blocking=False):
-            return False  # this worker began writing meanwhile: its own pipeline comes with the write
-        try:
+        with self._swapping:
             if self.pipeline is not current:
-                return False
+                return False  # a write or a rebuild of this worker served its own, newer, pipeline meanwhile
             self._serve(fresh)
             self.error, self._seen = None, seen
-        finally:
-            self._reindexing.release()
         log.info("loaded the index another worker wrote: %s chunks", len(fresh.index.chunks))
         return True
 
@@ -231,7 +233,7 @@ class State:
     def _writer(self) -> Iterator[Pipeline]:
         if self._library is None:
             raise ReindexBusy("this server was started without a document library")
-        if not self._reindexing.acquire(timeout=WRITE_WAIT_SECONDS):
+        if not self._reindexing.acquire(timeout=self._library.wait):
             raise ReindexBusy("the index is being rebuilt or written; try again")
         try:
             if self.pipeline is None:
