@@ -29,6 +29,7 @@ from qa.server.app import create_app
 from qa.server.logs import configure_logging
 from qa.server.memory import hold, reserve_for, wants_holding
 from qa.server.state import WRITE_WAIT_SECONDS, Library, Pipeline
+from qa.text.lexicon import proper_names
 from qa.text.pinyin_names import readings as pinyin_readings
 from qa.text.tokens import initialise
 from qa.text.transliteration import warm_names
@@ -129,6 +130,7 @@ def build_pipeline(
     if warm:
         warm_lexicon()  # the dictionary an added document's lexicon is built from: read now, not on the first add
         pinyin_readings()  # the characters of each pinyin syllable (~0.2 s): not on the first English name in pinyin
+        proper_names()  # CC-CEDICT's English names (~0.2 s): not on the first English question naming an unknown one
         warm_names(index.lexicon)  # each corpus name's pinyin, arranged to match English names by sound (~0.2 s)
         _ = index.pair_chars  # the characters of the corpus's pairs, which narrow a pinyin name's search (~1.5 s)
         # ... and the rest the first addition would pay for (0.2 s at 10,000 articles): the model's tokenizer, which
