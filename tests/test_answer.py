@@ -14,7 +14,7 @@ from qa.config import AnsweringSettings, Settings
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.server.state import Pipeline
 from qa.text.folding import to_simplified
-from qa.types import Answer
+from qa.types import Answer, Citation, ShortAnswer
 
 
 def check_citations(pipeline: Pipeline, answer_text: str, citations: tuple) -> None:  # type: ignore[type-arg]
@@ -57,6 +57,39 @@ def test_english_question_gets_an_english_lead_in_and_chinese_evidence(pipeline:
     assert not answer.abstained
     assert answer.answer.startswith("According to the article (quoted in the original Chinese): 「")
     assert any("釜山" in c.quote for c in answer.citations)
+
+
+def test_an_english_question_gets_its_short_answer_said_in_english_first(pipeline: Pipeline) -> None:
+    answer = pipeline.answerer.answer("How many Gripen fighter jets does Ukraine plan to buy?")
+    assert answer.short_answer is not None and answer.short_answer.text == "100至150架"
+    assert answer.answer.startswith("Short answer: 100 to 150 [1]. According to the article (quoted in the original")
+    chinese = pipeline.answerer.answer("烏克蘭打算購買多少架鷹獅戰鬥機？")  # a Chinese question quotes only
+    assert chinese.answer.startswith("根據文章：")
+
+
+@pytest.mark.parametrize(
+    ("value", "quote", "english"),
+    [
+        ("2025年10月30日", "2025年10月30日，兩國元首會晤。", "October 30, 2025"),
+        ("10月24日至26日", "10月24日至26日，他訪問美國。", "October 24 to 26"),
+        ("2025年9月", "在2025年9月迎來停火。", "September 2025"),
+        ("100至150架", "購買100至150架戰鬥機。", "100 to 150"),
+        ("4億元", "金額為4億元。", "400 million yuan"),
+        ("近50%", "佔出口總量的近50%。", "nearly 50%"),
+        ("三年", "戰爭持續三年。", "3 years"),
+        ("貝森特", "美國財長貝森特（Scott Bessent）表示。", "Scott Bessent"),  # the article's own English
+        ("貝森特", "美國財長貝森特表示。", None),  # no English given: none made up
+        ("和平總統", "他自稱和平總統。", None),
+    ],
+)
+def test_a_short_answer_is_said_in_english_only_when_it_can_be_plainly(
+    value: str, quote: str, english: str | None
+) -> None:
+    from qa.answering.english import in_english
+
+    cited = Citation(n=1, doc="d", chunk_id="d:c0", quote=quote, start=100, end=100 + len(quote))
+    at = 100 + quote.index(value)
+    assert in_english(ShortAnswer(text=value, start=at, end=at + len(value), doc="d"), cited) == english
 
 
 def test_an_english_answer_quoting_english_text_does_not_call_it_chinese() -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from qa.answering.english import in_english
 from qa.text.folding import to_simplified
 from qa.text.language import CJK_RE, Lang
-from qa.types import Citation, Sentence
+from qa.types import Citation, Sentence, ShortAnswer
 
 ABSTAIN_TEXT: dict[str, str] = {
     "zh-Hant": "文章沒有提到這一點。",
@@ -35,19 +36,30 @@ def citations_for(sentences: Sequence[Sentence]) -> tuple[Citation, ...]:
     )
 
 
-def compose(lang: Lang, citations: Sequence[Citation]) -> str:
-    """The answer text: a lead-in, then each quoted sentence followed by its marker."""
+def compose(lang: Lang, citations: Sequence[Citation], short: ShortAnswer | None = None) -> str:
+    """The answer text: a lead-in, then each quoted sentence followed by its marker. An English question about a
+    Chinese article also gets its short answer said in English first, when it can be (qa/answering/english.py)."""
     if lang == "en":
         chinese = [bool(CJK_RE.search(c.quote)) for c in citations]
         body = " ".join(
             f"「{c.quote}」[{c.n}]" if zh else f"“{c.quote}”[{c.n}]" for c, zh in zip(citations, chinese, strict=True)
         )
         if all(chinese):
-            return EN_LEAD_IN_QUOTING["Chinese"] + body
-        return (EN_LEAD_IN_QUOTING["mixed"] if any(chinese) else LEAD_IN["en"]) + body
+            return _in_short(short, citations) + EN_LEAD_IN_QUOTING["Chinese"] + body
+        return _in_short(short, citations) + (EN_LEAD_IN_QUOTING["mixed"] if any(chinese) else LEAD_IN["en"]) + body
     body = "".join(f"{c.quote}[{c.n}]" for c in citations)
     text = LEAD_IN[lang] + body
     return to_simplified(text) if lang == "zh-Hans" else text
+
+
+def _in_short(short: ShortAnswer | None, citations: Sequence[Citation]) -> str:
+    """`Short answer: October 30 [1]. ` for a short answer in a Chinese citation that can be said in English."""
+    if short is None:
+        return ""
+    for c in citations:
+        if CJK_RE.search(short.text) and (said := in_english(short, c)) is not None:
+            return f"Short answer: {said} [{c.n}]. "
+    return ""
 
 
 def abstention(lang: Lang) -> str:

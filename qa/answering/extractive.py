@@ -126,7 +126,7 @@ class ExtractiveAnswerer:
             if question and citations and not evidence.abstained
             else None
         )
-        text = compose(lang, citations) if citations else abstention(lang)
+        text = compose(lang, citations, short) if citations else abstention(lang)
         timings = {**timings, "total_ms": (time.perf_counter() - started) * 1000}
         return Answer(
             answer=text,
