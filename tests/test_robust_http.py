@@ -356,7 +356,8 @@ def test_a_rebuild_waits_for_an_addition_in_progress(
         builder.start()
         time.sleep(0.5)
         assert not done.is_set()  # the rebuild waits
-        sources.add("late", "遲到的文章。碼頭工人罷工。", title=None, date=None, url=None)
+        sources.stage("late", "遲到的文章。碼頭工人罷工。", title=None, date=None, url=None)
+        sources.commit("late")
     builder.join(timeout=120)
     assert done.is_set() and "late" in load(tmp_path / "index").documents
 

@@ -70,14 +70,6 @@ class Sources:
         """Whether a seed file has this id (one look per suffix, not a listing of the seeds: 0.24 s at 10,000)."""
         return any((self.seeds_dir / f"{doc_id}{suffix}").is_file() for suffix in SOURCE_SUFFIXES)
 
-    def add(self, doc_id: str, text: str, *, title: str | None, date: str | None, url: str | None) -> Document:
-        """Write an added document to the library at once (stage and commit: a crash leaves the old files, the new
-        ones, or a staged copy that settle() finishes or drops)."""
-        self.stage(doc_id, text, title=title, date=date, url=url)
-        self.commit(doc_id)
-        path = self.library_dir / f"{doc_id}.txt"
-        return _with_url(load_document(path), path)
-
     # An addition or a removal changes the library and the index manifest, two writes a crash can come between. The
     # library's side is made in a side folder first and moved into place only once the manifest says so; settle()
     # finishes or undoes what a crash interrupted, by what the manifest says.
@@ -139,9 +131,12 @@ class Sources:
         _tidy(self.library_dir / RETIRED)
 
     def purge(self, doc_id: str) -> None:
-        """Delete a retired document's files."""
+        """Delete a retired document's files (and a sidecar a crash left in the library without its text)."""
         for gone in self._retired(doc_id):
             gone.unlink(missing_ok=True)
+        meta, text = self._placed(doc_id)
+        if not text.is_file():
+            meta.unlink(missing_ok=True)
         _tidy(self.library_dir / RETIRED)
 
     def settle(self, committed: dict[str, str]) -> list[str]:
@@ -169,28 +164,6 @@ class Sources:
                     self.purge(doc_id)
                     done.append(f"removed {doc_id} (its files were still retired)")
         return done
-
-    def read(self, doc_id: str) -> Document | None:
-        """An added document as its file holds it, or None."""
-        path = self.library_dir / f"{doc_id}.txt"
-        return _with_url(load_document(path), path) if path.is_file() else None
-
-    def remove(self, doc_id: str) -> bool:
-        """Delete an added document's files; False when the library has no such document."""
-        path = self.library_dir / f"{doc_id}.txt"
-        if not path.is_file():
-            return False
-        path.unlink()
-        path.with_suffix(".json").unlink(missing_ok=True)
-        return True
-
-    def library_fingerprint(self, doc_id: str) -> dict[str, str]:
-        """The fingerprint entries of one added document (to update a manifest without hashing the rest)."""
-        out = {}
-        for p in (self.library_dir / f"{doc_id}.txt", self.library_dir / f"{doc_id}.json"):
-            if p.is_file():
-                out[f"library/{p.name}"] = _sha256(p)
-        return out
 
 
 def _with_url(doc: Document, path: Path) -> Document:
