@@ -401,3 +401,32 @@ def test_the_dictionarys_english_names_are_read_when_the_pipeline_warms(
     proper_names.cache_clear()
     build_pipeline(settings, embedder=embedder)
     assert proper_names.cache_info().currsize == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "missing"),
+    [
+        ("港務局的合約總金額是多少？", "amount of money"),
+        ("How much did the port authority pay for the tugboats?", "amount of money"),
+        ("Why did the port need the extra cost of the tugboats?", None),  # about money, but no amount answers it
+        ("港務局為何要負擔額外費用？", None),
+        ("簽約儀式持續了多長時間？", "length of time"),
+        ("How long is the new pier?", None),  # a length, not a length of time
+    ],
+)
+def test_what_a_best_sentence_lacks_is_read_only_of_questions_that_ask_for_an_amount(
+    question: str, missing: str | None
+) -> None:
+    from qa.answering.learned import LearnedSelector
+    from qa.answering.question import Question
+    from qa.types import Sentence
+
+    best = Sentence(
+        id="d:s1",
+        doc="d",
+        chunk_id="d:c0",
+        start=0,
+        end=30,
+        text="2024年3月5日，港務局購買12艘拖船，以應付額外的運輸需求。",
+    )
+    assert LearnedSelector._kind_missing(Question.parse(question), best) == missing
