@@ -45,6 +45,13 @@ _QUESTION_WORD_RE = re.compile(
 )
 
 
+def _supplies_value(question: Question, likeliest: Sentence, before: Sentence) -> bool:
+    """Whether the sentence before the likeliest writes the kind of value asked for (a date, a number) that the
+    likeliest does not."""
+    asked = question.expectation
+    return asked.expect != "any" and not asked.written_in(fold(likeliest.text)) and asked.written_in(fold(before.text))
+
+
 def wants_more(question: Question) -> bool:
     """A why-, how- or multi-part question, or a bare topic (`芬蘭？`: what does the article say of it): its
     answer is cited until the cited sentences are likelier to hold all of it."""
@@ -133,15 +140,11 @@ class LearnedSelector:
         completed = self._completed(chosen, question)
         # The sentence before the likeliest, cited because that one lacks the value asked for, is read for the short
         # answer too (`1966年，…。也正是在這一年…`).
-        asked = question.expectation
         position = self.retriever.index.sentence_position
         before = [
             s
             for s in completed
-            if position[s.id] == position[chosen[0].id] - 1
-            and asked.expect != "any"
-            and not asked.written_in(fold(chosen[0].text))
-            and asked.written_in(fold(s.text))
+            if position[s.id] == position[chosen[0].id] - 1 and _supplies_value(question, chosen[0], s)
         ]
         return Evidence(self._in_order(completed), confidence, lead=(chosen[0], *before))
 
@@ -239,10 +242,8 @@ class LearnedSelector:
 
         out = list(chosen)
         before = beside(at - 1)
-        if before is not None and not points_back(chosen[0].text):
-            asked = question.expectation
-            lacks = asked.expect != "any" and not asked.written_in(fold(chosen[0].text))
-            before = before if lacks and asked.written_in(fold(before.text)) else None
+        if before is not None and not points_back(chosen[0].text) and not _supplies_value(question, chosen[0], before):
+            before = None
         if before is not None:
             out.append(before)
         k, first = at, chosen[0].text.rstrip()
