@@ -163,7 +163,7 @@ def write_wait(settings: Settings) -> float:
 
 
 def add_to_pipeline(
-    settings: Settings, current: Pipeline, doc: NewDocument, *, replace: bool
+    settings: Settings, current: Pipeline, doc: NewDocument, *, replace: bool, wait: float | None = None
 ) -> tuple[Pipeline, Added]:
     """Index one more document (one new segment, nothing else rebuilt) and wire a pipeline over the result."""
     added = add_document(
@@ -175,16 +175,17 @@ def add_to_pipeline(
         replace=replace,
         max_chars=settings.server.max_document_chars,
         max_segments=settings.retrieval.max_segments,
-        wait=write_wait(settings),
+        wait=write_wait(settings) if wait is None else wait,
     )
     if (backend := current.retriever.backend) is not None:
         sync_backend(backend, added.index, since=current.index)
     return rewire(settings, current, added.index), added
 
 
-def remove_from_pipeline(settings: Settings, current: Pipeline, doc_id: str) -> Pipeline:
+def remove_from_pipeline(settings: Settings, current: Pipeline, doc_id: str, *, wait: float | None = None) -> Pipeline:
     """Take an added document out of the index and wire a pipeline over the rest."""
-    index = remove_document(current.index, settings.index_dir, sources_of(settings), doc_id, wait=write_wait(settings))
+    waiting = write_wait(settings) if wait is None else wait
+    index = remove_document(current.index, settings.index_dir, sources_of(settings), doc_id, wait=waiting)
     if (backend := current.retriever.backend) is not None:
         sync_backend(backend, index, since=current.index)
     return rewire(settings, current, index)
@@ -223,8 +224,8 @@ def build_app(settings: Settings, *, pipeline: Pipeline | None = None, load_befo
         load=lambda: holding(build_pipeline(settings), settings),
         rebuild=lambda current: rebuild_pipeline(settings, current),
         library=Library(
-            add=lambda current, doc, replace: add_to_pipeline(settings, current, doc, replace=replace),
-            remove=lambda current, doc_id: remove_from_pipeline(settings, current, doc_id),
+            add=lambda current, doc, replace, wait: add_to_pipeline(settings, current, doc, replace=replace, wait=wait),
+            remove=lambda current, doc_id, wait: remove_from_pipeline(settings, current, doc_id, wait=wait),
             wait=write_wait(settings),
         ),
         load_before_serving=load_before_serving,

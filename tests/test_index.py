@@ -442,13 +442,13 @@ def test_an_addition_killed_before_the_manifest_is_dropped_and_never_served(
         m.setattr(Sources, "discard", lambda *_: None)  # killed: no handler ran
         with pytest.raises(_Killed):
             add_document(index, tmp_path / "index", sources, NewDocument(id="half", text="半篇文章。"), embedder)
-    index = open_index(tmp_path / "index", sources, embedder, on_mismatch="refuse")  # not stale: nothing to do
-    assert "half" not in index.documents and not (tmp_path / "library" / "half.txt").exists()
-    index = add_document(
-        index, tmp_path / "index", sources, NewDocument(id="next", text="下一篇文章。"), embedder
-    ).index
+    (tmp_path / "library" / ".staged" / ".half.txt.x1y2").write_text("半", encoding="utf-8")  # a write's temp file
+    index = open_index(tmp_path / "index", sources, embedder, on_mismatch="refuse")  # start-up drops it all
+    assert "half" not in index.documents and list((tmp_path / "library").iterdir()) == []
+    following = NewDocument(id="next", text="下一篇文章。")
+    index = add_document(index, tmp_path / "index", sources, following, embedder).index
     assert "half" not in index.documents and "next" in index.documents
-    assert sorted(p.name for p in (tmp_path / "library").iterdir()) == ["next.json", "next.txt"]  # dropped
+    assert sorted(p.name for p in (tmp_path / "library").iterdir()) == ["next.json", "next.txt"]
 
 
 def test_a_removal_killed_on_either_side_of_the_manifest_is_settled_by_it(

@@ -66,3 +66,46 @@ def test_a_reload_never_puts_an_older_pipeline_over_one_a_write_served(
     state = State(pipeline=pipeline, reload=slow_reload, watch=Watch(tmp_path / "index"))
     _written_by_another_worker(tmp_path / "index")
     assert not state.refresh() and state.pipeline is written
+
+
+def test_after_its_own_write_a_worker_looks_at_the_disk_afresh(
+    tmp_path: Path, pipeline: Pipeline, index_dir: Path
+) -> None:
+    """Another worker may write between this one releasing the folder lock and serving its own result; a reload that
+    saw that newer manifest meanwhile had its pipeline replaced by the older one, and the manifest was taken as seen:
+    the worker served the older index until some later write."""
+    shutil.copytree(index_dir, tmp_path / "index")
+    newest = dataclasses.replace(pipeline)
+    state = State(pipeline=pipeline, reload=lambda current: newest, watch=Watch(tmp_path / "index"))
+    _written_by_another_worker(tmp_path / "index")
+    state._seen = state._signature()  # a reload saw the other worker's manifest ...
+    state._served_own(dataclasses.replace(pipeline))  # ... and then this worker's write served its older result
+    assert state.refresh() and state.pipeline is newest
+
+
+def test_a_write_waits_for_both_locks_within_one_budget(pipeline: Pipeline) -> None:
+    """A write queued behind another waited up to the budget for this worker's lock, and the budget again for the
+    index folder's: it was answered after its request timeout."""
+    import threading
+    import time
+
+    from qa.server.state import Library
+
+    given: list[float] = []
+
+    def add(current: Pipeline, doc: object, replace: bool, wait: float) -> tuple[Pipeline, object]:
+        given.append(wait)
+        return current, None
+
+    state = State(pipeline=pipeline, library=Library(add=add, remove=lambda current, doc_id, wait: current, wait=1.0))
+
+    def busy() -> None:
+        with state._reindexing:
+            time.sleep(0.6)
+
+    held = threading.Thread(target=busy)
+    held.start()
+    time.sleep(0.1)
+    state.add_document(object())  # type: ignore[arg-type]
+    held.join()
+    assert len(given) == 1 and given[0] <= 1.0 - 0.4

@@ -82,9 +82,11 @@ def open_index(
     chunker = chunker or ChunkerSettings()
     sources = as_sources(sources)
     index, problem = _checked(index_dir, sources, embedder.model_id, chunker)
-    if problem is not None and index is not None and settle_library(index_dir, sources):
-        # Seen while another process wrote (its manifest renamed, its file not yet moved), or a write a crash cut
-        # short: looked at again under the write lock, once any writer is done and the library is settled.
+    # Seen while another process wrote (its manifest renamed, its file not yet moved), or a write a crash cut short:
+    # looked at again under the write lock, once any writer is done and the library is settled. Leftovers that do not
+    # make the index look stale (a write killed before its manifest) are settled too, and change nothing it holds.
+    settled = (problem is not None or sources.unsettled()) and index is not None and settle_library(index_dir, sources)
+    if settled and problem is not None:
         index, problem = _checked(index_dir, sources, embedder.model_id, chunker)
     if problem is None and index is not None:
         return index

@@ -148,6 +148,8 @@ class Sources:
             where = self.library_dir / folder
             if not where.is_dir():
                 continue
+            for stray in where.glob(".*"):  # a temporary file a write killed mid-way left (no writer runs now)
+                stray.unlink(missing_ok=True)
             for doc_id in sorted({p.stem for p in where.iterdir() if p.suffix in (".txt", ".json")}):
                 if kind == "staged":
                     held = self.staged_fingerprint(doc_id)
@@ -163,7 +165,13 @@ class Sources:
                 else:
                     self.purge(doc_id)
                     done.append(f"removed {doc_id} (its files were still retired)")
+        _tidy(self.library_dir / STAGED)
+        _tidy(self.library_dir / RETIRED)
         return done
+
+    def unsettled(self) -> bool:
+        """Whether writes a crash interrupted left anything staged or retired (settle() deals with it)."""
+        return any((self.library_dir / folder).is_dir() for folder in (STAGED, RETIRED))
 
 
 def _with_url(doc: Document, path: Path) -> Document:

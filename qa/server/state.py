@@ -50,8 +50,8 @@ WRITE_WAIT_SECONDS = 120.0
 class Library:
     """How documents are added to and removed from the served index (each returns the pipeline to serve next)."""
 
-    add: Callable[[Pipeline, NewDocument, bool], tuple[Pipeline, Added]]
-    remove: Callable[[Pipeline, str], Pipeline]
+    add: Callable[[Pipeline, NewDocument, bool, float], tuple[Pipeline, Added]]  # ..., replace, seconds to wait
+    remove: Callable[[Pipeline, str, float], Pipeline]
     wait: float = WRITE_WAIT_SECONDS  # seconds a write waits for a rebuild or other writes before busy
 
 
@@ -207,7 +207,7 @@ class State:
             raise ReindexBusy("a rebuild is already running")
         try:
             pipeline = self._rebuild(self.pipeline)
-            self._serve(pipeline)
+            self._served_own(pipeline)
             self.error = None
             log.info("reindexed: %s chunks", len(pipeline.index.chunks))
             return pipeline
@@ -217,28 +217,38 @@ class State:
     def add_document(self, doc: NewDocument, *, replace: bool = False) -> Added:
         """Index one more document and serve it from the moment this returns (requests in flight finish on the
         index they started with). Waits for a rebuild or another ingestion under way; ReindexBusy past that."""
-        with self._writer() as pipeline:
+        with self._writer() as (pipeline, wait):
             assert self._library is not None  # _writer checked
-            served, added = self._library.add(pipeline, doc, replace)
-            self._serve(served)
+            served, added = self._library.add(pipeline, doc, replace, wait)
+            self._served_own(served)
             return added
 
     def remove_document(self, doc_id: str) -> None:
         """Stop serving a document added earlier (DocumentNotFound when none has that id)."""
-        with self._writer() as pipeline:
+        with self._writer() as (pipeline, wait):
             assert self._library is not None  # _writer checked
-            self._serve(self._library.remove(pipeline, doc_id))
+            self._served_own(self._library.remove(pipeline, doc_id, wait))
+
+    def _served_own(self, pipeline: Pipeline) -> None:
+        """Serve the pipeline this worker's own write made, and look at the disk afresh next time: another worker may
+        have written after it released the folder lock, and a reload that saw that newer manifest meanwhile could
+        have had its pipeline replaced by this one."""
+        self._serve(pipeline)
+        self._seen = None
 
     @contextmanager
-    def _writer(self) -> Iterator[Pipeline]:
+    def _writer(self) -> Iterator[tuple[Pipeline, float]]:
+        """This worker's write lock and the pipeline to write on, with what is left of the write's wait for the index
+        folder's lock (one budget for both waits: a write queued behind another was answered after its timeout)."""
         if self._library is None:
             raise ReindexBusy("this server was started without a document library")
+        started = time.monotonic()
         if not self._reindexing.acquire(timeout=self._library.wait):
             raise ReindexBusy("the index is being rebuilt or written; try again")
         try:
             if self.pipeline is None:
                 raise IndexUnusable("the index is not loaded yet")
-            yield self.pipeline
+            yield self.pipeline, max(0.0, self._library.wait - (time.monotonic() - started))
         finally:
             self._reindexing.release()
 
