@@ -352,9 +352,10 @@ def _counts_years(question: Question, kind: Kind) -> bool:
     return kind == "unit" and "年" in unit.split("|") and not _ERA_RE.search(question.folded)
 
 
-# A question that asks how long something lasted: a day or a year of the calendar (2025年, 8月15日) is not its answer.
-# Of the 23 such questions of DRCD and CMRC 2018 (all of them), none is answered with one (四年, 42.5小时, 三个月).
-_ASKS_DURATION_RE = re.compile(r"多长时间|多长的时间|多少时间|多久|\bhow long\b")
+# A question that asks how long (a length of time, Expectation.duration, or of anything: 多长, how long is): a day or a
+# year of the calendar (2025年, 8月15日) is not its answer. Of the 23 such questions of DRCD and CMRC 2018 that ask
+# how long something lasted (all of them), none is answered with one (四年, 42.5小时, 三个月).
+_ASKS_HOW_LONG_RE = re.compile(r"多长|\bhow long\b")
 # A question that asks for a day, a month or a year: a time of the day (20点, 8时) is not its answer.
 _ASKS_CALENDAR_RE = re.compile(
     r"哪一?[天日年]|何[日年]|几[号日月]|哪一?个?月|\b(?:what|which) (?:day|date|year|month)\b"
@@ -371,7 +372,7 @@ def _ruled_out(question: Question, kind: Kind, text: str, start: int, end: int) 
     if _counts_years(question, kind) and _CALENDAR_YEAR_RE.fullmatch(text, start, end):
         return True
     folded = question.folded
-    if _ASKS_DURATION_RE.search(folded) and (
+    if (question.expectation.duration or _ASKS_HOW_LONG_RE.search(folded)) and (
         _CALENDAR_YEAR_RE.fullmatch(text, start, end) or _CALENDAR_DAY_RE.fullmatch(text, start, end)
     ):
         return True
