@@ -69,10 +69,13 @@ def cmd_index_info(args: argparse.Namespace) -> int:
         print(json.dumps({k: v for k, v in manifest.items() if k != "files"}, ensure_ascii=False, indent=2))
         print(f"status: damaged ({exc})")
         return 1
-    problem = staleness(manifest, sources_of(settings), make_embedder(settings).model_id, ChunkerSettings())
+    sources = sources_of(settings)
+    problem = staleness(manifest, sources, make_embedder(settings).model_id, ChunkerSettings())
     shown = {k: v for k, v in manifest.items() if k != "files"}
     print(json.dumps(shown, ensure_ascii=False, indent=2))
     print("status: " + (f"stale ({problem})" if problem else "up to date"))
+    if sources.unsettled():  # a killed write's files: the next start or write settles them, nothing is rebuilt
+        print("library: a write was cut short; the next `qa serve` start or write settles it (no rebuild)")
     return 0
 
 

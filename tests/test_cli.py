@@ -28,7 +28,13 @@ def test_index_build_and_info(tmp_path: Path, seeds_dir: Path) -> None:
     assert (target / "manifest.json").is_file()
     info = qa("index", "info", "--seeds-dir", str(seeds_dir), "--index-dir", str(target))
     assert info.returncode == 0
-    assert "status: up to date" in info.stdout
+    assert "status: up to date" in info.stdout and "cut short" not in info.stdout
+    # A write killed mid-way left a staged file: said so, as what the next start settles, not as a reason to rebuild.
+    (tmp_path / "lib" / ".staged").mkdir(parents=True)
+    (tmp_path / "lib" / ".staged" / "note.txt").write_text("半篇。", encoding="utf-8")
+    library = ["--library-dir", str(tmp_path / "lib")]
+    killed = qa("index", "info", "--seeds-dir", str(seeds_dir), "--index-dir", str(target), *library)
+    assert killed.returncode == 0 and "status: up to date" in killed.stdout and "cut short" in killed.stdout
     missing = qa("index", "info", "--index-dir", str(tmp_path / "nothing"))
     assert missing.returncode == 1
     assert "no index" in missing.stderr
