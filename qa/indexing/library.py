@@ -125,11 +125,11 @@ def _add(
         sources.discard(doc_id)
         raise
     # The manifest holds it: the document is added, whatever happens next. A move that fails now is finished by
-    # settle() when an index is next opened; a merge that fails is tried again with the next addition.
+    # settle() at the next start or write; a merge that fails is tried again with the next addition.
     try:
         sources.commit(doc_id)
     except OSError as exc:
-        log.error("%s is indexed but its file stays staged (moved in when the index is next opened): %s", doc_id, exc)
+        log.error("%s is indexed but its file stays staged (moved in at the next start or write): %s", doc_id, exc)
     try:
         merged = merge_small(grown, index_dir, max_segments=max_segments, segment_id=new_segment_id())
     except IndexWriteError as exc:
@@ -197,5 +197,5 @@ def _remove(index: Index, index_dir: Path, sources: Sources, doc_id: str) -> Ind
     try:
         sources.purge(doc_id)
     except OSError as exc:
-        log.error("%s is removed but its retired file stays (deleted when the index is next opened): %s", doc_id, exc)
+        log.error("%s is removed but its retired file stays (deleted at the next start or write): %s", doc_id, exc)
     return shrunk

@@ -100,9 +100,7 @@ class Sources:
         """Move a staged document into the library (its sidecar first: a crash between the two moves leaves the text
         staged, which settle() moves too)."""
         self.library_dir.mkdir(parents=True, exist_ok=True)
-        for staged, placed in zip(self._staged(doc_id), self._placed(doc_id), strict=True):
-            if staged.is_file():
-                os.replace(staged, placed)
+        _move(self._staged(doc_id), self._placed(doc_id))
         _tidy(self.library_dir / STAGED)
 
     def discard(self, doc_id: str) -> None:
@@ -118,16 +116,12 @@ class Sources:
             return False
         retired = self._retired(doc_id)
         retired[0].parent.mkdir(parents=True, exist_ok=True)
-        for placed, gone in zip(self._placed(doc_id)[::-1], retired[::-1], strict=True):  # the text first
-            if placed.is_file():
-                os.replace(placed, gone)
+        _move(self._placed(doc_id)[::-1], retired[::-1])  # the text first
         return True
 
     def restore(self, doc_id: str) -> None:
         """Put a retired document's files back."""
-        for gone, placed in zip(self._retired(doc_id), self._placed(doc_id), strict=True):
-            if gone.is_file():
-                os.replace(gone, placed)
+        _move(self._retired(doc_id), self._placed(doc_id))
         _tidy(self.library_dir / RETIRED)
 
     def purge(self, doc_id: str) -> None:
@@ -183,6 +177,14 @@ def _with_url(doc: Document, path: Path) -> Document:
     except (ValueError, AttributeError):
         return doc
     return replace(doc, url=str(url)) if url else doc
+
+
+def _move(files: list[Path], targets: list[Path]) -> None:
+    """Move each file that exists to its target, in order (a rename each: a crash leaves it in one place or the
+    other)."""
+    for path, target in zip(files, targets, strict=True):
+        if path.is_file():
+            os.replace(path, target)
 
 
 def _tidy(folder: Path) -> None:
