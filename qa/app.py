@@ -83,17 +83,12 @@ def llm_settings(settings: Settings) -> LLMSettings:
     return llm.model_copy(update={"timeout": limit - margin})
 
 
-def make_llm_client(settings: Settings) -> LLMClient | None:
-    """A client for the configured LLM server, or None when none is configured."""
-    return LLMClient(llm_settings(settings)) if settings.llm.enabled else None
-
-
 def make_engine(settings: Settings, answerer: ExtractiveAnswerer, llm: LLMClient | None = None) -> Engine:
     """The LLM engine when an LLM client is given (or configured), else the extractive one."""
-    llm = llm or make_llm_client(settings)
-    if llm is None:
+    if llm is None and not settings.llm.enabled:
         return ExtractiveEngine(answerer)
-    return LLMEngine(answerer, llm, llm_settings(settings))
+    fitted = llm_settings(settings)  # read (and its cut logged) once for the client and the engine
+    return LLMEngine(answerer, llm or LLMClient(fitted), fitted)
 
 
 def build_pipeline(
