@@ -164,11 +164,12 @@ class AnsweringSettings(BaseSettings):
     )
 
     evidence_floor: float = Field(
-        0.05,
+        0.1,
         ge=0,
         lt=1,
-        description="... but never a sentence less likely than this to hold the answer: on held-out training corpora, "
-        "citing to 0.8 (0.9) with no floor, the sentences added below 0.05 held the answer for 2-6% of the questions",
+        description="... but never a sentence less likely than this to hold the answer: on held-out training corpora "
+        "(every question of seven 40-article samples of both data files), of the 394 sentences cited between 0.05 "
+        "and 0.1, 25 held the answer, and 19 of those were the only cited one that did",
     )
 
     explain_confidence: float = Field(
