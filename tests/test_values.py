@@ -7,7 +7,15 @@ from __future__ import annotations
 import pytest
 
 from qa.answering.question import Expectation, Question
-from qa.answering.values import DATE_RE, EXTRA, holds, holds_a_duration
+from qa.answering.values import (
+    DATE_RE,
+    EXTRA,
+    holds,
+    holds_a_duration,
+    holds_a_quantity,
+    in_calendar_units,
+    without_calendar_dates,
+)
 from qa.text.folding import fold
 
 
@@ -41,6 +49,20 @@ def test_a_sentence_holds_the_value_asked_for_as_it_is_written(question: str, se
 )
 def test_a_sentence_without_such_a_value_does_not_hold_one(question: str, sentence: str) -> None:
     assert not Question.parse(question).expectation.satisfied_by(sentence)
+
+
+def test_days_and_years_of_the_calendar_count_nothing() -> None:
+    assert not holds_a_quantity(without_calendar_dates(fold("在2024年11月前，10月30日峰會結束後")))
+    # A bare four-digit number may be a count; a count beside a date stays.
+    assert holds_a_quantity(without_calendar_dates(fold("2006年人口統計數據為1694人")))
+    assert without_calendar_dates(fold("1694")) == "1694"
+    assert in_calendar_units(Question.parse("抗日戰爭是在西元幾年結束？").expectation.unit)
+    assert not in_calendar_units(Question.parse("會議有多少人出席？").expectation.unit)
+
+
+def test_a_day_asked_for_with_an_adjective_is_a_date() -> None:
+    assert Question.parse("On what exact day did the talks end?").expectation.expect == "date"
+    assert Question.parse("What specific date was the summit held?").expectation.expect == "date"
 
 
 def test_words_that_only_look_like_questions_ask_for_no_value() -> None:

@@ -14,7 +14,14 @@ from qa.answering.features import Candidates, FeatureBuilder
 from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
 from qa.answering.ranker import Ranker, load_ranker
-from qa.answering.values import MONEY_RE, holds_a_duration, holds_a_quantity, names_a_number
+from qa.answering.values import (
+    MONEY_RE,
+    holds_a_duration,
+    holds_a_quantity,
+    in_calendar_units,
+    names_a_number,
+    without_calendar_dates,
+)
 from qa.config import AnsweringSettings
 from qa.retrieval.retriever import Query, Retriever
 from qa.text.folding import fold
@@ -174,11 +181,18 @@ class LearnedSelector:
         for 13 of 103 foreign, near-miss or swapped-name ones. An amount of a unit or of money (多少公里, 多少美元, how
         many people) whose best sentence writes no number at all, in digits or in Chinese numerals: held out, 1 of
         115 answerable such questions (哪几座, which asks for names) and 27 of 200 foreign, near-miss or swapped-name
-        ones (a unit's number written with another unit, 1100公尺 for 多少米, still counts)."""
-        expect = question.expectation.expect
-        if expect == "number":  # typed_miss misses a quantity in Chinese numerals with its unit (六百二十公里)
-            return bool(found.column("typed_miss")[best]) and not holds_a_quantity(fold(found.sentences[best].text))
-        return expect in ("unit", "money") and not names_a_number(fold(found.sentences[best].text))
+        ones (a unit's number written with another unit, 1100公尺 for 多少米, still counts). A day or a year of the
+        calendar is no count (values.without_calendar_dates)."""
+        asked, text = question.expectation, fold(found.sentences[best].text)
+        if asked.expect == "number" and found.column("typed_miss")[best]:
+            return not holds_a_quantity(text)  # typed_miss misses a quantity in Chinese numerals (六百二十公里)
+        # Days and years of the calendar count nothing (`多少個百分點`, `How many civilians` of `在2024年11月前…`), but
+        # for a length of time or a unit of the calendar (西元幾年) asked for.
+        if not asked.duration and not in_calendar_units(asked.unit):
+            text = without_calendar_dates(text)
+        if asked.expect == "number":
+            return not holds_a_quantity(text)
+        return asked.expect in ("unit", "money") and not names_a_number(text)
 
     def _surely_unknown(self, question: Question, unknown: tuple[str, ...]) -> bool:
         """Whether an English question names, among the names the corpus does not mention, one CC-CEDICT knows as a

@@ -18,7 +18,9 @@ Expect = Literal["date", "number", "percent", "money", "ordinal", "unit", "any"]
 # Question patterns, matched on folded (Simplified, lower-case) text.
 _ASK_DATE = re.compile(
     r"哪一?天|几号|几月|几日|哪一?年|何时|什么时候|什么时间|哪个月|^\W*when\b|since when|"
-    r"\bwhen (?:did|was|were|is|are|will|do|does|had|has)\b|what (?:date|day|year|month|time)|which (?:day|year|month)"
+    r"\bwhen (?:did|was|were|is|are|will|do|does|had|has)\b|"
+    r"what (?:exact |specific |precise |particular )?(?:date|day|year|month|time)|"
+    r"which (?:exact |specific )?(?:day|year|month)"
 )
 
 

@@ -80,6 +80,23 @@ def holds_a_duration(text: str) -> bool:
     return any(not _CALENDAR_RE.fullmatch(m.group()) for m in _DURATION_RE.finditer(text))
 
 
+_CALENDAR_WORD_RE = re.compile(r"[年月日号]|世纪")
+
+
+def without_calendar_dates(text: str) -> str:
+    """A folded text with its days, months and years of the calendar blanked (2024年8月, 10月30日; not a bare 1694,
+    which may be a count): what is left is what could count something. Of the DRCD and CMRC 2018 questions (all of
+    them) that ask for a count, or for an amount of a unit or of money, and whose gold answer's sentence writes a
+    number, that sentence still writes one without its dates for 99 of 99 and 142 of 162: the other 20 ask for a
+    unit of the calendar (西元幾年, 幾世紀, 多少日; see in_calendar_units)."""
+    return DATE_RE.sub(lambda m: " " if _CALENDAR_WORD_RE.search(m.group()) else m.group(), text)
+
+
+def in_calendar_units(unit: str | None) -> bool:
+    """Whether a unit asked for (question.Expectation.unit, `年的|年`) is one of the calendar's: a date answers it."""
+    return unit is not None and _CALENDAR_WORD_RE.search(unit) is not None
+
+
 def holds_a_quantity(text: str) -> bool:
     """True when a folded text holds a count (COUNT_RE) or a quantity written in Chinese numerals with its unit."""
     return holds("number", text) or _CN_QUANTITY_RE.search(text) is not None
