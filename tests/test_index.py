@@ -451,6 +451,55 @@ def test_an_addition_killed_before_the_manifest_is_dropped_and_never_served(
     assert sorted(p.name for p in (tmp_path / "library").iterdir()) == ["next.json", "next.txt"]
 
 
+def test_an_addition_reaches_the_disk_before_the_manifest_that_names_it(
+    tmp_path: Path,
+    seeds_dir: Path,
+    index_dir: Path,
+    embedder: SentenceTransformerEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A power cut, unlike a killed process, loses what the kernel had not yet written, in any order: the document's
+    text and its segment's files are synced before the manifest that names them replaces the old one, and each
+    rename is synced in its folder after it."""
+    import os
+
+    shutil.copytree(index_dir, tmp_path / "index")
+    sources = Sources(seeds_dir, tmp_path / "library")
+    index = load(tmp_path / "index")
+    events: list[tuple[str, str]] = []
+    fsync, replace = os.fsync, os.replace
+
+    def synced(fd: int) -> None:
+        events.append(("sync", os.readlink(f"/proc/self/fd/{fd}")))
+        fsync(fd)
+
+    def replaced(src: str | Path, dst: str | Path) -> None:
+        replace(src, dst)
+        events.append(("replace", str(Path(dst).resolve())))
+
+    monkeypatch.setattr(os, "fsync", synced)
+    monkeypatch.setattr(os, "replace", replaced)
+    before = set(_ids(tmp_path / "index"))
+    doc = NewDocument(id="note-2", text="港口簡報。碼頭昨日復工。")
+    add_document(index, tmp_path / "index", sources, doc, embedder)
+    monkeypatch.undo()
+
+    root = (tmp_path / "index").resolve()
+    [new] = set(_ids(root)) - before
+    committed = events.index(("replace", str(root / "manifest.json")))
+    synced_before = {path for kind, path in events[:committed] if kind == "sync"}
+    segment = [str(p) for p in (root / "segments" / new).iterdir()]
+    assert segment and set(segment) <= synced_before
+    assert str(root / "segments" / new) in synced_before and str(root / "segments") in synced_before
+    assert ("sync", str(root)) in events[committed + 1 :]
+    library = (tmp_path / "library").resolve()
+    staged = events.index(("replace", str(library / ".staged" / "note-2.txt")))  # the text, before the manifest
+    assert any(path.startswith(str(library / ".staged" / ".note-2.txt.")) for _, path in events[:staged])
+    assert ("sync", str(library / ".staged")) in events[staged + 1 : committed]
+    moved = events.index(("replace", str(library / "note-2.txt")))
+    assert ("sync", str(library)) in events[moved + 1 :]
+
+
 def test_a_removal_killed_on_either_side_of_the_manifest_is_settled_by_it(
     tmp_path: Path,
     seeds_dir: Path,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import IndexUnusable
+from qa.indexing.durable import sync_tree
 from qa.indexing.postings import Postings
 from qa.indexing.segments import Segment
 from qa.indexing.sentences import SentenceTable
@@ -38,6 +39,7 @@ def save_segment(segment: Segment, folder: Path) -> str:
     files = {p.name: _sha256(p) for p in sorted(folder.iterdir()) if p.is_file()}
     manifest = {**segment.describe(), "files": files}
     _write_json(folder / SEGMENT_MANIFEST, manifest)
+    sync_tree(folder)  # on the disk before any manifest lists it
     return _sha256(folder / SEGMENT_MANIFEST)
 
 

@@ -11,12 +11,12 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qa.errors import SourceError
 from qa.indexing.documents import SOURCE_SUFFIXES, load_document, source_paths
+from qa.indexing.durable import sync_dir, write_atomic
 from qa.types import Document
 
 # Folders inside the library for writes in flight (dot names: never a document id, never listed as documents).
@@ -87,9 +87,9 @@ class Sources:
         meta_path, path = self._staged(doc_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {k: v for k, v in (("title", title), ("date", date), ("url", url)) if v}
-        _write_atomic(meta_path, json.dumps(meta, ensure_ascii=False).encode())
+        write_atomic(meta_path, json.dumps(meta, ensure_ascii=False).encode())
         # Newlines as a file read back gives them (offsets index the text as read).
-        _write_atomic(path, text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8"))
+        write_atomic(path, text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8"))
         return _with_url(load_document(path), path)
 
     def staged_fingerprint(self, doc_id: str) -> dict[str, str]:
@@ -185,6 +185,9 @@ def _move(files: list[Path], targets: list[Path]) -> None:
     for path, target in zip(files, targets, strict=True):
         if path.is_file():
             os.replace(path, target)
+    for folder in dict.fromkeys(p.parent for p in (*files, *targets)):
+        if folder.is_dir():
+            sync_dir(folder)
 
 
 def _tidy(folder: Path) -> None:
@@ -195,17 +198,6 @@ def _tidy(folder: Path) -> None:
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def as_sources(where: Sources | Path) -> Sources:

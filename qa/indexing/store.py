@@ -30,6 +30,7 @@ from typing import IO, Any
 import numpy as np
 
 from qa.errors import IndexUnusable, IndexWriteError, ReindexBusy
+from qa.indexing.durable import sync_dir, sync_file, write_atomic
 from qa.indexing.frequencies import LARGE_SEGMENT_CHARS, TermTable, term_table
 from qa.indexing.postings import Postings
 from qa.indexing.segment_files import load_segment, save_segment, verify_segment
@@ -416,6 +417,8 @@ def _swap_in(index_dir: Path, fill: Callable[[Path], dict[str, Any]]) -> dict[st
         raise _write_error(exc, index_dir) from exc
     try:
         manifest = fill(tmp)
+        sync_file(tmp / MANIFEST)  # its segments were synced as they were written
+        sync_dir(tmp)
         old = index_dir.with_name(f".{index_dir.name}.old-{os.getpid()}-{time.monotonic_ns()}")
         moved = index_dir.exists()
         if moved:
@@ -426,6 +429,7 @@ def _swap_in(index_dir: Path, fill: Callable[[Path], dict[str, Any]]) -> dict[st
             if moved:  # put the previous index back: a restart must still find one
                 old.rename(index_dir)
             raise
+        sync_dir(index_dir.parent)
         shutil.rmtree(old, ignore_errors=True)
     except OSError as exc:
         raise _write_error(exc, index_dir) from exc
@@ -504,14 +508,7 @@ def _digests(index: Index) -> list[tuple[Segment, str]]:
 
 
 def _replace_manifest(index_dir: Path, manifest: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST}.", dir=index_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(json.dumps(manifest, ensure_ascii=False, indent=1))
-        os.replace(tmp, index_dir / MANIFEST)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(index_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
 
 
 def read_manifest(index_dir: Path) -> dict[str, Any]:
