@@ -8,9 +8,11 @@ import functools
 import json
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +188,23 @@ def _milvus_lite(uri: str) -> bool:
     return not uri.startswith(SERVER_SCHEMES)
 
 
+@contextlib.contextmanager
+def _shared_metrics() -> Iterator[None]:
+    """A fresh folder for the workers' metrics (qa.server.metrics), unless the operator named one; removed after."""
+    from qa.server.metrics import SHARED_DIR_ENV
+
+    if os.environ.get(SHARED_DIR_ENV):
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="qa-metrics-")
+    os.environ[SHARED_DIR_ENV] = folder  # the workers, spawned after this, inherit it
+    try:
+        yield
+    finally:
+        del os.environ[SHARED_DIR_ENV]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the HTTP service with uvicorn: JSON logs, --workers N processes, bounded slow clients."""
     import uvicorn
@@ -220,7 +239,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         factory = functools.partial(app_factory, **_overrides(args))
         config = server_config(factory, settings, host=args.host, port=args.port, factory=True, workers=args.workers)
         supervisor = Multiprocess(config, sockets=[config.bind_socket()])
-        supervisor.run()
+        with _shared_metrics():
+            supervisor.run()
         # A worker that could not start (an index it was told to refuse) stops them all: say so in the exit code.
         failed = [p for p in supervisor.processes if p.exitcode == STARTUP_FAILURE]
         return STARTUP_FAILURE if failed else 0

@@ -76,6 +76,16 @@ def test_a_reindex_on_one_worker_reaches_every_worker(tmp_path: Path, seeds_copy
             httpx.post(f"{url}/ask", json={"question": "北極熊在哪裡覓食？"}, timeout=60).json() for _ in range(20)
         ]
         assert all(a["citations"] and a["citations"][0]["doc"] == "polar" for a in answers)
+        # /metrics, whichever worker answers it, counts the answers of both (each counted only its own before).
+        for _ in range(4):
+            assert f"{_answered(url)}" == "20.0"
+
+
+def _answered(url: str) -> str:
+    """The qa_answers_total{mode="extractive"} line's value of a fresh connection's /metrics."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    [line] = [x for x in text.splitlines() if x.startswith('qa_answers_total{mode="extractive"}')]
+    return line.split()[-1]
 
 
 def test_documents_added_on_any_worker_reach_every_worker_and_none_is_lost(

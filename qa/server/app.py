@@ -71,6 +71,7 @@ def create_app(
         finally:
             stop.set()
             await state.aclose()
+            metrics.close()
 
     app = FastAPI(
         title="Article QA",
@@ -83,16 +84,17 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    metrics = Metrics()
     app.state.qa = state
     app.state.settings = settings
-    app.state.metrics = Metrics()
+    app.state.metrics = metrics
     _install_error_handlers(app)
     for router in (qa.router, documents.router, ops.router, openai_routes.router, web.router):
         app.include_router(router)
     openai_routes.install_error_shape(app)
     install_docs(app, settings)
     document_errors(app, settings)
-    install_middleware(app, settings, app.state.metrics)
+    install_middleware(app, settings, metrics)
     return app
 
 

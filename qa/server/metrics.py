@@ -1,14 +1,25 @@
 """Prometheus metrics, one registry per app: requests by route template, answers, LLM calls, retrieval time.
 
-Routes record into the app's Metrics (a dependency); nothing travels through context variables."""
+Routes record into the app's Metrics (a dependency); nothing travels through context variables. Under `qa serve
+--workers N` every worker writes its values to files in a folder the workers share (prometheus_client's multiprocess
+mode, PROMETHEUS_MULTIPROC_DIR), and /metrics, whichever worker answers it, reports the sum over all of them."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from typing import Protocol
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -17,6 +28,9 @@ RETRIEVAL_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "<unmatched>"
+# The folder the worker processes of one server share their values in (set by `qa serve --workers N`, or by the
+# operator for another process manager). It must be set before prometheus_client is first imported in a process.
+SHARED_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 _LABEL_RE = re.compile(r"[^a-z0-9_-]+")  # a mode is labelled as the API names it (llm-fallback)
@@ -68,7 +82,9 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self.in_progress = Gauge("qa_http_requests_in_progress", "Requests being handled now", registry=r)
+        self.in_progress = Gauge(
+            "qa_http_requests_in_progress", "Requests being handled now", multiprocess_mode="livesum", registry=r
+        )
         self.answers = Counter("qa_answers", "Answers given by /ask and /ask/stream", ["mode"], registry=r)
         self.abstained = Counter(
             "qa_answers_abstained", "Answers that abstained (the article does not say)", registry=r
@@ -94,8 +110,18 @@ class Metrics:
         return found
 
     def render(self) -> bytes:
-        """The metrics in the Prometheus text format."""
+        """The metrics in the Prometheus text format: this process's, or with workers, all of theirs summed."""
+        if os.environ.get(SHARED_DIR_ENV):
+            shared = CollectorRegistry()
+            multiprocess.MultiProcessCollector(shared)  # type: ignore[no-untyped-call]
+            return generate_latest(shared)
         return generate_latest(self.registry)
+
+    @staticmethod
+    def close() -> None:
+        """A worker that stops takes its gauges (requests in progress) out of the sum; its counts stay in it."""
+        if os.environ.get(SHARED_DIR_ENV):
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
     def record_answer(self, answer: AnswerLike) -> None:
         """Count an answer and whether it abstained; observe its retrieval time (timings["retrieval_ms"])."""
