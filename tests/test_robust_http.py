@@ -104,6 +104,21 @@ def read_until_closed(sock: socket.socket, within: float) -> tuple[bytes, float]
     return received, time.monotonic() - started
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET /health HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+        b"POST /ask HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+)
+def test_a_request_that_is_not_http_gets_the_apis_json_error(qa_serve: str, raw: bytes) -> None:
+    received, _ = read_until_closed(connect(qa_serve, raw), 10)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"content-type: application/json" in head
+    assert json.loads(body)["error"]["code"] == "bad_request"
+
+
 # 1. Slow clients: request heads and bodies are bounded in time, connections in number.
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import resource
 import time
@@ -28,6 +29,23 @@ REQUEST_TIMEOUT_408 = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
     + b"content-length: %d\r\n\r\n" % len(_LATE_HEAD)
     + _LATE_HEAD
+)
+
+
+# A request the HTTP parser refused, in the API's error shape (uvicorn's body is `Invalid HTTP request received.` in
+# plain text); the connection is closed after it.
+_NOT_HTTP = json.dumps(
+    {
+        "error": {
+            "code": "bad_request",
+            "message": "the request is not valid HTTP/1.1 (its request line, a header or its body's framing)",
+        }
+    }
+).encode()
+BAD_REQUEST_400 = (
+    b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n"
+    + b"content-length: %d\r\n\r\n" % len(_NOT_HTTP)
+    + _NOT_HTTP
 )
 
 
@@ -70,6 +88,11 @@ class GuardedProtocol(HttpToolsProtocol):
         self._timer: asyncio.TimerHandle | None = None
         self._in_head = False  # part of a request head has arrived
         self._waiting_since = time.monotonic_ns()  # not loop.time(): uvloop's is per loop turn, ms
+
+    def send_400_response(self, msg: str) -> None:
+        """A request the parser refused: the API's JSON error, not uvicorn's plain text."""
+        self.transport.write(BAD_REQUEST_400)
+        self.transport.close()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the clock for the first request head, making room under the cap first. Writes go through a
