@@ -428,3 +428,53 @@ def test_what_a_best_sentence_lacks_is_read_only_of_questions_that_ask_for_an_am
         text="2024年3月5日，港務局購買12艘拖船，以應付額外的運輸需求。",
     )
     assert LearnedSelector._kind_missing(Question.parse(question), best) == missing
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["這篇文章在講什麼？", "总结一下这篇文章", "What is this article about?", "What are the key points?", "tl;dr"],
+)
+def test_a_question_about_the_whole_article_is_answered_with_its_lead(pipeline: Pipeline, question: str) -> None:
+    """`What is this article about?` shares no word with any passage: it was abstained on, or answered with whatever
+    sentence held `article` or `main`. It is answered with the article's first sentences, cited."""
+    answer = pipeline.answerer.answer(question)
+    assert not answer.abstained and len(answer.citations) == 3
+    check_citations(pipeline, answer.answer, answer.citations)
+    text = pipeline.index.documents[answer.citations[0].doc].text
+    lead = [c.quote for c in sorted(answer.citations, key=lambda c: c.start)]
+    assert text.index(lead[0]) < 40  # it opens the article
+    assert all(c.end <= text.index("首先是加沙戰爭") for c in answer.citations)  # the opening paragraphs, nothing later
+    assert {p.chunk.id for p in answer.passages} == {c.chunk_id for c in answer.citations}
+
+
+@pytest.mark.parametrize(
+    "question", ["What does the article say about NATO?", "北約的主要目標是什麼？", "文章提到哪些國家？"]
+)
+def test_a_question_about_a_subject_of_the_article_is_not_one_about_its_gist(question: str) -> None:
+    from qa.answering.gist import asks_gist
+    from qa.answering.question import Question
+
+    assert not asks_gist(Question.parse(question))
+
+
+def test_the_gist_of_one_article_of_several_is_asked_of_that_article(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "strike.txt").write_text(
+        "碼頭工人昨日開始罷工，要求提高工資與改善工時。工會表示，罷工會持續到資方讓步為止。\n\n"
+        "資方則說，工資已經高於同業，並呼籲工人盡快復工。市政府表示將居中調解。\n",
+        encoding="utf-8",
+    )
+    (seeds / "bears.txt").write_text("北極熊在格陵蘭的冰原上覓食，海冰減少讓牠們更難捕獵海豹。\n", encoding="utf-8")
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
+    answerer = build_pipeline(settings, embedder=embedder).answerer
+    across = answerer.answer("這篇文章在講什麼？")
+    assert across.abstained and "one article" in (across.reason or "")
+    one = answerer.answer("這篇文章在講什麼？", docs=["strike"])
+    assert [c.quote for c in one.citations] == [
+        "碼頭工人昨日開始罷工，要求提高工資與改善工時。",
+        "工會表示，罷工會持續到資方讓步為止。",
+        "資方則說，工資已經高於同業，並呼籲工人盡快復工。",
+    ]

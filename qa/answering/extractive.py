@@ -12,6 +12,7 @@ from anyio.lowlevel import RunVar
 
 from qa.answering.compose import abstention, citations_for, compose
 from qa.answering.evidence import Evidence, EvidenceSelector
+from qa.answering.gist import Gist, asks_gist
 from qa.answering.learned import LearnedSelector
 from qa.answering.question import Question
 from qa.answering.short import default_scorer, short_answer
@@ -34,6 +35,7 @@ class ExtractiveAnswerer:
             if self.settings.evidence == "learned"
             else EvidenceSelector(retriever, self.settings)
         )
+        self.gist = Gist(retriever.index, retriever.index.withheld)
         self.short_scorer = default_scorer()  # read with the pipeline, not on the first question that asks for a value
         self._limiters: RunVar[anyio.CapacityLimiter] = RunVar(f"answer-threads-{id(self)}")
         self._asked = 0  # questions in run() now (changed only by the event loop's thread)
@@ -78,6 +80,9 @@ class ExtractiveAnswerer:
         """Search and choose evidence; the earlier question's words help a follow-up find its passage, and
         `also` (e.g. the question in the article's language) adds search terms."""
         t0 = time.perf_counter()
+        if asks_gist(question):  # what the article says as a whole: its lead, not passages that share `article`
+            hits, evidence = self.gist.evidence(docs)
+            return hits, evidence, {"retrieval_ms": (time.perf_counter() - t0) * 1000, "evidence_ms": 0.0}
         extra = [history[-1].question[: self.settings.followup_chars]] if history else []
         wanted = max(top_k, self.settings.evidence_chunks)
         query = self.retriever.prepare(question.text, lang=question.lang, extra_terms=also, docs=docs)
