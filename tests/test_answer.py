@@ -62,9 +62,19 @@ def test_english_question_gets_an_english_lead_in_and_chinese_evidence(pipeline:
 def test_an_english_question_gets_its_short_answer_said_in_english_first(pipeline: Pipeline) -> None:
     answer = pipeline.answerer.answer("How many Gripen fighter jets does Ukraine plan to buy?")
     assert answer.short_answer is not None and answer.short_answer.text == "100至150架"
-    assert answer.answer.startswith("Short answer: 100 to 150 [1]. According to the article (quoted in the original")
+    assert answer.answer.startswith("Short answer: 100 to 150 [2]. According to the article (quoted in the original")
     chinese = pipeline.answerer.answer("烏克蘭打算購買多少架鷹獅戰鬥機？")  # a Chinese question quotes only
     assert chinese.answer.startswith("根據文章：")
+
+
+def test_the_english_short_answer_points_at_the_citation_that_holds_it() -> None:
+    from qa.answering.compose import compose
+
+    first = Citation(1, "d", "d:c0", "加沙戰爭打了兩年。", 0, 9)
+    second = Citation(2, "d", "d:c0", "俄烏戰爭持續三年。", 9, 18)
+    at = 9 + second.quote.index("三年")
+    short = ShortAnswer(text="三年", start=at, end=at + 2, doc="d")
+    assert compose("en", [first, second], short).startswith("Short answer: 3 years [2]. ")  # it said [1]
 
 
 @pytest.mark.parametrize(

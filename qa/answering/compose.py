@@ -53,11 +53,13 @@ def compose(lang: Lang, citations: Sequence[Citation], short: ShortAnswer | None
 
 
 def _in_short(short: ShortAnswer | None, citations: Sequence[Citation]) -> str:
-    """`Short answer: October 30 [1]. ` for a short answer in a Chinese citation that can be said in English."""
-    if short is None:
+    """`Short answer: October 30 [1]. ` for a short answer in a Chinese citation that can be said in English; the
+    marker is that of the citation that holds it."""
+    if short is None or not CJK_RE.search(short.text):
         return ""
     for c in citations:
-        if CJK_RE.search(short.text) and (said := in_english(short, c)) is not None:
+        holds = c.doc == short.doc and c.start <= short.start and short.end <= c.end
+        if holds and (said := in_english(short, c)) is not None:
             return f"Short answer: {said} [{c.n}]. "
     return ""
 
