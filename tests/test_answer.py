@@ -442,7 +442,14 @@ def test_what_a_best_sentence_lacks_is_read_only_of_questions_that_ask_for_an_am
 
 @pytest.mark.parametrize(
     "question",
-    ["這篇文章在講什麼？", "总结一下这篇文章", "What is this article about?", "What are the key points?", "tl;dr"],
+    [
+        "這篇文章在講什麼？",
+        "总结一下这篇文章",
+        "用一句話說明這篇文章",
+        "What is this article about?",
+        "What are the key points?",
+        "tl;dr",
+    ],
 )
 def test_a_question_about_the_whole_article_is_answered_with_its_lead(pipeline: Pipeline, question: str) -> None:
     """`What is this article about?` shares no word with any passage: it was abstained on, or answered with whatever
@@ -458,7 +465,8 @@ def test_a_question_about_the_whole_article_is_answered_with_its_lead(pipeline: 
 
 
 @pytest.mark.parametrize(
-    "question", ["What does the article say about NATO?", "北約的主要目標是什麼？", "文章提到哪些國家？"]
+    "question",
+    ["What does the article say about NATO?", "北約的主要目標是什麼？", "文章提到哪些國家？", "用兩句話說說北約的策略"],
 )
 def test_a_question_about_a_subject_of_the_article_is_not_one_about_its_gist(question: str) -> None:
     from qa.answering.gist import asks_gist

@@ -19,7 +19,8 @@ _GIST_RE = re.compile(
     r"(?:这篇|本篇|此篇|该篇|本|这)?(?:文章|报道|评论|社论|本文|全文)(?:的)?(?:主要|大概|大致|到底|究竟|都)?在?"
     r"(?:讲|说|谈|写|讨论|论述|报道)(?:了|的是)?(?:什么|啥|些什么|哪些)"
     r"|(?:文章|本文|全文|这篇|作者|评论|报道|社论)(?:的)?(?:主要|核心)?(?:主旨|大意|重点|要点|内容|观点|中心思想|主题|论点)"
-    r"|(?:总结|概括|归纳|摘要)"
+    r"|(?:总结|概括|归纳|摘要|概述|简述)"
+    r"|(?:说明|介绍|解释|描述)(?:一下)?(?:这篇|本篇|此篇)(?:文章|评论|报道)?"
     r"|\bwhat(?:'s| is| was) (?:the|this) (?:article|piece|story|op-ed|commentary|column)"
     r"(?: mainly| mostly| really)? about"
     r"|\bwhat does (?:the|this) (?:article|piece|story|author|writer) (?:mainly |mostly |really )?(?:say|argue|discuss)"
@@ -33,7 +34,7 @@ _ABOUT_THE_TEXT = frozenset(
     "point points argument arguments idea ideas takeaway takeaways message thesis gist tl dr please briefly short "
     "brief few sentence sentences word words say says argue discuss mainly mostly really whole overall "
     "文章 本文 全文 报道 评论 社论 作者 主旨 大意 重点 要点 主要 内容 观点 核心 中心 思想 主题 论点 总结 概括 "
-    "归纳 摘要 一下 简单 简要 简短 几句 一句 整体 整篇 这篇 本篇 讲 说 谈 写 讨论 论述 请 帮 我".split()
+    "归纳 摘要 一下 简单 简要 简短 几句 一句 句话 整体 整篇 这篇 本篇 讲 说 谈 写 讨论 论述 请 帮 我".split()
 )
 GIST_SENTENCES = 3
 # Sentences shorter than this (a heading, `首先是加沙戰爭。`) say too little to stand in for the article.
