@@ -123,6 +123,7 @@ def test_an_english_answer_quoting_english_text_does_not_call_it_chinese() -> No
         "How many civilians died in Kharkiv?",
         "How many tariffs did the US cut after the Trump-Xi meeting?",
         "On what exact day in 2023 did the Gaza war start?",  # the only date written is the year it names
+        "俄羅斯是在幾月把戰術核力量部署到白羅斯的？",  # a month asked for; the sentence gives only the year
         "特朗普什麼時候訪問了北韓？",  # nothing about it at all
         "What did the article say happened in March 2026?",  # a date the article never mentions
     ],
@@ -133,6 +134,11 @@ def test_abstains_when_the_article_does_not_say(pipeline: Pipeline, question: st
     assert not answer.citations
     assert answer.reason
     assert answer.answer in ("文章沒有提到這一點。", "文章没有提到这一点。", "The article does not say.")
+
+
+def test_the_year_of_an_event_is_answered_where_its_month_is_not(pipeline: Pipeline) -> None:
+    answer = pipeline.answerer.answer("In what year did Russia deploy tactical nuclear forces in Belarus?")
+    assert not answer.abstained and answer.short_answer is not None and answer.short_answer.text == "2023年"
 
 
 def test_instructions_in_the_question_change_nothing(pipeline: Pipeline) -> None:

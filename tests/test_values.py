@@ -12,6 +12,7 @@ from qa.answering.values import (
     EXTRA,
     holds,
     holds_a_duration,
+    holds_a_month_or_day,
     holds_a_quantity,
     in_calendar_units,
     without_calendar_dates,
@@ -58,6 +59,15 @@ def test_days_and_years_of_the_calendar_count_nothing() -> None:
     assert without_calendar_dates(fold("1694")) == "1694"
     assert in_calendar_units(Question.parse("抗日戰爭是在西元幾年結束？").expectation.unit)
     assert not in_calendar_units(Question.parse("會議有多少人出席？").expectation.unit)
+
+
+def test_a_month_or_a_day_asked_for_needs_one_written() -> None:
+    assert Question.parse("俄羅斯是在幾月部署的？").expectation.finer
+    assert Question.parse("In what month were the drills held?").expectation.finer
+    assert not Question.parse("俄羅斯是在哪一年部署的？").expectation.finer
+    assert not holds_a_month_or_day(fold("俄羅斯於2023年在白羅斯部署了戰術性核力量"))
+    for written in ("2023年5月", "10月30日", "昨日", "星期五", "初五", "in october"):
+        assert holds_a_month_or_day(fold(written)), written
 
 
 def test_a_day_asked_for_with_an_adjective_is_a_date() -> None:

@@ -17,6 +17,7 @@ from qa.answering.ranker import Ranker, load_ranker
 from qa.answering.values import (
     MONEY_RE,
     holds_a_duration,
+    holds_a_month_or_day,
     holds_a_quantity,
     in_calendar_units,
     names_a_number,
@@ -210,12 +211,15 @@ class LearnedSelector:
         """What the question asks for that the best sentence cannot give, which decides alone: an amount of money
         when it writes none (of the 10 DRCD and CMRC 2018 questions that ask for one, all of them, the sentence holding
         the gold answer writes one for 9: not 四百萬兩, silver by weight), a length of time when it writes none (22 of
-        24 such questions; not 前1500年 for `多久前`, nor 1-3月 for a flowering season)."""
+        24 such questions; not 前1500年 for `多久前`, nor 1-3月 for a flowering season), a month or a day when it
+        writes only years (values.holds_a_month_or_day)."""
         asked, text = question.expectation, fold(best.text)
         if asked.expect == "money" and _ASKS_AMOUNT_RE.search(question.folded) and MONEY_RE.search(text) is None:
             return "amount of money"
         if asked.duration and not holds_a_duration(text):
             return "length of time"
+        if asked.finer and not holds_a_month_or_day(text):  # `In what month…` of `2023年…`
+            return "month or day"
         return None
 
     @staticmethod

@@ -79,6 +79,7 @@ class Expectation:
     unit: str | None = None
     given: tuple[str, ...] = ()
     duration: bool = False  # the number asked for is a length of time (多久, 几个小时, how long did it last)
+    finer: bool = False  # the date asked for is a month or a day (几月, 哪一天, what month), not a year
 
     def satisfied_by(self, text: str) -> bool:
         """True when text holds a value of the expected kind (and unit)."""
@@ -109,6 +110,12 @@ _ASK_DURATION = re.compile(
 )
 
 
+# A month or a day asked for, not only a year.
+_ASK_MONTH_OR_DAY = re.compile(
+    r"几月|哪一?个月|什么月|几号|几日|哪一?天|what (?:exact |specific )?(?:month|date|day)\b|which (?:month|day)\b"
+)
+
+
 def analyse(question: str) -> Expectation:
     """Read what kind of value a question asks for (pattern rules; no model)."""
     return _analyse_folded(fold(question), question)
@@ -117,7 +124,7 @@ def analyse(question: str) -> Expectation:
 def _analyse_folded(q: str, question: str) -> Expectation:
     given = _given(q)
     if _ASK_DATE.search(q):
-        return Expectation("date", given=given)
+        return Expectation("date", given=given, finer=_ASK_MONTH_OR_DAY.search(q) is not None)
     if _ASK_MONEY.search(q):
         return Expectation("money", given=given)
     if _ASK_PERCENT.search(q):

@@ -97,6 +97,21 @@ def in_calendar_units(unit: str | None) -> bool:
     return unit is not None and _CALENDAR_WORD_RE.search(unit) is not None
 
 
+# A month or a day of the calendar (10月, 十月, 30日, 初五, a season or a feast, a weekday, 昨日, 当天), or an
+# English month.
+_MONTH_OR_DAY_RE = re.compile(
+    r"\d{1,2}\s*月|[一二三四五六七八九十正腊冬]{1,3}月|\d{1,2}\s*[日号]|初[一二三四五六七八九十]|[春夏秋冬]|节|"
+    r"(?:星期|礼拜|周)[一二三四五六日天]|[今昨明前后当同翌次隔][天日]|"
+    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"
+)
+
+
+def holds_a_month_or_day(text: str) -> bool:
+    """True when a folded text writes a month or a day, not only a year: of the 13 DRCD and CMRC 2018 questions (all
+    of them) that ask for a month or a day (几月, 哪一天), the sentence that holds the gold answer writes one for 13."""
+    return _MONTH_OR_DAY_RE.search(text) is not None
+
+
 def holds_a_quantity(text: str) -> bool:
     """True when a folded text holds a count (COUNT_RE) or a quantity written in Chinese numerals with its unit."""
     return holds("number", text) or _CN_QUANTITY_RE.search(text) is not None
