@@ -70,6 +70,12 @@ def test_a_month_or_a_day_asked_for_needs_one_written() -> None:
         assert holds_a_month_or_day(fold(written)), written
 
 
+def test_an_english_question_about_revenue_or_funding_asks_for_money() -> None:
+    assert Question.parse("How much tax revenue did the city lose?").expectation.expect == "money"
+    assert Question.parse("How much funding did the council approve?").expectation.expect == "money"
+    assert Question.parse("How much of the island is forest?").expectation.expect == "number"
+
+
 def test_a_day_asked_for_with_an_adjective_is_a_date() -> None:
     assert Question.parse("On what exact day did the talks end?").expectation.expect == "date"
     assert Question.parse("What specific date was the summit held?").expectation.expect == "date"

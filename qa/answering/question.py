@@ -29,7 +29,8 @@ _ASK_DATE = re.compile(
 _ASK_MONEY = re.compile(
     r"多少钱|花了?多少(?![时天年月日周])|多少资金|多少经费|(?:售价|价格|价值|价钱|票价|造价|收入|成本|费用|花费|耗资|金额|总额|预算|薪水|工资|罚款|赔偿)[^，,。？?]{0,6}"
     r"多少(?![时天年月日周])|\bcost|how much money|\bprice|\bworth\b|how much (?:did|do|does|will|would|is|was) .* "
-    r"(?:pay|spend|charge|earn)"
+    r"(?:pay|spend|charge|earn)|"
+    r"how much (?:\w+ ){0,2}(?:revenue|income|budget|salary|wages?|fines?|compensation|funding|profits?|debt)\b"
 )
 
 
