@@ -119,6 +119,36 @@ def test_a_request_that_is_not_http_gets_the_apis_json_error(qa_serve: str, raw:
     assert json.loads(body)["error"]["code"] == "bad_request"
 
 
+def test_a_request_past_the_connection_cap_gets_the_apis_json_503(settings: Settings, pipeline: Pipeline) -> None:
+    """Every connection busy (two requests whose bodies are still coming, at a cap of two): a third request is turned
+    away with a 503 in the API's error shape and Retry-After, not uvicorn's plain `Service Unavailable`."""
+    from qa.server.protocol import server_config
+
+    capped = configured(settings, max_connections=2)
+    config = server_config(build_app(capped, pipeline=pipeline), capped, host="127.0.0.1", port=free_port())
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{config.port}"
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            assert time.monotonic() < deadline and thread.is_alive()
+            time.sleep(0.02)
+        head = b"POST /ask HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+        busy = [connect(url, head) for _ in range(2)]
+        time.sleep(0.3)  # both heads are read: their requests wait for the rest of their bodies
+        received, _ = read_until_closed(connect(url, b"GET /live HTTP/1.1\r\nHost: x\r\n\r\n"), 10)
+        head_of, _, body = received.partition(b"\r\n\r\n")
+        assert head_of.startswith(b"HTTP/1.1 503 ") and b"retry-after: 1" in head_of
+        assert json.loads(body)["error"]["code"] == "overloaded"
+        for sock in busy:
+            sock.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
 # 1. Slow clients: request heads and bodies are bounded in time, connections in number.
 
 

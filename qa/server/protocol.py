@@ -49,6 +49,24 @@ BAD_REQUEST_400 = (
 )
 
 
+_OVERLOADED = json.dumps(
+    {"error": {"code": "overloaded", "message": "every connection the server takes is busy: try again shortly"}}
+).encode()
+
+
+async def overloaded(scope: Any, receive: Any, send: Any) -> None:
+    """The 503 for a request past the connection cap when no idle connection can make room (uvicorn's own says
+    `Service Unavailable` in plain text), in the API's error shape."""
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(_OVERLOADED)).encode()),
+        (b"retry-after", b"1"),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": _OVERLOADED, "more_body": False})
+
+
 @dataclass(frozen=True)
 class Limits:
     """What the guarded protocol enforces on each connection of one worker process."""
@@ -115,10 +133,20 @@ class GuardedProtocol(HttpToolsProtocol):
             self._arm(self.limits.header_timeout, self._head_late)
 
     def on_headers_complete(self) -> None:
-        """The head is in: its clock stops and the body's starts."""
+        """The head is in: its clock stops and the body's starts. Past the cap, the request gets overloaded()
+        instead of uvicorn's plain-text 503 (the same test as uvicorn's; its app is swapped for this request only)."""
         self._disarm()
         self._in_head = False
-        super().on_headers_complete()
+        limit = self.limit_concurrency
+        if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
+            app, self.app, self.limit_concurrency = self.app, overloaded, None
+            self.logger.warning("Exceeded concurrency limit.")
+            try:
+                super().on_headers_complete()
+            finally:
+                self.app, self.limit_concurrency = app, limit
+        else:
+            super().on_headers_complete()
         if self.limits.body_timeout > 0 and not self.parser.should_upgrade():
             self._arm(self.limits.body_timeout + BODY_GRACE, self._body_late)
 
