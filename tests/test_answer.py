@@ -492,6 +492,7 @@ def test_the_gist_of_one_article_of_several_is_asked_of_that_article(
         encoding="utf-8",
     )
     (seeds / "bears.txt").write_text("北極熊在格陵蘭的冰原上覓食，海冰減少讓牠們更難捕獵海豹。\n", encoding="utf-8")
+    (seeds / "brief.txt").write_text("港口今日復工。\n", encoding="utf-8")  # a one-line brief
     settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
     answerer = build_pipeline(settings, embedder=embedder).answerer
     across = answerer.answer("這篇文章在講什麼？")
@@ -502,3 +503,5 @@ def test_the_gist_of_one_article_of_several_is_asked_of_that_article(
         "工會表示，罷工會持續到資方讓步為止。",
         "資方則說，工資已經高於同業，並呼籲工人盡快復工。",
     ]
+    brief = answerer.answer("What is this article about?", docs=["brief"])
+    assert [c.quote for c in brief.citations] == ["港口今日復工。"]

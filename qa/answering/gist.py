@@ -77,15 +77,16 @@ class Gist:
 
     def sentences(self, doc: str, k: int = GIST_SENTENCES) -> tuple[Sentence, ...]:
         """The document's first k sentences of its text (not captions, not ones addressed to an AI, not headings or
-        other lines too short to stand for it)."""
-        lead = sorted(
+        other lines too short to stand for it, unless it has no others: a one-line brief is its own gist)."""
+        text = sorted(
             (
                 s
                 for row in self.index.doc_rows.get(doc, ())
                 if (chunk := self.index.chunks[row]).kind == "text"
                 for s in chunk.sentences
-                if s.id not in self.withheld and len(s.text.strip()) >= _MIN_CHARS
+                if s.id not in self.withheld
             ),
             key=lambda s: s.start,
         )
+        lead = [s for s in text if len(s.text.strip()) >= _MIN_CHARS] or text
         return tuple(lead[:k])
