@@ -24,34 +24,31 @@ RESERVED_DESCRIPTORS = 64
 # The body-limit middleware answers a late body with a 408 at body_timeout; the protocol closes a connection
 # whose body is still incomplete this much later (a request the app never read, or a client dripping on).
 BODY_GRACE = 5.0
-_LATE_HEAD = b'{"error": {"code": "request_timeout", "message": "the request head did not arrive in time"}}'
-REQUEST_TIMEOUT_408 = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\nconnection: close\r\n"
-    + b"content-length: %d\r\n\r\n" % len(_LATE_HEAD)
-    + _LATE_HEAD
+
+
+def _error_body(code: str, message: str) -> bytes:
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
+
+
+def _closing_reply(status: bytes, code: str, message: str) -> bytes:
+    """A whole response, written by the protocol itself, in the API's error shape; the connection closes after it."""
+    body = _error_body(code, message)
+    head = b"HTTP/1.1 %s\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: %d\r\n\r\n"
+    return head % (status, len(body)) + body
+
+
+REQUEST_TIMEOUT_408 = _closing_reply(
+    b"408 Request Timeout", "request_timeout", "the request head did not arrive in time"
+)
+# A request the HTTP parser refused (uvicorn's body is `Invalid HTTP request received.` in plain text).
+BAD_REQUEST_400 = _closing_reply(
+    b"400 Bad Request",
+    "bad_request",
+    "the request is not valid HTTP/1.1 (its request line, a header or its body's framing)",
 )
 
 
-# A request the HTTP parser refused, in the API's error shape (uvicorn's body is `Invalid HTTP request received.` in
-# plain text); the connection is closed after it.
-_NOT_HTTP = json.dumps(
-    {
-        "error": {
-            "code": "bad_request",
-            "message": "the request is not valid HTTP/1.1 (its request line, a header or its body's framing)",
-        }
-    }
-).encode()
-BAD_REQUEST_400 = (
-    b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n"
-    + b"content-length: %d\r\n\r\n" % len(_NOT_HTTP)
-    + _NOT_HTTP
-)
-
-
-_OVERLOADED = json.dumps(
-    {"error": {"code": "overloaded", "message": "every connection the server takes is busy: try again shortly"}}
-).encode()
+_OVERLOADED = _error_body("overloaded", "every connection the server takes is busy: try again shortly")
 
 
 async def overloaded(scope: Any, receive: Any, send: Any) -> None:
