@@ -35,7 +35,7 @@ class ExtractiveAnswerer:
             if self.settings.evidence == "learned"
             else EvidenceSelector(retriever, self.settings)
         )
-        self.gist = Gist(retriever.index, retriever.index.withheld)
+        self.gist = Gist(retriever.index)
         self.short_scorer = default_scorer()  # read with the pipeline, not on the first question that asks for a value
         self._limiters: RunVar[anyio.CapacityLimiter] = RunVar(f"answer-threads-{id(self)}")
         self._asked = 0  # questions in run() now (changed only by the event loop's thread)

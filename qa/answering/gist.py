@@ -58,9 +58,8 @@ def _about_the_text(term: str) -> bool:
 class Gist:
     """The sentences that stand for a whole article: its lead."""
 
-    def __init__(self, index: Index, withheld: frozenset[str] = frozenset()) -> None:
+    def __init__(self, index: Index) -> None:
         self.index = index
-        self.withheld = withheld
 
     def evidence(self, docs: Collection[str] | None) -> tuple[list[Hit], Evidence]:
         """The passages and sentences of the gist of the one article asked about (the only one in the index, or in
@@ -84,7 +83,7 @@ class Gist:
                 for row in self.index.doc_rows.get(doc, ())
                 if (chunk := self.index.chunks[row]).kind == "text"
                 for s in chunk.sentences
-                if s.id not in self.withheld
+                if s.id not in self.index.withheld
             ),
             key=lambda s: s.start,
         )
