@@ -183,11 +183,12 @@ def test_follow_up_uses_the_previous_question(pipeline: Pipeline) -> None:
     assert any("馬克龍" in c.quote or "法國" in c.quote for c in answer.citations)
 
 
-def pipeline_of(tmp_path: Path, embedder: SentenceTransformerEmbedder, text: str) -> Pipeline:
-    """The pipeline over a corpus of one self-written document."""
+def pipeline_of(tmp_path: Path, embedder: SentenceTransformerEmbedder, text: str = "", **documents: str) -> Pipeline:
+    """The pipeline over a corpus of self-written documents: `text` as doc.txt, or each keyword's text as its id."""
     seeds = tmp_path / "seeds"
     seeds.mkdir()
-    (seeds / "doc.txt").write_text(text, encoding="utf-8")
+    for doc_id, written in (documents or {"doc": text}).items():
+        (seeds / f"{doc_id}.txt").write_text(written, encoding="utf-8")
     settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
     return build_pipeline(settings, embedder=embedder)
 
@@ -484,17 +485,14 @@ def test_a_question_about_a_subject_of_the_article_is_not_one_about_its_gist(que
 def test_the_gist_of_one_article_of_several_is_asked_of_that_article(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    (seeds / "strike.txt").write_text(
-        "碼頭工人昨日開始罷工，要求提高工資與改善工時。工會表示，罷工會持續到資方讓步為止。\n\n"
+    answerer = pipeline_of(
+        tmp_path,
+        embedder,
+        strike="碼頭工人昨日開始罷工，要求提高工資與改善工時。工會表示，罷工會持續到資方讓步為止。\n\n"
         "資方則說，工資已經高於同業，並呼籲工人盡快復工。市政府表示將居中調解。\n",
-        encoding="utf-8",
-    )
-    (seeds / "bears.txt").write_text("北極熊在格陵蘭的冰原上覓食，海冰減少讓牠們更難捕獵海豹。\n", encoding="utf-8")
-    (seeds / "brief.txt").write_text("港口今日復工。\n", encoding="utf-8")  # a one-line brief
-    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
-    answerer = build_pipeline(settings, embedder=embedder).answerer
+        bears="北極熊在格陵蘭的冰原上覓食，海冰減少讓牠們更難捕獵海豹。\n",
+        brief="港口今日復工。\n",  # a one-line brief
+    ).answerer
     across = answerer.answer("這篇文章在講什麼？")
     assert across.abstained and "one article" in (across.reason or "")
     one = answerer.answer("這篇文章在講什麼？", docs=["strike"])
