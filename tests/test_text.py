@@ -4,7 +4,7 @@ import jieba
 
 from qa.indexing.lexicon import _keys, build_lexicon
 from qa.text import folding
-from qa.text.folding import _fold, fold
+from qa.text.folding import _fold, as_written, fold
 from qa.text.language import detect_lang
 from qa.text.lexicon import english_groups, expand
 from qa.text.sentences import sentence_spans
@@ -98,3 +98,11 @@ def test_remembered_folds_and_cuts_are_those_made_afresh(article: str) -> None:
     runs += ["中" * 64, "中" * 65, "烏克蘭" * 30]
     for run in runs * 2:
         assert _cut(run) == tuple(w for w in jieba.lcut(run, HMM=False) if w.strip()), run
+
+
+def test_a_folded_word_is_found_as_the_text_writes_it() -> None:
+    assert as_written("北韩", "特朗普什麼時候訪問了北韓？") == "北韓"
+    assert as_written("北韩", "特朗普什么时候访问了北韩？") == "北韩"
+    assert as_written("nato", "Ｎａｔｏ與北約") == "Ｎａｔｏ"  # width and case folded
+    assert as_written("2012年7月", "在2012年7月時") == "2012年7月"
+    assert as_written("莫迪", "北約有什麼看法？") == "莫迪"  # not in the text: the word itself

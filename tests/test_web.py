@@ -279,13 +279,17 @@ def test_language_switch_relabels_the_page_and_is_remembered(page: Page, live_ur
 
 @pytest.mark.browser
 def test_an_abstention_looks_different_from_an_answer(page: Page, live_url: str, client: httpx.Client) -> None:
-    assert api(client, ABSTAIN)["abstained"] is True
+    expected = api(client, ABSTAIN)
+    assert expected["abstained"] is True and expected["reason"]
     page.goto(live_url + "/")
     answered = ask(page, QUESTION)
     abstained = ask(page, ABSTAIN)
     assert "abstained" in (abstained.get_attribute("class") or "")
     assert "abstained" not in (answered.get_attribute("class") or "")
     assert abstained.locator(".answer-label").inner_text().endswith("文章沒有提到")
+    # ... and says why it did not answer; an answer has no such line
+    assert abstained.locator(".abstain-reason").inner_text() == f"原因： {expected['reason']}"
+    assert answered.locator(".abstain-reason").count() == 0
     assert abstained.locator(".cite").count() == 0
     style = "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).borderTopStyle, getComputedStyle(e).color]"
     assert answered.evaluate(style) != abstained.evaluate(style)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import jieba
@@ -13,6 +13,7 @@ from qa.answering.question import Expectation, Question
 from qa.config import AnsweringSettings
 from qa.retrieval.fusion import normalise
 from qa.retrieval.retriever import Query, Retriever
+from qa.text.folding import as_written
 from qa.text.language import CJK_RE
 from qa.text.tokens import content_terms
 from qa.types import Hit, Sentence
@@ -55,6 +56,11 @@ _QUESTION_WORD_RE = re.compile(
 
 # A sentence opening with one of these spells out the one before it (an example, a reason, a list).
 _FOLLOW_ON_RE = re.compile(r"^[「（(]?(?:例如|比如|譬如|包括|其中|具体|因为|由于|原因|首先|第一)")
+
+
+def as_asked(words: Sequence[str], question: Question) -> str:
+    """Folded words of the question as the reader wrote them, joined for a reason (北韓, not the folded 北韩)."""
+    return ", ".join(as_written(w, question.text) for w in words)
 
 
 def _is_topic(question: Question) -> bool:
@@ -194,7 +200,7 @@ class EvidenceSelector:
             return Evidence((), 0.0, "no passage matches the question")
         unknown = self.stats.unknown_names(question, self.retriever.index.lexicon)
         if unknown:
-            return Evidence((), 0.0, f"the article does not mention {', '.join(unknown)}")
+            return Evidence((), 0.0, f"the article does not mention {as_asked(unknown, question)}")
         expectation = question.expectation
         terms = self.stats.terms(question, self.retriever.index.lexicon)
         ranked = self._rank(terms, query, hits)
@@ -202,7 +208,7 @@ class EvidenceSelector:
             return Evidence((), 0.0, "no sentence matches the question")
         context = " ".join(h.chunk.text for h in hits[:3])
         if not expectation.names_given(context):
-            return Evidence((), 0.0, f"the article does not mention {', '.join(expectation.given)}")
+            return Evidence((), 0.0, f"the article does not mention {as_asked(expectation.given, question)}")
         first = self._first(ranked, expectation)
         if first is None:
             return Evidence((), 0.0, f"no passage holds the {expectation.expect} the question asks for")

@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from qa.answering.alignment import points_back, runs_on
-from qa.answering.evidence import Evidence, select_by_parts
+from qa.answering.evidence import Evidence, as_asked, select_by_parts
 from qa.answering.features import Candidates, FeatureBuilder
 from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
@@ -274,9 +274,9 @@ class LearnedSelector:
     @staticmethod
     def _reason(found: Candidates, question: Question) -> str:
         if found.unknown:
-            return f"the article does not mention {', '.join(found.unknown)}"
+            return f"the article does not mention {as_asked(found.unknown, question)}"
         if found.given_missing:
-            return f"the article does not mention {', '.join(question.expectation.given)}"
+            return f"the article does not mention {as_asked(question.expectation.given, question)}"
         return "the passages found share too little with the question"
 
     def _in_order(self, sentences: list[Sentence]) -> tuple[Sentence, ...]:

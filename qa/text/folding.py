@@ -70,6 +70,21 @@ def fold(text: str) -> str:
     return _fold_short(text) if len(text) <= _MEMO_CHARS else _fold(text)
 
 
+def as_written(folded: str, text: str) -> str:
+    """The part of text that folds to `folded`, as its writer spelled it (北韓 in a Traditional question for the
+    folded 北韩), or `folded` itself when no part of the same length does (width or name variants)."""
+    size, whole = len(folded), fold(text)
+    # Folding keeps a text's length but for rare word conversions: where the word stands in the folded text it
+    # mostly stands in the text, and the text is walked only when not.
+    at = whole.find(folded)
+    if at >= 0 and len(whole) == len(text) and fold(text[at : at + size]) == folded:
+        return text[at : at + size]
+    for start in range(len(text) - size + 1):
+        if fold(text[start : start + size]) == folded:
+            return text[start : start + size]
+    return folded
+
+
 @lru_cache(maxsize=4096)
 def _fold_short(text: str) -> str:
     return _fold(text)

@@ -247,6 +247,14 @@ function addTurn(question) {
         label.classList.add("visually-hidden");
       }
       answerText(text, answer);
+      if (answer.abstained && answer.reason) {
+        // Why the service did not answer (the article does not mention X, no passage holds the date asked for, ...):
+        // the reader can reword or ask about something else.
+        const why = el("p", { cls: "abstain-reason" });
+        why.append(el("span", { cls: "abstain-reason-label", i18n: "reason" }), " ");
+        why.append(el("span", { cls: "abstain-reason-text", text: answer.reason }));
+        text.after(why);
+      }
       if (answer.short_answer && !answer.abstained) {
         // The value asked for (a date, number, name), quoted from a cited sentence: shown as text, in bold.
         text.before(el("p", { cls: "short-answer", text: answer.short_answer.text }));
