@@ -158,6 +158,64 @@ def test_save_swaps_atomically_and_leaves_no_temporary_folders(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["idx"]
 
 
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_what_the_index_and_the_library_write_another_user_can_read(
+    tmp_path: Path, seeds_dir: Path, embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service that runs as another user than the one who rebuilds the index or adds documents reads what they
+    wrote: new folders and files get a plain write's permissions (the umask's), not the owner-only ones of Python's
+    temporary files that the atomic writes start from; a file replaced keeps its own."""
+    import os
+
+    from qa.indexing import durable
+
+    monkeypatch.setattr(durable, "_UMASK", 0o022)  # read at import; the process's below, for files written in place
+    old = os.umask(0o022)
+    try:
+        sources = Sources(seeds_dir, tmp_path / "library")
+        index = save(build(sources, embedder), tmp_path / "index")
+        brief = NewDocument(id="brief", text="港口簡報。碼頭復工。")
+        index = add_document(index, tmp_path / "index", sources, brief, embedder).index
+        written = [tmp_path / "index", *(tmp_path / "index").rglob("*"), *(tmp_path / "library").glob("brief.*")]
+        folders, files = [p for p in written if p.is_dir()], [p for p in written if p.is_file()]
+        assert {str(p): _mode(p) for p in folders} == {str(p): 0o755 for p in folders}
+        assert {str(p): _mode(p) for p in files} == {str(p): 0o644 for p in files}
+        (tmp_path / "index" / "manifest.json").chmod(0o640)  # a deployment's own choice stays through a replacement
+        add_document(index, tmp_path / "index", sources, NewDocument(id="more", text="又一篇簡報。"), embedder)
+    finally:
+        os.umask(old)
+    assert _mode(tmp_path / "index" / "manifest.json") == 0o640
+
+
+def test_a_rebuild_of_a_read_only_index_leaves_no_old_copy_behind(tmp_path: Path, seeds_dir: Path) -> None:
+    """An index folder a deployment made read-only (to its owner, too) is swapped out by a rebuild and removed, not
+    left beside it as .index.old-*; the new one keeps its permissions. Root ignores them: the rebuild then runs
+    without the capabilities that let it (setpriv)."""
+    import os
+    import subprocess
+    import sys
+
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("root ignores permissions, and setpriv (util-linux) is not here to drop that")
+    as_owner = ["setpriv", "--inh-caps=-all", "--bounding-set=-all"] if os.geteuid() == 0 else []
+    shutil.copytree(seeds_dir, tmp_path / "seeds")
+    build_cli = [sys.executable, "-m", "qa.cli", "index", "build", "--seeds-dir", str(tmp_path / "seeds")]
+    build_cli += ["--index-dir", str(tmp_path / "index"), "--library-dir", str(tmp_path / "library")]
+    subprocess.run(build_cli, check=True, capture_output=True)
+    for path in [tmp_path / "index", *(tmp_path / "index").rglob("*")]:
+        path.chmod(path.stat().st_mode & ~0o222)
+    with (next((tmp_path / "seeds").glob("*.txt"))).open("a", encoding="utf-8") as article:
+        article.write("\n編者按：本文有一處更正。\n")
+    done = subprocess.run([*as_owner, *build_cli], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".index")) == [".index.lock"]
+    assert "本文有一處更正" in "".join(s.text for s in load(tmp_path / "index").sentences)
+    assert _mode(tmp_path / "index") == 0o555
+
+
 def test_sentence_positions_stay_right_over_many_additions_and_a_removal(
     tmp_path: Path, seeds_dir: Path, index_dir: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

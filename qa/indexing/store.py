@@ -30,7 +30,7 @@ from typing import IO, Any
 import numpy as np
 
 from qa.errors import IndexUnusable, IndexWriteError, ReindexBusy
-from qa.indexing.durable import sync_dir, sync_file, write_atomic
+from qa.indexing.durable import mode_for, remove_tree, sync_dir, sync_file, write_atomic
 from qa.indexing.frequencies import LARGE_SEGMENT_CHARS, TermTable, term_table
 from qa.indexing.postings import Postings
 from qa.indexing.segment_files import load_segment, save_segment, verify_segment
@@ -412,12 +412,14 @@ def _swap_in(index_dir: Path, fill: Callable[[Path], dict[str, Any]]) -> dict[st
     index_dir = index_dir.resolve()
     try:
         index_dir.parent.mkdir(parents=True, exist_ok=True)
+        mode = mode_for(index_dir, folder=True)  # given to the new folder once it is filled
         tmp = Path(tempfile.mkdtemp(prefix=f".{index_dir.name}.tmp-", dir=index_dir.parent))
     except OSError as exc:
         raise _write_error(exc, index_dir) from exc
     try:
         manifest = fill(tmp)
         sync_file(tmp / MANIFEST)  # its segments were synced as they were written
+        os.chmod(tmp, mode)
         sync_dir(tmp)
         old = index_dir.with_name(f".{index_dir.name}.old-{os.getpid()}-{time.monotonic_ns()}")
         moved = index_dir.exists()
@@ -430,11 +432,11 @@ def _swap_in(index_dir: Path, fill: Callable[[Path], dict[str, Any]]) -> dict[st
                 old.rename(index_dir)
             raise
         sync_dir(index_dir.parent)
-        shutil.rmtree(old, ignore_errors=True)
+        remove_tree(old)
     except OSError as exc:
         raise _write_error(exc, index_dir) from exc
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp)
     return manifest
 
 
@@ -453,7 +455,7 @@ def append(
         manifest = new_manifest({**index.manifest, "sources": sources}, written, removed)
         _replace_manifest(index_dir, manifest)
     except OSError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
+        remove_tree(folder)
         raise _write_error(exc, index_dir) from exc
     return Index.grown(index, manifest, segment, removed)
 
@@ -495,10 +497,10 @@ def merge_small(
         manifest = new_manifest(index.manifest, written, still_removed)
         _replace_manifest(index_dir, manifest)
     except OSError as exc:  # a full disk: the folded segments stay; no half-written merged one is left behind
-        shutil.rmtree(index_dir / SEGMENTS / merged.id, ignore_errors=True)
+        remove_tree(index_dir / SEGMENTS / merged.id)
         raise _write_error(exc, index_dir) from exc
     for segment in fold:
-        shutil.rmtree(index_dir / SEGMENTS / segment.id, ignore_errors=True)
+        remove_tree(index_dir / SEGMENTS / segment.id)
     return Index(manifest, tuple(s for s, _ in written), still_removed)
 
 
