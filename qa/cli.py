@@ -48,6 +48,8 @@ def cmd_index_build(args: argparse.Namespace) -> int:
         f"built {settings.index_dir}: {counts['chunks']} chunks, {counts['sentences']} sentences "
         f"from {counts['documents']} documents in {time.perf_counter() - started:.1f}s"
     )
+    for left_out in manifest.get("skipped", []):
+        print(f"not indexed: {left_out['file']}: {left_out['reason']}", file=sys.stderr)
     return 0
 
 

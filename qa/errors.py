@@ -10,7 +10,11 @@ class QAError(Exception):
 
 
 class SourceError(QAError, ValueError):
-    """The seeds folder or one of its files cannot be used."""
+    """The seeds folder or one of its files cannot be used; `reason` says why without the file's path."""
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
 
 
 class IndexUnusable(QAError, RuntimeError):

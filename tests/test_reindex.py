@@ -52,10 +52,29 @@ def test_admin_reindex_swaps_the_index_while_requests_keep_answering(
         assert {d["id"] for d in docs} == {"polar", "2025-11-06-trump-ceasefire-diplomacy"}
         answer = httpx.post(f"{url}/ask", json={"question": "北極熊在哪裡覓食？"}, timeout=60).json()
         assert answer["citations"] and answer["citations"][0]["doc"] == "polar"
-        # A broken seeds folder: the rebuild fails clearly and the old index keeps serving.
+        # A file that cannot be read is left out, named, and the others are served: one bad file of an archive does
+        # not keep the rest from being indexed.
         (seeds_copy / "broken.txt").write_bytes(b"\xff\xfe\xfa")
+        (seeds_copy / "blank.txt").write_text("\n  \n", encoding="utf-8")
+        rebuilt = httpx.post(f"{url}/admin/reindex", headers=ADMIN, timeout=300)
+        assert rebuilt.status_code == 200, rebuilt.text
+        assert rebuilt.json()["counts"]["documents"] == 2
+        assert rebuilt.json()["skipped"] == [
+            {"file": "seeds/blank.txt", "reason": "empty"},
+            {"file": "seeds/broken.txt", "reason": "not valid UTF-8 (byte 0xff at 0)"},
+        ]
+        ready = httpx.get(f"{url}/ready", timeout=10)
+        assert ready.status_code == 200 and ready.json()["detail"] == (
+            "2 source file(s) not indexed: seeds/blank.txt (empty); seeds/broken.txt (not valid UTF-8 (byte 0xff at 0))"
+        )
+        assert httpx.post(f"{url}/ask", json={"question": "北極熊在哪裡覓食？"}, timeout=60).status_code == 200
+        # No file that can be read: the rebuild fails clearly and the old index keeps serving.
+        for path in seeds_copy.glob("*.txt"):
+            if path.name not in ("broken.txt", "blank.txt"):
+                path.unlink()
         failed = httpx.post(f"{url}/admin/reindex", headers=ADMIN, timeout=300)
         assert failed.status_code == 422 and "still serving" in failed.json()["error"]["message"]
+        assert "seeds/broken.txt: not valid UTF-8" in failed.json()["error"]["message"]
         assert httpx.post(f"{url}/ask", json={"question": "北極熊在哪裡覓食？"}, timeout=60).status_code == 200
 
 

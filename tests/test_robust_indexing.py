@@ -11,6 +11,7 @@ import pytest
 from qa.app import build_pipeline
 from qa.config import Settings
 from qa.indexing.build import build
+from qa.indexing.chunking import ChunkerSettings
 from qa.indexing.lexicon import build_lexicon
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 
@@ -55,3 +56,53 @@ def test_an_index_builds_over_documents_with_those_names(
     assert not answer.abstained and any("天然氣" in c.quote for c in answer.citations)
     answer = pipeline.answerer.answer("How many floors did the Northwestern National Bank Building have?")
     assert not answer.abstained and any(c.doc == "bank" for c in answer.citations)
+
+
+def test_files_that_cannot_be_read_are_left_out_named_and_the_rest_served(
+    tmp_path: Path, article_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """One unreadable file of an archive (not UTF-8, empty, a sidecar that is not JSON, an id another file has) is
+    left out of the index with its reason in the manifest; the others are indexed and served, and the service starts
+    (it used to stay not ready, retrying, for as long as the file was there). Left as it is, the file does not make
+    the index stale; mended, it is indexed at the next start."""
+    from qa.errors import SourceError
+    from qa.indexing.freshness import open_index, staleness
+    from qa.indexing.sources import Sources
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(article_path, seeds)
+    (seeds / "latin.txt").write_bytes("café au lait".encode("latin-1"))
+    (seeds / "blank.txt").write_text(" \n\n", encoding="utf-8")
+    (seeds / "notes.txt").write_text("港口今日照常運作。", encoding="utf-8")
+    (seeds / "notes.json").write_text("{title: 港口}", encoding="utf-8")
+    (seeds / "brief.txt").write_text("第一份簡報。", encoding="utf-8")
+    (seeds / "brief.md").write_text("同名的第二份簡報。", encoding="utf-8")
+    sources = Sources(seeds, tmp_path / "library")
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
+
+    pipeline = build_pipeline(settings, embedder=embedder)
+
+    assert set(pipeline.index.documents) == {article_path.stem, "brief"}
+    assert pipeline.index.manifest["skipped"] == [
+        {"file": "seeds/blank.txt", "reason": "empty"},
+        {"file": "seeds/brief.txt", "reason": "its id 'brief' is seeds/brief.md's"},
+        {"file": "seeds/latin.txt", "reason": "not valid UTF-8 (byte 0xe9 at 3)"},
+        {
+            "file": "seeds/notes.txt",
+            "reason": "its notes.json is not valid JSON (Expecting property name enclosed in double quotes, line 1)",
+        },
+    ]
+    answer = pipeline.answerer.answer("歐盟第19輪對俄制裁首次瞄準哪個產業？")
+    assert not answer.abstained and any("天然氣" in c.quote for c in answer.citations)
+    assert staleness(pipeline.index.manifest, sources, embedder.model_id, ChunkerSettings()) is None
+
+    (seeds / "notes.json").write_text('{"title": "港口"}', encoding="utf-8")
+    mended = open_index(tmp_path / "index", sources, embedder)
+    assert "notes" in mended.documents and len(mended.manifest["skipped"]) == 3
+
+    for path in seeds.iterdir():
+        if path.name not in ("latin.txt", "blank.txt"):
+            path.unlink()
+    with pytest.raises(SourceError, match=r"no source file can be indexed \(seeds/blank.txt: empty; seeds/latin"):
+        build(seeds, embedder)

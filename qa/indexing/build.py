@@ -13,7 +13,7 @@ from typing import Any
 from qa.errors import IndexUnusable
 from qa.indexing.chunking import ChunkerSettings
 from qa.indexing.segments import Segment, build_segment
-from qa.indexing.sources import Sources, as_sources
+from qa.indexing.sources import Sources, Unreadable, as_sources
 from qa.indexing.store import FORMAT_VERSION, Index, read_manifest, write_lock, write_streamed
 from qa.text.tokens import tokenizer_signature
 from qa.types import Document, Embedder
@@ -58,8 +58,9 @@ def build(
     chunker = chunker or ChunkerSettings()
     sources = as_sources(sources)
     started = time.perf_counter()
-    segments = tuple(_segments(sources, embedder, chunker, progress))
-    manifest = base_manifest(sources, embedder, chunker)
+    documents, skipped = _readable(sources)
+    segments = tuple(_segments(documents, embedder, chunker, progress))
+    manifest = {**base_manifest(sources, embedder, chunker), "skipped": [u.as_dict() for u in skipped]}
     manifest["build_seconds"] = round(time.perf_counter() - started, 3)
     return Index(manifest, segments)
 
@@ -87,15 +88,26 @@ def build_into(
             committed = {}
         for line in sources.settle(committed):
             log.warning("library: %s", line)
-        base = base_manifest(sources, embedder, chunker)
-        manifest = write_streamed(base, _segments(sources, embedder, chunker, progress), index_dir)
+        documents, skipped = _readable(sources)
+        base = {**base_manifest(sources, embedder, chunker), "skipped": [u.as_dict() for u in skipped]}
+        manifest = write_streamed(base, _segments(documents, embedder, chunker, progress), index_dir)
     log.info("index built in %.1fs", time.perf_counter() - started)
     return manifest
 
 
-def _segments(sources: Sources, embedder: Embedder, chunker: ChunkerSettings, progress: bool) -> Iterator[Segment]:
+def _readable(sources: Sources) -> tuple[list[tuple[Document, str]], list[Unreadable]]:
+    """The documents to index, and the files left out (each logged: the index serves the others)."""
+    documents, skipped = sources.documents()
+    for u in skipped:
+        log.error("source file %s is not indexed: %s", u.file, u.reason)
+    return documents, skipped
+
+
+def _segments(
+    documents: list[tuple[Document, str]], embedder: Embedder, chunker: ChunkerSettings, progress: bool
+) -> Iterator[Segment]:
     done = 0
-    for origin, batch in _batches(sources.documents()):
+    for origin, batch in _batches(documents):
         yield build_segment(new_segment_id(), batch, embedder, chunker=chunker, embed_floor=EMBED_FLOOR, origin=origin)
         done += len(batch)
         if progress:

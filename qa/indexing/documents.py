@@ -20,21 +20,23 @@ def read_source(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise SourceError(f"{path} is not valid UTF-8: {exc}") from exc
+        where = f"byte 0x{exc.object[exc.start]:02x} at {exc.start}"
+        raise SourceError(f"{path} is not valid UTF-8: {exc}", reason=f"not valid UTF-8 ({where})") from exc
 
 
 def load_document(path: Path) -> Document:
     """Read one source file and its optional sidecar `<name>.json` ({"title": ..., "date": ...})."""
     text = read_source(path)
     if not text.strip():
-        raise SourceError(f"{path} is empty")
+        raise SourceError(f"{path} is empty", reason="empty")
     meta: dict[str, str] = {}
     sidecar = path.with_suffix(".json")
     if sidecar.is_file():
         try:
             loaded = json.loads(sidecar.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise SourceError(f"{sidecar} is not valid JSON: {exc}") from exc
+            reason = f"its {sidecar.name} is not valid JSON ({exc.msg}, line {exc.lineno})"
+            raise SourceError(f"{sidecar} is not valid JSON: {exc}", reason=reason) from exc
         meta = {k: str(v) for k, v in loaded.items() if k in ("title", "date")}
     header = _DATE_HEADER_RE.match(text)
     return Document(

@@ -27,6 +27,18 @@ DOCUMENT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """A source file left out of the index, and why (recorded in the manifest's `skipped`)."""
+
+    file: str  # "<seeds|library>/<file name>"
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The manifest's entry."""
+        return {"file": self.file, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class Sources:
     """Where documents come from: seeds (read only to the service) and the library (written by ingestion)."""
 
@@ -43,18 +55,30 @@ class Sources:
             return []
         return sorted(p for p in self.library_dir.iterdir() if p.is_file() and p.suffix in SOURCE_SUFFIXES)
 
-    def documents(self) -> list[tuple[Document, str]]:
-        """Every document with its origin ("seeds" or "library"); SourceError on a clash of ids."""
+    def documents(self) -> tuple[list[tuple[Document, str]], list[Unreadable]]:
+        """Every document with its origin ("seeds" or "library"), and the files left out: one that cannot be read
+        (not UTF-8, empty, a sidecar that is not JSON) or whose id an earlier file has. One bad file of an archive
+        does not keep the others from being served; SourceError only when no file at all can be read."""
         found: list[tuple[Document, str]] = []
-        seen: dict[str, Path] = {}
+        skipped: list[Unreadable] = []
+        seen: dict[str, str] = {}
         for origin, paths in (("seeds", self.seed_paths()), ("library", self.library_paths())):
             for path in paths:
-                doc = _with_url(load_document(path), path)
+                name = f"{origin}/{path.name}"
+                try:
+                    doc = _with_url(load_document(path), path)
+                except SourceError as exc:
+                    skipped.append(Unreadable(name, exc.reason))
+                    continue
                 if doc.id in seen:
-                    raise SourceError(f"document id {doc.id!r} is used by both {seen[doc.id]} and {path}")
-                seen[doc.id] = path
+                    skipped.append(Unreadable(name, f"its id {doc.id!r} is {seen[doc.id]}'s"))
+                    continue
+                seen[doc.id] = name
                 found.append((doc, origin))
-        return found
+        if not found:
+            why = "; ".join(f"{u.file}: {u.reason}" for u in skipped)
+            raise SourceError(f"no source file can be indexed ({why})")
+        return found, skipped
 
     def fingerprint(self) -> dict[str, str]:
         """Each source file (and sidecar), by folder role and name, mapped to its sha256."""

@@ -205,11 +205,21 @@ class DocumentsResponse(BaseModel):
     index: dict[str, Any]
 
 
+class SkippedSource(BaseModel):
+    """A source file the index left out, and why."""
+
+    file: str = Field(description="`seeds/<name>` or `library/<name>`")
+    reason: str = Field(description="e.g. `not valid UTF-8 (byte 0xe9 at 3)`, `empty`")
+
+
 class ReindexResponse(BaseModel):
     """The index now serving."""
 
     built_at: str
     counts: dict[str, int]
+    skipped: list[SkippedSource] = Field(
+        default_factory=list, description="Source files left out (unreadable): the others are served"
+    )
 
 
 class HealthResponse(BaseModel):
@@ -217,7 +227,9 @@ class HealthResponse(BaseModel):
 
     status: Literal["ok", "loading", "failed"]
     ready: bool
-    detail: str | None = None
+    detail: str | None = Field(
+        None, description="Why not ready; when ready, the source files the index left out (unreadable), if any"
+    )
 
 
 class ErrorBody(BaseModel):

@@ -51,12 +51,24 @@ async def reindex(_: PipelineDep, state: StateDep) -> ReindexResponse:
         status, code = (507, "insufficient_storage") if exc.kind == "no_space" else (503, "index_not_writable")
         raise ApiError(status, code, f"{exc}; the previous index is still serving") from exc
     manifest = fresh.index.manifest
-    return ReindexResponse(built_at=manifest["built_at"], counts=manifest["counts"])
+    return ReindexResponse(
+        built_at=manifest["built_at"], counts=manifest["counts"], skipped=manifest.get("skipped", [])
+    )
+
+
+def not_indexed(skipped: list[dict[str, str]], shown: int = 5) -> str | None:
+    """What a ready server says of the source files its index left out (unreadable ones: its logs name each), if any."""
+    if not skipped:
+        return None
+    named = "; ".join(f"{u['file']} ({u['reason']})" for u in skipped[:shown])
+    more = f"; and {len(skipped) - shown} more" if len(skipped) > shown else ""
+    return f"{len(skipped)} source file(s) not indexed: {named}{more}"
 
 
 def _readiness(state: State, headers: dict[str, str] | None = None) -> JSONResponse:
     if state.pipeline is not None:
-        return JSONResponse(HealthResponse(status="ok", ready=True).model_dump())
+        detail = not_indexed(state.pipeline.index.manifest.get("skipped", []))
+        return JSONResponse(HealthResponse(status="ok", ready=True, detail=detail).model_dump())
     status: Literal["failed", "loading"] = "failed" if state.error else "loading"
     body = HealthResponse(status=status, ready=False, detail=state.error).model_dump()
     return JSONResponse(body, status_code=503, headers=headers)
