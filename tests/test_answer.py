@@ -472,6 +472,16 @@ def test_a_question_about_the_whole_article_is_answered_with_its_lead(pipeline: 
 
 
 @pytest.mark.parametrize(
+    "question", ["Basically, what's the story about?", "總的來說，這篇評論在講什麼？", "Quickly: summarize the piece"]
+)
+def test_a_filler_word_leaves_a_question_about_the_whole_article_one(question: str) -> None:
+    from qa.answering.gist import asks_gist
+    from qa.answering.question import Question
+
+    assert asks_gist(Question.parse(question))
+
+
+@pytest.mark.parametrize(
     "question",
     ["What does the article say about NATO?", "北約的主要目標是什麼？", "文章提到哪些國家？", "用兩句話說說北約的策略"],
 )
