@@ -102,6 +102,30 @@ def test_a_short_answer_is_said_in_english_only_when_it_can_be_plainly(
     assert in_english(ShortAnswer(text=value, start=at, end=at + len(value), doc="d"), cited) == english
 
 
+def test_an_english_answer_says_in_english_whom_its_chinese_quote_names() -> None:
+    """A quote that names 貝森特 alone, of an article that gave his English once before (美國財長貝森特（Scott
+    Bessent）): the English reader is told whom it names. A translated name (歐盟, European Union) sounds like nothing
+    and is not glossed; a quote that gives the English itself needs no gloss; a Chinese answer gets none."""
+    from qa.answering.compose import compose
+    from qa.answering.english import names_in_english
+
+    text = "美國財長貝森特（Scott Bessent）表示將加強制裁。歐盟（European Union）同步跟進。貝森特還表示，歐盟準備好了。"
+    later = text.index("貝森特還")
+    cited = Citation(1, "d", "d:c0", text[later:], later, len(text))
+    names = names_in_english([cited], {"d": text})
+    assert names == [("貝森特", "Scott Bessent")]
+    assert compose("en", [cited], None, names) == (
+        "According to the article (quoted in the original Chinese): 「貝森特還表示，歐盟準備好了。」[1] "
+        "Names in English, as the article gives them: 貝森特 = Scott Bessent."
+    )
+    first = Citation(1, "d", "d:c0", text[: text.index("。") + 1], 0, text.index("。") + 1)
+    assert names_in_english([first], {"d": text}) == []  # it gives the English itself
+    simplified = text.replace("貝森特還", "贝森特还")
+    assert names_in_english([Citation(1, "d", "d:c0", "贝森特还表示。", 0, 7)], {"d": simplified}) == [
+        ("贝森特", "Scott Bessent")  # as the quote writes it
+    ]
+
+
 def test_an_english_answer_quoting_english_text_does_not_call_it_chinese() -> None:
     from qa.answering.compose import compose
     from qa.types import Citation

@@ -36,14 +36,22 @@ def citations_for(sentences: Sequence[Sentence]) -> tuple[Citation, ...]:
     )
 
 
-def compose(lang: Lang, citations: Sequence[Citation], short: ShortAnswer | None = None) -> str:
+def compose(
+    lang: Lang,
+    citations: Sequence[Citation],
+    short: ShortAnswer | None = None,
+    names: Sequence[tuple[str, str]] = (),
+) -> str:
     """The answer text: a lead-in, then each quoted sentence followed by its marker. An English question about a
-    Chinese article also gets its short answer said in English first, when it can be (qa/answering/english.py)."""
+    Chinese article also gets its short answer said in English first, when it can be, and after the quotes the names
+    they hold as the article gives them in English (`names`: qa/answering/english.py)."""
     if lang == "en":
         chinese = [bool(CJK_RE.search(c.quote)) for c in citations]
         body = " ".join(
             f"「{c.quote}」[{c.n}]" if zh else f"“{c.quote}”[{c.n}]" for c, zh in zip(citations, chinese, strict=True)
         )
+        if names:
+            body += " Names in English, as the article gives them: " + "; ".join(f"{n} = {e}" for n, e in names) + "."
         if all(chinese):
             return _in_short(short, citations) + EN_LEAD_IN_QUOTING["Chinese"] + body
         return _in_short(short, citations) + (EN_LEAD_IN_QUOTING["mixed"] if any(chinese) else LEAD_IN["en"]) + body

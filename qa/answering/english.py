@@ -1,12 +1,20 @@
 """A short answer's value said in English, for an English question about a Chinese article: dates (2025年10月30日:
 October 30, 2025), numbers and ranges (100至150架: 100 to 150; 4億: 400 million; 近50%: nearly 50%) and names the
 article itself gives in English in brackets (貝森特（Scott Bessent）: Scott Bessent). None when it cannot say it
-plainly; the quoted sentence stays the answer either way."""
+plainly; the quoted sentence stays the answer either way.
+
+And the names a quoted sentence holds that the article gives in English elsewhere (it writes 美國財長貝森特（Scott
+Bessent） once, then 貝森特 alone): an English reader of a Chinese quote learns whom it names."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
+from qa.text.folding import as_written, fold
+from qa.text.language import CJK
+from qa.text.transliteration import chinese_skeleton, english_skeleton, similarity
 from qa.types import Citation, ShortAnswer
 
 MONTHS = "January February March April May June July August September October November December".split()
@@ -122,3 +130,42 @@ def _bracketed(short: ShortAnswer, cited: Citation) -> str | None:
     after = cited.quote[short.end - cited.start :]
     m = _BRACKETED_RE.match(after)
     return m.group(1).strip() if m else None
+
+
+# A run of Chinese, then in brackets the English the article gives it (貝森特（Scott Bessent）,
+# 特朗普（Donald Trump，又譯川普）).
+_GIVEN_RE = re.compile(f"([{CJK}]+)\\s*[（(]([A-Za-z][A-Za-z .'’-]{{1,60}}?)(?:[，,;；][^）)]*)?[）)]")
+# The end of the run that sounds most like the English is its name, when it sounds like it at least this much
+# (transliteration.similarity: 美國財長貝森特 ~ Bessent: 贝森特 0.96; 英國首相斯塔默 ~ Starmer: 斯塔默 0.66);
+# a translated name (歐盟, European Union) sounds like nothing and is left out. Two characters sound like a word by
+# chance more easily (歐盟 ~ Union 0.67): they must sound like it more (呂特 ~ Rutte 0.93).
+NAME_LIKENESS = 0.6
+SHORT_NAME_LIKENESS = 0.8
+# Most names glossed in one answer.
+MOST_NAMES = 5
+
+
+@lru_cache(maxsize=256)
+def given_in_english(text: str) -> tuple[tuple[str, str], ...]:
+    """The names a text gives in English in brackets: (the name, folded; its English), in the text's order."""
+    out: dict[str, str] = {}
+    for m in _GIVEN_RE.finditer(text):
+        run, english = fold(m.group(1)), m.group(2).strip()
+        heard = [english_skeleton(english), english_skeleton(english.split()[-1])]
+        ends = [run[-k:] for k in range(2, min(len(run), 8) + 1)]
+        scored = [(max(similarity(h, chinese_skeleton(end)) for h in heard), len(end), end) for end in ends]
+        if scored and (best := max(scored))[0] >= (SHORT_NAME_LIKENESS if best[1] == 2 else NAME_LIKENESS):
+            out.setdefault(best[2], english)
+    return tuple(out.items())
+
+
+def names_in_english(citations: Sequence[Citation], texts: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(a name as a quote writes it, its English) for the names the quotes hold that their article gives in English
+    in brackets, where the quote does not give it itself; at most MOST_NAMES."""
+    out: dict[str, tuple[str, str]] = {}
+    for c in citations:
+        folded = fold(c.quote)
+        for name, english in given_in_english(texts.get(c.doc, "")):
+            if name in folded and english.lower() not in c.quote.lower() and english not in out:
+                out[english] = (as_written(name, c.quote), english)
+    return list(out.values())[:MOST_NAMES]

@@ -11,6 +11,7 @@ import anyio.lowlevel
 from anyio.lowlevel import RunVar
 
 from qa.answering.compose import abstention, citations_for, compose
+from qa.answering.english import names_in_english
 from qa.answering.evidence import Evidence, EvidenceSelector
 from qa.answering.gist import Gist, asks_gist
 from qa.answering.learned import LearnedSelector
@@ -131,7 +132,13 @@ class ExtractiveAnswerer:
             if question and citations and not evidence.abstained
             else None
         )
-        text = compose(lang, citations, short) if citations else abstention(lang)
+        documents = self.retriever.index.documents
+        names = (
+            names_in_english(citations, {c.doc: documents[c.doc].text for c in citations if c.doc in documents})
+            if lang == "en" and citations
+            else []
+        )
+        text = compose(lang, citations, short, names) if citations else abstention(lang)
         timings = {**timings, "total_ms": (time.perf_counter() - started) * 1000}
         return Answer(
             answer=text,
