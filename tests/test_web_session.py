@@ -96,6 +96,7 @@ def test_a_token_is_given_only_to_this_sites_own_pages(app_client: TestClient) -
         {},
         {"Origin": "https://news.example"},
         {"Origin": "null"},
+        {"Origin": "http://[::1"},  # not a URL: was a 500 (urlsplit raised)
         {"Sec-Fetch-Site": "cross-site"},
         {"Sec-Fetch-Site": "same-site"},
     ]:

@@ -119,7 +119,11 @@ def from_this_site(scope: Scope) -> bool:
     origin = headers.get("origin")
     if origin is not None:
         # Only the host and port: behind a proxy that ends TLS the scheme the server sees is not the browser's.
-        return urlsplit(origin).netloc.lower() == headers.get("host", "").lower() != ""
+        try:
+            netloc = urlsplit(origin).netloc
+        except ValueError:  # not a URL (`http://[::1`): no page of ours sent it
+            return False
+        return netloc.lower() == headers.get("host", "").lower() != ""
     return site is not None
 
 

@@ -21,7 +21,9 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
 # Only flat file names with known types: no paths, so nothing outside qa/web/ can be reached.
-_ASSET_RE = re.compile(r"[a-z0-9][a-z0-9-]*\.(js|css|svg)")
+# At most 64 characters before the suffix: a longer name is no file of ours, and one past the filesystem's limit made
+# the check for it raise (ENAMETOOLONG: a 500).
+_ASSET_RE = re.compile(r"[a-z0-9][a-z0-9-]{0,63}\.(js|css|svg)")
 _MEDIA_TYPES = {
     "js": "text/javascript; charset=utf-8",
     "css": "text/css; charset=utf-8",
@@ -87,7 +89,7 @@ def _asset(name: str, *, cross_origin: bool = False) -> Response:
     match = _ASSET_RE.fullmatch(name)
     path = WEB_DIR / name
     if match is None or not path.is_file():
-        raise ApiError(404, "not_found", f"no file {name!r}")
+        raise ApiError(404, "not_found", f"no file {name[:100]!r}")
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
     if cross_origin:
         # widget.js is loaded by <script> tags on other sites.
