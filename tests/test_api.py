@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import time
 from typing import Any
 
@@ -129,12 +130,58 @@ def test_top_k_past_the_configured_most_gets_one_error_whichever_check_finds_it(
             "unsupported_media_type",
         ),
         ({"data": {"question": "北約"}}, 415, "unsupported_media_type"),  # a form
+        (  # compressed: no route reads it (a gzip body was 400 "not UTF-8", a plain one labelled br was read as plain)
+            {
+                "content": gzip.compress('{"question": "北約"}'.encode()),
+                "headers": {"content-type": "application/json", "content-encoding": "gzip"},
+            },
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            {
+                "content": '{"question": "北約"}'.encode(),
+                "headers": {"content-type": "application/json", "content-encoding": "br"},
+            },
+            415,
+            "unsupported_media_type",
+        ),
         ({"json": ["question"]}, 422, "invalid_request"),
         ({"json": None}, 422, "invalid_request"),
     ],
 )
 def test_bad_ask_input_is_a_clear_4xx(client: httpx.Client, kwargs: dict[str, Any], status: int, code: str) -> None:
     assert_error(client.post("/ask", **kwargs), status, code)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 5000 + b"]" * 5000, b'{"question": "q", "top_k": 1' + b"0" * 5000 + b"}"],
+    ids=["nested too deep", "a number too long"],
+)
+def test_a_body_json_cannot_read_is_said_to_be_so_not_called_not_utf8(client: httpx.Client, body: bytes) -> None:
+    """UTF-8 text that the JSON parser gives up on (FastAPI's `There was an error parsing the body`) was answered
+    as `not UTF-8 text`; under /v1 it was `bad_request` in FastAPI's words."""
+    from qa.server.errors import UNREADABLE_BODY
+
+    headers = {"content-type": "application/json"}
+    reply = assert_error(client.post("/ask", content=body, headers=headers), 400, "invalid_json")
+    assert reply["message"] == UNREADABLE_BODY
+    openai = client.post("/v1/chat/completions", content=body, headers=headers)
+    assert openai.status_code == 400
+    assert openai.json()["error"] == {
+        "message": UNREADABLE_BODY,
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "invalid_json",
+    }
+
+
+def test_a_refused_cross_origin_preflight_answers_in_the_apis_shape(client: httpx.Client) -> None:
+    """Starlette's refusal was the plain text `Disallowed CORS origin`."""
+    asked = {"Origin": "https://not-allowed.example", "Access-Control-Request-Method": "POST"}
+    reply = assert_error(client.options("/ask", headers=asked), 400, "cors_refused")
+    assert "origin" in reply["message"] and "QA_ALLOWED_ORIGINS" in reply["message"]
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qa.config import Settings
 from qa.errors import IndexUnusable
-from qa.server.errors import STATUS_CODES, ApiError, error_response
+from qa.server.errors import STATUS_CODES, UNREADABLE_BODY, ApiError, error_response, unreadable_body
 from qa.server.metrics import Metrics
 from qa.server.middleware.stack import install_middleware
 from qa.server.openapi import document_errors, install_docs
@@ -141,9 +141,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 400 and exc.detail == _FASTAPI_BODY_ERROR:
-            # FastAPI's word for a JSON body that does not decode (it is not UTF-8).
-            return error_response(400, "invalid_json", "the request body is not valid JSON: it is not UTF-8 text")
+        if unreadable_body(exc.status_code, exc.detail):
+            return error_response(400, "invalid_json", UNREADABLE_BODY)
         code = STATUS_CODES.get(exc.status_code, "error")
         return error_response(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None))
 
@@ -151,10 +150,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return error_response(500, "internal_error", "an unexpected error occurred; it has been logged")
-
-
-# What FastAPI raises (HTTP 400) when a JSON body cannot be decoded as text.
-_FASTAPI_BODY_ERROR = "There was an error parsing the body"
 
 
 def _not_json(request: Request, errors: Sequence[dict[str, Any]]) -> bool:

@@ -46,3 +46,16 @@ def error_response(
     if details:
         body["details"] = details
     return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+# What FastAPI raises (HTTP 400) for a body its JSON parsing fails on otherwise than as JSON: bytes that are not UTF-8,
+# nesting deeper than the parser recurses, a number longer than Python reads (4,300 digits).
+_FASTAPI_BODY_ERROR = "There was an error parsing the body"
+UNREADABLE_BODY = (
+    "the request body is not valid JSON: it is not UTF-8 text, or it nests too deep or holds a number too long to read"
+)
+
+
+def unreadable_body(status: int, detail: object) -> bool:
+    """Whether an HTTP error is FastAPI's for a body it could not parse (answered as invalid_json, UNREADABLE_BODY)."""
+    return status == 400 and detail == _FASTAPI_BODY_ERROR

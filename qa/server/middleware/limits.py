@@ -1,5 +1,5 @@
-"""Request limits: body size (413), the time a body may take to arrive (408), the time until a response starts
-(504)."""
+"""Request limits: body size (413), a compressed body (415: no route reads one), the time a body may take to arrive
+(408), the time until a response starts (504)."""
 
 from __future__ import annotations
 
@@ -34,13 +34,24 @@ class BodyLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
-        if scope["type"] != "http" or (self.limit <= 0 and self.timeout <= 0):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        coding = (raw_header(scope, b"content-encoding") or b"").strip().lower()
+        if coding not in (b"", b"identity") and scope["method"] in ("POST", "PUT", "PATCH"):
+            # A gzip body was read as its compressed bytes (400: not UTF-8), and a plain one labelled gzip as if plain.
+            named = coding[:40].decode("latin-1")
+            message = f"the request body must not be encoded (Content-Encoding: {named} is not supported)"
+            await error_response(415, "unsupported_media_type", message)(scope, receive, send)
+            return
+        if self.limit <= 0 and self.timeout <= 0:
             await self.app(scope, receive, send)
             return
         declared = raw_header(scope, b"content-length")
         if self.limit > 0 and declared is not None and declared.isdigit() and int(declared) > self.limit:
             await self._refuse(scope, receive, send)
             return
+
         loop = asyncio.get_running_loop()
         with anyio.CancelScope() as app_scope:
             deadline = loop.time() + self.timeout if self.timeout > 0 else math.inf

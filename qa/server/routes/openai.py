@@ -24,7 +24,7 @@ from starlette.types import HTTPExceptionHandler
 from qa.answering.engine import Event, ExtractiveEngine
 from qa.server.deps import MetricsDep, PipelineDep, SettingsDep, clean_question, recent_turns, top_k
 from qa.server.disconnect import unless_gone
-from qa.server.errors import STATUS_CODES, ApiError
+from qa.server.errors import STATUS_CODES, UNREADABLE_BODY, ApiError, unreadable_body
 from qa.server.schemas import CitationOut
 from qa.server.sse import SSE_HEADERS, counted
 from qa.text.language import CJK_RE
@@ -344,6 +344,8 @@ def _as_openai(exc: Exception) -> tuple[int, str, str, str | None, dict[str, str
         message = "invalid request: " + "; ".join(f"{where}: {msg}" for where, msg in found)
         return 400, "invalid_request", message, found[0][0] if found else None, None
     if isinstance(exc, StarletteHTTPException):
+        if unreadable_body(exc.status_code, exc.detail):
+            return 400, "invalid_json", UNREADABLE_BODY, None, None
         code = STATUS_CODES.get(exc.status_code, "error")
         return exc.status_code, code, str(exc.detail), None, getattr(exc, "headers", None)
     return 500, "internal_error", "an unexpected error occurred; it has been logged", None, None
