@@ -392,9 +392,11 @@ def _start_again_to_serve(args: argparse.Namespace) -> None:
     """Replace this process with the same command in the environment a server holds its memory in (PYTHONMALLOC
     is read when the interpreter starts: qa.server.memory), when the settings say to hold it (or, by default, when
     holding pays on this machine for this index), unless it has that environment already."""
+    from qa.server.logs import configure_logging
     from qa.server.memory import serving_env, wants_holding
 
     settings = _settings(args)
+    configure_logging(settings)  # what deciding logs is in the service's log format too (it was plain text)
     if wants_holding(settings.server.hold_memory, settings.index_dir) and (env := serving_env(os.environ)) is not None:
         env["QA_HOLD_MEMORY"] = "true"  # decided: the new process does not time the machine again
         os.execve(sys.executable, [sys.executable, "-m", "qa.cli", *sys.argv[1:]], env)

@@ -175,6 +175,44 @@ def test_serve_with_two_workers_answers_from_the_first_request(
         server.wait(timeout=30)
 
 
+def test_every_line_a_served_service_logs_is_json(tmp_path: Path, seeds_dir: Path, index_dir: Path) -> None:
+    """From the first line (the memory decision, made before the server starts: it was plain text) to the model's
+    loading (its progress bar wrote terminal text) and the answers, every line of stderr is one JSON object."""
+    import json
+    import time
+
+    import httpx
+
+    from tests.support import free_port
+
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_LOG_FORMAT": "json", "QA_LOG_LEVEL": "INFO"}
+    args = ["serve", "--port", str(port), "--seeds-dir", str(seeds_dir), "--index-dir", str(index_dir)]
+    log = tmp_path / "stderr.log"
+    with log.open("w", encoding="utf-8") as err:
+        server = subprocess.Popen([sys.executable, "-m", "qa.cli", *args], cwd=ROOT, env=env, stderr=err)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 180
+            while True:
+                try:
+                    if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline and server.poll() is None, "server did not start"
+                time.sleep(0.2)
+            reply = httpx.post(f"{url}/ask", json={"question": "What did Russia deploy in Belarus?"}, timeout=60)
+            assert reply.status_code == 200
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(lines) > 3
+    loggers = {json.loads(line)["logger"] for line in lines}  # raises on a line that is not JSON
+    assert {"qa.server.memory", "qa.access"} <= loggers
+
+
 def test_serve_refuses_a_damaged_index_with_a_non_zero_exit(tmp_path: Path, seeds_dir: Path, index_dir: Path) -> None:
     import shutil
 

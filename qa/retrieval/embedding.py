@@ -43,7 +43,10 @@ class SentenceTransformerEmbedder:
         with self._lock:
             if self._model is None:
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
 
+                # Its `Loading weights` progress bar wrote terminal text into the service's JSON log lines.
+                transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
                 self._model = SentenceTransformer(self._path(), device=self._device, local_files_only=True)
             return self._model
 
