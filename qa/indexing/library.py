@@ -163,7 +163,7 @@ def _segment_of(document: Document, embedder: Embedder, chunker: ChunkerSettings
     except Exception as exc:  # a document the pipeline cannot handle is refused, never half-indexed
         raise DocumentRejected(f"the document could not be indexed: {type(exc).__name__}: {exc}") from exc
     if not segment.chunks:
-        raise DocumentRejected("the document has no text to index (only blanks or a heading)")
+        raise DocumentRejected("the document has no text to index")
     if not any(ch.isalnum() for chunk in segment.chunks for ch in chunk.text):
         raise DocumentRejected("the document has no text to index (no letter, digit or character, only punctuation)")
     return segment
