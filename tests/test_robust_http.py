@@ -119,6 +119,19 @@ def test_a_request_that_is_not_http_gets_the_apis_json_error(qa_serve: str, raw:
     assert json.loads(body)["error"]["code"] == "bad_request"
 
 
+def test_a_websocket_upgrade_gets_the_apis_answer_not_a_bare_403(qa_serve: str) -> None:
+    """The API has no WebSocket route: an upgrade request is plain HTTP to it (uvicorn's WebSocket protocol answered
+    a bare 403 with no body)."""
+    upgrade = {
+        "Upgrade": "websocket",
+        "Connection": "Upgrade",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "13",
+    }
+    reply = httpx.get(f"{qa_serve}/ask/stream", headers=upgrade, timeout=10)
+    assert reply.status_code == 405 and reply.json()["error"]["code"] == "method_not_allowed"
+
+
 def test_a_request_past_the_connection_cap_gets_the_apis_json_503(settings: Settings, pipeline: Pipeline) -> None:
     """Every connection busy (two requests whose bodies are still coming, at a cap of two): a third request is turned
     away with a 503 in the API's error shape and Retry-After, not uvicorn's plain `Service Unavailable`."""

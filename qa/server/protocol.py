@@ -77,6 +77,9 @@ class ServerConfig(uvicorn.Config):
     """uvicorn's Config with the Limits that GuardedProtocol reads (pickled whole to worker processes)."""
 
     def __init__(self, app: Any, *, limits: Limits, **options: Any) -> None:
+        # ws="none": the API has no WebSocket route, and an upgrade request answered by uvicorn's WebSocket protocol
+        # got a bare 403 with no body; as plain HTTP it gets the API's own answer (405 for GET /ask, in JSON).
+        options.setdefault("ws", "none")
         super().__init__(app, http=GuardedProtocol, limit_concurrency=limits.max_connections, **options)
         self.limits = limits
 
