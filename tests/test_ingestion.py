@@ -112,6 +112,8 @@ def test_bad_documents_get_a_clear_4xx_and_change_nothing(service: tuple[str, Se
         ({"id": "ok", "date": "２０２５-１１-０７", "text": "x。"}, 422),  # digits, but not ASCII ones
         ({"id": "ok", "date": "٢٠٢٥-١١-٠٧", "text": "x。"}, 422),
         ({"text": "x。", "unknown": 1}, 422),
+        ({"text": "港口今日\x00照常運作。"}, 422),  # a NUL made the sentences around it unanswerable
+        ({"text": "港口今日照常運作。", "title": "標題\x1b[31m"}, 422),  # a terminal's colour code
         ({"id": seed, "text": "覆蓋種子文件。"}, 409),
     ]
     for body, status in cases:

@@ -43,6 +43,10 @@ class Added:
     segment: Segment
 
 
+# C0 control characters but tab, line feed, vertical tab, form feed and carriage return; and DEL.
+_CONTROL_RE = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+
+
 def _is_date(text: str) -> bool:
     """A calendar date written YYYY-MM-DD (2025-13-45 is not one)."""
     try:
@@ -68,6 +72,10 @@ def check_new(doc: NewDocument, *, max_chars: int) -> str:
             (value or "").encode("utf-8")
         except UnicodeEncodeError as exc:
             raise DocumentRejected(f"{name} is not valid Unicode text (lone surrogate at {exc.start})") from exc
+        if control := _CONTROL_RE.search(value or ""):
+            # A NUL (or a terminal's control code) is no part of an article's text: one made its sentences unanswerable.
+            at, code = control.start(), ord(control.group())
+            raise DocumentRejected(f"{name} holds a control character (U+{code:04X} at {at}), which is not text")
     return doc.id or f"doc-{uuid.uuid4().hex[:12]}"
 
 
