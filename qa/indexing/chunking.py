@@ -20,7 +20,7 @@ class ChunkerSettings:
 
     max_chars: int = 400
     heading_max_chars: int = 30
-    version: int = 1
+    version: int = 2  # 2: English sentences end at a full stop (qa/text/sentences.py)
 
     def as_dict(self) -> dict[str, int]:
         """Plain dict for the manifest."""
