@@ -217,6 +217,27 @@ def pipeline_of(tmp_path: Path, embedder: SentenceTransformerEmbedder, text: str
     return build_pipeline(settings, embedder=embedder)
 
 
+def test_an_english_article_is_quoted_sentence_by_sentence(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """An English article's paragraph was one sentence to the index (only 。！？ ended one): the citation quoted the
+    whole paragraph."""
+    text = (
+        "Harbour strike ends\n\n"
+        "Dock workers at the port of Rotterdam ended their strike on Tuesday. The union said wages would rise by "
+        "four percent. Mr. Jansen, who led the talks, thanked both sides. Twelve ships began to unload at noon."
+    )
+    answerer = pipeline_of(tmp_path, embedder, text).answerer
+    answer = answerer.answer("What did the union say about wages?")
+    assert not answer.abstained
+    quotes = [c.quote for c in answer.citations]
+    assert "The union said wages would rise by four percent." in quotes
+    assert all(q.count(". ") == 0 or q.startswith("Mr. ") for q in quotes)  # one sentence each
+    # ... and a number written in words is one: it was abstained ("no passage holds the number the question asks for")
+    many = answerer.answer("How many ships began to unload?")
+    assert not many.abstained and many.citations[0].quote == "Twelve ships began to unload at noon."
+
+
 def test_a_count_whose_best_sentence_holds_no_number_is_abstained(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

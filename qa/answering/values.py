@@ -112,14 +112,24 @@ def holds_a_month_or_day(text: str) -> bool:
     return _MONTH_OR_DAY_RE.search(text) is not None
 
 
+# A number written in English words (an English article's `four percent`, `two dozen`).
+_EN_NUMBER_RE = re.compile(
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|"
+    r"millions?|billions?|trillions?|dozens?|half|twice|double|triple)\b"
+)
+
+
 def holds_a_quantity(text: str) -> bool:
-    """True when a folded text holds a count (COUNT_RE) or a quantity written in Chinese numerals with its unit."""
-    return holds("number", text) or _CN_QUANTITY_RE.search(text) is not None
+    """True when a folded text holds a count (COUNT_RE) or a quantity written in Chinese numerals with its unit, or
+    in English words."""
+    return holds("number", text) or _CN_QUANTITY_RE.search(text) is not None or _EN_NUMBER_RE.search(text) is not None
 
 
 def names_a_number(text: str) -> bool:
-    """True when a folded text writes a number at all, in digits or Chinese numerals (a date's too)."""
-    return re.search(r"\d", text) is not None or _CN_NUMBER_RE.search(text) is not None
+    """True when a folded text writes a number at all, in digits, Chinese numerals or English words (a date's too)."""
+    found = re.search(r"\d", text) or _CN_NUMBER_RE.search(text) or _EN_NUMBER_RE.search(text)
+    return found is not None
 
 
 def holds(kind: str, text: str, unit: str | None = None) -> bool:
