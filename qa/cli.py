@@ -262,8 +262,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not args.gold:
         print("error: give a gold file, or --squad FILE", file=sys.stderr)
         return 2
-    from qa.evaluation.gold import evaluate, local_asker, summary_line, url_asker
+    from qa.evaluation.gold import evaluate, local_asker, read_gold, summary_line, url_asker
 
+    read_gold(Path(args.gold))  # a file that cannot be scored says so before the pipeline loads
     settings = _settings(args)
     source = Path(args.source) if args.source else None
     if args.url:
@@ -275,6 +276,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report = evaluate(Path(args.gold), asker, source=source, seeds_dir=settings.seeds_dir)
     print(json.dumps(report["summary"], ensure_ascii=False, indent=2))
     print(summary_line(report["summary"]))
+    for failed in report["errors"][:3]:  # why, when questions failed (a service that is not there, ...)
+        print(f"error: {failed}", file=sys.stderr)
     if args.json:
         Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     return 1 if report["summary"]["errors"] else 0

@@ -17,6 +17,10 @@ class SourceError(QAError, ValueError):
         self.reason = reason or message
 
 
+class GoldError(QAError, ValueError):
+    """A gold question file cannot be read (missing, not UTF-8, a line that is not JSON or lacks a field)."""
+
+
 class IndexUnusable(QAError, RuntimeError):
     """The index folder is missing, damaged, or does not match the sources or the model."""
 

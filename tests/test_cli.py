@@ -121,6 +121,53 @@ def test_eval_against_a_running_service(live_url: str, tmp_path: Path) -> None:
     assert "R@5" in result.stdout.splitlines()[-1]
 
 
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "does not exist"),
+        ("café\n".encode("latin-1"), "is not UTF-8 text"),
+        (b'{"id": "a", "question": "x"}\n', "line 1 of gold.jsonl lacks 'answerable'"),
+        (b'{"id": "a", "question": "x", "answerable": true}\n', "lacks 'evidence', 'keywords'"),
+        (b"{not json\n", "line 1 of gold.jsonl is not valid JSON"),
+        (b"\n\n", "holds no questions"),
+    ],
+)
+def test_eval_of_a_gold_file_it_cannot_read_is_a_one_line_error(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    """Each was a traceback (FileNotFoundError, UnicodeDecodeError, KeyError, JSONDecodeError), or NaN scores and exit
+    status 0 for an empty file."""
+    gold = tmp_path / "gold.jsonl"
+    if content is not None:
+        gold.write_bytes(content)
+    result = qa("eval", "gold.jsonl", cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error:") and message in result.stderr
+
+
+def test_eval_of_a_service_that_is_not_there_says_why_and_counts_nothing_answered(tmp_path: Path) -> None:
+    """Failed questions were scored as empty replies: `answered 1.0`, and no reason was shown."""
+    from tests.support import free_port
+
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        '{"id": "u1", "question": "北約在擔心什麼？", "answerable": true, "evidence": ["北約"], "keywords": ["北約"]}\n'
+        '{"id": "u2", "question": "火星上有什麼？", "answerable": false}\n',
+        encoding="utf-8",
+    )
+    report = tmp_path / "report.json"
+    url = f"http://127.0.0.1:{free_port()}"
+    result = qa("eval", str(gold), "--url", url, "--json", str(report), "--source", str(ROOT / "seeds" / _seed_name()))
+    assert result.returncode == 1 and "Connection refused" in result.stderr
+    summary = json.loads(report.read_text(encoding="utf-8"))["summary"]
+    assert (summary["errors"], summary["answered"], summary["abstain_unanswerable"]) == (2, 0.0, 0.0)
+    assert summary["grounded_injection"] is None  # no injection question: null, not NaN (which JSON has not)
+
+
+def _seed_name() -> str:
+    return next(p.name for p in (ROOT / "seeds").iterdir() if p.suffix == ".txt")
+
+
 def test_bad_seeds_folder_is_a_one_line_error(tmp_path: Path) -> None:
     result = qa("index", "build", "--seeds-dir", str(tmp_path / "none"), "--index-dir", str(tmp_path / "i"))
     assert result.returncode == 2

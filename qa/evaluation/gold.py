@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from qa.errors import GoldError
 from qa.indexing.documents import source_paths
 from qa.server.schemas import AskResponse
 from qa.server.state import Pipeline
@@ -57,8 +58,50 @@ def _overlaps(a: tuple[int, int], gold: tuple[int, int]) -> bool:
     return shared >= min(10, (gold[1] - gold[0]) // 2)
 
 
-def _pct(xs: list[bool]) -> float:
-    return round(sum(xs) / len(xs), 3) if xs else float("nan")
+def _pct(xs: list[bool]) -> float | None:
+    """The share that holds, or None (JSON null, not NaN) when there is nothing to count."""
+    return round(sum(xs) / len(xs), 3) if xs else None
+
+
+# The fields every gold question needs, and those an answerable one needs besides.
+_NEEDED = ("id", "question", "answerable")
+_NEEDED_ANSWERABLE = ("evidence", "keywords")
+
+
+def read_gold(path: Path) -> list[dict[str, Any]]:
+    """The gold questions of a JSON-lines file; GoldError naming the file and line of what is wrong."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise GoldError(f"gold file {path} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise GoldError(f"gold file {path} is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise GoldError(f"gold file {path} cannot be read: {exc.strerror or exc}") from None
+    gold = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            g = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise GoldError(f"line {number} of {path} is not valid JSON: {exc.msg}") from None
+        if not isinstance(g, dict):
+            raise GoldError(f"line {number} of {path} is not a JSON object")
+        lacking = [k for k in (*_NEEDED, *(_NEEDED_ANSWERABLE if g.get("answerable") else ())) if k not in g]
+        if lacking:
+            raise GoldError(f"line {number} of {path} lacks {', '.join(repr(k) for k in lacking)}")
+        gold.append(g)
+    if not gold:
+        raise GoldError(f"gold file {path} holds no questions")
+    return gold
+
+
+def _read_source(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GoldError(f"the source {path} cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def _find_source(gold: list[dict[str, Any]], seeds_dir: Path) -> str:
@@ -68,15 +111,15 @@ def _find_source(gold: list[dict[str, Any]], seeds_dir: Path) -> str:
         text = path.read_text(encoding="utf-8")
         if all(e in text for e in evidence):
             return text
-    raise ValueError(f"no file in {seeds_dir} holds every gold evidence span; pass --source")
+    raise GoldError(f"no file in {seeds_dir} holds every gold evidence span; pass --source")
 
 
 def evaluate(
     gold_path: Path, ask: Asker, *, source: Path | None = None, seeds_dir: Path = Path("seeds")
 ) -> dict[str, Any]:
     """Ask every gold question and compute recall@k, citation precision/recall, keyword accuracy and more."""
-    gold = [json.loads(line) for line in gold_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    text = source.read_text(encoding="utf-8") if source else _find_source(gold, seeds_dir)
+    gold = read_gold(gold_path)
+    text = _read_source(source) if source else _find_source(gold, seeds_dir)
     m: dict[str, list[bool]] = {
         k: [] for k in ("r1", "r3", "r5", "cite_ok", "cite_cover", "offsets", "kw", "answered", "abst_un", "inj")
     }
@@ -89,7 +132,9 @@ def evaluate(
             data = ask(g["question"])
         except Exception as exc:  # a failed question is a scored failure, not a crash
             errors.append(f"{g['id']}: {type(exc).__name__}: {exc}")
-            data = {}
+            latencies.append(time.perf_counter() - started)
+            rows.append(_failed_one(g, m))
+            continue
         latencies.append(time.perf_counter() - started)
         rows.append(_score_one(g, data, text, m))
     lat = sorted(latencies)
@@ -110,6 +155,20 @@ def evaluate(
         "latency_p95_s": round(lat[int(0.95 * (len(lat) - 1))], 4) if lat else None,
     }
     return {"summary": summary, "rows": rows, "errors": errors}
+
+
+def _failed_one(g: dict[str, Any], m: dict[str, list[bool]]) -> dict[str, Any]:
+    """A question that got no reply: it fails every measure it counts in (an empty reply read as an answer counted
+    it answered)."""
+    if g["answerable"]:
+        for key in ("r1", "r3", "r5", "kw", "answered"):
+            m[key].append(False)
+        m["cite_cover"].extend(False for _ in g["evidence"])
+    elif g.get("kind") == "injection":
+        m["inj"].append(False)
+    else:
+        m["abst_un"].append(False)
+    return {"id": g["id"], "error": True}
 
 
 def _score_one(g: dict[str, Any], data: dict[str, Any], text: str, m: dict[str, list[bool]]) -> dict[str, Any]:
