@@ -98,12 +98,14 @@ def cmd_add(args: argparse.Namespace) -> int:
     embedder = make_embedder(settings)
     sources = sources_of(settings)
     index = open_index(settings.index_dir, sources, embedder, on_mismatch=settings.on_index_mismatch)
+    failed = 0
     for path in args.files:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             print(f"error: {path}: {exc}", file=sys.stderr)
-            return 2
+            failed += 1
+            continue
         stem = Path(path).stem
         if not DOCUMENT_ID_RE.fullmatch(stem):
             note = f"note: {path}: its name is no document id (letters, digits, . _ -), so a new id is made"
@@ -114,19 +116,26 @@ def cmd_add(args: argparse.Namespace) -> int:
             title=args.title,
             date=args.date,
         )
-        added = add_document(
-            index,
-            settings.index_dir,
-            sources,
-            doc,
-            embedder,
-            replace=args.replace,
-            max_chars=settings.server.max_document_chars,
-            max_segments=settings.retrieval.max_segments,
-        )
+        try:
+            added = add_document(
+                index,
+                settings.index_dir,
+                sources,
+                doc,
+                embedder,
+                replace=args.replace,
+                max_chars=settings.server.max_document_chars,
+                max_segments=settings.retrieval.max_segments,
+            )
+        except QAError as exc:  # this file is not added, and says why; the others are tried
+            print(f"error: {path}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
         index = added.index
         print(f"added {added.document.id}: {added.chunks} chunks")
-    return 0
+    if failed:
+        print(f"error: {failed} of {len(args.files)} files not added", file=sys.stderr)
+    return 2 if failed else 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:

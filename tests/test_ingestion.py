@@ -120,6 +120,9 @@ def test_bad_documents_get_a_clear_4xx_and_change_nothing(service: tuple[str, Se
         reply = httpx.post(f"{url}/documents", json=body, headers=ADMIN, timeout=60)
         assert reply.status_code in ((413, 422) if status is None else (status,)), (body, reply.text)
         assert reply.json()["error"]["message"]
+    for text in ("", "  \n "):  # the same mistake, the same code (an empty one was pydantic's invalid_request)
+        reply = httpx.post(f"{url}/documents", json={"text": text}, headers=ADMIN, timeout=60)
+        assert reply.json()["error"]["code"] == "document_rejected", reply.text
     raw = [b'{"text": "\\ud800 lone surrogate"}', b'{"text": "\xff\xfe not utf-8"}', b"{not json"]
     for content in raw:
         reply = httpx.post(
@@ -282,7 +285,13 @@ def test_cli_adds_and_removes_documents(tmp_path: Path, seeds_dir: Path, index_d
     assert "added polar-report" in added.stdout
     assert (tmp_path / "lib" / "polar-report.txt").is_file()
     again = qa("add", str(tmp_path / "polar-report.txt"))
-    assert again.returncode == 2 and "already indexed" in again.stderr
+    assert again.returncode == 2 and "already indexed" in again.stderr and "--replace" in again.stderr
+    # Of several files, one that cannot be added is named and the others are added (it used to stop there, unnamed).
+    (tmp_path / "blank.txt").write_text("  \n", encoding="utf-8")
+    (tmp_path / "seal-report.txt").write_text(POLAR.replace("北極熊", "海豹"), encoding="utf-8")
+    both = qa("add", str(tmp_path / "blank.txt"), str(tmp_path / "seal-report.txt"))
+    assert both.returncode == 2 and f"error: {tmp_path / 'blank.txt'}: text is empty" in both.stderr
+    assert "added seal-report" in both.stdout and "1 of 2 files not added" in both.stderr
     asked = qa("ask", "北極熊為什麼覓食更加困難？", "--json")
     assert json.loads(asked.stdout)["citations"][0]["doc"] == "polar-report"
     (tmp_path / "polar report 2.txt").write_text(POLAR.replace("北極熊", "棕熊"), encoding="utf-8")

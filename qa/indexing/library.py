@@ -121,7 +121,9 @@ def _add(
         raise DocumentExists(f"{doc_id!r} is a seed document: change it in the seeds folder and reindex")
     exists = doc_id in index.documents
     if exists and not replace:
-        raise DocumentExists(f"a document with id {doc_id!r} is already indexed (use replace to overwrite it)")
+        raise DocumentExists(
+            f"a document with id {doc_id!r} is already indexed (to replace it: ?replace=true, or qa add --replace)"
+        )
     # Staged, not in the library yet: until the manifest names it, the library and the index still agree.
     meta = {"title": doc.title, "date": doc.date, "url": doc.url}
     written = _library_write(index_dir, lambda: sources.stage(doc_id, doc.text, **meta))

@@ -254,7 +254,8 @@ class DocumentIn(BaseModel):
         json_schema_extra={"examples": [{"id": "2025-11-07-example", "title": "…", "date": "2025-11-07", "text": "…"}]},
     )
 
-    text: str = Field(min_length=1, description="The article's text, as published (plain text, UTF-8)")
+    # No min_length: an empty text gets the same 422 document_rejected (`text is empty`) as a blank one.
+    text: str = Field(description="The article's text, as published (plain text, UTF-8; line ends are stored as \\n)")
     id: str | None = Field(
         None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", description="Stable id (letters, digits, . _ -)"
     )
