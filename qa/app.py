@@ -132,7 +132,7 @@ def build_pipeline(
         # measures an added document's coverage, and each segment's per-document sizes, which the manifest counts.
         embedder.coverage("warm up")
         index.counts()
-    log.info("index ready: %s chunks from %s documents", len(index.chunks), len(index.documents))
+    log.info("index ready: %s chunks from %s documents", int(index.live.sum()), len(index.documents))
     return pipeline
 
 
