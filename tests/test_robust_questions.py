@@ -165,6 +165,8 @@ def test_names_are_not_fragments_or_other_names_of_what_the_article_mentions(
         ("莫迪對俄烏停火有什麼看法？", "莫迪"),  # not in jieba's dictionary: its HMM finds the name
         ("烏克蘭打算購買多少架Xyzzor戰機？", "Xyzzor"),  # a Latin word written as a name is one
         ("What did Downing Street promise Ukraine?", "Downing Street"),  # the whole name, not `Downing`
+        ("土耳其在俄烏停火中扮演什麼角色？", "土耳其"),  # it ends in 其, which was stripped as a particle: 土耳
+        ("日本首相對俄烏停火說了什麼？", "日本"),  # one dictionary word, a noun: it was answered, off-topic
     ],
 )
 def test_names_the_article_does_not_mention_are_still_named(pipeline: Pipeline, question: str, name: str) -> None:

@@ -29,6 +29,7 @@ from qa.text.lexicon import (
     english_groups,
     transliterations,
 )
+from qa.text.names import dictionary_tag
 from qa.text.pinyin_names import readings
 from qa.text.postags import pos_cut
 from qa.text.tokens import PIECE_RE, STOPWORDS, english_terms, pair_tokens, stem
@@ -205,16 +206,35 @@ class SentenceStats:
             return None
         if word.isascii():
             return word if any(c.isalpha() for c in word) and not self._known_english(word, lexicon) else None
-        if tag not in _NAME_TAGS or word in common:
+        if word in common:
             return None
-        # jieba (its dictionary as well as its HMM) joins a particle to a name: 和普京 from 特朗普和普京.
+        if tag not in _NAME_TAGS:
+            return self._unknown_inside(word, lexicon) if len(word) > 2 else None
+        # jieba (its dictionary as well as its HMM) joins a particle to a name: 和普京 from 特朗普和普京 (its dictionary
+        # even holds 由威廉); but a name that ends in such a character stays whole when what is left is no word of the
+        # dictionary (土耳其, not 土耳).
         core = word.strip(_FUNCTION_CHARS)
+        if core != word and dictionary_tag(core) is None and dictionary_tag(word) in _NAME_TAGS:
+            core = word
         if len(core) < 2 or core in common or (core != word and self.contains(core)):
             return None
         # A name the HMM guessed that is a corpus word with a neighbour's character glued on (普京说) is that word.
         if guessed and len(core) > 2 and (self.contains(core[1:]) or self.contains(core[:-1])):
             return None
         return None if self._other_names(core, lexicon) else core
+
+    def _unknown_inside(self, word: str, lexicon: dict[str, list[str]]) -> str | None:
+        """The place a longer word the corpus lacks opens with (日本首相 is one dictionary word, a noun: 日本), when the
+        corpus mentions it under no name either. Only a place (ns) that opens the word: jieba's dictionary tags words
+        such as 英文名 and 由威廉 as people's names."""
+        common = common_words()
+        parts: list[str] = list(jieba.cut_for_search(word, HMM=False))
+        for part in parts:
+            if len(part) < 2 or part == word or not word.startswith(part) or dictionary_tag(part) != "ns":
+                continue
+            if not self.contains(part) and part not in common and not self._other_names(part, lexicon):
+                return part
+        return None
 
     def _in_corpus(self, lexicon: dict[str, list[str]], key: str) -> bool:
         return any(self.contains(c) for c in lexicon.get(key, ()))

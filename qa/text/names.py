@@ -26,6 +26,11 @@ def _tag_table() -> dict[str, str]:
     return table
 
 
+def dictionary_tag(word: str) -> str | None:
+    """jieba's dictionary tag of a (folded) word, or None for a word its dictionary lacks."""
+    return _tag_table().get(word)
+
+
 def names(folded: str) -> Names:
     """Dictionary words of a folded text by the kind of name they are (jieba's dictionary tags: no HMM, fast)."""
     tags = _tag_table()
