@@ -54,6 +54,23 @@ def test_long_paragraphs_are_split_at_sentence_ends(tmp_path: Path) -> None:
     assert all(doc.text[c.start : c.end] == c.text for c in chunks)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["這段文字沒有句號，只有逗號" * 500, "字" * 3000, "a transcript with no full stops at all " * 150],
+    ids=["clauses", "no break at all", "english words"],
+)
+def test_a_text_with_no_sentence_end_is_cut_into_sentences_of_a_chunk_at_most(tmp_path: Path, text: str) -> None:
+    """With no sentence end the whole paragraph was one sentence: a citation of thousands of characters."""
+    path = tmp_path / "run.txt"
+    path.write_text(text, encoding="utf-8")
+    doc = load_document(path)
+    sentences = [t for c in chunk_document(doc, ChunkerSettings(max_chars=400)) for t in c.sentences]
+    assert len(sentences) > 5 and all(len(t.text) <= 400 for t in sentences)
+    assert all(doc.text[t.start : t.end] == t.text for t in sentences)
+    if "，" in text:
+        assert all(t.text.endswith("，") for t in sentences[:-1])  # after a clause mark, where there is one
+
+
 def test_several_documents_and_stable_ids(tmp_path: Path, article_path: Path) -> None:
     (tmp_path / "a.txt").write_text("甲文第一段。\n\n甲文第二段。", encoding="utf-8")
     (tmp_path / "b.md").write_text("乙文。", encoding="utf-8")

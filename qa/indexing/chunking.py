@@ -93,10 +93,27 @@ def _with_credits_joined(text: str, spans: Iterator[tuple[int, int]]) -> list[tu
     return out
 
 
+# Where a sentence longer than a chunk may be cut: after a clause mark, else at a blank.
+_CLAUSE_BREAK_RE = re.compile(r"[，,、：:]|\s+")
+
+
+def _bounded(text: str, spans: list[tuple[int, int]], max_chars: int) -> Iterator[tuple[int, int]]:
+    """The spans, each one longer than max_chars cut into pieces of at most max_chars: after the last clause mark (or
+    blank) that fits, else at max_chars. A text with no sentence end (a transcript, a list) was one sentence: a
+    citation of thousands of characters."""
+    for s, e in spans:
+        while e - s > max_chars:
+            breaks = [m.end() for m in _CLAUSE_BREAK_RE.finditer(text, s + max_chars // 4, s + max_chars)]
+            cut = breaks[-1] if breaks else s + max_chars
+            yield from trimmed(text, s, cut)
+            s = cut
+        yield from trimmed(text, s, e)
+
+
 def _windows(text: str, start: int, end: int, max_chars: int) -> Iterator[tuple[int, int, list[tuple[int, int]]]]:
-    """Group a paragraph's sentences into runs of at most max_chars (a longer sentence stands alone)."""
+    """Group a paragraph's sentences into runs of at most max_chars (a longer sentence is cut: _bounded)."""
     group: list[tuple[int, int]] = []
-    for span in _with_credits_joined(text, sentence_spans(text, start, end)):
+    for span in _bounded(text, _with_credits_joined(text, sentence_spans(text, start, end)), max_chars):
         if group and span[1] - group[0][0] > max_chars:
             yield group[0][0], group[-1][1], group
             group = []
