@@ -6,7 +6,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -175,10 +178,11 @@ def test_bad_seeds_folder_is_a_one_line_error(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_serve_with_two_workers_answers_from_the_first_request(
-    tmp_path: Path, seeds_dir: Path, index_dir: Path
-) -> None:
-    """Each worker loads the index before it takes requests: no 503 from a worker still loading."""
+@contextmanager
+def served(
+    *args: str, env: dict[str, str], probe: str, stderr: IO[str] | int = subprocess.DEVNULL
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`qa serve` ARGS on a free port in a process of its own, once `probe` answers 200; stopped after."""
     import time
 
     import httpx
@@ -186,30 +190,33 @@ def test_serve_with_two_workers_answers_from_the_first_request(
     from tests.support import free_port
 
     port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_LOG_LEVEL": "WARNING"}
-    args = [
-        "serve",
-        "--port",
-        str(port),
-        "--workers",
-        "2",
-        "--seeds-dir",
-        str(seeds_dir),
-        "--index-dir",
-        str(index_dir),
-    ]
-    server = subprocess.Popen([sys.executable, "-m", "qa.cli", *args], cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "qa.cli", "serve", "--port", str(port), *args]
+    server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1", **env}, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
         while True:
             try:
-                if httpx.get(f"{url}/live", timeout=2).status_code == 200:
+                if httpx.get(f"{url}{probe}", timeout=2).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             assert time.monotonic() < deadline and server.poll() is None, "server did not start"
             time.sleep(0.2)
+        yield server, url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_serve_with_two_workers_answers_from_the_first_request(
+    tmp_path: Path, seeds_dir: Path, index_dir: Path
+) -> None:
+    """Each worker loads the index before it takes requests: no 503 from a worker still loading."""
+    import httpx
+
+    dirs = ["--seeds-dir", str(seeds_dir), "--index-dir", str(index_dir)]
+    with served("--workers", "2", *dirs, env={"QA_LOG_LEVEL": "WARNING"}, probe="/live") as (server, url):
         statuses = [
             httpx.post(f"{url}/ask", json={"question": "歐盟第19輪制裁禁止了什麼？"}, timeout=60).status_code
             for _ in range(30)
@@ -217,43 +224,19 @@ def test_serve_with_two_workers_answers_from_the_first_request(
         assert statuses == [200] * 30
         children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
         assert len(children) >= 2  # two worker processes under the supervisor
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_every_line_a_served_service_logs_is_json(tmp_path: Path, seeds_dir: Path, index_dir: Path) -> None:
     """From the first line (the memory decision, made before the server starts: it was plain text) to the model's
     loading (its progress bar wrote terminal text) and the answers, every line of stderr is one JSON object."""
-    import json
-    import time
-
     import httpx
 
-    from tests.support import free_port
-
-    port = free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_LOG_FORMAT": "json", "QA_LOG_LEVEL": "INFO"}
-    args = ["serve", "--port", str(port), "--seeds-dir", str(seeds_dir), "--index-dir", str(index_dir)]
+    env = {"QA_LOG_FORMAT": "json", "QA_LOG_LEVEL": "INFO"}
+    dirs = ["--seeds-dir", str(seeds_dir), "--index-dir", str(index_dir)]
     log = tmp_path / "stderr.log"
-    with log.open("w", encoding="utf-8") as err:
-        server = subprocess.Popen([sys.executable, "-m", "qa.cli", *args], cwd=ROOT, env=env, stderr=err)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 180
-            while True:
-                try:
-                    if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline and server.poll() is None, "server did not start"
-                time.sleep(0.2)
-            reply = httpx.post(f"{url}/ask", json={"question": "What did Russia deploy in Belarus?"}, timeout=60)
-            assert reply.status_code == 200
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with log.open("w", encoding="utf-8") as err, served(*dirs, env=env, probe="/ready", stderr=err) as (_, url):
+        reply = httpx.post(f"{url}/ask", json={"question": "What did Russia deploy in Belarus?"}, timeout=60)
+        assert reply.status_code == 200
     lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(lines) > 3
     loggers = {json.loads(line)["logger"] for line in lines}  # raises on a line that is not JSON
