@@ -79,6 +79,13 @@ def test_committed_index_is_current(embedder: SentenceTransformerEmbedder) -> No
     load(root / "index")
 
 
+def writable_copy(tmp_path: Path, seeds_dir: Path, index_dir: Path) -> tuple[Sources, Index]:
+    """The session's index copied to tmp_path/index (so that a test may write to it), with an empty library beside it:
+    the sources and the loaded copy."""
+    shutil.copytree(index_dir, tmp_path / "index")
+    return Sources(seeds_dir, tmp_path / "library"), load(tmp_path / "index")
+
+
 @pytest.fixture
 def index_copy(tmp_path: Path, index_dir: Path) -> Path:
     target = tmp_path / "index"
@@ -226,9 +233,7 @@ def test_sentence_positions_stay_right_over_many_additions_and_a_removal(
 ) -> None:
     """An added document's sentence positions are layered over the index's, not copied with them; after more
     additions than layers are kept, and a removal, every position is still the sentence's place in the index."""
-    shutil.copytree(index_dir, tmp_path / "index")
-    sources = Sources(seeds_dir, tmp_path / "library")
-    index = load(tmp_path / "index")
+    sources, index = writable_copy(tmp_path, seeds_dir, index_dir)
     for n in range(11):
         assert index.sentence_position  # computed, so that the next index grows it rather than computing it anew
         doc = NewDocument(id=f"note-{n}", text=f"第{n}號簡報。本期主題是編號{n * 7 + 3}的港口。碼頭工人舉行罷工。")
@@ -246,9 +251,7 @@ def test_each_documents_rows_stay_right_through_additions_a_replacement_and_a_re
 ) -> None:
     """The rows a search kept to some documents marks (Index.doc_rows, grown with each addition rather than walked
     again) are always the live rows of each document, and a search kept to one finds only its passages."""
-    shutil.copytree(index_dir, tmp_path / "index")
-    sources = Sources(seeds_dir, tmp_path / "library")
-    index = load(tmp_path / "index")
+    sources, index = writable_copy(tmp_path, seeds_dir, index_dir)
 
     def expected(ix: Index) -> dict[str, list[int]]:
         rows: dict[str, list[int]] = {}
@@ -287,9 +290,7 @@ def test_a_removed_documents_words_are_no_longer_the_corpus_s(
 ) -> None:
     """Removed and replaced documents keep their rows until a merge; the corpus statistics (what the corpus
     mentions, in how many sentences, a document's own sentences) read only the live ones."""
-    shutil.copytree(index_dir, tmp_path / "index")
-    sources = Sources(seeds_dir, tmp_path / "library")
-    index = load(tmp_path / "index")
+    sources, index = writable_copy(tmp_path, seeds_dir, index_dir)
     polar = "北極熊簡報。\n\n研究人員在格陵蘭記錄到120隻北極熊。"
     for doc, text in (("polar", polar), ("ports", "港口簡報。\n\n碼頭工人罷工。")):
         index = add_document(index, tmp_path / "index", sources, NewDocument(id=doc, text=text), embedder).index
@@ -338,9 +339,7 @@ def test_sentences_are_stored_folded_and_counted_through_additions_merges_and_re
     """The folded text and BM25 token counts a segment stores for each sentence stay those of the sentence at that
     position after additions, merges (which drop removed documents' rows and renumber the vocabulary) and a
     reload from disk."""
-    shutil.copytree(index_dir, tmp_path / "index")
-    sources = Sources(seeds_dir, tmp_path / "library")
-    index = load(tmp_path / "index")
+    sources, index = writable_copy(tmp_path, seeds_dir, index_dir)
     _assert_sentences_match_their_text(index)
     for n in range(6):
         text = f"第{n}號簡報：Port No. {n} 的碼頭工人舉行罷工。本期主題是編號{n * 7 + 3}的港口，臺灣與台灣。"
@@ -365,9 +364,7 @@ def test_term_frequencies_from_the_large_segments_table_are_the_sums_over_segmen
     """Every term's document frequency, read from the table of large segments plus the small ones, is the sum of
     each segment's; terms whose Python string hashes collide ("of" and "景") are kept apart."""
     monkeypatch.setattr(frequencies, "LARGE_SEGMENT_CHARS", 1000)  # the seed article's segment counts as large
-    shutil.copytree(index_dir, tmp_path / "index")
-    sources = Sources(seeds_dir, tmp_path / "library")
-    index = load(tmp_path / "index")
+    sources, index = writable_copy(tmp_path, seeds_dir, index_dir)
     assert hash("of") == hash("景")  # CPython hashes a string's stored bytes: U+666F is stored as "of"
     doc = NewDocument(id="collide", text="The view of the harbour, 景色 of the city. 景色宜人（景）。")
     assert index.term_df("景色") == 0  # remembered by this index, not by the one an addition makes from it
@@ -385,9 +382,7 @@ def test_a_removed_document_no_longer_counts_in_the_corpus_coverage(
 ) -> None:
     """The coverage (the share of word pieces the model knows) sets the dense side's weight. A removed English
     article (coverage near 1) kept an archive's coverage high, before and after its segment was merged away."""
-    shutil.copytree(index_dir, tmp_path / "index")
-    sources = Sources(seeds_dir, tmp_path / "library")
-    index = load(tmp_path / "index")
+    sources, index = writable_copy(tmp_path, seeds_dir, index_dir)
     before = index.corpus_coverage
     english = (
         "The cobalt harbor crane lifted 500 tons of steel.\nEngineers inspected the cobalt crane for nine hours.\n"
@@ -497,9 +492,7 @@ def test_an_addition_killed_before_the_manifest_is_dropped_and_never_served(
 ) -> None:
     from qa.indexing import library
 
-    shutil.copytree(index_dir, tmp_path / "index")
-    sources = Sources(seeds_dir, tmp_path / "library")
-    index = load(tmp_path / "index")
+    sources, index = writable_copy(tmp_path, seeds_dir, index_dir)
     with monkeypatch.context() as m:
         m.setattr(library, "append", _kill)
         m.setattr(Sources, "discard", lambda *_: None)  # killed: no handler ran
@@ -526,9 +519,7 @@ def test_an_addition_reaches_the_disk_before_the_manifest_that_names_it(
     rename is synced in its folder after it."""
     import os
 
-    shutil.copytree(index_dir, tmp_path / "index")
-    sources = Sources(seeds_dir, tmp_path / "library")
-    index = load(tmp_path / "index")
+    sources, index = writable_copy(tmp_path, seeds_dir, index_dir)
     events: list[tuple[str, str]] = []
     fsync, replace = os.fsync, os.replace
 
@@ -572,9 +563,7 @@ def test_a_removal_killed_on_either_side_of_the_manifest_is_settled_by_it(
 ) -> None:
     from qa.indexing import freshness, library
 
-    shutil.copytree(index_dir, tmp_path / "index")
-    sources = Sources(seeds_dir, tmp_path / "library")
-    index = load(tmp_path / "index")
+    sources, index = writable_copy(tmp_path, seeds_dir, index_dir)
     for doc_id in ("kept", "gone"):
         doc = NewDocument(id=doc_id, text=f"{doc_id}號文章。港口今日照常運作。")
         index = add_document(index, tmp_path / "index", sources, doc, embedder).index
@@ -609,9 +598,7 @@ def test_a_full_disk_refuses_an_addition_cleanly_and_a_failed_merge_does_not_und
     from qa.errors import IndexWriteError
     from qa.indexing import library
 
-    shutil.copytree(index_dir, tmp_path / "index")
-    sources = Sources(seeds_dir, tmp_path / "library")
-    index = load(tmp_path / "index")
+    sources, index = writable_copy(tmp_path, seeds_dir, index_dir)
 
     def full(*_: object, **__: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -637,9 +624,7 @@ def test_a_write_waits_for_another_processs_lock_only_as_long_as_it_is_told(
 
     from qa.errors import ReindexBusy
 
-    shutil.copytree(index_dir, tmp_path / "index")
-    sources = Sources(seeds_dir, tmp_path / "library")
-    index = load(tmp_path / "index")
+    sources, index = writable_copy(tmp_path, seeds_dir, index_dir)
     with open(tmp_path / ".index.lock", "a+b") as other:  # another process's lock on the folder
         fcntl.flock(other, fcntl.LOCK_EX)
         started = time.monotonic()
