@@ -273,7 +273,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return 2
     from qa.evaluation.gold import evaluate, local_asker, read_gold, summary_line, url_asker
 
-    read_gold(Path(args.gold))  # a file that cannot be scored says so before the pipeline loads
+    gold = read_gold(Path(args.gold))  # a file that cannot be scored says so before the pipeline loads
     settings = _settings(args)
     source = Path(args.source) if args.source else None
     if args.url:
@@ -282,7 +282,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from qa.app import build_pipeline
 
         asker = local_asker(build_pipeline(settings))
-    report = evaluate(Path(args.gold), asker, source=source, seeds_dir=settings.seeds_dir)
+    report = evaluate(gold, asker, source=source, seeds_dir=settings.seeds_dir)
     print(json.dumps(report["summary"], ensure_ascii=False, indent=2))
     print(summary_line(report["summary"]))
     for failed in report["errors"][:3]:  # why, when questions failed (a service that is not there, ...)

@@ -115,10 +115,10 @@ def _find_source(gold: list[dict[str, Any]], seeds_dir: Path) -> str:
 
 
 def evaluate(
-    gold_path: Path, ask: Asker, *, source: Path | None = None, seeds_dir: Path = Path("seeds")
+    gold: list[dict[str, Any]], ask: Asker, *, source: Path | None = None, seeds_dir: Path = Path("seeds")
 ) -> dict[str, Any]:
-    """Ask every gold question and compute recall@k, citation precision/recall, keyword accuracy and more."""
-    gold = read_gold(gold_path)
+    """Ask every gold question (read_gold) and compute recall@k, citation precision/recall, keyword accuracy and
+    more."""
     text = _read_source(source) if source else _find_source(gold, seeds_dir)
     m: dict[str, list[bool]] = {
         k: [] for k in ("r1", "r3", "r5", "cite_ok", "cite_cover", "offsets", "kw", "answered", "abst_un", "inj")
