@@ -12,6 +12,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from qa.answering.evidence import WORDLESS
 from qa.app import build_app
 from qa.config import Settings
 from qa.server.state import Pipeline
@@ -173,6 +174,14 @@ def test_names_the_article_does_not_mention_are_still_named(pipeline: Pipeline, 
     answer = pipeline.answerer.answer(question)
     assert answer.abstained
     assert answer.reason == f"the article does not mention {name}"
+
+
+@pytest.mark.parametrize("question", ["5", "2025？", "!!!", "😀 10"])
+def test_a_question_without_words_is_abstained_and_says_why(pipeline: Pipeline, question: str) -> None:
+    # A number alone was answered with whichever sentence wrote it (`5` with one that holds 5,000).
+    answer = pipeline.answerer.answer(question)
+    assert answer.abstained and not answer.citations
+    assert answer.reason == WORDLESS
 
 
 def test_names_are_found_anywhere_in_a_long_question(pipeline: Pipeline) -> None:

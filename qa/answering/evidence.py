@@ -18,6 +18,9 @@ from qa.text.language import CJK_RE
 from qa.text.tokens import content_terms
 from qa.types import Hit, Sentence
 
+# The reason given for a question with no word in it (only digits, signs or emoji): a number alone is no subject.
+WORDLESS = "the question has no words to look for, only numbers or signs"
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -142,6 +145,8 @@ def select_by_parts(
     in_order: Callable[[list[Sentence]], tuple[Sentence, ...]],
 ) -> Evidence:
     """Evidence for a question, or for each of the questions asked together (each searched on its own), joined."""
+    if not any(map(str.isalpha, question.text)):  # `5`, `2025?`, `!!!`: nothing to look for but a number or a sign
+        return Evidence((), 0.0, WORDLESS)
     parts = split_question(question.text)
     if len(parts) == 1:
         whole = select_one(question, query, hits)
