@@ -26,13 +26,15 @@ RESERVED_DESCRIPTORS = 64
 BODY_GRACE = 5.0
 
 
-def _error_body(code: str, message: str) -> bytes:
-    return json.dumps({"error": {"code": code, "message": message}}).encode()
+def _error_body(code: str, message: str, kind: str) -> bytes:
+    """The API's error shape with OpenAI's `type` and `param` as well: the protocol answers before any route is known,
+    so its replies are read by the API's clients and by OpenAI's (for /v1) alike."""
+    return json.dumps({"error": {"code": code, "message": message, "type": kind, "param": None}}).encode()
 
 
 def _closing_reply(status: bytes, code: str, message: str) -> bytes:
     """A whole response, written by the protocol itself, in the API's error shape; the connection closes after it."""
-    body = _error_body(code, message)
+    body = _error_body(code, message, "invalid_request_error")
     head = b"HTTP/1.1 %s\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: %d\r\n\r\n"
     return head % (status, len(body)) + body
 
@@ -48,7 +50,7 @@ BAD_REQUEST_400 = _closing_reply(
 )
 
 
-_OVERLOADED = _error_body("overloaded", "every connection the server takes is busy: try again shortly")
+_OVERLOADED = _error_body("overloaded", "every connection the server takes is busy: try again shortly", "server_error")
 
 
 async def overloaded(scope: Any, receive: Any, send: Any) -> None:
