@@ -366,6 +366,30 @@ def test_reindex_on_a_full_disk_is_507(settings: Settings, pipeline: Pipeline) -
         assert httpx.get(f"{url}/search", params={"q": "北約"}).status_code == 200
 
 
+def test_adding_or_removing_on_a_full_disk_is_507_insufficient_storage_as_for_reindex(
+    settings: Settings, pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The document routes named a full disk `index_no_space`, where /admin/reindex and the README say
+    `insufficient_storage`."""
+    from qa.errors import IndexWriteError
+    from qa.server.state import State
+
+    def full_disk(*_: object, **__: object) -> None:
+        raise IndexWriteError("cannot write the index: No space left on device", errno=errno.ENOSPC)
+
+    monkeypatch.setattr(State, "add_document", full_disk)
+    monkeypatch.setattr(State, "remove_document", full_disk)
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    with serve(build_app(configured(settings, admin_keys=[SecretStr(ADMIN)]), pipeline=pipeline)) as url:
+        added = httpx.post(f"{url}/documents", json={"id": "x", "text": "港口罷工。"}, headers=admin, timeout=60)
+        removed = httpx.delete(f"{url}/documents/x", headers=admin, timeout=60)
+    for reply, outcome in ((added, "nothing was added"), (removed, "nothing was removed")):
+        assert reply.status_code == 507, reply.text
+        error = reply.json()["error"]
+        assert error["code"] == "insufficient_storage" and "No space left" in error["message"]
+        assert error["message"].endswith(outcome)
+
+
 def test_adding_or_removing_where_the_index_cannot_be_written_is_503_and_changes_nothing(
     seeds_dir: Path, index_dir: Path, tmp_path: Path
 ) -> None:

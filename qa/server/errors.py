@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from qa.errors import QAError
+from qa.errors import IndexWriteError, QAError
 
 STATUS_CODES = {
     400: "bad_request",
@@ -36,6 +36,13 @@ class ApiError(QAError):
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers, self.param = status, code, message, headers, param
+
+
+def write_failed(exc: IndexWriteError, outcome: str) -> ApiError:
+    """An index folder that cannot be written: 507 `insufficient_storage` when its disk or quota is full, else 503
+    `index_not_writable` (read-only, no permission, not a folder); the message says what became of the request."""
+    status, code = (507, "insufficient_storage") if exc.kind == "no_space" else (503, "index_not_writable")
+    return ApiError(status, code, f"{exc}; {outcome}")
 
 
 def error_response(

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from qa.errors import DocumentExists, DocumentNotFound, DocumentRejected, IndexWriteError, ReindexBusy
 from qa.server.deps import PipelineDep, StateDep
-from qa.server.errors import ApiError
+from qa.server.errors import ApiError, write_failed
 from qa.server.schemas import (
     ChunkOut,
     DocumentCreated,
@@ -90,7 +90,11 @@ def document(doc_id: str, p: PipelineDep) -> DocumentText:
     response_model=DocumentCreated,
     status_code=201,
     tags=["admin"],
-    responses={409: {"model": ErrorResponse}, 507: {"model": ErrorResponse}},
+    responses={
+        409: {"model": ErrorResponse},
+        503: {"model": ErrorResponse, "description": "The index folder cannot be written (index_not_writable)"},
+        507: {"model": ErrorResponse, "description": "No space left for the document (insufficient_storage)"},
+    },
 )
 async def add_document(
     body: DocumentIn,
@@ -109,8 +113,7 @@ async def add_document(
     except ReindexBusy as exc:
         raise ApiError(409, "index_busy", str(exc), headers={"Retry-After": "5"}) from exc
     except IndexWriteError as exc:
-        status = 507 if exc.kind == "no_space" else 503
-        raise ApiError(status, f"index_{exc.kind}", f"{exc}; nothing was added") from exc
+        raise write_failed(exc, "nothing was added") from exc
     return DocumentCreated(id=added.document.id, chunks=added.chunks, replaced=added.replaced)
 
 
@@ -118,7 +121,12 @@ async def add_document(
     "/documents/{doc_id}",
     status_code=204,
     tags=["admin"],
-    responses={404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}},
+    responses={
+        404: {"model": ErrorResponse},
+        409: {"model": ErrorResponse},
+        503: {"model": ErrorResponse, "description": "The index folder cannot be written (index_not_writable)"},
+        507: {"model": ErrorResponse, "description": "No space left to record the removal (insufficient_storage)"},
+    },
 )
 async def remove_document(doc_id: str, state: StateDep, _: PipelineDep) -> Response:
     """Remove a document added earlier (admin key): 204, or 404 when no document has that id."""
@@ -131,6 +139,5 @@ async def remove_document(doc_id: str, state: StateDep, _: PipelineDep) -> Respo
     except ReindexBusy as exc:
         raise ApiError(409, "index_busy", str(exc), headers={"Retry-After": "5"}) from exc
     except IndexWriteError as exc:
-        status = 507 if exc.kind == "no_space" else 503
-        raise ApiError(status, f"index_{exc.kind}", f"{exc}; nothing was removed") from exc
+        raise write_failed(exc, "nothing was removed") from exc
     return Response(status_code=204)

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from qa.errors import IndexUnusable, IndexWriteError, ReindexBusy, SourceError
 from qa.server.deps import MetricsDep, PipelineDep, StateDep
-from qa.server.errors import ApiError
+from qa.server.errors import ApiError, write_failed
 from qa.server.metrics import CONTENT_TYPE
 from qa.server.schemas import ErrorResponse, HealthResponse, ReindexResponse
 from qa.server.state import State
@@ -48,8 +48,7 @@ async def reindex(_: PipelineDep, state: StateDep) -> ReindexResponse:
     except (SourceError, IndexUnusable) as exc:
         raise ApiError(422, "reindex_failed", f"{exc}; the previous index is still serving") from exc
     except IndexWriteError as exc:
-        status, code = (507, "insufficient_storage") if exc.kind == "no_space" else (503, "index_not_writable")
-        raise ApiError(status, code, f"{exc}; the previous index is still serving") from exc
+        raise write_failed(exc, "the previous index is still serving") from exc
     manifest = fresh.index.manifest
     return ReindexResponse(
         built_at=manifest["built_at"], counts=manifest["counts"], skipped=manifest.get("skipped", [])
