@@ -6,6 +6,10 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+# Where pip finds the CPU build of torch. Empty: pip's own configuration (this project's machines keep the wheel on
+# disk, pip's find-links). Elsewhere: `make install TORCH_INDEX=https://download.pytorch.org/whl/cpu`, as the
+# Dockerfile does; PyPI's own torch for Linux is the multi-GB CUDA build.
+TORCH_INDEX ?=
 
 .PHONY: serve test lint install install-test index bench eval clean
 
@@ -13,7 +17,7 @@ $(BIN)/qa: pyproject.toml clients/python/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The CPU build of torch first: a plain `torch` requirement would pull a multi-GB CUDA build.
-	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	# The Python client is its own distribution (httpx only); qa.client re-exports it.
 	$(BIN)/python -m pip install --quiet -e clients/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

@@ -373,8 +373,10 @@ def test_hadolint_passes_the_dockerfile_and_fails_a_bad_one() -> None:
 def test_dockerfile_follows_the_makefile_install() -> None:
     steps = dockerfile_steps()
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    torch_pin = re.search(r"pip install[^\n]*\b(torch==[\w.]+)", makefile)
+    torch_pin = re.search(r"pip install[^\n]*\b(torch==[\w.]+)([^\n]*)", makefile)
     assert torch_pin and "-e '.[dev]'" in makefile
+    # Off this project's machines (no CPU wheel on disk), TORCH_INDEX names the CPU index the Dockerfile uses.
+    assert "--index-url $(TORCH_INDEX)" in torch_pin.group(2)
     runs = [args for kw, args in steps if kw == "RUN"]
     torch_step = next(i for i, r in enumerate(runs) if torch_pin.group(1) in r)
     assert "--index-url https://download.pytorch.org/whl/cpu" in runs[torch_step]
