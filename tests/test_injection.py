@@ -135,6 +135,8 @@ def test_extractive_answers_quote_the_planted_text_only_as_a_quote(planted: Pipe
     from qa.server.schemas import AskResponse
 
     data = AskResponse.of(planted.answerer.answer(question)).model_dump()
+    # Answered from the planted document (an answerer that abstained would pass the check below without a quote).
+    assert not data["abstained"] and any(c["doc"] == "port-brief" for c in data["citations"])
     canary_only_in_quotes(data, planted)
 
 

@@ -164,6 +164,6 @@ def test_english_names_are_matched_against_many_names_at_once_as_one_by_one() ->
 def test_a_new_lexicon_is_matched_afresh() -> None:
     # A match is remembered for the lexicon's lists it was found in: an index with the name added (new lists) finds it.
     before = {"~S": ["斯塔默"]}
-    assert best_match("Zelensky", before) is None or best_match("Zelensky", before)[0] != "泽连斯基"  # type: ignore[index]
+    best_match("Zelensky", before)  # remembered for the old lists (it cannot find a name they do not hold)
     after = {"~S": ["斯塔默", "泽连斯基"]}
     assert best_match("Zelensky", after)[0] == "泽连斯基"  # type: ignore[index]

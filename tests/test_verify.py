@@ -2,19 +2,22 @@
 
 from qa.llm.prompts import SENTINEL
 from qa.llm.verify import split_claims, verify
+from qa.text.sentences import sentence_spans
 from qa.types import Sentence
 
 TEXT = "北約賭俄羅斯不會真的用核武。歐盟通過第19輪對俄制裁方案。英國將提供5,000枚導彈。"
+CHUNKS = ["doc:c000", "doc:c000", "doc:c001"]
 SOURCES = [
-    Sentence("s1", "doc", "doc:c000", 0, 14, TEXT[0:14]),
-    Sentence("s2", "doc", "doc:c000", 14, 29, TEXT[14:29]),
-    Sentence("s3", "doc", "doc:c001", 29, 42, TEXT[29:42]),
+    Sentence(f"s{k}", "doc", chunk, start, end, TEXT[start:end])
+    for k, ((start, end), chunk) in enumerate(zip(sentence_spans(TEXT), CHUNKS, strict=True), 1)
 ]
 LEXICON = {"sanction": ["制裁"], "eu": ["欧盟"], "nato": ["北约"], "nuclear": ["核武"]}
 
 
-def test_sources_are_what_the_offsets_say() -> None:
-    assert all(TEXT[s.start : s.end] == s.text for s in SOURCES)
+def test_the_sources_are_the_texts_three_sentences() -> None:
+    # The offsets the tests below expect are the sentence splitter's.
+    assert [(s.start, s.end) for s in SOURCES] == [(0, 14), (14, 29), (29, 43)]
+    assert all(s.text.endswith("。") for s in SOURCES)
 
 
 def test_a_valid_cited_answer_passes_with_exact_quotes() -> None:

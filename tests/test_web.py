@@ -116,10 +116,19 @@ def test_static_files_are_confined_to_the_web_folder(client: httpx.Client) -> No
     assert widget.status_code == 200 and "javascript" in widget.headers["content-type"]
     assert widget.headers["cross-origin-resource-policy"] == "cross-origin"
     long = "/static/" + "a" * 300 + ".js"  # past the filesystem's name limit: was a 500 (ENAMETOOLONG)
-    for path in ["/static/nope.js", "/static/..%2Fwebui.py", "/static/index.html", "/static/.hidden.js", long]:
+    for path in ["/static/nope.js", "/static/..%2Froutes%2Fweb.py", "/static/index.html", "/static/.hidden.js", long]:
         reply = client.get(path)
         assert reply.status_code == 404, path
         assert set(reply.json()) == {"error"}
+    # Routing refuses a name with a slash before the name check sees it: the check itself, on a file that exists
+    # beside the web folder.
+    from qa.server.errors import ApiError
+    from qa.server.routes.web import WEB_DIR, _asset
+
+    assert (WEB_DIR / "../routes/web.py").is_file()
+    with pytest.raises(ApiError) as refused:
+        _asset("../routes/web.py")
+    assert refused.value.status == 404
 
 
 def test_scripts_never_turn_strings_into_html_or_code() -> None:
