@@ -117,12 +117,8 @@ _ASK_MONTH_OR_DAY = re.compile(
 )
 
 
-def analyse(question: str) -> Expectation:
-    """Read what kind of value a question asks for (pattern rules; no model)."""
-    return _analyse_folded(fold(question), question)
-
-
 def _analyse_folded(q: str, question: str) -> Expectation:
+    """Read what kind of value a question asks for from its folded text q (pattern rules; no model)."""
     given = _given(q)
     if _ASK_DATE.search(q):
         return Expectation("date", given=given, finer=_ASK_MONTH_OR_DAY.search(q) is not None)

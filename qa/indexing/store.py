@@ -566,10 +566,6 @@ def refresh(index: Index, index_dir: Path) -> Index:
     return Index(manifest, segments, frozenset(manifest.get("removed", [])))
 
 
-def _load_entry(index_dir: Path, entry: dict[str, Any]) -> Segment:
-    return load_segment(index_dir / SEGMENTS / entry["id"], entry["sha256"])
-
-
 @contextmanager
 def write_lock(index_dir: Path, *, wait: float | None = None) -> Iterator[None]:
     """Hold the index folder's write lock (an flock, across processes): one writer at a time, so that two workers
