@@ -1,4 +1,4 @@
-"""Command line: qa index build|info, qa ask, qa serve, qa eval."""
+"""Command line: qa index build|info, qa ask, qa add, qa remove, qa serve, qa eval."""
 
 from __future__ import annotations
 
@@ -31,6 +31,17 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def _settings(args: argparse.Namespace) -> Settings:
     return settings_with(**_overrides(args))
+
+
+def _at_least_one(text: str) -> int:
+    """A count of at least one (`--workers 0` ran one process, silently)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def cmd_index_build(args: argparse.Namespace) -> int:
@@ -358,7 +369,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="(QA_LOG_LEVEL)"
     )
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (each loads the index)")
+    serve.add_argument("--workers", type=_at_least_one, default=1, help="worker processes (each loads the index)")
     serve.set_defaults(func=cmd_serve)
 
     ev = sub.add_parser("eval", parents=[common], help="score a gold question set, or external SQuAD-format data")

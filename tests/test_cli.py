@@ -75,6 +75,18 @@ def test_a_setting_that_is_not_one_of_its_values_is_a_one_line_error(tmp_path: P
     assert "error: invalid setting: max_top_k" in served.stderr
 
 
+@pytest.mark.parametrize("workers", ["0", "-3", "two"])
+def test_serve_refuses_a_worker_count_below_one(workers: str) -> None:
+    # `--workers 0` ran one process without a word.
+    refused = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "serve", "--port", "1", "--workers", workers],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 2 and "--workers" in refused.stderr, refused.stderr
+
+
 def test_milvus_lite_with_several_workers_is_refused_at_start(tmp_path: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_STORE": "milvus", "QA_MILVUS_URI": str(tmp_path / "m.db")}
     refused = subprocess.run(

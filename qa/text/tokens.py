@@ -1,4 +1,5 @@
-"""Script folding, sentence splitting and tokenising for BM25: pure functions."""
+"""Words and tokens of folded text: jieba words and character bigrams for BM25, English stems and stopwords, topic
+words; and the signature an index records of them. Pure functions."""
 
 from __future__ import annotations
 
