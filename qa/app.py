@@ -15,10 +15,11 @@ from qa.config import LLMSettings, Settings, settings_with
 from qa.errors import IndexUnusable
 from qa.indexing.build import build_into
 from qa.indexing.freshness import open_index
+from qa.indexing.index import Index
 from qa.indexing.lexicon import warm as warm_lexicon
 from qa.indexing.library import Added, add_document, remove_document
 from qa.indexing.sources import Sources
-from qa.indexing.store import Index, check_writable, refresh
+from qa.indexing.store import check_writable, refresh
 from qa.indexing.store import load as load_index
 from qa.llm.client import LLMClient
 from qa.llm.engine import LLMEngine

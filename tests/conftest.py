@@ -15,8 +15,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from qa.app import build_app, build_pipeline
 from qa.config import Settings
 from qa.indexing.build import build
+from qa.indexing.index import Index
 from qa.indexing.sources import Sources
-from qa.indexing.store import Index, load, save
+from qa.indexing.store import load, save
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.server.state import Pipeline
 from tests.support import ROOT, serve

@@ -13,10 +13,11 @@ from qa.errors import IndexUnusable
 from qa.indexing import frequencies
 from qa.indexing.build import build
 from qa.indexing.freshness import open_index
+from qa.indexing.index import Index
 from qa.indexing.library import add_document, remove_document
 from qa.indexing.segments import build_segment
 from qa.indexing.sources import Sources
-from qa.indexing.store import FORMAT_VERSION, Index, load, read_manifest, save
+from qa.indexing.store import FORMAT_VERSION, load, read_manifest, save
 from qa.retrieval.dense import dense_scores
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from qa.indexing.index import Index
 from qa.indexing.postings import Postings
-from qa.indexing.store import Index
 from qa.retrieval.lexical import K1, B, _corpus, _Kept, _term_scores, bm25, idf, sentence_bm25
 from qa.text.tokens import tokens
 

@@ -18,7 +18,7 @@ import pytest
 from qa.config import RetrievalSettings
 from qa.errors import IndexUnusable
 from qa.evaluation.gold import covered
-from qa.indexing.store import Index
+from qa.indexing.index import Index
 from qa.retrieval.backend import SearchBackend
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.lexical import lexical_scores

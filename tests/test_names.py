@@ -5,7 +5,7 @@ from __future__ import annotations
 import jieba
 import jieba.posseg as pseg
 
-from qa.indexing.store import Index
+from qa.indexing.index import Index
 from qa.text.folding import fold
 from qa.text.names import NAME_TAGS, decode, encode, names
 

@@ -8,7 +8,7 @@ import re
 import jieba.posseg as pseg
 from jieba.posseg.viterbi import viterbi as jieba_viterbi
 
-from qa.indexing.store import Index
+from qa.indexing.index import Index
 from qa.text.folding import fold
 from qa.text.postags import dictionary_tag, pos_cut, viterbi
 

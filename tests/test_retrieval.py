@@ -10,7 +10,7 @@ import pytest
 from qa.app import build_pipeline
 from qa.config import Fusion, RetrievalSettings, Settings
 from qa.evaluation.gold import covered
-from qa.indexing.store import Index
+from qa.indexing.index import Index
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.fusion import dense_weight, fuse
 from qa.retrieval.retriever import Retriever, best

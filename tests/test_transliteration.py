@@ -10,8 +10,8 @@ import pytest
 from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
 from qa.indexing.build import build
+from qa.indexing.index import Index
 from qa.indexing.sources import Sources
-from qa.indexing.store import Index
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever
 from qa.text.folding import fold

@@ -13,7 +13,8 @@ import pytest
 from qa.answering import matching
 from qa.answering.matching import SentenceStats
 from qa.answering.units import _CLAUSE_RE, UnitStats, _plain_units, sentences_holding, sentences_with, units
-from qa.indexing.store import Index, load
+from qa.indexing.index import Index
+from qa.indexing.store import load
 from qa.text.folding import fold
 
 

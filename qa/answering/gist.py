@@ -10,7 +10,7 @@ from collections.abc import Collection
 
 from qa.answering.evidence import Evidence
 from qa.answering.question import Question
-from qa.indexing.store import Index
+from qa.indexing.index import Index
 from qa.text.tokens import content_terms
 from qa.types import Hit, Sentence
 

@@ -16,7 +16,7 @@ import jieba.posseg as pseg
 
 from qa.answering.question import Question
 from qa.answering.units import sentences_holding
-from qa.indexing.store import Index
+from qa.indexing.index import Index
 from qa.memo import Memo
 from qa.text.folding import fold
 from qa.text.language import CJK_RE

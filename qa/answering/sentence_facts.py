@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from qa.answering.alignment import opens_with_reference, plain, runs_on
 from qa.answering.matching import SentenceStats
 from qa.answering.units import UnitStats
-from qa.indexing.store import Index
+from qa.indexing.index import Index
 from qa.memo import Memo
 
 # The sentence's own columns, in the order Facts.constant holds them (names of features.SENTENCE_FEATURES).

@@ -10,7 +10,7 @@ import math
 import re
 from collections import Counter
 
-from qa.indexing.store import Index
+from qa.indexing.index import Index
 from qa.memo import Memo
 from qa.text.folding import fold
 from qa.text.language import CJK

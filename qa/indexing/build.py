@@ -12,9 +12,10 @@ from typing import Any
 
 from qa.errors import IndexUnusable
 from qa.indexing.chunking import ChunkerSettings
+from qa.indexing.index import Index
 from qa.indexing.segments import Segment, build_segment
 from qa.indexing.sources import Sources, Unreadable, as_sources
-from qa.indexing.store import FORMAT_VERSION, Index, read_manifest, write_lock, write_streamed
+from qa.indexing.store import FORMAT_VERSION, read_manifest, write_lock, write_streamed
 from qa.text.tokens import tokenizer_signature
 from qa.types import Document, Embedder
 

@@ -9,8 +9,9 @@ from typing import Any, Literal
 from qa.errors import IndexUnusable, IndexWriteError
 from qa.indexing.build import build_into
 from qa.indexing.chunking import ChunkerSettings
+from qa.indexing.index import Index
 from qa.indexing.sources import Sources, as_sources
-from qa.indexing.store import Index, check_writable, load, read_manifest, verify_files, write_lock
+from qa.indexing.store import check_writable, load, read_manifest, verify_files, write_lock
 from qa.text.tokens import tokenizer_signature
 from qa.types import Embedder
 

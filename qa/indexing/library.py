@@ -22,9 +22,10 @@ from typing import TypeVar
 from qa.errors import DocumentExists, DocumentNotFound, DocumentRejected, IndexWriteError, QAError
 from qa.indexing.build import build_one, new_segment_id
 from qa.indexing.chunking import ChunkerSettings
+from qa.indexing.index import Index
 from qa.indexing.segments import Segment
 from qa.indexing.sources import DOCUMENT_ID_RE, Sources
-from qa.indexing.store import Index, append, merge_small, refresh, remove, write_lock
+from qa.indexing.store import append, merge_small, refresh, remove, write_lock
 from qa.types import Document, Embedder, NewDocument
 
 log = logging.getLogger(__name__)

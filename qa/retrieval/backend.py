@@ -9,8 +9,8 @@ from typing import Protocol
 
 import numpy as np
 
+from qa.indexing.index import Index
 from qa.indexing.segments import Segment, stored_vectors
-from qa.indexing.store import Index
 from qa.types import Chunk
 
 

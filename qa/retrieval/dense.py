@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa.indexing.store import Index
+from qa.indexing.index import Index
 from qa.indexing.vectors import DenseIndex
 
 

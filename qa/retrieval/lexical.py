@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qa.indexing.index import Index
 from qa.indexing.postings import Postings
-from qa.indexing.store import Index
 
 K1, B = 1.2, 0.75
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.config import RetrievalSettings
-from qa.indexing.store import Index
+from qa.indexing.index import Index
 from qa.retrieval.backend import SearchBackend
 from qa.retrieval.dense import dense_scores
 from qa.retrieval.fusion import dense_weight, fuse

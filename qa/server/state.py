@@ -17,8 +17,9 @@ from typing import Any
 from qa.answering.engine import Engine
 from qa.answering.extractive import ExtractiveAnswerer
 from qa.errors import IndexUnusable, ReindexBusy
+from qa.indexing.index import Index
 from qa.indexing.library import Added
-from qa.indexing.store import MANIFEST, Index, read_manifest
+from qa.indexing.store import MANIFEST, read_manifest
 from qa.retrieval.retriever import Retriever
 from qa.types import Embedder, NewDocument
 
