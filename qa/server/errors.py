@@ -45,6 +45,14 @@ def write_failed(exc: IndexWriteError, outcome: str) -> ApiError:
     return ApiError(status, code, f"{exc}; {outcome}")
 
 
+def openai_error_body(status: int, code: str, message: str, param: str | None = None) -> dict[str, Any]:
+    """OpenAI's error shape: {"error": {"message", "type", "param", "code"}}."""
+    kind = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}.get(status)
+    if kind is None:
+        kind = "server_error" if status >= 500 else "invalid_request_error"
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
 def error_response(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:

@@ -16,6 +16,7 @@ from uvicorn.server import ServerState
 
 from qa.config import Settings
 from qa.server.coalesce import CoalescingTransport
+from qa.server.errors import openai_error_body
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +27,15 @@ RESERVED_DESCRIPTORS = 64
 BODY_GRACE = 5.0
 
 
-def _error_body(code: str, message: str, kind: str) -> bytes:
-    """The API's error shape with OpenAI's `type` and `param` as well: the protocol answers before any route is known,
-    so its replies are read by the API's clients and by OpenAI's (for /v1) alike."""
-    return json.dumps({"error": {"code": code, "message": message, "type": kind, "param": None}}).encode()
+def _error_body(status: int, code: str, message: str) -> bytes:
+    """OpenAI's error shape, which holds the API's `code` and `message` too: the protocol answers before any route is
+    known, so its replies are read by the API's clients and by OpenAI's (for /v1) alike."""
+    return json.dumps(openai_error_body(status, code, message)).encode()
 
 
 def _closing_reply(status: bytes, code: str, message: str) -> bytes:
     """A whole response, written by the protocol itself, in the API's error shape; the connection closes after it."""
-    body = _error_body(code, message, "invalid_request_error")
+    body = _error_body(int(status.split()[0]), code, message)
     head = b"HTTP/1.1 %s\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: %d\r\n\r\n"
     return head % (status, len(body)) + body
 
@@ -50,7 +51,7 @@ BAD_REQUEST_400 = _closing_reply(
 )
 
 
-_OVERLOADED = _error_body("overloaded", "every connection the server takes is busy: try again shortly", "server_error")
+_OVERLOADED = _error_body(503, "overloaded", "every connection the server takes is busy: try again shortly")
 
 
 async def overloaded(scope: Any, receive: Any, send: Any) -> None:

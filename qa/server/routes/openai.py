@@ -24,7 +24,7 @@ from starlette.types import HTTPExceptionHandler
 from qa.answering.engine import Event, ExtractiveEngine
 from qa.server.deps import MetricsDep, PipelineDep, SettingsDep, clean_question, recent_turns, top_k
 from qa.server.disconnect import unless_gone
-from qa.server.errors import STATUS_CODES, UNREADABLE_BODY, ApiError, unreadable_body
+from qa.server.errors import STATUS_CODES, UNREADABLE_BODY, ApiError, openai_error_body, unreadable_body
 from qa.server.schemas import CitationOut
 from qa.server.sse import SSE_HEADERS, counted
 from qa.text.language import CJK_RE
@@ -321,14 +321,6 @@ async def _final(events: AsyncIterator[Event]) -> Answer:
 
 def _sse(data: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(data, ensure_ascii=False)}\n\n".encode()
-
-
-def openai_error_body(status: int, code: str, message: str, param: str | None = None) -> dict[str, Any]:
-    """OpenAI's error shape: {"error": {"message", "type", "param", "code"}}."""
-    kind = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}.get(status)
-    if kind is None:
-        kind = "server_error" if status >= 500 else "invalid_request_error"
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
 def _as_openai(exc: Exception) -> tuple[int, str, str, str | None, dict[str, str] | None]:
