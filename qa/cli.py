@@ -46,9 +46,9 @@ def _at_least_one(text: str) -> int:
 
 def cmd_index_build(args: argparse.Namespace) -> int:
     """Build the index from the seeds and swap it in atomically."""
-    from qa.app import make_embedder, sources_of
     from qa.indexing.build import build_into
     from qa.text.tokens import initialise
+    from qa.wiring import make_embedder, sources_of
 
     settings = _settings(args)
     initialise()
@@ -66,11 +66,11 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 def cmd_index_info(args: argparse.Namespace) -> int:
     """Print the manifest and whether the index fits the seeds and the model."""
-    from qa.app import make_embedder, sources_of
     from qa.errors import IndexUnusable
     from qa.indexing.chunking import ChunkerSettings
     from qa.indexing.freshness import staleness
     from qa.indexing.store import read_manifest, verify_files
+    from qa.wiring import make_embedder, sources_of
 
     settings = _settings(args)
     try:
@@ -97,12 +97,12 @@ def cmd_index_info(args: argparse.Namespace) -> int:
 def cmd_add(args: argparse.Namespace) -> int:
     """Add documents to the index (each one new segment; nothing else is rebuilt); a running server picks them
     up on its next reload (`qa serve` watches the index's generation)."""
-    from qa.app import make_embedder, sources_of
     from qa.indexing.freshness import open_index
     from qa.indexing.library import add_document
     from qa.indexing.sources import DOCUMENT_ID_RE
     from qa.text.tokens import initialise
     from qa.types import NewDocument
+    from qa.wiring import make_embedder, sources_of
 
     settings = _settings(args)
     initialise()
@@ -151,9 +151,9 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     """Remove documents added earlier from the index and the library."""
-    from qa.app import make_embedder, sources_of
     from qa.indexing.freshness import open_index
     from qa.indexing.library import remove_document
+    from qa.wiring import make_embedder, sources_of
 
     settings = _settings(args)
     sources = sources_of(settings)
@@ -174,9 +174,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
     """Answer one question on the local pipeline and print it with numbered citations."""
     import asyncio
 
-    from qa.app import build_pipeline
     from qa.server.deps import clean_question, top_k
     from qa.types import Answer
+    from qa.wiring import build_pipeline
 
     settings = _settings(args)
     # The question and top_k are checked as /ask checks them (an ApiError is a QAError: main prints it, exit 2).
@@ -238,8 +238,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     configure_logging(settings)
     if settings.on_index_mismatch == "refuse":
         # Refuse now, with a non-zero exit, rather than serve 503s for an index that will never load.
-        from qa.app import make_embedder, sources_of
         from qa.indexing.freshness import check
+        from qa.wiring import make_embedder, sources_of
 
         check(settings.index_dir, sources_of(settings), make_embedder(settings).model_id)
     store = settings.retrieval
@@ -254,7 +254,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from uvicorn.config import STARTUP_FAILURE
         from uvicorn.supervisors import Multiprocess
 
-        from qa.app import app_factory
+        from qa.wiring import app_factory
 
         # Each worker process builds its app from the command line's overrides (a picklable partial) and loads
         # the index before it takes requests; the environment is not written to.
@@ -266,7 +266,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # A worker that could not start (an index it was told to refuse) stops them all: say so in the exit code.
         failed = [p for p in supervisor.processes if p.exitcode == STARTUP_FAILURE]
         return STARTUP_FAILURE if failed else 0
-    from qa.app import build_app
+    from qa.wiring import build_app
 
     server = uvicorn.Server(server_config(build_app(settings), settings, host=args.host, port=args.port))
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn has shut down gracefully, as uvicorn.run would
@@ -290,7 +290,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.url:
         asker = url_asker(args.url)
     else:
-        from qa.app import build_pipeline
+        from qa.wiring import build_pipeline
 
         asker = local_asker(build_pipeline(settings))
     report = evaluate(gold, asker, source=source, seeds_dir=settings.seeds_dir)

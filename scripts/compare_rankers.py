@@ -25,9 +25,9 @@ import numpy as np
 from qa.answering.learned import LearnedSelector
 from qa.answering.question import Question
 from qa.answering.ranker import Ranker, load_ranker
-from qa.app import build_pipeline
 from qa.config import Settings
 from qa.evaluation.squad import Article, corpus_name, load_squad, split_articles, write_corpus
+from qa.wiring import build_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -41,11 +41,11 @@ import random
 import tempfile
 from pathlib import Path
 
-from qa.app import build_pipeline
 from qa.config import Settings
 from qa.evaluation.gold import covered
 from qa.evaluation.squad import Article, SquadQuestion, corpus_name, load_squad, sample, split_articles, write_corpus
 from qa.types import Answer, Turn
+from qa.wiring import build_pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 PRONOUN = "它"

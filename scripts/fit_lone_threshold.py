@@ -28,10 +28,10 @@ from fit_ranker import ANSWERED_TARGET  # noqa: E402  (the sibling script: the s
 
 from qa.answering.learned import LearnedSelector  # noqa: E402
 from qa.answering.question import Question  # noqa: E402
-from qa.app import build_pipeline  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.evaluation.squad import corpus_name, load_squad, split_articles, write_corpus  # noqa: E402
 from qa.retrieval.embedding import SentenceTransformerEmbedder  # noqa: E402
+from qa.wiring import build_pipeline  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "eval" / "external"
 FILES = ("DRCD_dev.json", "cmrc2018_trial.json")

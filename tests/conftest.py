@@ -12,7 +12,6 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from qa.app import build_app, build_pipeline
 from qa.config import Settings
 from qa.indexing.build import build
 from qa.indexing.index import Index
@@ -20,6 +19,7 @@ from qa.indexing.sources import Sources
 from qa.indexing.store import load, save
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.server.state import Pipeline
+from qa.wiring import build_app, build_pipeline
 from tests.support import ROOT, serve
 
 

@@ -9,12 +9,12 @@ import pytest
 
 from qa.answering.alignment import points_back
 from qa.answering.extractive import ExtractiveAnswerer
-from qa.app import build_pipeline
 from qa.config import AnsweringSettings, Settings
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.server.state import Pipeline
 from qa.text.folding import to_simplified
 from qa.types import Answer, Citation, ShortAnswer
+from qa.wiring import build_pipeline
 
 
 def check_citations(pipeline: Pipeline, answer_text: str, citations: tuple) -> None:  # type: ignore[type-arg]

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from qa.app import build_app
 from qa.config import Settings
+from qa.wiring import build_app
 from tests.support import serve
 
 

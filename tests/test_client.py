@@ -25,8 +25,8 @@ from qa_client import (
     StreamEvent,
 )
 
-from qa.app import build_app
 from qa.config import Settings
+from qa.wiring import build_app
 from tests.support import free_port, serve
 
 QUESTION = "歐盟第19輪制裁禁止了什麼進入歐洲市場？"

@@ -12,11 +12,11 @@ from typing import Any
 
 import uvicorn
 
-from qa.app import build_app
 from qa.config import Settings
 from qa.server.coalesce import CoalescingTransport
 from qa.server.protocol import server_config
 from qa.server.state import Pipeline
+from qa.wiring import build_app
 from tests.support import free_port
 
 

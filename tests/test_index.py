@@ -409,8 +409,8 @@ def test_an_index_another_process_built_for_another_model_is_not_loaded(
     """`qa add` run without the server's QA_EMBEDDING_MODEL rebuilds the index for its own model; the server, told
     the index changed, loaded it and searched its vectors with queries of another model. It now keeps the index it
     had, and says why."""
-    from qa.app import build_pipeline, reload_pipeline
     from qa.config import Settings
+    from qa.wiring import build_pipeline, reload_pipeline
 
     shutil.copytree(index_dir, tmp_path / "index")
     settings = Settings(seeds_dir=seeds_dir, index_dir=tmp_path / "index", library_dir=tmp_path / "library")

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qa.app import build_app
 from qa.config import Settings
 from qa.indexing.store import load, read_manifest
+from qa.wiring import build_app
 from tests.support import configured, serve
 
 ADMIN = {"Authorization": "Bearer admin-secret"}

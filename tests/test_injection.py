@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from qa.app import build_app, build_pipeline, make_engine
 from qa.config import Settings
 from qa.indexing.build import build
 from qa.indexing.store import save
@@ -21,6 +20,7 @@ from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.server.state import Pipeline
 from qa.text.injection import looks_like_instruction
 from qa.text.sentences import sentence_spans
+from qa.wiring import build_app, build_pipeline, make_engine
 from tests.fake_llm import Script, Step, fake_llm_app
 from tests.support import ROOT, configured, serve
 

@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from qa.answering.extractive import ExtractiveAnswerer
-from qa.app import build_app, make_engine
 from qa.config import LLMSettings, RetrievalSettings, Settings
 from qa.indexing.library import add_document
 from qa.indexing.sources import Sources
@@ -24,6 +23,7 @@ from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever
 from qa.server.state import Pipeline
 from qa.types import Hit, NewDocument
+from qa.wiring import build_app, make_engine
 from tests.fake_llm import Script, Step, citing, fake_llm_app
 from tests.support import configured, free_port, serve
 

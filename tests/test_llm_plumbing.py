@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
-from qa.app import build_app, make_engine
 from qa.config import Settings
 from qa.server.state import Pipeline
+from qa.wiring import build_app, make_engine
 from tests.llama import llama_server
 from tests.support import configured, serve
 

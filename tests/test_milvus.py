@@ -235,8 +235,8 @@ def test_the_service_on_milvus_lite_finds_what_the_local_store_finds(
 
     import httpx
 
-    from qa.app import build_app, build_pipeline
     from qa.config import Settings
+    from qa.wiring import build_app, build_pipeline
     from tests.support import configured, serve
 
     shutil.copytree(index_dir, tmp_path / "index")
@@ -310,8 +310,8 @@ def test_a_document_added_on_its_own_ranks_as_on_the_local_store(
     """Milvus Lite keeps BM25's statistics per write: a document added on its own was scored by its own two chunks'
     statistics (a score of 4 where the local store gives 55) and ranked below other articles' passages. Each change
     is now written as one rewrite, so every added article comes first for its own words, with the local scores."""
-    from qa.app import add_to_pipeline, build_pipeline, remove_from_pipeline
     from qa.types import NewDocument
+    from qa.wiring import add_to_pipeline, build_pipeline, remove_from_pipeline
 
     local_settings, milvus_settings = two_stores(tmp_path, seeds_dir, index_dir)
     local, remote = build_pipeline(local_settings, warm=False), build_pipeline(milvus_settings, warm=False)
@@ -345,9 +345,9 @@ def test_documents_added_or_removed_by_another_process_reach_milvus(
     """`qa add` and `qa remove` write the index, not Milvus (Milvus Lite serves one process). The server, reloading
     the index, used to leave Milvus as it was: an article added so was never found. Nor at the next start, when as
     many chunks had been removed as added (Milvus was refilled only when the counts differed)."""
-    from qa.app import add_to_pipeline, build_pipeline, make_embedder, reload_pipeline, sources_of
     from qa.indexing.library import add_document, remove_document
     from qa.types import NewDocument
+    from qa.wiring import add_to_pipeline, build_pipeline, make_embedder, reload_pipeline, sources_of
 
     _, settings = two_stores(tmp_path, seeds_dir, index_dir)
     serving = build_pipeline(settings, warm=False)

@@ -15,10 +15,10 @@ from openai import OpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
 from qa.answering.engine import Engine, Event
-from qa.app import build_app
 from qa.config import Settings
 from qa.server.state import Pipeline
 from qa.types import Answer, Citation, Docs, Turn
+from qa.wiring import build_app
 from tests.support import serve
 
 QUESTION = "歐盟第19輪制裁禁止了什麼進入歐洲市場？"

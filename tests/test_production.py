@@ -24,12 +24,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
-from qa.app import build_app
 from qa.config import LLMSettings, RetrievalSettings, ServerSettings, Settings
 from qa.server.logs import JsonFormatter
 from qa.server.metrics import Metrics
 from qa.server.middleware.ratelimit import TokenBuckets
 from qa.server.state import Pipeline
+from qa.wiring import build_app
 from tests.support import ROOT, configured, serve
 
 API_KEY, ADMIN_KEY = "test-api-key", "test-admin-key"
@@ -427,9 +427,9 @@ def test_dockerignore_sends_only_what_the_build_copies() -> None:
 
 
 def test_request_timeout_cuts_llm_calls_to_fit() -> None:
-    from qa.app import llm_settings
     from qa.config import Settings
     from qa.server.middleware.stack import request_timeout
+    from qa.wiring import llm_settings
 
     assert request_timeout(Settings(request_timeout=120)) == 120
     slow = configured(Settings(), request_timeout=2, llm_base_url="http://llm/v1", llm_timeout=100)

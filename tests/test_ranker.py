@@ -16,11 +16,11 @@ from qa.answering.learned import SETTLED_DOCUMENTS, LearnedSelector, wants_more
 from qa.answering.question import Question
 from qa.answering.ranker import MODEL_FILES, QUESTION_FEATURES, load_ranker, softmax
 from qa.answering.units import units
-from qa.app import build_pipeline
 from qa.config import AnsweringSettings, Settings
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.server.state import Pipeline
 from qa.text.folding import fold
+from qa.wiring import build_pipeline
 
 QUESTION = "歐盟第19輪制裁禁止了什麼進入歐洲市場？"
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 
-from qa.app import build_app
 from qa.config import Settings
 from qa.server.state import Pipeline
+from qa.wiring import build_app
 from tests.support import ROOT, configured, free_port, serve
 
 ADMIN = {"Authorization": "Bearer admin-secret"}

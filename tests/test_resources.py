@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 
-from qa.app import build_app
 from qa.config import Settings
+from qa.wiring import build_app
 from tests.fake_llm import Script, fake_llm_app
 from tests.support import configured, serve
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.app import build_pipeline
 from qa.config import Fusion, RetrievalSettings, Settings
 from qa.evaluation.gold import covered
 from qa.indexing.index import Index
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.fusion import dense_weight, fuse
 from qa.retrieval.retriever import Retriever, best
+from qa.wiring import build_pipeline
 from tests.support import gold_path
 
 

@@ -25,9 +25,9 @@ import pytest
 import uvicorn
 from pydantic import SecretStr
 
-from qa.app import build_app
 from qa.config import Settings
 from qa.server.state import Pipeline
+from qa.wiring import build_app
 from tests.support import ROOT, configured, free_port, serve
 
 QUESTION = {"question": "北約秘書長呂特為什麼緊急訪美？"}

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from qa.app import build_pipeline
 from qa.config import Settings
 from qa.indexing.build import build
 from qa.indexing.chunking import ChunkerSettings
 from qa.indexing.lexicon import build_lexicon
 from qa.retrieval.embedding import SentenceTransformerEmbedder
+from qa.wiring import build_pipeline
 
 # Each of these once raised IndexError in the lexicon's name rule, which took the whole index build down.
 BRACKETED = {

@@ -13,11 +13,11 @@ import httpx
 import pytest
 
 from qa.answering.evidence import WORDLESS
-from qa.app import build_app
 from qa.config import Settings
 from qa.server.state import Pipeline
 from qa.text.folding import fold, to_simplified
 from qa.types import Turn
+from qa.wiring import build_app
 from tests.support import serve
 
 LIMIT = 2000  # the default max_question_chars: the longest question the service accepts

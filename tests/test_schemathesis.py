@@ -22,9 +22,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from qa.app import build_app
 from qa.config import Settings
 from qa.server.state import Pipeline
+from qa.wiring import build_app
 
 EXAMPLES = 25
 Operation = schemathesis.APIOperation[Any, Any, Any, Any]

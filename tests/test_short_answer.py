@@ -9,11 +9,11 @@ from qa.answering.question import Question
 from qa.answering.short import default_scorer, short_answer
 from qa.answering.span_features import FEATURES, candidates
 from qa.answering.spans import cited_spans, flat, kind_of
-from qa.app import build_app
 from qa.config import Settings
 from qa.server.state import Pipeline
 from qa.text.folding import fold
 from qa.types import Citation
+from qa.wiring import build_app
 from tests.support import serve
 
 # Self-written: a document whose second sentence carries a date, an amount and a name.

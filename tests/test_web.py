@@ -30,12 +30,12 @@ from playwright.sync_api import (
 )
 
 from qa.answering.engine import Engine, Event
-from qa.app import build_app, build_pipeline
 from qa.config import Settings
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.server.routes.web import WEB_DIR, frame_ancestors
 from qa.server.state import Pipeline
 from qa.types import Answer, Docs, Turn
+from qa.wiring import build_app, build_pipeline
 from tests.support import ROOT, configured, free_port, serve
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.app import build_app
 from qa.config import Settings
 from qa.server.routes.web import page_csp
 from qa.server.session import COOKIE, HEADER, PageSessions, page_sessions
 from qa.server.state import Pipeline
+from qa.wiring import build_app
 from tests.support import configured
 
 QUESTION = "歐盟第19輪制裁禁止了什麼進入歐洲市場？"

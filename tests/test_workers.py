@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from qa.app import build_app
 from qa.config import Settings
+from qa.wiring import build_app
 from tests.support import ROOT, configured, free_port, serve
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
@@ -142,7 +142,7 @@ def test_a_refusing_worker_exits_rather_than_serving_503(tmp_path: Path, seeds_d
     load stops with uvicorn's startup-failure code, which also stops the supervisor of the other workers."""
     port = free_port()
     code = (
-        "import uvicorn; from qa.app import app_factory; "
+        "import uvicorn; from qa.wiring import app_factory; "
         f"uvicorn.run(app_factory, factory=True, host='127.0.0.1', port={port}, log_level='warning')"
     )
     env = {

@@ -227,7 +227,7 @@ class ExternalRun:
 
 def _near_misses(run: ExternalRun, chosen: Sample, settings: Settings, embedder: Embedder | None) -> list[bool]:
     """Whether each near-miss question (asked of the corpus with its answer's sentences cut out) was abstained."""
-    from qa.app import build_pipeline
+    from qa.wiring import build_pipeline
 
     articles, questions = near_misses(chosen.corpus, run.seed)
     if run.reworded:
@@ -302,7 +302,7 @@ def run_external(
     if url:
         ask = url_asker(url)
     else:
-        from qa.app import build_pipeline
+        from qa.wiring import build_pipeline
 
         update = {"seeds_dir": seeds_dir, "index_dir": index_dir, "on_index_mismatch": "rebuild"}
         local = settings.model_copy(update=update)

@@ -14,7 +14,7 @@ Three things take it out of the request path:
   memory rather than fault it in.
 
 PYTHONMALLOC and malloc's settings (GLIBC_TUNABLES) are read when a process starts: `qa serve` starts itself again
-with them set (`serving_env`). A process started otherwise (uvicorn on `qa.app:app_factory`) gets malloc's settings
+with them set (`serving_env`). A process started otherwise (uvicorn on `qa.wiring:app_factory`) gets malloc's settings
 from mallopt when its index is loaded, for the threads made after that. glibc only: elsewhere this module does
 nothing.
 

@@ -58,5 +58,5 @@ def install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> No
 
 def request_timeout(settings: Settings) -> float:
     """The time a response may take to start (0: no limit). A configured LLM's calls are cut to fit it
-    (qa.app.llm_settings), so a slow LLM costs the user the extractive answer, not a 504."""
+    (qa.wiring.llm_settings), so a slow LLM costs the user the extractive answer, not a 504."""
     return settings.server.request_timeout
