@@ -448,6 +448,14 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
 
+    @field_validator("seeds_dir", "index_dir", "library_dir", mode="before")
+    @classmethod
+    def _names_a_folder(cls, value: object) -> object:
+        # QA_INDEX_DIR= (empty) would be the current folder, which a build replaces.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("an empty path names no folder")
+        return value
+
 
 def settings_with(
     *,

@@ -1,7 +1,9 @@
 import json
 import shutil
 from collections import ChainMap, Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from qa.answering.matching import SentenceStats
 from qa.answering.units import UnitStats
 from qa.config import RetrievalSettings
-from qa.errors import IndexUnusable
+from qa.errors import IndexUnusable, IndexWriteError
 from qa.indexing import frequencies
 from qa.indexing.build import build
 from qa.indexing.freshness import open_index
@@ -114,6 +116,48 @@ def test_damaged_index_is_refused_with_a_clear_message(index_copy: Path, damage:
         expected = "format"
     with pytest.raises(IndexUnusable, match=expected):
         load(index_copy)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda m: m.update(segments=[{}]), "lacks its id"),
+        (lambda m: m["segments"][0].update(id=5), "not a segment's folder name"),
+        (lambda m: m["segments"][0].update(id="../../elsewhere"), "not a segment's folder name"),
+        (lambda m: m.update(removed=None), "removed documents"),
+        (lambda m: m.update(embedding=None), "embedding is not an object"),
+    ],
+)
+def test_a_manifest_edited_out_of_its_shape_is_damaged_not_a_traceback(
+    index_copy: Path, edit: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    """Each was a KeyError, TypeError or AttributeError in whatever read it first; a segment id of ../../x loaded a
+    segment from outside the index folder."""
+    manifest = json.loads((index_copy / "manifest.json").read_text(encoding="utf-8"))
+    edit(manifest)
+    (index_copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(IndexUnusable, match=expected):
+        load(index_copy)
+
+
+def test_a_build_never_replaces_a_folder_that_holds_anything_but_an_index(
+    tmp_path: Path, seeds_dir: Path, embedder: SentenceTransformerEmbedder, index_copy: Path
+) -> None:
+    """`--index-dir` pointed at a project (or `""`, the current folder) was moved aside and deleted by the build."""
+    built = build(Sources(seeds_dir, tmp_path / "library"), embedder)
+    project = tmp_path / "project"
+    (project / "docs").mkdir(parents=True)
+    (project / "docs" / "thesis.tex").write_text("x", encoding="utf-8")
+    with pytest.raises(IndexWriteError, match="holds files an index does not .docs."):
+        save(built, project)
+    assert (project / "docs" / "thesis.tex").read_text(encoding="utf-8") == "x"
+    with pytest.raises(IndexWriteError, match="is a file, not a folder"):
+        save(built, project / "docs" / "thesis.tex")
+    # What may be replaced: an index (damaged too: its manifest gone), an empty folder, a new one.
+    (index_copy / "manifest.json").unlink()
+    for target in (index_copy, tmp_path / "empty", tmp_path / "new"):
+        (tmp_path / "empty").mkdir(exist_ok=True)
+        assert len(save(built, target).chunks) == len(built.chunks)
 
 
 def test_damaged_index_is_rebuilt_or_refused_by_setting(

@@ -106,3 +106,37 @@ def test_files_that_cannot_be_read_are_left_out_named_and_the_rest_served(
             path.unlink()
     with pytest.raises(SourceError, match=r"no source file can be indexed \(seeds/blank.txt: empty; seeds/latin"):
         build(seeds, embedder)
+
+
+def test_a_source_the_service_may_not_read_is_left_out_with_its_reason(
+    tmp_path: Path, article_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file (or a sidecar) without read permission was a PermissionError traceback in `qa index build`, `qa ask`
+    and the server's start; a seeds folder that cannot be listed, another. (The tests run as root, who may read
+    anything: the refusal is simulated where the file is opened.)"""
+    from qa.errors import SourceError
+    from qa.indexing.documents import load_document, source_paths
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(article_path, seeds)
+    (seeds / "locked.txt").write_text("鎖住的文章。", encoding="utf-8")
+    (seeds / "open.txt").write_text("打開的文章。", encoding="utf-8")
+    (seeds / "open.json").write_text('{"title": "打開"}', encoding="utf-8")
+    read_text = Path.read_text
+
+    def refused(self: Path, *args: object, **kwargs: object) -> str:
+        if self.name in ("locked.txt", "open.json"):
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_text(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "read_text", refused)
+    with pytest.raises(SourceError, match=r"cannot be read \(Permission denied\)"):
+        load_document(seeds / "locked.txt")
+    with pytest.raises(SourceError) as sidecar:
+        load_document(seeds / "open.txt")
+    assert sidecar.value.reason == "its open.json cannot be read (Permission denied)"  # the manifest's `skipped`
+    assert load_document(article_path).text
+    monkeypatch.setattr(Path, "iterdir", lambda self: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
+    with pytest.raises(SourceError, match=r"seeds folder .* cannot be read \(Permission denied\)"):
+        source_paths(seeds)

@@ -22,6 +22,13 @@ def read_source(path: Path) -> str:
     except UnicodeDecodeError as exc:
         where = f"byte 0x{exc.object[exc.start]:02x} at {exc.start}"
         raise SourceError(f"{path} is not valid UTF-8: {exc}", reason=f"not valid UTF-8 ({where})") from exc
+    except OSError as exc:  # no permission, a folder named like a source, a file gone since it was listed
+        raise _unreadable(path, exc) from exc
+
+
+def _unreadable(path: Path, exc: OSError) -> SourceError:
+    reason = f"cannot be read ({exc.strerror or exc})"
+    return SourceError(f"{path} {reason}", reason=reason)
 
 
 def load_document(path: Path) -> Document:
@@ -37,6 +44,9 @@ def load_document(path: Path) -> Document:
         except json.JSONDecodeError as exc:
             reason = f"its {sidecar.name} is not valid JSON ({exc.msg}, line {exc.lineno})"
             raise SourceError(f"{sidecar} is not valid JSON: {exc}", reason=reason) from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = f"its {sidecar.name} cannot be read ({getattr(exc, 'strerror', None) or exc})"
+            raise SourceError(f"{sidecar} cannot be read: {exc}", reason=reason) from exc
         meta = {k: str(v) for k, v in loaded.items() if k in ("title", "date")}
     header = _DATE_HEADER_RE.match(text)
     return Document(
@@ -53,8 +63,11 @@ def load_document(path: Path) -> Document:
 def source_paths(seeds_dir: Path) -> list[Path]:
     """The source files of a seeds folder, in a stable order."""
     if not seeds_dir.is_dir():
-        raise SourceError(f"seeds folder {seeds_dir} does not exist")
-    paths = sorted(p for p in seeds_dir.iterdir() if p.is_file() and p.suffix in SOURCE_SUFFIXES)
+        raise SourceError(f"seeds folder {seeds_dir} " + ("is a file" if seeds_dir.exists() else "does not exist"))
+    try:
+        paths = sorted(p for p in seeds_dir.iterdir() if p.is_file() and p.suffix in SOURCE_SUFFIXES)
+    except OSError as exc:
+        raise SourceError(f"seeds folder {seeds_dir} cannot be read ({exc.strerror or exc})") from exc
     if not paths:
         raise SourceError(f"no source files ({', '.join(SOURCE_SUFFIXES)}) in {seeds_dir}")
     return paths

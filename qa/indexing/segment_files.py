@@ -48,18 +48,18 @@ def verify_segment(folder: Path, digest: str | None = None) -> dict[str, Any]:
     path = folder / SEGMENT_MANIFEST
     if not path.is_file():
         raise IndexUnusable(f"index segment {folder} is missing ({SEGMENT_MANIFEST} not found)")
-    if digest is not None and _sha256(path) != digest:
-        raise IndexUnusable(f"index segment {folder} is damaged (manifest checksum mismatch)")
     try:
+        if digest is not None and _sha256(path) != digest:
+            raise IndexUnusable(f"index segment {folder} is damaged (manifest checksum mismatch)")
         manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         files = manifest["files"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        for name, expected in files.items():
+            if not (folder / name).is_file():
+                raise IndexUnusable(f"index file {folder / name} is missing")
+            if _sha256(folder / name) != expected:
+                raise IndexUnusable(f"index file {folder / name} is damaged (checksum mismatch)")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:  # unreadable, or not as written
         raise IndexUnusable(f"index segment {folder} is unreadable: {exc}") from exc
-    for name, expected in files.items():
-        if not (folder / name).is_file():
-            raise IndexUnusable(f"index file {folder / name} is missing")
-        if _sha256(folder / name) != expected:
-            raise IndexUnusable(f"index file {folder / name} is damaged (checksum mismatch)")
     return manifest
 
 

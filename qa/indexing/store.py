@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -102,9 +103,32 @@ def save(index: Index, index_dir: Path) -> Index:
     return Index(_swap_in(index_dir, fill), index.segments, index.removed)
 
 
+def replaceable(index_dir: Path) -> None:
+    """Refuse (IndexWriteError) to build into a path that holds anything but an index: a build replaces the whole
+    folder, and `--index-dir` pointed at the project, the seeds or the library (or `""`, the current folder) would
+    have deleted them. An index folder holds its manifest and its segments only; a damaged one (either missing) or
+    an empty folder may be replaced."""
+    if not index_dir.exists():
+        return
+    if not index_dir.is_dir():
+        raise IndexWriteError(f"cannot write the index at {index_dir}: it is a file, not a folder")
+    try:
+        foreign = sorted(p.name for p in index_dir.iterdir() if p.name not in (MANIFEST, SEGMENTS))
+    except OSError as exc:
+        raise _write_error(exc, index_dir) from exc
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise IndexWriteError(
+            f"will not write the index at {index_dir}: the folder holds files an index does not ({shown}), which "
+            "building it would delete; give the index a folder of its own (new or empty)"
+        )
+
+
 def _swap_in(index_dir: Path, fill: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
-    """Fill a temporary folder beside index_dir, then swap it in by rename (the old one back on failure)."""
+    """Fill a temporary folder beside index_dir, then swap it in by rename (the old one back on failure); a folder
+    that holds anything but an index is never replaced (replaceable)."""
     index_dir = index_dir.resolve()
+    replaceable(index_dir)
     try:
         index_dir.parent.mkdir(parents=True, exist_ok=True)
         mode = mode_for(index_dir, folder=True)  # given to the new folder once it is filled
@@ -219,7 +243,33 @@ def read_manifest(index_dir: Path) -> dict[str, Any]:
         raise IndexUnusable(f"{path} is unreadable: {exc}") from exc
     if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
         raise IndexUnusable(f"{path}: index format is not version {FORMAT_VERSION}")
+    if wrong := _malformed(manifest):
+        raise IndexUnusable(f"{path} is damaged: {wrong}")
     return manifest
+
+
+# A segment's name: its folder under segments/, which a manifest must not point outside of (`../../elsewhere`).
+_SEGMENT_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def _malformed(manifest: dict[str, Any]) -> str | None:
+    """What in a manifest of the right version is not as a build writes it (a hand edit, a damaged disk), which
+    every reader of it relies on; None when nothing is."""
+    segments = manifest.get("segments")
+    if not isinstance(segments, list):
+        return "its segments are not a list"
+    for entry in segments:
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            return "a segment entry lacks its id or checksum"
+        if not isinstance(entry.get("id"), str) or not _SEGMENT_ID_RE.fullmatch(entry["id"]):
+            return f"a segment id is not a segment's folder name: {str(entry.get('id'))[:60]!r}"
+    removed = manifest.get("removed", [])
+    if not isinstance(removed, list) or not all(isinstance(r, str) for r in removed):
+        return "its removed documents are not a list of names"
+    for part in ("embedding", "sources"):
+        if not isinstance(manifest.get(part, {}), dict):
+            return f"its {part} is not an object"
+    return None
 
 
 def verify_files(index_dir: Path) -> dict[str, Any]:
@@ -266,6 +316,8 @@ def write_lock(index_dir: Path, *, wait: float | None = None) -> Iterator[None]:
     """Hold the index folder's write lock (an flock, across processes): one writer at a time, so that two workers
     adding documents never write manifests from stale copies. With `wait`, ReindexBusy once that many seconds pass
     without it (another process rebuilding): a request is answered busy rather than held past its timeout."""
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexWriteError(f"cannot write the index at {index_dir}: it is a file, not a folder")
     try:  # a read-only folder: nothing can be written, which the caller is told as such (not an OSError)
         index_dir.mkdir(parents=True, exist_ok=True)
         handle = open(index_dir.parent / f".{index_dir.name}.lock", "a+b")  # noqa: SIM115 (closed below)
