@@ -33,6 +33,35 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings_with(**_overrides(args))
 
 
+def _folder(text: str) -> Path:
+    """A folder named on the command line (`""` would be the current folder: a build there replaces it)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path names no folder")
+    return Path(text)
+
+
+def _port(text: str) -> int:
+    """A TCP port (uvicorn took 73786 for 73786 - 65536 and said it was listening on 73786)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0-65535, got {value}")
+    return value
+
+
+def _not_negative(text: str) -> int:
+    """A count that may be zero (`--foreign -1` failed deep in random.sample)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
 def _at_least_one(text: str) -> int:
     """A count of at least one (`--workers 0` ran one process, silently)."""
     try:
@@ -94,6 +123,19 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_text(path: Path, most: int) -> str:
+    """A UTF-8 file of at most `most` characters, read no further than that allows (`/dev/zero` was read until
+    memory ran out before its length was checked)."""
+    with path.open("rb") as f:
+        data = f.read(4 * most + 1)  # a character is at most 4 bytes
+    if len(data) > 4 * most:
+        raise ValueError(f"longer than the limit of {most} characters (QA_MAX_DOCUMENT_CHARS)")
+    text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text reads it
+    if len(text) > most:
+        raise ValueError(f"longer than the limit of {most} characters (QA_MAX_DOCUMENT_CHARS)")
+    return text
+
+
 def cmd_add(args: argparse.Namespace) -> int:
     """Add documents to the index (each one new segment; nothing else is rebuilt); a running server picks them
     up on its next reload (`qa serve` watches the index's generation)."""
@@ -109,16 +151,24 @@ def cmd_add(args: argparse.Namespace) -> int:
     embedder = make_embedder(settings)
     sources = sources_of(settings)
     index = open_index(settings.index_dir, sources, embedder, on_mismatch=settings.on_index_mismatch)
+    if args.id is not None and len(args.files) != 1:
+        print("error: --id names one document: give one file with it", file=sys.stderr)
+        return 2
     failed = 0
+    most = settings.server.max_document_chars
     for path in args.files:
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = _read_text(Path(path), most)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
             print(f"error: {path}: {exc}", file=sys.stderr)
             failed += 1
             continue
-        stem = Path(path).stem
+        stem = args.id or Path(path).stem
         if not DOCUMENT_ID_RE.fullmatch(stem):
+            if args.replace:  # a made id is new each time: nothing would be replaced
+                print(f"error: {path}: its name is no document id (letters, digits, . _ -): give --id", file=sys.stderr)
+                failed += 1
+                continue
             note = f"note: {path}: its name is no document id (letters, digits, . _ -), so a new id is made"
             print(note, file=sys.stderr)
         doc = NewDocument(
@@ -201,6 +251,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"  [{c.n}] {c.doc} {c.start}-{c.end}: {c.quote}")
     if answer.abstained and answer.reason:
         print(f"  ({answer.reason})")
+    if answer.llm_fallback:  # said where the reader sees it, not only in --json's `reason`
+        print(f"note: the LLM's answer was not used ({answer.llm_fallback}): this one is extractive", file=sys.stderr)
     return 0
 
 
@@ -233,9 +285,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from qa.server.logs import configure_logging
     from qa.server.protocol import server_config
+    from qa.wiring import preflight
 
     settings = _settings(args)
     configure_logging(settings)
+    preflight(settings)  # a setting no retry fixes stops the start (exit 2), not 503s forever
     if settings.on_index_mismatch == "refuse":
         # Refuse now, with a non-zero exit, rather than serve 503s for an index that will never load.
         from qa.indexing.freshness import check
@@ -277,16 +331,22 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score a gold set (or, with --squad, external reading-comprehension data) on the local pipeline, or on a
     running service with --url."""
+    if args.json and (Path(args.json).is_dir() or not Path(args.json).resolve().parent.is_dir()):
+        # said now, not after the whole run, whose report would be lost
+        print(f"error: --json {args.json}: no such folder to write the report in, or a folder", file=sys.stderr)
+        return 2
     if args.squad:
         return _eval_squad(args)
     if not args.gold:
         print("error: give a gold file, or --squad FILE", file=sys.stderr)
         return 2
-    from qa.evaluation.gold import evaluate, local_asker, read_gold, summary_line, url_asker
+    from qa.evaluation.gold import checked_source, evaluate, local_asker, read_gold, summary_line, url_asker
 
     gold = read_gold(Path(args.gold))  # a file that cannot be scored says so before the pipeline loads
     settings = _settings(args)
     source = Path(args.source) if args.source else None
+    if source is not None:
+        checked_source(source, gold)  # ... as does a source that lacks the gold evidence
     if args.url:
         asker = url_asker(args.url)
     else:
@@ -319,60 +379,23 @@ def _eval_squad(args: argparse.Namespace) -> int:
         reworded=args.reworded,
         english=args.english,
         other_script=args.other_script,
-        work_dir=Path(args.work_dir) if args.work_dir else None,
+        work_dir=args.work_dir,
     )
     report = run_external(run, _settings(args), url=args.url)
     print(json.dumps(report["summary"], ensure_ascii=False, indent=2))
     corpus = report["corpus"]
-    print(f"corpus: qa serve --seeds-dir {corpus['seeds_dir']} --index-dir {corpus['index_dir']}")
+    print(
+        f"corpus: qa serve --seeds-dir {corpus['seeds_dir']} --index-dir {corpus['index_dir']} "
+        f"--library-dir {corpus['library_dir']}"
+    )
     print(summary_line(report["summary"]))
     if args.json:
         Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     return 1 if report["summary"]["errors"] else 0
 
 
-def parser() -> argparse.ArgumentParser:
-    """The argument parser of the `qa` command."""
-    ap = argparse.ArgumentParser(prog="qa", description="Cited question answering over news articles.")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--seeds-dir", dest="seeds_dir", type=Path, help="source folder (QA_SEEDS_DIR)")
-    common.add_argument("--index-dir", dest="index_dir", type=Path, help="index folder (QA_INDEX_DIR)")
-    common.add_argument("--library-dir", dest="library_dir", type=Path, help="added documents (QA_LIBRARY_DIR)")
-    common.add_argument("--embedding-model", dest="embedding_model", help="model name or path (QA_EMBEDDING_MODEL)")
-    sub = ap.add_subparsers(dest="command", required=True)
-
-    index = sub.add_parser("index", help="build or inspect the index")
-    index_sub = index.add_subparsers(dest="index_command", required=True)
-    index_sub.add_parser("build", parents=[common], help="build the index").set_defaults(func=cmd_index_build)
-    index_sub.add_parser("info", parents=[common], help="show the manifest").set_defaults(func=cmd_index_info)
-
-    add = sub.add_parser("add", parents=[common], help="add documents to the index (kept in the library folder)")
-    add.add_argument("files", nargs="+", type=Path, help="UTF-8 text files; the file name (less .txt) is the id")
-    add.add_argument("--title", help="title (for every file given)")
-    add.add_argument("--date", help="publication date, YYYY-MM-DD")
-    add.add_argument("--replace", action="store_true", help="overwrite documents with the same id")
-    add.set_defaults(func=cmd_add)
-
-    remove = sub.add_parser("remove", parents=[common], help="remove documents added earlier")
-    remove.add_argument("ids", nargs="+", help="document ids")
-    remove.set_defaults(func=cmd_remove)
-
-    ask = sub.add_parser("ask", parents=[common], help="answer a question")
-    ask.add_argument("question")
-    ask.add_argument("--top-k", type=int, default=None, help="passages to return (default: QA_DEFAULT_TOP_K)")
-    ask.add_argument("--json", action="store_true", help="print the /ask JSON")
-    ask.set_defaults(func=cmd_ask)
-
-    serve = sub.add_parser("serve", parents=[common], help="run the HTTP service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument(
-        "--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="(QA_LOG_LEVEL)"
-    )
-    serve.add_argument("--workers", type=_at_least_one, default=1, help="worker processes (each loads the index)")
-    serve.set_defaults(func=cmd_serve)
-
-    ev = sub.add_parser("eval", parents=[common], help="score a gold question set, or external SQuAD-format data")
+def _eval_parser(ev: argparse.ArgumentParser) -> None:
+    """The options of `qa eval`."""
     ev.add_argument("gold", nargs="?", help="gold questions (JSON lines)")
     ev.add_argument("--url", help="score a running service instead of the local pipeline")
     ev.add_argument("--source", help="the file the gold offsets refer to (default: found in the seeds)")
@@ -380,9 +403,11 @@ def parser() -> argparse.ArgumentParser:
     ev.add_argument("--squad", help="a SQuAD-format file (DRCD, CMRC 2018): its articles become the corpus")
     ev.add_argument("--split", choices=["test", "train", "all"], default="test", help="part of the split to use")
     ev.add_argument("--split-file", default="eval/external_split.json", help="article ids per corpus and split")
-    ev.add_argument("--articles", type=int, default=40, help="articles in the corpus")
-    ev.add_argument("--questions", type=int, default=300, help="questions asked about them")
-    ev.add_argument("--foreign", type=int, default=200, help="questions about articles left out (to abstain on)")
+    ev.add_argument("--articles", type=_at_least_one, default=40, help="articles in the corpus")
+    ev.add_argument("--questions", type=_at_least_one, default=300, help="questions asked about them")
+    ev.add_argument(
+        "--foreign", type=_not_negative, default=200, help="questions about articles left out (to abstain on)"
+    )
     ev.add_argument(
         "--no-near",
         dest="near",
@@ -406,8 +431,60 @@ def parser() -> argparse.ArgumentParser:
         "CMRC 2018)",
     )
     ev.add_argument("--seed", type=int, default=0, help="seed of the choice of articles and questions")
-    ev.add_argument("--work-dir", help="where the corpus and its index are kept (default: a folder in /tmp)")
+    ev.add_argument(
+        "--work-dir",
+        type=_folder,
+        help="where the corpus and its index are kept (default: a folder in /tmp); a new or empty folder, or one an "
+        "earlier `qa eval --squad` made",
+    )
     ev.set_defaults(func=cmd_eval)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of the `qa` command."""
+    ap = argparse.ArgumentParser(prog="qa", description="Cited question answering over news articles.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--seeds-dir", dest="seeds_dir", type=_folder, help="source folder (QA_SEEDS_DIR)")
+    common.add_argument("--index-dir", dest="index_dir", type=_folder, help="index folder (QA_INDEX_DIR)")
+    common.add_argument("--library-dir", dest="library_dir", type=_folder, help="added documents (QA_LIBRARY_DIR)")
+    common.add_argument("--embedding-model", dest="embedding_model", help="model name or path (QA_EMBEDDING_MODEL)")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    index = sub.add_parser("index", help="build or inspect the index")
+    index_sub = index.add_subparsers(dest="index_command", required=True)
+    index_sub.add_parser("build", parents=[common], help="build the index").set_defaults(func=cmd_index_build)
+    index_sub.add_parser("info", parents=[common], help="show the manifest").set_defaults(func=cmd_index_info)
+
+    add = sub.add_parser("add", parents=[common], help="add documents to the index (kept in the library folder)")
+    add.add_argument("files", nargs="+", type=Path, help="UTF-8 text files; the file name (less .txt) is the id")
+    add.add_argument("--title", help="title (for every file given)")
+    add.add_argument("--date", help="publication date, YYYY-MM-DD")
+    add.add_argument("--replace", action="store_true", help="overwrite documents with the same id")
+    add.add_argument("--id", help="the document's id, for one file (default: the file name less .txt)")
+    add.set_defaults(func=cmd_add)
+
+    remove = sub.add_parser("remove", parents=[common], help="remove documents added earlier")
+    remove.add_argument("ids", nargs="+", help="document ids")
+    remove.set_defaults(func=cmd_remove)
+
+    ask = sub.add_parser("ask", parents=[common], help="answer a question")
+    ask.add_argument("question")
+    ask.add_argument("--top-k", type=int, default=None, help="passages to return (default: QA_DEFAULT_TOP_K)")
+    ask.add_argument("--json", action="store_true", help="print the /ask JSON")
+    ask.set_defaults(func=cmd_ask)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the HTTP service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_port, default=8000)
+    serve.add_argument(
+        "--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="(QA_LOG_LEVEL)"
+    )
+    serve.add_argument("--workers", type=_at_least_one, default=1, help="worker processes (each loads the index)")
+    serve.set_defaults(func=cmd_serve)
+
+    _eval_parser(
+        sub.add_parser("eval", parents=[common], help="score a gold question set, or external SQuAD-format data")
+    )
     return ap
 
 

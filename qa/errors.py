@@ -21,6 +21,15 @@ class GoldError(QAError, ValueError):
     """A gold question file cannot be read (missing, not UTF-8, a line that is not JSON or lacks a field)."""
 
 
+class ConfigurationError(QAError, ValueError):
+    """A setting names something that cannot be used (a model that cannot be loaded, a store without its address):
+    no retry fixes it, so a server refuses to start on it."""
+
+
+class WorkFolderRefused(QAError, ValueError):
+    """An evaluation's working folder holds files it did not make (it deletes and rebuilds what it finds there)."""
+
+
 class IndexUnusable(QAError, RuntimeError):
     """The index folder is missing, damaged, or does not match the sources or the model."""
 

@@ -11,8 +11,9 @@ from fastapi import FastAPI
 
 from qa.answering.engine import Engine, ExtractiveEngine
 from qa.answering.extractive import ExtractiveAnswerer
+from qa.answering.ranker import load_ranker
 from qa.config import LLMSettings, Settings, settings_with
-from qa.errors import IndexUnusable
+from qa.errors import ConfigurationError, IndexUnusable
 from qa.indexing.build import build_into
 from qa.indexing.freshness import open_index
 from qa.indexing.index import Index
@@ -47,6 +48,19 @@ def sources_of(settings: Settings) -> Sources:
 def make_embedder(settings: Settings) -> Embedder:
     """The configured sentence-transformers model (not loaded until first used)."""
     return SentenceTransformerEmbedder(settings.retrieval.embedding_model)
+
+
+def preflight(settings: Settings) -> None:
+    """ConfigurationError for a setting no retry can fix, found before a server starts (it would otherwise answer
+    503 while it tried, every few seconds, to load what is not there): the ranker's model files when QA_RANKER_DIR
+    names them, a Milvus store without its address, an embedding model other than the bundled one that cannot be
+    loaded (it is loaded here once more: seconds, at start only)."""
+    if settings.answering.ranker_dir is not None:
+        load_ranker(settings.answering.ranker_dir)
+    if settings.retrieval.store == "milvus" and not settings.retrieval.milvus_uri:
+        raise ConfigurationError("QA_STORE=milvus needs QA_MILVUS_URI: a .db file (Milvus Lite) or http://host:19530")
+    if settings.retrieval.embedding_model:
+        make_embedder(settings).embed(["preflight"])
 
 
 def make_backend(settings: Settings, embedder: Embedder) -> SearchBackend | None:

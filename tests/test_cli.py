@@ -145,6 +145,12 @@ def test_eval_against_a_running_service(live_url: str, tmp_path: Path) -> None:
         (b'{"id": "a", "question": "x", "answerable": true}\n', "lacks 'evidence', 'keywords'"),
         (b"{not json\n", "line 1 of gold.jsonl is not valid JSON"),
         (b"\n\n", "holds no questions"),
+        # A string was read character by character (R@5 0.0, cite_precision 1.0); a number or null was a TypeError.
+        (b'{"id": "a", "question": "x", "answerable": true, "evidence": "ab", "keywords": ["a"]}\n', "list of"),
+        (b'{"id": "a", "question": "x", "answerable": true, "evidence": [5], "keywords": ["a"]}\n', "list of"),
+        (b'{"id": "a", "question": "x", "answerable": true, "evidence": ["a"], "keywords": null}\n', "list of"),
+        # A source given that lacks the evidence scored R@5 0.0 without a word.
+        (b'{"id": "a", "question": "x", "answerable": true, "evidence": ["zzz"], "keywords": ["z"]}\n', "lacks 1"),
     ],
 )
 def test_eval_of_a_gold_file_it_cannot_read_is_a_one_line_error(
@@ -155,7 +161,8 @@ def test_eval_of_a_gold_file_it_cannot_read_is_a_one_line_error(
     gold = tmp_path / "gold.jsonl"
     if content is not None:
         gold.write_bytes(content)
-    result = qa("eval", "gold.jsonl", cwd=tmp_path)
+    (tmp_path / "source.txt").write_text("北約在擔心什麼。", encoding="utf-8")
+    result = qa("eval", "gold.jsonl", "--source", "source.txt", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error:") and message in result.stderr
 
@@ -285,3 +292,90 @@ def test_eval_squad_asks_the_questions_glossed_into_english(tmp_path: Path) -> N
     # The bigram baseline matches Chinese characters: asked in English it finds almost nothing (in Chinese, ~0.8).
     assert summary["baseline_cite_hit"] <= 0.2, summary
     assert "cite_hit" in done.stdout.splitlines()[-1]
+
+
+def test_a_build_into_a_folder_holding_other_files_is_refused_and_deletes_nothing(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    """The build moved such a folder aside and deleted it: `--index-dir` of a project, of the seeds, or `""` (the
+    current folder)."""
+    project = tmp_path / "project"
+    (project / "docs").mkdir(parents=True)
+    (project / "docs" / "thesis.tex").write_text("x", encoding="utf-8")
+    refused = qa("index", "build", "--seeds-dir", str(seeds_dir), "--index-dir", str(project))
+    assert refused.returncode == 2 and "will not write the index" in refused.stderr, refused.stderr[-300:]
+    assert (project / "docs" / "thesis.tex").is_file()
+    empty = qa("index", "build", "--seeds-dir", str(seeds_dir), "--index-dir", "", cwd=project)
+    assert empty.returncode == 2 and "an empty path names no folder" in empty.stderr
+    assert sorted(p.name for p in project.iterdir()) == ["docs"]
+
+
+@pytest.mark.parametrize("port", ["73786", "-1", "http"])
+def test_serve_refuses_a_port_outside_the_tcp_range(port: str) -> None:
+    """73786 was served on 8250 (73786 - 65536) while the log said 73786; -1 was a JSON log line and exit 3."""
+    refused = qa("serve", "--host", "127.0.0.1", "--port", port)
+    assert refused.returncode == 2 and "--port" in refused.stderr
+
+
+def test_a_setting_no_retry_can_fix_is_a_one_line_error_and_stops_serve(tmp_path: Path) -> None:
+    """A ranker folder without the model files was a FileNotFoundError traceback in `qa ask`, and `qa serve`
+    answered 503 forever, trying again every few seconds."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_RANKER_DIR": str(tmp_path / "none")}
+    for args in (["ask", "北約在擔心什麼？"], ["serve", "--host", "127.0.0.1", "--port", "0"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "qa.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-500:]
+        assert "cannot load the ranker's model files" in done.stderr and "QA_RANKER_DIR" in done.stderr
+
+
+def test_add_reads_no_more_than_its_limit_and_replaces_by_the_id_given(
+    tmp_path: Path, seeds_dir: Path, index_dir: Path
+) -> None:
+    """`qa add /dev/zero` read until memory ran out; `--replace` of a file whose name is no id added a new document
+    each time; a 100,000-character title was stored."""
+    import shutil
+
+    shutil.copytree(index_dir, tmp_path / "index")
+    common = [
+        "--seeds-dir",
+        str(seeds_dir),
+        "--index-dir",
+        str(tmp_path / "index"),
+        "--library-dir",
+        str(tmp_path / "lib"),
+    ]
+    named = tmp_path / "sp ace.txt"
+    named.write_text("火星有兩顆衛星，分別是火衛一和火衛二。", encoding="utf-8")
+    refused = qa("add", "--replace", str(named), *common)
+    assert refused.returncode == 2 and "give --id" in refused.stderr
+    for _ in range(2):
+        added = qa("add", "--replace", "--id", "mars", str(named), *common)
+        assert added.returncode == 0 and "added mars" in added.stdout, added.stderr[-300:]
+    assert sorted(p.name for p in (tmp_path / "lib").glob("*.txt")) == ["mars.txt"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_MAX_DOCUMENT_CHARS": "1000"}
+    limited = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "add", "/dev/zero", *common], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert limited.returncode == 2 and "longer than the limit of 1000 characters" in limited.stderr
+    titled = qa("add", "--id", "t", "--title", "長" * 1001, str(named), *common)
+    assert titled.returncode == 2 and "title is 1001 characters; the limit is 1000" in titled.stderr
+
+
+def test_ask_says_when_the_llm_could_not_be_used(seeds_dir: Path, index_dir: Path) -> None:
+    """With an LLM configured but not reachable, `qa ask` printed the extractive answer as if it were the LLM's:
+    the reason was only in --json."""
+    from tests.support import free_port
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}
+    question = "歐盟第19輪制裁禁止了什麼進入歐洲市場？"
+    done = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "ask", question, "--seeds-dir", str(seeds_dir), "--index-dir", str(index_dir)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "[1]" in done.stdout
+    assert "note: the LLM's answer was not used" in done.stderr and "extractive" in done.stderr

@@ -14,9 +14,11 @@ import pytest
 
 from qa.answering import matching
 from qa.config import Settings
+from qa.errors import GoldError, WorkFolderRefused
 from qa.evaluation.baseline import BigramBaseline
 from qa.evaluation.external import (
     ExternalRun,
+    claimed,
     evaluate_sample,
     in_english,
     in_other_words,
@@ -34,6 +36,7 @@ from qa.evaluation.squad import (
     make_split,
     near_misses,
     sample,
+    split_articles,
     without_answer,
 )
 from qa.retrieval.embedding import SentenceTransformerEmbedder
@@ -292,3 +295,59 @@ def test_one_article_indexed_alone_answers_its_questions_and_not_others(
     assert t.asked >= 20 and t.foreign == 160
     assert t.answered / t.asked >= 0.9, t
     assert t.abstained / t.foreign >= 0.95, t
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "does not exist"),
+        (b'{"id": "q1"}\n{"id": "q2"}\n', "is not one JSON document"),
+        (b'{"a": 1}', 'no list of articles under "data"'),
+        (b"[1, 2]", 'no list of articles under "data"'),
+        (b'{"data": [1]}', "not in SQuAD's shape"),
+        (b'{"data": [{"paragraphs": [{"qas": []}]}]}', "not in SQuAD's shape"),
+        ("café".encode("latin-1"), "is not UTF-8 text"),
+    ],
+)
+def test_a_file_that_is_not_squad_data_says_what_is_wrong(tmp_path: Path, content: bytes | None, message: str) -> None:
+    """Each was a traceback in `qa eval --squad` (FileNotFoundError, JSONDecodeError, KeyError, TypeError...)."""
+    path = tmp_path / "data.json"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(GoldError, match=message):
+        load_squad(path)
+
+
+def test_a_split_file_that_cannot_be_read_or_lacks_the_data_file_says_so(tmp_path: Path) -> None:
+    articles = load_squad(_squad(tmp_path))
+    with pytest.raises(GoldError, match="cannot read the split file .*--split all"):
+        split_articles(articles, tmp_path / "none.json", "tiny", "test")
+    with pytest.raises(GoldError, match="no split for 'tiny'"):
+        split_articles(articles, SPLIT_FILE, "tiny", "test")
+
+
+def test_a_working_folder_holding_other_files_is_refused_and_the_readers_library_is_not_the_corpus(
+    tmp_path: Path,
+) -> None:
+    """`--work-dir` was filled as given: a run deleted every .txt of its seeds/ and replaced its index/ (the project
+    folder's own, with `--work-dir .`), and the reader's library (QA_LIBRARY_DIR) joined the corpus."""
+    project = tmp_path / "project"
+    (project / "seeds").mkdir(parents=True)
+    (project / "seeds" / "article.txt").write_text("一篇文章。", encoding="utf-8")
+    run = ExternalRun(_squad(tmp_path), SPLIT_FILE, part="all", articles=1, work_dir=project)
+    with pytest.raises(WorkFolderRefused, match="holds files no evaluation made"):
+        run_external(run, Settings())
+    assert (project / "seeds" / "article.txt").is_file()
+    with pytest.raises(WorkFolderRefused, match="is a file"):
+        claimed(project / "seeds" / "article.txt")
+    # A new folder is made and marked; an earlier run's folder (marked) is used again.
+    fresh = tmp_path / "fresh"
+    assert claimed(fresh) == fresh and claimed(fresh) == fresh
+    library = tmp_path / "library"
+    library.mkdir()
+    (library / "mine.txt").write_text("讀者自己加的文章。", encoding="utf-8")
+    settings = Settings().model_copy(update={"library_dir": library})
+    report = run_external(replace(run, work_dir=fresh, near=False), settings)
+    assert report["corpus"]["library_dir"] == str(fresh / "library")
+    indexed = json.loads((fresh / "index" / "manifest.json").read_text(encoding="utf-8"))["sources"]
+    assert not any("mine" in name for name in indexed), indexed

@@ -19,6 +19,7 @@ import numpy as np
 
 from qa.answering.boosters import Predictor
 from qa.answering.features import SENTENCE_FEATURES, Candidates
+from qa.errors import ConfigurationError
 
 if TYPE_CHECKING:
     import lightgbm
@@ -137,7 +138,12 @@ def load_ranker(folder: Path | None = None) -> Ranker:
     """The model files (MODEL_FILES) in folder, or the ones shipped in the package."""
     if folder is None:
         return _shipped()
-    return _read(*((folder / name).read_text(encoding="utf-8") for name in MODEL_FILES))
+    import lightgbm
+
+    try:
+        return _read(*((folder / name).read_text(encoding="utf-8") for name in MODEL_FILES))
+    except (OSError, ValueError, KeyError, TypeError, lightgbm.basic.LightGBMError) as exc:
+        raise ConfigurationError(f"cannot load the ranker's model files from {folder} (QA_RANKER_DIR): {exc}") from exc
 
 
 def _read(model: str, abstainer: str, meta: str) -> Ranker:

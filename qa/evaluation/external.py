@@ -16,6 +16,7 @@ from typing import Any
 from qa.answering.question import Question
 from qa.answering.spans import kind_of
 from qa.config import Settings
+from qa.errors import WorkFolderRefused
 from qa.evaluation.baseline import BigramBaseline
 from qa.evaluation.glossing import gloss
 from qa.evaluation.gold import Asker, covered, local_asker, url_asker
@@ -218,11 +219,35 @@ class ExternalRun:
     other_script: bool = False  # ask the questions (and near misses) in the other script, character by character
 
     def folder(self) -> Path:
-        """Where the corpus and its index are kept between runs (the same run finds its index again)."""
+        """Where the corpus and its index are kept between runs (the same run finds its index again): --work-dir
+        when it is new, empty or one a run made (claimed), else a folder of its own in the temporary folder."""
         if self.work_dir:
-            return self.work_dir
+            return claimed(self.work_dir)
         key = f"{corpus_name(self.data)}-{self.part}-{self.articles}-{self.seed}"
         return Path(tempfile.gettempdir()) / "qa-squad" / key
+
+
+# The file that marks a folder as an evaluation's own: a run deletes the files of other articles in its seeds folder
+# and replaces its index.
+WORK_MARK = ".qa-eval-squad"
+
+
+def claimed(folder: Path) -> Path:
+    """The folder, made (or found) as one a run may fill: new, empty, or marked by an earlier run; WorkFolderRefused
+    for one that holds anything else (`--work-dir .` in the project would have deleted its seeds and its index)."""
+    if folder.exists() and not folder.is_dir():
+        raise WorkFolderRefused(f"the working folder {folder} is a file")
+    if folder.is_dir() and not (folder / WORK_MARK).is_file() and any(folder.iterdir()):
+        raise WorkFolderRefused(
+            f"will not use {folder} as the working folder: it holds files no evaluation made, and a run deletes and "
+            "rebuilds what it finds there; give a new or empty folder"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / WORK_MARK).touch()
+    except OSError as exc:
+        raise WorkFolderRefused(f"cannot use {folder} as the working folder: {exc.strerror or exc}") from None
+    return folder
 
 
 def _near_misses(run: ExternalRun, chosen: Sample, settings: Settings, embedder: Embedder | None) -> list[bool]:
@@ -236,11 +261,21 @@ def _near_misses(run: ExternalRun, chosen: Sample, settings: Settings, embedder:
         questions = in_english(Sample(articles, questions, chosen.foreign)).questions
     if run.other_script:
         questions = in_other_script(Sample(articles, questions, chosen.foreign)).questions
-    seeds_dir, index_dir = run.folder() / "near" / "seeds", run.folder() / "near" / "index"
-    write_corpus(articles, seeds_dir)
-    update = {"seeds_dir": seeds_dir, "index_dir": index_dir, "on_index_mismatch": "rebuild"}
-    ask = local_asker(build_pipeline(settings.model_copy(update=update), embedder=embedder))
+    near = run.folder() / "near"
+    write_corpus(articles, near / "seeds")
+    ask = local_asker(build_pipeline(settings.model_copy(update=_corpus_settings(near)), embedder=embedder))
     return [bool(ask(q.text).get("abstained", False)) for q in questions]
+
+
+def _corpus_settings(folder: Path) -> dict[str, Any]:
+    """The settings that keep a run's corpus to its folder: its seeds, its index, and a library of its own (the
+    reader's added documents are no part of it)."""
+    return {
+        "seeds_dir": folder / "seeds",
+        "index_dir": folder / "index",
+        "library_dir": folder / "library",
+        "on_index_mismatch": "rebuild",
+    }
 
 
 def in_other_words(chosen: Sample, seed: int) -> Sample:
@@ -296,7 +331,8 @@ def run_external(
         chosen = in_english(chosen)
     if run.other_script:
         chosen = in_other_script(chosen)
-    seeds_dir, index_dir = run.folder() / "seeds", run.folder() / "index"
+    folder = run.folder()
+    seeds_dir, index_dir, library_dir = folder / "seeds", folder / "index", folder / "library"
     write_corpus(chosen.corpus, seeds_dir)
     sentences = [s for d in load_documents(seeds_dir) for c in chunk_document(d) for s in c.sentences]
     if url:
@@ -304,14 +340,19 @@ def run_external(
     else:
         from qa.wiring import build_pipeline
 
-        update = {"seeds_dir": seeds_dir, "index_dir": index_dir, "on_index_mismatch": "rebuild"}
-        local = settings.model_copy(update=update)
+        local = settings.model_copy(update=_corpus_settings(folder))
         ask = local_asker(build_pipeline(local, embedder=embedder))
     report = evaluate_sample(chosen, ask, sentences)
     if run.near and not url:
         asked = _near_misses(run, chosen, settings, embedder)
         report["summary"] |= {"near_questions": len(asked), "abstain_near": _share(asked)}
-    report["corpus"] = {"seeds_dir": str(seeds_dir), "index_dir": str(index_dir), "split": run.part, "seed": run.seed}
+    report["corpus"] = {
+        "seeds_dir": str(seeds_dir),
+        "index_dir": str(index_dir),
+        "library_dir": str(library_dir),
+        "split": run.part,
+        "seed": run.seed,
+    }
     return report
 
 

@@ -91,10 +91,22 @@ def read_gold(path: Path) -> list[dict[str, Any]]:
         lacking = [k for k in (*_NEEDED, *(_NEEDED_ANSWERABLE if g.get("answerable") else ())) if k not in g]
         if lacking:
             raise GoldError(f"line {number} of {path} lacks {', '.join(repr(k) for k in lacking)}")
+        if wrong := _wrongly_typed(g):
+            raise GoldError(f"line {number} of {path}: {wrong}")
         gold.append(g)
     if not gold:
         raise GoldError(f"gold file {path} holds no questions")
     return gold
+
+
+def _wrongly_typed(g: dict[str, Any]) -> str | None:
+    """What is of the wrong type in a gold question (`"evidence": "..."` was read character by character)."""
+    if not isinstance(g["question"], str) or not isinstance(g["answerable"], bool):
+        return "'question' must be a string and 'answerable' true or false"
+    for key in _NEEDED_ANSWERABLE:
+        if key in g and not (isinstance(g[key], list) and all(isinstance(x, str) and x for x in g[key])):
+            return f"{key!r} must be a list of non-empty strings"
+    return None
 
 
 def _read_source(path: Path) -> str:
@@ -106,12 +118,28 @@ def _read_source(path: Path) -> str:
 
 def _find_source(gold: list[dict[str, Any]], seeds_dir: Path) -> str:
     """The seed file that holds every gold evidence span."""
-    evidence = [e for g in gold for e in g.get("evidence", [])]
+    evidence = _evidence(gold)
     for path in source_paths(seeds_dir):
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # a seed the index skips too (not UTF-8, unreadable) holds no evidence
         if all(e in text for e in evidence):
             return text
     raise GoldError(f"no file in {seeds_dir} holds every gold evidence span; pass --source")
+
+
+def _evidence(gold: list[dict[str, Any]]) -> list[str]:
+    return [e for g in gold for e in g.get("evidence", [])]
+
+
+def checked_source(path: Path, gold: list[dict[str, Any]]) -> str:
+    """The source file given, which must hold every gold evidence span (another file scored 0 without a word)."""
+    text = _read_source(path)
+    missing = [e for e in _evidence(gold) if e not in text]
+    if missing:
+        raise GoldError(f"the source {path} lacks {len(missing)} gold evidence span(s), e.g. {missing[0][:40]!r}")
+    return text
 
 
 def evaluate(
@@ -119,7 +147,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Ask every gold question (read_gold) and compute recall@k, citation precision/recall, keyword accuracy and
     more."""
-    text = _read_source(source) if source else _find_source(gold, seeds_dir)
+    text = checked_source(source, gold) if source else _find_source(gold, seeds_dir)
     m: dict[str, list[bool]] = {
         k: [] for k in ("r1", "r3", "r5", "cite_ok", "cite_cover", "offsets", "kw", "answered", "abst_un", "inj")
     }

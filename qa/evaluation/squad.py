@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qa.errors import GoldError
+
 _SEPARATOR = "\n\n"
 
 
@@ -82,9 +84,24 @@ def _article(raw: dict[str, Any], number: int) -> Article:
 
 
 def load_squad(path: Path) -> list[Article]:
-    """Every article of a SQuAD-format file, in file order."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return [_article(raw, i) for i, raw in enumerate(data["data"])]
+    """Every article of a SQuAD-format file, in file order; GoldError saying what is wrong with a file that is not
+    one (missing, not UTF-8, not JSON, not shaped `{"data": [{"paragraphs": [{"context", "qas"}]}]}`)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GoldError(f"SQuAD file {path} does not exist") from None
+    except UnicodeDecodeError as exc:
+        raise GoldError(f"SQuAD file {path} is not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise GoldError(f"SQuAD file {path} cannot be read: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise GoldError(f"SQuAD file {path} is not one JSON document: {exc.msg} (line {exc.lineno})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise GoldError(f'SQuAD file {path} has no list of articles under "data"')
+    try:
+        return [_article(raw, i) for i, raw in enumerate(data["data"])]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise GoldError(f"SQuAD file {path} is not in SQuAD's shape ({type(exc).__name__}: {exc})") from None
 
 
 def corpus_name(path: Path) -> str:
@@ -104,9 +121,14 @@ def split_articles(articles: list[Article], split_file: Path, name: str, part: s
     """The articles of one part (train, test or all) of a corpus named in the split file."""
     if part == "all":
         return articles
-    splits = json.loads(split_file.read_text(encoding="utf-8"))
-    if name not in splits:
-        raise ValueError(f"{split_file} has no split for {name!r} (known: {', '.join(splits)}); use --split all")
+    try:
+        splits = json.loads(split_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise GoldError(f"cannot read the split file {split_file}: {reason} (--split-file, or --split all)") from None
+    if not isinstance(splits, dict) or name not in splits:
+        known = ", ".join(splits) if isinstance(splits, dict) else "none"
+        raise GoldError(f"{split_file} has no split for {name!r} (known: {known}); use --split all")
     wanted = set(splits[name][part])
     return [a for a in articles if a.id in wanted]
 

@@ -56,6 +56,12 @@ def _is_date(text: str) -> bool:
         return False
 
 
+# The longest title and url a document may carry (POST /documents and `qa add` alike): a name and an address, not
+# text (a 100,000-character title was stored in the library's sidecar).
+MAX_TITLE_CHARS = 1000
+MAX_URL_CHARS = 2000
+
+
 def check_new(doc: NewDocument, *, max_chars: int) -> str:
     """The id the document will have; DocumentRejected naming what is wrong with it."""
     if doc.id is not None and not DOCUMENT_ID_RE.fullmatch(doc.id):
@@ -67,7 +73,10 @@ def check_new(doc: NewDocument, *, max_chars: int) -> str:
     if len(doc.text) > max_chars:
         raise DocumentRejected(f"text is {len(doc.text)} characters; the limit is {max_chars}")
     if doc.date is not None and not _is_date(doc.date):
-        raise DocumentRejected(f"date {doc.date!r} is not a date written YYYY-MM-DD")
+        raise DocumentRejected(f"date {doc.date!r} is not a calendar date written YYYY-MM-DD")
+    for name, value, most in (("title", doc.title, MAX_TITLE_CHARS), ("url", doc.url, MAX_URL_CHARS)):
+        if value is not None and len(value) > most:
+            raise DocumentRejected(f"{name} is {len(value)} characters; the limit is {most}")
     for name, value in (("text", doc.text), ("title", doc.title), ("url", doc.url)):
         try:
             (value or "").encode("utf-8")

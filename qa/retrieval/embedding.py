@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from qa.errors import ConfigurationError
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
     from tokenizers import Tokenizer
@@ -47,7 +49,12 @@ class SentenceTransformerEmbedder:
 
                 # Its `Loading weights` progress bar wrote terminal text into the service's JSON log lines.
                 transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-                self._model = SentenceTransformer(self._path(), device=self._device, local_files_only=True)
+                try:
+                    self._model = SentenceTransformer(self._path(), device=self._device, local_files_only=True)
+                except (OSError, ValueError) as exc:  # no such path, or a hub name not on this machine
+                    raise ConfigurationError(
+                        f"cannot load the embedding model {self.model_id!r} (QA_EMBEDDING_MODEL): {exc}"
+                    ) from exc
             return self._model
 
     @property

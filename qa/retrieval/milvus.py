@@ -40,7 +40,7 @@ from pydantic import SecretStr
 from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusException
 
 from qa.config import RetrievalSettings
-from qa.errors import IndexUnusable
+from qa.errors import ConfigurationError, IndexUnusable
 from qa.text.tokens import tokenizer_signature
 from qa.types import Chunk
 
@@ -81,7 +81,7 @@ def _both(*filters: str) -> str:
 def _client_uri(uri: str) -> str:
     """A Milvus server's URL as given; a file path for Milvus Lite made absolute, its folder created."""
     if not uri:
-        raise ValueError("no Milvus URI: set QA_MILVUS_URI to a .db file (Milvus Lite) or http://host:19530")
+        raise ConfigurationError("no Milvus URI: set QA_MILVUS_URI to a .db file (Milvus Lite) or http://host:19530")
     if uri.startswith(SERVER_SCHEMES):
         return uri
     path = Path(uri).expanduser().resolve()

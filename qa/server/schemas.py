@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from qa.indexing.library import MAX_TITLE_CHARS, MAX_URL_CHARS
 from qa.types import Answer, Chunk, Citation, Hit, ShortAnswer
 
 
@@ -259,9 +260,9 @@ class DocumentIn(BaseModel):
     id: str | None = Field(
         None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", description="Stable id (letters, digits, . _ -)"
     )
-    title: str | None = Field(None, max_length=1000)
+    title: str | None = Field(None, max_length=MAX_TITLE_CHARS)
     date: str | None = Field(None, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="Publication date, YYYY-MM-DD")
-    url: str | None = Field(None, max_length=2000)
+    url: str | None = Field(None, max_length=MAX_URL_CHARS)
 
 
 class DocumentCreated(BaseModel):
