@@ -12,7 +12,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,37 +40,22 @@ def _folder(text: str) -> Path:
     return Path(text)
 
 
-def _port(text: str) -> int:
-    """A TCP port (uvicorn took 73786 for 73786 - 65536 and said it was listening on 73786)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0-65535, got {value}")
-    return value
+def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An option's whole number from `low` (and up to `high`): `--workers 0` ran one process, silently; `--port 73786`
+    was served on 73786 - 65536 while the log said 73786; `--foreign -1` failed deep in random.sample."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if high is not None and not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low}-{high}, got {value}")
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
 
-def _not_negative(text: str) -> int:
-    """A count that may be zero (`--foreign -1` failed deep in random.sample)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def _at_least_one(text: str) -> int:
-    """A count of at least one (`--workers 0` ran one process, silently)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+    return parse
 
 
 def cmd_index_build(args: argparse.Namespace) -> int:
@@ -403,11 +388,9 @@ def _eval_parser(ev: argparse.ArgumentParser) -> None:
     ev.add_argument("--squad", help="a SQuAD-format file (DRCD, CMRC 2018): its articles become the corpus")
     ev.add_argument("--split", choices=["test", "train", "all"], default="test", help="part of the split to use")
     ev.add_argument("--split-file", default="eval/external_split.json", help="article ids per corpus and split")
-    ev.add_argument("--articles", type=_at_least_one, default=40, help="articles in the corpus")
-    ev.add_argument("--questions", type=_at_least_one, default=300, help="questions asked about them")
-    ev.add_argument(
-        "--foreign", type=_not_negative, default=200, help="questions about articles left out (to abstain on)"
-    )
+    ev.add_argument("--articles", type=_whole(1), default=40, help="articles in the corpus")
+    ev.add_argument("--questions", type=_whole(1), default=300, help="questions asked about them")
+    ev.add_argument("--foreign", type=_whole(0), default=200, help="questions about articles left out (to abstain on)")
     ev.add_argument(
         "--no-near",
         dest="near",
@@ -475,11 +458,11 @@ def parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", parents=[common], help="run the HTTP service")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=_port, default=8000)
+    serve.add_argument("--port", type=_whole(0, 65535), default=8000)
     serve.add_argument(
         "--log-level", type=str.upper, choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="(QA_LOG_LEVEL)"
     )
-    serve.add_argument("--workers", type=_at_least_one, default=1, help="worker processes (each loads the index)")
+    serve.add_argument("--workers", type=_whole(1), default=1, help="worker processes (each loads the index)")
     serve.set_defaults(func=cmd_serve)
 
     _eval_parser(
