@@ -216,7 +216,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     # The question and top_k are checked as /ask checks them (an ApiError is a QAError: main prints it, exit 2).
     question = clean_question(args.question, settings.server.max_question_chars)
-    k = top_k(args.top_k, settings, param="--top-k")
+    most = settings.retrieval.max_top_k
+    if args.top_k is not None and not 1 <= args.top_k <= most:  # named as the command line names it
+        print(f"error: --top-k must be between 1 and {most}, got {args.top_k}", file=sys.stderr)
+        return 2
+    k = top_k(args.top_k, settings)
     pipeline = build_pipeline(settings)
 
     async def ask() -> Answer:  # through the engine: the LLM when one is configured, as /ask answers
