@@ -140,3 +140,14 @@ def test_a_source_the_service_may_not_read_is_left_out_with_its_reason(
     monkeypatch.setattr(Path, "iterdir", lambda self: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
     with pytest.raises(SourceError, match=r"seeds folder .* cannot be read \(Permission denied\)"):
         source_paths(seeds)
+
+
+def test_a_library_path_that_is_a_file_is_said_to_be_one(tmp_path: Path, seeds_dir: Path) -> None:
+    """It was read as an empty library (`qa ask`, `qa index info`), and a write blamed the index's folder."""
+    from qa.errors import SourceError
+    from qa.indexing.sources import Sources
+
+    library = tmp_path / "library"
+    library.write_text("not a folder", encoding="utf-8")
+    with pytest.raises(SourceError, match="library folder .* is a file"):
+        Sources(seeds_dir, library).documents()

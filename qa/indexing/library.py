@@ -108,7 +108,7 @@ def add_document(
     doc_id = check_new(doc, max_chars=max_chars)
     with write_lock(index_dir, wait=wait):
         current = refresh(index, index_dir)  # another worker may have written since this one last loaded
-        _settled(current, index_dir, sources)
+        _settled(current, sources)
         named = replace_field(doc, id=doc_id)
         return _add(
             current, index_dir, sources, named, embedder, replace=replace, max_segments=max_segments, chunker=chunker
@@ -136,7 +136,7 @@ def _add(
         )
     # Staged, not in the library yet: until the manifest names it, the library and the index still agree.
     meta = {"title": doc.title, "date": doc.date, "url": doc.url}
-    written = _library_write(index_dir, lambda: sources.stage(doc_id, doc.text, **meta))
+    written = _library_write(sources.library_dir, lambda: sources.stage(doc_id, doc.text, **meta))
     try:
         segment = _segment_of(written, embedder, chunker)
         fingerprint = {**index.manifest.get("sources", {}), **sources.staged_fingerprint(doc_id)}
@@ -158,21 +158,21 @@ def _add(
     return Added(merged, written, len(segment.chunks), exists, segment)
 
 
-def _settled(index: Index, index_dir: Path, sources: Sources) -> None:
+def _settled(index: Index, sources: Sources) -> None:
     """Settle what a writer that crashed (another worker, a killed `qa add`) left staged or retired, by the manifest
     (under the write lock, which that writer no longer holds)."""
-    for line in _library_write(index_dir, lambda: sources.settle(index.manifest.get("sources", {}))):
+    for line in _library_write(sources.library_dir, lambda: sources.settle(index.manifest.get("sources", {}))):
         log.warning("library: %s", line)
 
 
-def _library_write(index_dir: Path, write: Callable[[], T]) -> T:
-    """A write to the library, whose OSError (a full disk, a read-only folder) is the index's IndexWriteError: the
-    same 507 or 503 as a failed index write, never a 500."""
+def _library_write(library_dir: Path, write: Callable[[], T]) -> T:
+    """A write to the library, whose OSError (a full disk, a read-only folder, a file where the folder should be) is
+    the index's IndexWriteError: the same 507 or 503 as a failed index write, never a 500."""
     try:
         return write()
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        raise IndexWriteError(f"cannot write the library beside {index_dir}: {reason}", errno=exc.errno) from exc
+        raise IndexWriteError(f"cannot write the library {library_dir}: {reason}", errno=exc.errno) from exc
 
 
 def _segment_of(document: Document, embedder: Embedder, chunker: ChunkerSettings | None) -> Segment:
@@ -196,7 +196,7 @@ def remove_document(
     for add_document."""
     with write_lock(index_dir, wait=wait):
         current = refresh(index, index_dir)
-        _settled(current, index_dir, sources)
+        _settled(current, sources)
         return _remove(current, index_dir, sources, doc_id)
 
 
@@ -206,7 +206,7 @@ def _remove(index: Index, index_dir: Path, sources: Sources, doc_id: str) -> Ind
     if sources.is_seed(doc_id):
         raise DocumentExists(f"{doc_id!r} is a seed document: remove it from the seeds folder and reindex")
     # Retired, not deleted: until the manifest drops it, it can be put back (and settle() does so after a crash).
-    _library_write(index_dir, lambda: sources.retire(doc_id))
+    _library_write(sources.library_dir, lambda: sources.retire(doc_id))
     own = (f"library/{doc_id}.txt", f"library/{doc_id}.json")
     fingerprint = {k: v for k, v in index.manifest.get("sources", {}).items() if k not in own}
     try:

@@ -52,8 +52,13 @@ class Sources:
     def library_paths(self) -> list[Path]:
         """The added documents' files, in a stable order (none when the library does not exist yet)."""
         if not self.library_dir.is_dir():
+            if self.library_dir.exists():  # was read as an empty library, and only a write said otherwise
+                raise SourceError(f"library folder {self.library_dir} is a file")
             return []
-        return sorted(p for p in self.library_dir.iterdir() if p.is_file() and p.suffix in SOURCE_SUFFIXES)
+        try:
+            return sorted(p for p in self.library_dir.iterdir() if p.is_file() and p.suffix in SOURCE_SUFFIXES)
+        except OSError as exc:
+            raise SourceError(f"library folder {self.library_dir} cannot be read ({exc.strerror or exc})") from exc
 
     def documents(self) -> tuple[list[tuple[Document, str]], list[Unreadable]]:
         """Every document with its origin ("seeds" or "library"), and the files left out: one that cannot be read
