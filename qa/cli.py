@@ -79,7 +79,8 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 
 def cmd_index_info(args: argparse.Namespace) -> int:
-    """Print the manifest and whether the index fits the seeds and the model."""
+    """Print the manifest and whether the index fits the seeds and the model: exit 0 only when it does (up to date),
+    1 when it is missing, damaged or stale (`qa index info || qa index build`)."""
     from qa.errors import IndexUnusable
     from qa.indexing.chunking import ChunkerSettings
     from qa.indexing.freshness import staleness
@@ -105,7 +106,7 @@ def cmd_index_info(args: argparse.Namespace) -> int:
     print("status: " + (f"stale ({problem})" if problem else "up to date"))
     if sources.unsettled():  # a killed write's files: the next start or write settles them, nothing is rebuilt
         print("library: a write was cut short; the next `qa serve` start or write settles it (no rebuild)")
-    return 0
+    return 1 if problem else 0
 
 
 def _read_text(path: Path, most: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -38,6 +39,12 @@ def test_index_build_and_info(tmp_path: Path, seeds_dir: Path) -> None:
     library = ["--library-dir", str(tmp_path / "lib")]
     killed = qa("index", "info", "--seeds-dir", str(seeds_dir), "--index-dir", str(target), *library)
     assert killed.returncode == 0 and "status: up to date" in killed.stdout and "cut short" in killed.stdout
+    # Stale (the seeds changed since the build): said, and not exit 0 (`qa index info || qa index build`).
+    changed = tmp_path / "seeds"
+    shutil.copytree(seeds_dir, changed)
+    (changed / "more.txt").write_text("另一篇文章。", encoding="utf-8")
+    stale = qa("index", "info", "--seeds-dir", str(changed), "--index-dir", str(target))
+    assert stale.returncode == 1 and "status: stale" in stale.stdout, stale.stdout[-300:]
     missing = qa("index", "info", "--index-dir", str(tmp_path / "nothing"))
     assert missing.returncode == 1
     assert "no index" in missing.stderr
@@ -263,7 +270,6 @@ def test_every_line_a_served_service_logs_is_json(tmp_path: Path, seeds_dir: Pat
 
 
 def test_serve_refuses_a_damaged_index_with_a_non_zero_exit(tmp_path: Path, seeds_dir: Path, index_dir: Path) -> None:
-    import shutil
 
     damaged = tmp_path / "index"
     shutil.copytree(index_dir, damaged)
@@ -334,7 +340,6 @@ def test_add_reads_no_more_than_its_limit_and_replaces_by_the_id_given(
 ) -> None:
     """`qa add /dev/zero` read until memory ran out; `--replace` of a file whose name is no id added a new document
     each time; a 100,000-character title was stored."""
-    import shutil
 
     shutil.copytree(index_dir, tmp_path / "index")
     common = [
