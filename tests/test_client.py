@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import pickle
 import socket
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from qa_client import (
     QAClient,
     QAConnectionError,
     QAError,
+    QARateLimitedError,
     QARequestError,
     QAUnavailableError,
     StreamEvent,
@@ -251,6 +253,7 @@ def test_a_health_page_that_is_no_health_report_is_an_invalid_response() -> None
         ({"question": "北約\ud800"}, "invalid_text"),
         ({"history": [("北約\udfff", "a")]}, "invalid_text"),
         ({"docs": "one-id"}, "invalid_request"),  # a string is not a list of ids
+        ({"docs": []}, "invalid_request"),  # search sent no filter (httpx drops an empty list) and searched all
     ],
 )
 def test_arguments_the_service_cannot_take_are_refused_before_sending(kwargs: dict[str, object], code: str) -> None:
@@ -278,3 +281,68 @@ def test_questions_and_searches_can_be_kept_to_some_documents(client: QAClient, 
     with pytest.raises(QARequestError) as unknown:
         client.ask(QUESTION, docs=["no-such-article"])
     assert unknown.value.status == 422 and "no-such-article" in unknown.value.message
+
+
+def test_replies_a_client_must_still_turn_into_its_own_errors() -> None:
+    """A review helper's findings: a 429 was a QARequestError ("the request was wrong"), so a retry loop on
+    QAUnavailableError never retried it; httpx's and json's own exceptions leaked out; an event kind the client did
+    not know broke the stream, and the service's `error` event was reported as `incomplete_stream`."""
+    deep = "[" * 100_000 + "]" * 100_000
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/search":
+            return httpx.Response(
+                429,
+                json={"error": {"code": "rate_limited", "message": "slow down"}},
+                headers={"Retry-After": "²".encode("latin-1")},
+            )  # a digit to str.isdigit, no number to float
+        if path == "/health":
+            return httpx.Response(200, content=b"not gzip", headers={"Content-Encoding": "gzip"})
+        if path == "/ask":
+            return httpx.Response(200, text=deep)
+        events = (
+            b"event: ping\ndata: keepalive\n\n"
+            b'event: passages\ndata: {"passages": []}\n\n'
+            b'event: error\ndata: {"error": {"code": "llm_failed", "message": "the LLM went away"}}\n\n'
+        )
+        return httpx.Response(200, content=events, headers={"content-type": "text/event-stream"})
+
+    client = QAClient("http://qa.test", transport=httpx.MockTransport(reply))
+    with pytest.raises(QARateLimitedError) as limited:
+        client.search("北約")
+    assert isinstance(limited.value, QAUnavailableError) and limited.value.status == 429
+    assert limited.value.code == "rate_limited" and limited.value.retry_after is None
+    for call in (client.health, lambda: client.ask(QUESTION)):
+        with pytest.raises(QAError) as unreadable:
+            call()
+        assert unreadable.value.code == "invalid_response"
+    events: list[StreamEvent] = []
+    with pytest.raises(QAError) as stopped:
+        events.extend(client.ask_stream(QUESTION))
+    assert [e.kind for e in events] == ["passages"]
+    assert (stopped.value.code, stopped.value.message) == ("llm_failed", "the LLM went away")
+    client.close()
+    with pytest.raises(QARequestError) as closed:
+        client.ask(QUESTION)
+    assert closed.value.code == "client_closed"
+    copy = pickle.loads(pickle.dumps(limited.value))  # a process pool sends errors back pickled
+    assert type(copy) is QARateLimitedError and (copy.status, copy.code) == (429, "rate_limited")
+
+
+@pytest.mark.parametrize(
+    ("base_url", "api_key"),
+    [
+        ("localhost:8000", None),
+        ("ftp://qa.test", None),
+        ("http://[::1", None),
+        ("http://qa.test/?x=1", None),
+        ("http://qa.test", "k1\n"),
+        ("http://qa.test", "ké"),
+    ],
+)
+def test_a_client_made_with_a_bad_address_or_key_says_so_at_once(base_url: str, api_key: str | None) -> None:
+    """Each was a QAConnectionError (retry later) at every call, or an httpx or Unicode error from the constructor."""
+    for make in (QAClient, AsyncQAClient):
+        with pytest.raises(ValueError, match="base_url|api_key"):
+            make(base_url, api_key=api_key)

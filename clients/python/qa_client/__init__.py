@@ -27,6 +27,7 @@ __all__ = [
     "QAClient",
     "QAConnectionError",
     "QAError",
+    "QARateLimitedError",
     "QARequestError",
     "QAUnavailableError",
     "ShortAnswer",
@@ -153,6 +154,14 @@ class QAError(Exception):
         super().__init__(f"{code}: {message}" if status is None else f"HTTP {status} {code}: {message}")
         self.status, self.code, self.message, self.retry_after = status, code, message, retry_after
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Unpickled with its own fields (a process pool sends errors back pickled: the default took args only).
+        return (_rebuilt, (type(self), self.status, self.code, self.message, self.retry_after))
+
+
+def _rebuilt(kind: type[QAError], status: int | None, code: str, message: str, retry_after: float | None) -> QAError:
+    return kind(status, code, message, retry_after=retry_after)
+
 
 class QARequestError(QAError):
     """A 4xx: the request was wrong (empty or over-long question, top_k out of range, unknown id...)."""
@@ -164,6 +173,10 @@ class QAUnavailableError(QAError):
 
 class QAConnectionError(QAUnavailableError):
     """No HTTP answer at all: connection refused, unknown host, timeout, connection dropped."""
+
+
+class QARateLimitedError(QAUnavailableError):
+    """A 429: too many requests for now; retry after `retry_after` seconds (the service's Retry-After)."""
 
 
 class QAClient:
@@ -178,7 +191,7 @@ class QAClient:
         transport: httpx.BaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = _base_url(base_url)
         self._http = httpx.Client(
             base_url=self.base_url, timeout=timeout, transport=transport, headers=_headers(api_key, headers)
         )
@@ -260,7 +273,7 @@ class AsyncQAClient:
         transport: httpx.AsyncBaseTransport | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = _base_url(base_url)
         self._http = httpx.AsyncClient(
             base_url=self.base_url, timeout=timeout, transport=transport, headers=_headers(api_key, headers)
         )
@@ -353,18 +366,32 @@ class _EventReader:
             return None
         kind, data = self.kind, "\n".join(self.data)
         self.kind, self.data = "message", []
-        return _parse_data(self.response, data, lambda d: _stream_event(kind, d)) if data else None
+        if not data or kind not in _EVENT_KINDS:  # a keep-alive, or an event this client does not know yet
+            return None
+        if kind == "error":  # the service's own error, mid-stream: its message, not `incomplete_stream`
+            raise _parse_data(self.response, data, _stream_error)
+        return _parse_data(self.response, data, lambda d: _stream_event(kind, d))
 
     def incomplete(self) -> None:
         """The stream ended before the final event."""
         raise QAError(self.response.status_code, "incomplete_stream", "the stream ended before the final answer")
 
 
+_EVENT_KINDS = frozenset({"passages", "delta", "final", "error"})
+
+
+def _stream_error(d: Any) -> QAError:
+    error = d.get("error", d) if isinstance(d, dict) else {}
+    return QAError(None, str(error.get("code") or "stream_error"), str(error.get("message") or d))
+
+
 def _stream_event(kind: str, d: Any) -> StreamEvent | None:
     if kind == "passages":
         return StreamEvent("passages", passages=tuple(_passages(d)))
     if kind == "delta":
-        return StreamEvent("delta", text=str(d["text"]))
+        if not isinstance(d["text"], str):
+            raise TypeError(f"a delta's text is {type(d['text']).__name__}, not a string")
+        return StreamEvent("delta", text=d["text"])
     if kind == "final":
         return StreamEvent("final", result=AskResult.from_json(d))
     return None  # an event kind this client does not know yet
@@ -375,9 +402,26 @@ def _known(cls: type, d: Mapping[str, Any]) -> dict[str, Any]:
     return {f.name: d[f.name] for f in fields(cls) if f.name in d}
 
 
+def _base_url(base_url: str) -> str:
+    """The service's address, checked when the client is made: a mistake in it (`localhost:8000`, no scheme) is the
+    caller's, a ValueError now, not a QAConnectionError (retry later) at every call."""
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ValueError(f"base_url {base_url!r:.80} is not a URL: {exc}") from None
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(f"base_url {base_url!r:.80} must be http:// or https:// and name a host")
+    if url.query or url.fragment:
+        raise ValueError(f"base_url {base_url!r:.80} must not carry a query or a fragment")
+    return base_url.rstrip("/")
+
+
 def _headers(api_key: str | None, extra: Mapping[str, str] | None) -> dict[str, str]:
     headers = {"Accept": "application/json", "User-Agent": "article-qa-client/0.1", **(extra or {})}
     if api_key:
+        if not api_key.isprintable() or not api_key.isascii() or api_key != api_key.strip():
+            raise ValueError("api_key must be printable ASCII without surrounding blanks (it goes in a header)")
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}  # the key given wins
         headers["Authorization"] = f"Bearer {api_key}"
     return headers
 
@@ -420,7 +464,10 @@ def _ids(docs: Sequence[str]) -> list[str]:
         raise QARequestError(
             None, "invalid_request", f"docs must be a list of document ids, not the string {docs!r:.80}"
         )
-    return [_text("docs", d) for d in docs]
+    ids = [_text("docs", d) for d in docs]
+    if not ids:  # search sent none (httpx drops an empty list) and looked in every document; ask got a 422
+        raise QARequestError(None, "invalid_request", "docs must name at least one document (None: all of them)")
+    return ids
 
 
 def _search_params(q: str, k: int | None, docs: Sequence[str] | None = None) -> dict[str, Any]:
@@ -446,6 +493,12 @@ def _transport_errors(base_url: str) -> Iterator[None]:
     except httpx.TransportError as exc:
         message = f"cannot reach the QA service at {base_url}: {exc or type(exc).__name__}"
         raise QAConnectionError(None, "connection_error", message) from exc
+    except httpx.DecodingError as exc:  # a body its Content-Encoding does not fit
+        raise QAError(None, "invalid_response", f"unreadable response from {base_url}: {exc}") from exc
+    except RuntimeError as exc:  # httpx's own for a closed client: the caller's mistake, said as such
+        if "closed" not in str(exc):
+            raise
+        raise QARequestError(None, "client_closed", "this client was closed: make a new one") from exc
 
 
 def _parse(response: httpx.Response, parse: Callable[[Any], T]) -> T:
@@ -457,7 +510,7 @@ def _parse(response: httpx.Response, parse: Callable[[Any], T]) -> T:
 def _parse_data(response: httpx.Response, text: str, parse: Callable[[Any], T]) -> T:
     try:
         return parse(json.loads(text))
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError, OverflowError) as exc:
         message = f"unexpected response from {response.request.url}: {type(exc).__name__}: {exc}"
         raise QAError(response.status_code, "invalid_response", message) from exc
 
@@ -465,7 +518,7 @@ def _parse_data(response: httpx.Response, text: str, parse: Callable[[Any], T]) 
 def _health(response: httpx.Response) -> Health:
     try:
         d = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         d = None
     if response.status_code in (200, 503) and isinstance(d, dict) and "ready" in d:
         return Health(status=str(d.get("status")), ready=bool(d["ready"]), detail=d.get("detail"))
@@ -481,11 +534,24 @@ def _error(response: httpx.Response) -> QAError:
     code, message = f"http_{status}", f"HTTP {status} {response.reason_phrase}: {response.text[:200]}".strip()
     try:
         error = response.json().get("error")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         error = None
     if isinstance(error, dict):
         code, message = str(error.get("code") or code), str(error.get("message") or message)
-    retry_after = response.headers.get("Retry-After", "")
-    wait = float(retry_after) if retry_after.replace(".", "", 1).isdigit() else None
-    kind = QAUnavailableError if status in (502, 503, 504) else QARequestError if status < 500 else QAError
-    return kind(status, code, message, retry_after=wait)
+    kind: type[QAError] = QAError
+    if status == 429:
+        kind = QARateLimitedError  # retried like a 503: the request was right, only too soon
+    elif status in (502, 503, 504):
+        kind = QAUnavailableError
+    elif status < 500:
+        kind = QARequestError
+    return kind(status, code, message, retry_after=_seconds(response.headers.get("Retry-After", "")))
+
+
+def _seconds(value: str) -> float | None:
+    """A Retry-After of seconds (an HTTP date, or anything else, gives None)."""
+    try:
+        wait = float(value)
+    except ValueError:
+        return None
+    return wait if 0 <= wait < float("inf") else None
