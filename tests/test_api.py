@@ -98,7 +98,9 @@ def test_top_k_past_the_configured_most_gets_one_error_whichever_check_finds_it(
         client.post("/ask", json={"question": "北約", "top_k": asked}),
         client.get("/search", params={"q": "北約", "k": asked}),
     ):
-        assert (reply.status_code, reply.json()) == (422, expected)
+        error = reply.json()["error"]
+        assert (reply.status_code, {"error": {k: error[k] for k in ("code", "message")}}) == (422, expected)
+        assert error["type"] == "invalid_request_error"
 
 
 @pytest.mark.parametrize(

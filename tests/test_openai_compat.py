@@ -301,10 +301,15 @@ def test_invalid_json_and_unknown_route(http: httpx.Client) -> None:
     assert bad.json()["error"]["code"] == "invalid_json" and bad.json()["error"]["type"] == "invalid_request_error"
     missing = http.get("/v1/embeddings")
     assert missing.status_code in (404, 405) and set(missing.json()["error"]) == {"message", "type", "param", "code"}
-    # Outside /v1 the service's own error shape is unchanged.
+    # Outside /v1 the service's own error shape, which holds OpenAI's fields too.
     own = http.post("/ask", json={"question": ""})
     assert own.status_code == 422 and own.json() == {
-        "error": {"code": "empty_question", "message": "question must not be empty or blank"}
+        "error": {
+            "code": "empty_question",
+            "message": "question must not be empty or blank",
+            "type": "invalid_request_error",
+            "param": "question",
+        }
     }
 
 
@@ -331,3 +336,45 @@ def test_not_ready_is_a_503_in_openai_shape(tmp_path: Path) -> None:
     assert caught.value.code == "not_ready" and caught.value.type == "server_error"
     assert "index failed to load" in caught.value.message
     assert caught.value.response.headers["retry-after"] == "1"  # when the failed load is tried next
+
+
+def test_errors_written_before_any_route_read_as_openais_on_v1(settings: Settings, pipeline: Pipeline) -> None:
+    """A wrong key (the security middleware) and a rate limit (its own middleware) answered /v1 with the API's shape
+    only: the SDK raised the right classes, but with `type` None."""
+    from pydantic import SecretStr
+
+    from tests.support import configured
+
+    keyed = configured(settings, api_keys=[SecretStr("k1")], rate_limit_rps=0.01, rate_limit_burst=1)
+    with serve(build_app(keyed, pipeline=pipeline)) as url:
+        wrong = OpenAI(base_url=f"{url}/v1", api_key="bad", max_retries=0)
+        with pytest.raises(openai.AuthenticationError) as denied:
+            wrong.models.list()
+        assert denied.value.type == "authentication_error" and denied.value.code == "unauthorized"
+        right = OpenAI(base_url=f"{url}/v1", api_key="k1", max_retries=0)
+        right.models.list()  # the one request the bucket holds
+        with pytest.raises(openai.RateLimitError) as limited:
+            right.models.list()
+        assert limited.value.type == "rate_limit_error" and limited.value.code == "rate_limited"
+
+
+@pytest.mark.parametrize(
+    ("extra", "param"),
+    [
+        ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]}, "tools"),
+        ({"tool_choice": "required"}, "tool_choice"),
+        ({"response_format": {"type": "json_object"}}, "response_format"),
+    ],
+)
+def test_what_a_cited_answer_cannot_be_is_refused_naming_the_field(
+    sdk: OpenAI, extra: dict[str, Any], param: str
+) -> None:
+    """Accepted and ignored, they made `chat.completions.parse` fail on prose (a pydantic error in the caller) and
+    `tool_choice="required"` return no tool call."""
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk.chat.completions.create(model="article-qa", messages=[user("北約在擔心什麼？")], extra_body=extra)
+    assert refused.value.code == "unsupported_parameter" and refused.value.param == param
+    text = sdk.chat.completions.create(
+        model="article-qa", messages=[user("北約在擔心什麼？")], extra_body={"response_format": {"type": "text"}}
+    )
+    assert text.choices[0].message.content

@@ -1,4 +1,5 @@
-"""The one error shape of the HTTP API, {"error": {"code", "message", "details"?}}, and the error it is raised as."""
+"""The one error shape of the HTTP API, {"error": {"code", "message", "type", "param", "details"?}}, and the error it is
+raised as."""
 
 from __future__ import annotations
 
@@ -47,17 +48,28 @@ def write_failed(exc: IndexWriteError, outcome: str) -> ApiError:
 
 def openai_error_body(status: int, code: str, message: str, param: str | None = None) -> dict[str, Any]:
     """OpenAI's error shape: {"error": {"message", "type", "param", "code"}}."""
+    return {"error": {"message": message, "type": openai_type(status), "param": param, "code": code}}
+
+
+def openai_type(status: int) -> str:
+    """OpenAI's error `type` for a status."""
     kind = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}.get(status)
-    if kind is None:
-        kind = "server_error" if status >= 500 else "invalid_request_error"
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+    return kind or ("server_error" if status >= 500 else "invalid_request_error")
 
 
 def error_response(
-    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+    *,
+    param: str | None = None,
 ) -> JSONResponse:
-    """The one error shape: {"error": {"code", "message", "details"?}}."""
-    body: dict[str, Any] = {"code": code, "message": message}
+    """The one error shape: {"error": {"code", "message", "type", "param", "details"?}}. OpenAI's `type` and `param`
+    are always there: a reply written before any route is known (a missing key, a rate limit, a body too large, a
+    crash) may answer a request meant for /v1, whose clients read those (the OpenAI SDK's `e.type` was None)."""
+    body: dict[str, Any] = {"code": code, "message": message, "type": openai_type(status), "param": param}
     if details:
         body["details"] = details
     return JSONResponse({"error": body}, status_code=status, headers=headers)

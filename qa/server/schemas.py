@@ -238,6 +238,8 @@ class ErrorBody(BaseModel):
 
     code: str
     message: str
+    type: str | None = Field(None, description="OpenAI's error type (invalid_request_error, authentication_error, ...)")
+    param: str | None = Field(None, description="The request field at fault, when one is")
     details: list[dict[str, Any]] | None = None
 
 

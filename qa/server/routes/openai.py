@@ -62,7 +62,8 @@ class StreamOptions(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    """OpenAI's chat completion request; sampling parameters (temperature, max_tokens...) are accepted and ignored."""
+    """OpenAI's chat completion request; sampling parameters (temperature, max_tokens...) are accepted and ignored;
+    tools, tool_choice and a JSON response_format are refused (400 unsupported_parameter)."""
 
     model_config = ConfigDict(extra="allow")
     model: str = Field(description=f"Must be {MODEL_ID!r}")
@@ -178,6 +179,8 @@ async def chat_completions(
     check_model(body.model)
     if body.n not in (None, 1):
         raise ApiError(400, "unsupported_n", "only n=1 is supported", param="n")
+    if unsupported := _unsupported(body):
+        raise ApiError(400, "unsupported_parameter", unsupported[1], param=unsupported[0])
     question, history = conversation(body.messages)
     question = clean_question(question, settings.server.max_question_chars, param="messages")
     history = recent_turns(history, settings)
@@ -192,6 +195,23 @@ async def chat_completions(
     answer = await (answering if isinstance(p.engine, ExtractiveEngine) else unless_gone(request, answering))
     metrics.record_answer(answer)
     return JSONResponse(reply.completion(answer).model_dump())
+
+
+def _unsupported(body: ChatCompletionRequest) -> tuple[str, str] | None:
+    """A request field that asks for what a cited answer cannot be, as (field, why): a tool call (`tools`,
+    `tool_choice` other than none or auto) or a JSON reply (`response_format` other than text). Accepted and ignored,
+    they made `chat.completions.parse` fail on prose and `tool_choice="required"` return no call. Sampling
+    parameters (temperature, max_tokens, stop...) are still accepted and ignored: the answer is the cited one."""
+    extra = body.model_extra or {}
+    if extra.get("tools") or extra.get("functions"):
+        return "tools", "tools are not supported: the answer is cited text, never a tool call"
+    choice = extra.get("tool_choice", extra.get("function_call"))
+    if choice not in (None, "none", "auto"):
+        return "tool_choice", "tool_choice must be none or auto: the answer is cited text, never a tool call"
+    form = extra.get("response_format")
+    if form is not None and (not isinstance(form, dict) or form.get("type") != "text"):
+        return "response_format", 'only response_format {"type": "text"} is supported: the answer is cited prose'
+    return None
 
 
 def check_model(name: str) -> None:
