@@ -346,3 +346,28 @@ def test_a_client_made_with_a_bad_address_or_key_says_so_at_once(base_url: str, 
     for make in (QAClient, AsyncQAClient):
         with pytest.raises(ValueError, match="base_url|api_key"):
             make(base_url, api_key=api_key)
+
+
+def test_reply_fields_of_the_wrong_type_are_an_invalid_response() -> None:
+    """`"abstained": "false"` read as true, `"ready": "false"` as ready, and a citation's `"start": "x"` was kept as it
+    came: a caller computing with it failed far from the reply."""
+    citation = {"n": 1, "doc": "d", "chunk_id": "d:c0", "quote": "q", "start": 0, "end": 1}
+    answers = [
+        {"answer": "a", "abstained": "false", "mode": "extractive", "citations": [], "passages": []},
+        {"answer": "a", "abstained": False, "mode": "extractive", "citations": [{**citation, "start": "x"}]},
+        {"answer": "a", "abstained": False, "mode": "extractive", "citations": [{**citation, "n": True}]},
+    ]
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/health":
+            return httpx.Response(200, json={"status": "ok", "ready": "false"})
+        return httpx.Response(200, json=answers.pop(0))
+
+    with QAClient("http://qa.test", transport=httpx.MockTransport(reply)) as c:
+        for _ in range(3):
+            with pytest.raises(QAError) as wrong:
+                c.ask(QUESTION)
+            assert wrong.value.code == "invalid_response"
+        with pytest.raises(QAError) as unready:
+            c.health()
+        assert unready.value.code == "invalid_response"

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar, get_args, get_type_hints
 
 import httpx
 
@@ -116,9 +116,9 @@ class AskResult:
     def from_json(cls, d: Mapping[str, Any]) -> AskResult:
         """From the /ask response."""
         return cls(
-            answer=str(d["answer"]),
-            abstained=bool(d["abstained"]),
-            mode=str(d["mode"]),
+            answer=_text_field("answer", d["answer"]),
+            abstained=_bool("abstained", d["abstained"]),
+            mode=_text_field("mode", d["mode"]),
             citations=tuple(Citation.from_json(c) for c in d["citations"]),
             passages=tuple(Passage.from_json(p) for p in d.get("passages", ())),
             timings={str(k): float(v) for k, v in d.get("timings", {}).items()},
@@ -398,8 +398,37 @@ def _stream_event(kind: str, d: Any) -> StreamEvent | None:
 
 
 def _known(cls: type, d: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of a result dataclass found in a JSON object; newer fields the server adds are left out."""
-    return {f.name: d[f.name] for f in fields(cls) if f.name in d}
+    """The fields of a result dataclass found in a JSON object, each of its type (TypeError otherwise: `"start": "x"`
+    was kept as it came); newer fields the server adds are left out."""
+    hints = get_type_hints(cls)
+    found = {f.name: d[f.name] for f in fields(cls) if f.name in d}
+    for name, value in found.items():
+        _check(name, value, hints[name])
+    return found
+
+
+def _check(name: str, value: Any, hint: Any) -> None:
+    """TypeError unless a JSON value is of a field's plain type (int, float, str, or one of them or None)."""
+    allowed = tuple(t for t in get_args(hint) or (hint,) if t in (int, float, str, type(None)))
+    if not allowed:
+        return
+    if float in allowed:
+        allowed = (*allowed, int)
+    if isinstance(value, bool) or not isinstance(value, allowed):
+        raise TypeError(f"{name} is {type(value).__name__}: {value!r:.40}")
+
+
+def _text_field(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} is {type(value).__name__}, not a string")
+    return value
+
+
+def _bool(name: str, value: Any) -> bool:
+    """A JSON boolean (`"false"` read as bool() was true)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} is {type(value).__name__}, not a boolean: {value!r:.40}")
+    return value
 
 
 def _base_url(base_url: str) -> str:
@@ -520,8 +549,8 @@ def _health(response: httpx.Response) -> Health:
         d = response.json()
     except (ValueError, RecursionError):
         d = None
-    if response.status_code in (200, 503) and isinstance(d, dict) and "ready" in d:
-        return Health(status=str(d.get("status")), ready=bool(d["ready"]), detail=d.get("detail"))
+    if response.status_code in (200, 503) and isinstance(d, dict) and isinstance(d.get("ready"), bool):
+        return Health(status=str(d.get("status")), ready=d["ready"], detail=d.get("detail"))
     if response.status_code == 200:  # a success that is no health report: not this service, or a proxy's page
         message = f"unexpected response from {response.request.url}: {response.text[:200]!r}"
         raise QAError(response.status_code, "invalid_response", message)
