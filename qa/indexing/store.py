@@ -256,8 +256,8 @@ def _malformed(manifest: dict[str, Any]) -> str | None:
     """What in a manifest of the right version is not as a build writes it (a hand edit, a damaged disk), which
     every reader of it relies on; None when nothing is."""
     segments = manifest.get("segments")
-    if not isinstance(segments, list):
-        return "its segments are not a list"
+    if not isinstance(segments, list) or not segments:
+        return "it names no segments"
     for entry in segments:
         if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
             return "a segment entry lacks its id or checksum"
@@ -276,10 +276,7 @@ def verify_files(index_dir: Path) -> dict[str, Any]:
     """The manifest, once every segment it names, and every file of each, is there with the checksum recorded;
     IndexUnusable otherwise."""
     manifest = read_manifest(index_dir)
-    segments = manifest.get("segments")
-    if not isinstance(segments, list) or not segments:
-        raise IndexUnusable(f"{index_dir / MANIFEST} names no segments")
-    for entry in segments:
+    for entry in manifest["segments"]:
         verify_segment(index_dir / SEGMENTS / entry["id"], entry["sha256"])
     return manifest
 
@@ -287,10 +284,7 @@ def verify_files(index_dir: Path) -> dict[str, Any]:
 def load(index_dir: Path) -> Index:
     """Load an index folder, checking every segment (and every file of each) against the manifests first."""
     manifest = read_manifest(index_dir)
-    entries = manifest.get("segments")
-    if not isinstance(entries, list) or not entries:
-        raise IndexUnusable(f"{index_dir / MANIFEST} names no segments")
-    segments = tuple(load_segment(index_dir / SEGMENTS / e["id"], e["sha256"]) for e in entries)
+    segments = tuple(load_segment(index_dir / SEGMENTS / e["id"], e["sha256"]) for e in manifest["segments"])
     return Index(manifest, segments, frozenset(manifest.get("removed", [])))
 
 
