@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from qa.errors import GoldError
+from qa.evaluation.files import read_data
 from qa.indexing.documents import source_paths
 from qa.server.schemas import AskResponse
 from qa.server.state import Pipeline
@@ -70,14 +71,7 @@ _NEEDED_ANSWERABLE = ("evidence", "keywords")
 
 def read_gold(path: Path) -> list[dict[str, Any]]:
     """The gold questions of a JSON-lines file; GoldError naming the file and line of what is wrong."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise GoldError(f"gold file {path} does not exist") from None
-    except UnicodeDecodeError as exc:
-        raise GoldError(f"gold file {path} is not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise GoldError(f"gold file {path} cannot be read: {exc.strerror or exc}") from None
+    lines = read_data(path, "gold file").splitlines()
     gold = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.errors import GoldError
+from qa.evaluation.files import read_data
 
 _SEPARATOR = "\n\n"
 
@@ -86,14 +87,9 @@ def _article(raw: dict[str, Any], number: int) -> Article:
 def load_squad(path: Path) -> list[Article]:
     """Every article of a SQuAD-format file, in file order; GoldError saying what is wrong with a file that is not
     one (missing, not UTF-8, not JSON, not shaped `{"data": [{"paragraphs": [{"context", "qas"}]}]}`)."""
+    text = read_data(path, "SQuAD file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise GoldError(f"SQuAD file {path} does not exist") from None
-    except UnicodeDecodeError as exc:
-        raise GoldError(f"SQuAD file {path} is not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise GoldError(f"SQuAD file {path} cannot be read: {exc.strerror or exc}") from None
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise GoldError(f"SQuAD file {path} is not one JSON document: {exc.msg} (line {exc.lineno})") from None
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
