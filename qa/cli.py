@@ -40,6 +40,24 @@ def _folder(text: str) -> Path:
     return Path(text)
 
 
+def _utf8(text: str) -> str:
+    """An argument as text. Bytes that are not UTF-8 reach Python as lone surrogates (U+DC80-U+DCFF, its
+    `surrogateescape`), which the API's check would call UTF-16 surrogates: say which byte it was instead."""
+    at = next((i for i, ch in enumerate(text) if "\udc80" <= ch <= "\udcff"), None)
+    if at is not None:
+        raise argparse.ArgumentTypeError(f"not UTF-8 text: byte 0x{ord(text[at]) - 0xDC00:02x} at character {at}")
+    return text
+
+
+def _document_id(text: str) -> str:
+    """A document id named on the command line (an id that is none was a new, made id: `--replace` replaced nothing)."""
+    from qa.indexing.sources import DOCUMENT_ID_RE
+
+    if not DOCUMENT_ID_RE.fullmatch(_utf8(text)):
+        raise argparse.ArgumentTypeError(f"{text!r} is no document id (letters, digits, . _ -)")
+    return text
+
+
 def _whole(low: int, high: int | None = None) -> Callable[[str], int]:
     """An option's whole number from `low` (and up to `high`): `--workers 0` ran one process, silently; `--port 73786`
     was served on 73786 - 65536 while the log said 73786; `--foreign -1` failed deep in random.sample."""
@@ -445,18 +463,20 @@ def parser() -> argparse.ArgumentParser:
 
     add = sub.add_parser("add", parents=[common], help="add documents to the index (kept in the library folder)")
     add.add_argument("files", nargs="+", type=Path, help="UTF-8 text files; the file name (less .txt) is the id")
-    add.add_argument("--title", help="title (for every file given)")
-    add.add_argument("--date", help="publication date, YYYY-MM-DD")
+    add.add_argument("--title", type=_utf8, help="title (for every file given)")
+    add.add_argument("--date", type=_utf8, help="publication date, YYYY-MM-DD")
     add.add_argument("--replace", action="store_true", help="overwrite documents with the same id")
-    add.add_argument("--id", help="the document's id, for one file (default: the file name less .txt)")
+    add.add_argument(
+        "--id", type=_document_id, help="the document's id, for one file (default: the file name less .txt)"
+    )
     add.set_defaults(func=cmd_add)
 
     remove = sub.add_parser("remove", parents=[common], help="remove documents added earlier")
-    remove.add_argument("ids", nargs="+", help="document ids")
+    remove.add_argument("ids", nargs="+", type=_utf8, help="document ids")
     remove.set_defaults(func=cmd_remove)
 
     ask = sub.add_parser("ask", parents=[common], help="answer a question")
-    ask.add_argument("question")
+    ask.add_argument("question", type=_utf8)
     ask.add_argument("--top-k", type=int, default=None, help="passages to return (default: QA_DEFAULT_TOP_K)")
     ask.add_argument("--json", action="store_true", help="print the /ask JSON")
     ask.set_defaults(func=cmd_ask)

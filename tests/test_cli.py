@@ -122,6 +122,8 @@ def test_ask_checks_its_question_and_top_k_as_the_api_does(seeds_dir: Path, inde
     for args, message in (
         (["   "], "question must not be empty"),
         (["北約？" * 1000], "the limit is"),
+        # Bytes that are not UTF-8 (argv reaches Python with them as lone surrogates) are named as bytes.
+        ([os.fsdecode(b"\xe5\x8c\x97\xff?")], "argument question: not UTF-8 text: byte 0xff at character 1"),
         (["北約在擔心什麼？", "--top-k", "0"], "--top-k must be between 1 and"),
         (["北約在擔心什麼？", "--top-k", "-3"], "between 1 and"),  # a slice gave 2 passages
         (["北約在擔心什麼？", "--top-k", "50"], "between 1 and"),

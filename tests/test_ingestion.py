@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -304,3 +305,8 @@ def test_cli_adds_and_removes_documents(tmp_path: Path, seeds_dir: Path, index_d
     assert f"removed {made}" in removed.stdout and not (tmp_path / "lib" / "polar-report.txt").exists()
     assert not (tmp_path / "lib" / f"{made}.txt").exists()
     assert qa("remove", "polar-report").returncode == 2
+    # An --id that is no id is refused (it was a new, made id: --replace then replaced nothing).
+    bad_id = qa("add", str(tmp_path / "seal-report.txt"), "--id", "seal report", "--replace")
+    assert bad_id.returncode == 2 and "argument --id: 'seal report' is no document id" in bad_id.stderr
+    bad_title = qa("add", str(tmp_path / "seal-report.txt"), "--title", os.fsdecode(b"\xff"))
+    assert bad_title.returncode == 2 and "argument --title: not UTF-8 text: byte 0xff" in bad_title.stderr
