@@ -680,3 +680,38 @@ def test_a_write_waits_for_another_processs_lock_only_as_long_as_it_is_told(
     assert "a" not in load(tmp_path / "index").documents and not (tmp_path / "library" / "a.txt").exists()
     added = add_document(index, tmp_path / "index", sources, NewDocument(id="a", text="一篇。"), embedder, wait=0.3)
     assert "a" in added.index.documents
+
+
+def test_a_library_document_the_index_left_out_is_neither_overwritten_unasked_nor_impossible_to_remove(
+    tmp_path: Path, seeds_dir: Path, index_dir: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """A library document whose sidecar broke is left out of the next build (`skipped`). An addition of its id then
+    overwrote its files without `replace`, and a removal said there was no such document and left them."""
+    from qa.errors import DocumentExists
+
+    sources, index = writable_copy(tmp_path, seeds_dir, index_dir)
+    doc = NewDocument(id="port", text="港口簡報。碼頭工人昨日開始罷工，要求提高工資。", title="港口")
+    add_document(index, tmp_path / "index", sources, doc, embedder)
+
+    def left_out() -> Index:
+        (tmp_path / "library" / "port.json").write_text("{broken", encoding="utf-8")
+        rebuilt = open_index(tmp_path / "index", sources, embedder, on_mismatch="rebuild")
+        assert "port" not in rebuilt.documents
+        assert [entry["file"] for entry in rebuilt.manifest["skipped"]] == ["library/port.txt"]
+        return rebuilt
+
+    index = left_out()
+    with pytest.raises(DocumentExists, match="not indexed"):
+        add_document(index, tmp_path / "index", sources, NewDocument(id="port", text="另一篇。"), embedder)
+    assert (tmp_path / "library" / "port.txt").read_text(encoding="utf-8") == doc.text  # untouched
+    replaced = add_document(
+        index, tmp_path / "index", sources, NewDocument(id="port", text="另一篇。"), embedder, replace=True
+    ).index
+    assert "port" in replaced.documents and replaced.manifest["skipped"] == []
+    assert json.loads((tmp_path / "library" / "port.json").read_text(encoding="utf-8")) == {}
+    open_index(tmp_path / "index", sources, embedder, on_mismatch="refuse")  # the fingerprint holds: no rebuild
+
+    index = left_out()
+    shrunk = remove_document(index, tmp_path / "index", sources, "port")
+    assert shrunk.manifest["skipped"] == [] and not any((tmp_path / "library").glob("port.*"))
+    assert open_index(tmp_path / "index", sources, embedder, on_mismatch="refuse").manifest["skipped"] == []

@@ -134,13 +134,22 @@ def _add(
         raise DocumentExists(
             f"a document with id {doc_id!r} is already indexed (to replace it: ?replace=true, or qa add --replace)"
         )
+    left_out = _left_out(index, doc_id)
+    if left_out is not None and not replace:  # its files are the user's: not overwritten unasked
+        raise DocumentExists(
+            f"the library holds a document with id {doc_id!r} that is not indexed ({left_out}): to replace it, "
+            "?replace=true or qa add --replace; or remove it"
+        )
     # Staged, not in the library yet: until the manifest names it, the library and the index still agree.
     meta = {"title": doc.title, "date": doc.date, "url": doc.url}
     written = _library_write(sources.library_dir, lambda: sources.stage(doc_id, doc.text, **meta))
     try:
         segment = _segment_of(written, embedder, chunker)
         fingerprint = {**index.manifest.get("sources", {}), **sources.staged_fingerprint(doc_id)}
-        grown = append(index, index_dir, segment, sources=fingerprint, replacing=[doc_id] if exists else [])
+        skipped = _skipped_without(index, doc_id) if left_out is not None else None
+        grown = append(
+            index, index_dir, segment, sources=fingerprint, skipped=skipped, replacing=[doc_id] if exists else []
+        )
     except BaseException:
         sources.discard(doc_id)
         raise
@@ -201,16 +210,19 @@ def remove_document(
 
 
 def _remove(index: Index, index_dir: Path, sources: Sources, doc_id: str) -> Index:
-    if doc_id not in index.documents:
+    # A library document the index left out (a broken sidecar, a text that is not UTF-8) is removed too: its files.
+    left_out = _left_out(index, doc_id) is not None
+    if doc_id not in index.documents and not left_out:
         raise DocumentNotFound(f"no document with id {doc_id!r}")
     if sources.is_seed(doc_id):
         raise DocumentExists(f"{doc_id!r} is a seed document: remove it from the seeds folder and reindex")
     # Retired, not deleted: until the manifest drops it, it can be put back (and settle() does so after a crash).
     _library_write(sources.library_dir, lambda: sources.retire(doc_id))
-    own = (f"library/{doc_id}.txt", f"library/{doc_id}.json")
+    own = _own_files(doc_id)
     fingerprint = {k: v for k, v in index.manifest.get("sources", {}).items() if k not in own}
     try:
-        shrunk = remove(index, index_dir, doc_id, sources=fingerprint)
+        skipped = _skipped_without(index, doc_id) if left_out else None
+        shrunk = remove(index, index_dir, doc_id, sources=fingerprint, skipped=skipped)
     except BaseException:  # the index still serves it (a read-only or full disk): its files come back
         sources.restore(doc_id)
         raise
@@ -219,3 +231,20 @@ def _remove(index: Index, index_dir: Path, sources: Sources, doc_id: str) -> Ind
     except OSError as exc:
         log.error("%s is removed but its retired file stays (deleted at the next start or write): %s", doc_id, exc)
     return shrunk
+
+
+def _own_files(doc_id: str) -> tuple[str, str]:
+    """A library document's two files, as the manifest names them."""
+    return f"library/{doc_id}.txt", f"library/{doc_id}.json"
+
+
+def _left_out(index: Index, doc_id: str) -> str | None:
+    """Why the index left out the library's document with this id (its files are there, it is not indexed), or None."""
+    text = _own_files(doc_id)[0]
+    return next((entry["reason"] for entry in index.manifest.get("skipped", []) if entry.get("file") == text), None)
+
+
+def _skipped_without(index: Index, doc_id: str) -> list[dict[str, str]]:
+    """The manifest's list of source files left out, less this document's."""
+    own = _own_files(doc_id)
+    return [entry for entry in index.manifest.get("skipped", []) if entry.get("file") not in own]

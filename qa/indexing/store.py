@@ -160,10 +160,17 @@ def _swap_in(index_dir: Path, fill: Callable[[Path], dict[str, Any]]) -> dict[st
 
 
 def append(
-    index: Index, index_dir: Path, segment: Segment, *, sources: dict[str, str], replacing: Collection[str] = ()
+    index: Index,
+    index_dir: Path,
+    segment: Segment,
+    *,
+    sources: dict[str, str],
+    skipped: list[dict[str, str]] | None = None,
+    replacing: Collection[str] = (),
 ) -> Index:
     """Add a segment to the index on disk and in memory: the segment's folder first, then the manifest (which
-    also takes out the older copies of the documents being replaced, in the same write)."""
+    also takes out the older copies of the documents being replaced, in the same write). `sources`: the new source
+    fingerprint; `skipped`: the source files left out, when that changes too."""
     folder = index_dir / SEGMENTS / segment.id
     removed = index.removed
     for doc_id in replacing:
@@ -171,7 +178,7 @@ def append(
     try:
         digest = save_segment(segment, folder)
         written = [*_digests(index), (segment, digest)]
-        manifest = new_manifest({**index.manifest, "sources": sources}, written, removed)
+        manifest = new_manifest(_based(index, sources, skipped), written, removed)
         _replace_manifest(index_dir, manifest)
     except OSError as exc:
         remove_tree(folder)
@@ -184,15 +191,22 @@ def removal(index: Index, doc_id: str) -> frozenset[str]:
     return index.removed | {f"{s.id}/{doc_id}" for s in index.segments if doc_id in s.documents}
 
 
-def remove(index: Index, index_dir: Path, doc_id: str, *, sources: dict[str, str]) -> Index:
-    """Take a document out of the index on disk and in memory."""
+def remove(
+    index: Index, index_dir: Path, doc_id: str, *, sources: dict[str, str], skipped: list[dict[str, str]] | None = None
+) -> Index:
+    """Take a document out of the index on disk and in memory (`sources`, `skipped` as for append)."""
     removed = removal(index, doc_id)
-    manifest = new_manifest({**index.manifest, "sources": sources}, _digests(index), removed)
+    manifest = new_manifest(_based(index, sources, skipped), _digests(index), removed)
     try:
         _replace_manifest(index_dir, manifest)
     except OSError as exc:
         raise _write_error(exc, index_dir) from exc
     return Index(manifest, index.segments, removed)
+
+
+def _based(index: Index, sources: dict[str, str], skipped: list[dict[str, str]] | None) -> dict[str, Any]:
+    """The index's manifest with a new source fingerprint (and list of source files left out)."""
+    return {**index.manifest, "sources": sources, **({} if skipped is None else {"skipped": skipped})}
 
 
 def merge_small(
