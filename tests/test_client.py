@@ -264,12 +264,30 @@ def test_arguments_the_service_cannot_take_are_refused_before_sending(kwargs: di
         return httpx.Response(500)
 
     question = kwargs.pop("question", QUESTION)
+    async_client = AsyncQAClient("http://qa.test", transport=httpx.MockTransport(reply))
     with QAClient("http://qa.test", transport=httpx.MockTransport(reply)) as c:
-        for call in (c.ask, lambda q, **kw: list(c.ask_stream(q, **kw))):
+        # ask_stream refuses at the call, as ask does: not only once its events are read (a generator's body ran then).
+        for call in (c.ask, c.ask_stream, async_client.ask_stream):
             with pytest.raises(QARequestError) as refused:
                 call(question, **kwargs)
             assert refused.value.code == code and refused.value.status is None and refused.value.message
+    asyncio.run(async_client.close())
     assert not sent
+
+
+def test_a_redirect_is_one_error_on_every_call() -> None:
+    """A base_url the service is not at (http:// for https://, a path behind a proxy) gets a redirect. ask read its
+    empty body as an invalid_response, ask_stream and health said http_307, search followed nothing either."""
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(307, headers={"Location": f"https://qa.test{request.url.path}"})
+
+    with QAClient("http://qa.test", transport=httpx.MockTransport(reply)) as c:
+        for call in (lambda: c.ask(QUESTION), lambda: list(c.ask_stream(QUESTION)), lambda: c.search("x"), c.health):
+            with pytest.raises(QARequestError) as redirected:
+                call()
+            assert redirected.value.status == 307 and redirected.value.code == "redirected"
+            assert "https://qa.test/" in redirected.value.message and "base_url" in redirected.value.message
 
 
 def test_questions_and_searches_can_be_kept_to_some_documents(client: QAClient, article: str) -> None:

@@ -219,8 +219,11 @@ class QAClient:
         history: History | None = None,
         docs: Sequence[str] | None = None,
     ) -> Iterator[StreamEvent]:
-        """The answer as events: passages, text deltas, then the final result (which replaces the deltas)."""
-        body = _ask_body(question, top_k, history, docs)
+        """The answer as events: passages, text deltas, then the final result (which replaces the deltas). The
+        arguments are checked at the call, as ask() checks them, not when the events are first read."""
+        return self._events(_ask_body(question, top_k, history, docs))
+
+    def _events(self, body: dict[str, Any]) -> Iterator[StreamEvent]:
         with (
             _transport_errors(self.base_url),
             self._http.stream("POST", "/ask/stream", json=body, headers=_SSE_ACCEPT) as response,
@@ -293,7 +296,7 @@ class AsyncQAClient:
             response = await self._http.post("/ask", json=body)
         return _parse(response, AskResult.from_json)
 
-    async def ask_stream(
+    def ask_stream(
         self,
         question: str,
         *,
@@ -301,8 +304,11 @@ class AsyncQAClient:
         history: History | None = None,
         docs: Sequence[str] | None = None,
     ) -> AsyncIterator[StreamEvent]:
-        """The answer as events: passages, text deltas, then the final result (which replaces the deltas)."""
-        body = _ask_body(question, top_k, history, docs)
+        """The answer as events (`async for`): passages, text deltas, then the final result (which replaces the
+        deltas). The arguments are checked at the call, as ask() checks them, not when the events are first read."""
+        return self._events(_ask_body(question, top_k, history, docs))
+
+    async def _events(self, body: dict[str, Any]) -> AsyncIterator[StreamEvent]:
         with _transport_errors(self.base_url):
             async with self._http.stream("POST", "/ask/stream", json=body, headers=_SSE_ACCEPT) as response:
                 if response.status_code != 200:
@@ -531,7 +537,7 @@ def _transport_errors(base_url: str) -> Iterator[None]:
 
 
 def _parse(response: httpx.Response, parse: Callable[[Any], T]) -> T:
-    if response.status_code >= 400:
+    if not response.is_success:
         raise _error(response)
     return _parse_data(response, response.text, parse)
 
@@ -567,6 +573,10 @@ def _error(response: httpx.Response) -> QAError:
         error = None
     if isinstance(error, dict):
         code, message = str(error.get("code") or code), str(error.get("message") or message)
+    if response.is_redirect:  # not followed (a POST's body, the key's header): the address given is not the service's
+        where = response.headers.get("Location", "")
+        code, message = "redirected", f"HTTP {status}: {response.request.url} is answered from {where!r:.200}"
+        message += ": give the service's own address as base_url"
     kind: type[QAError] = QAError
     if status == 429:
         kind = QARateLimitedError  # retried like a 503: the request was right, only too soon
