@@ -517,7 +517,14 @@ def test_a_question_about_the_whole_article_is_answered_with_its_lead(pipeline: 
 
 
 @pytest.mark.parametrize(
-    "question", ["Basically, what's the story about?", "總的來說，這篇評論在講什麼？", "Quickly: summarize the piece"]
+    "question",
+    [
+        "Basically, what's the story about?",
+        "總的來說，這篇評論在講什麼？",
+        "Quickly: summarize the piece",
+        "能不能幫忙簡單概括一下這篇報道？",  # a request's politeness: jieba leaves 不能 of 能不能
+        "可以用兩句話總結這篇文章嗎？",
+    ],
 )
 def test_a_filler_word_leaves_a_question_about_the_whole_article_one(question: str) -> None:
     from qa.answering.gist import asks_gist

@@ -36,7 +36,9 @@ _ABOUT_THE_TEXT = frozenset(
     "nutshell basically essentially generally roughly quick quickly simply general "
     "文章 本文 全文 报道 评论 社论 作者 主旨 大意 重点 要点 主要 内容 观点 核心 中心 思想 主题 论点 总结 概括 "
     "归纳 摘要 一下 简单 简要 简短 几句 一句 句话 整体 整篇 这篇 本篇 讲 说 谈 写 讨论 论述 请 帮 我 "
-    "来说 总的 大体 简而言之 总而言之 大致 大概 基本上".split()
+    "来说 总的 大体 简而言之 总而言之 大致 大概 基本上 "
+    # a request's politeness (能不能 / 可不可以 / 能否 简单概括一下: jieba leaves 不能 of 能不能)
+    "能不能 不能 可不可以 可以 能否 麻烦 你 您 帮忙".split()
 )
 GIST_SENTENCES = 3
 # Sentences shorter than this (a heading, `首先是加沙戰爭。`) say too little to stand in for the article.
