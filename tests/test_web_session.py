@@ -232,7 +232,8 @@ def test_a_page_session_counts_against_the_clients_rate_limit(settings: Settings
     sessions = page_sessions(limited.server)
     assert sessions is not None
     with TestClient(build_app(limited, pipeline=pipeline)) as c:
-        token = session_cookie(c.get("/"))["value"]  # 1
+        token = session_cookie(c.get("/"))["value"]  # a page is a file: not counted
+        assert c.get("/documents", headers=cookie_header(token)).status_code == 200  # 1
         assert c.get("/documents", headers=cookie_header(token)).status_code == 200  # 2
         assert c.get("/documents", headers={HEADER: sessions.issue()}).status_code == 200  # 3
         assert c.get("/documents", headers={HEADER: sessions.issue()}).status_code == 200  # 4
@@ -240,6 +241,9 @@ def test_a_page_session_counts_against_the_clients_rate_limit(settings: Settings
         for fresh in [cookie_header(sessions.issue()), {HEADER: sessions.issue()}]:
             assert c.get("/documents", headers=fresh).status_code == 429
         assert c.post("/page-token", headers=SAME_ORIGIN).status_code == 429
+        # ... while the page and its files still load: a script's 429 left the page unable to ask at all
+        for path in ["/", "/static/chat.js", "/static/style.css", "/widget.js", "/embed"] * 2:
+            assert c.get(path).status_code == 200, path
         # while an API key has its own bucket
         assert c.get("/documents", headers={"X-API-Key": "k"}).status_code == 200
 

@@ -27,6 +27,15 @@ OPEN_PATHS = frozenset(
 
 OPEN_PREFIXES = ("/static/",)
 OPS_PATHS = frozenset({"/health", "/ready", "/live", "/metrics"})
+# Files served as they are (the pages, their scripts and styles, the API's documentation): a page load fetched
+# seven of them, and with a strict rate limit they took the tokens of the reader's first question, or a script's 429
+# left the page unable to ask at all. Only what answers, lists or signs counts.
+FILE_PATHS = frozenset({"/", "/article", "/embed", "/widget.js", "/favicon.ico", "/docs", "/docs/oauth2-redirect"})
+
+
+def not_rate_limited(path: str) -> bool:
+    """Whether requests for the path are never counted against a client's rate limit: probes, and files."""
+    return path in OPS_PATHS or path in FILE_PATHS or path == "/openapi.json" or path.startswith(OPEN_PREFIXES)
 
 
 METRICS_PATH = "/metrics"

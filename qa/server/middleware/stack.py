@@ -13,12 +13,7 @@ from qa.server.middleware.limits import BodyLimitMiddleware, TimeoutMiddleware
 from qa.server.middleware.metrics import MetricsMiddleware
 from qa.server.middleware.ratelimit import RateLimitMiddleware, TokenBuckets
 from qa.server.middleware.request_context import CrashMiddleware, RequestContextMiddleware
-from qa.server.middleware.security import (
-    OPS_PATHS,
-    AuthMiddleware,
-    Keys,
-    SecurityHeadersMiddleware,
-)
+from qa.server.middleware.security import AuthMiddleware, Keys, SecurityHeadersMiddleware, not_rate_limited
 from qa.server.session import page_sessions
 
 
@@ -37,7 +32,7 @@ def install_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> No
     )
     if settings.server.rate_limit_rps > 0:
         buckets = TokenBuckets(settings.server.rate_limit_rps, settings.server.rate_limit_burst)
-        app.add_middleware(RateLimitMiddleware, buckets=buckets, known_key=keys.known, exempt=OPS_PATHS.__contains__)
+        app.add_middleware(RateLimitMiddleware, buckets=buckets, known_key=keys.known, exempt=not_rate_limited)
     app.add_middleware(BodyLimitMiddleware, limit=settings.server.max_body_bytes, timeout=settings.server.body_timeout)
     app.add_middleware(TimeoutMiddleware, seconds=request_timeout(settings))
     # A crash becomes a 500 here, inside the security headers and CORS, so that the 500 carries them too.
