@@ -588,6 +588,20 @@ def host_app(qa_url: str) -> FastAPI:
             f'<script src="{qa_url}/widget.js" data-lang="zh" data-doc="{html.escape(doc)}"></script></body></html>'
         )
 
+    @app.get("/hostile")
+    def hostile() -> HTMLResponse:
+        """A page whose own CSS would catch the widget's element: made the containing block of its fixed button and
+        panel (the open panel was drawn above the window), clipped to nothing, or hidden."""
+        rules = (
+            "body > * { transform: translateZ(0) !important; will-change: transform; contain: paint !important; }"
+            " div, article-qa-widget { display: none !important; } * { opacity: 0.99; }"
+        )
+        return HTMLResponse(
+            '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">'
+            f"<title>Hostile</title><style>{rules}</style></head><body><h1>Styled</h1>"
+            f'<script src="{qa_url}/widget.js" data-lang="zh"></script></body></html>'
+        )
+
     @app.get("/framed")
     def framed() -> HTMLResponse:
         return HTMLResponse(
@@ -619,7 +633,7 @@ def test_the_widget_opens_and_answers_on_another_origin(
     assert button.get_attribute("aria-expanded") == "false"
     button.click()
     assert button.get_attribute("aria-expanded") == "true"
-    assert page.locator("iframe.article-qa-frame").get_attribute("src") == qa_url + "/embed?lang=zh"
+    assert page.locator("iframe.article-qa-frame").get_attribute("src") == qa_url + "/embed?hl=zh"
     chat = page.frame_locator("iframe.article-qa-frame")
     answer = ask(page, QUESTION, scope=chat)
     assert answer.locator(".answer-text").inner_text() == expected["answer"]
@@ -881,7 +895,7 @@ def test_the_widget_with_data_doc_answers_from_that_article(page: Page, two_arti
     page.goto(f"{host}/story?doc={seed['id']}")
     page.locator("[data-article-qa-widget] button").click()
     frame = page.locator("iframe.article-qa-frame")
-    assert frame.get_attribute("src") == f"{qa_url}/embed?lang=zh&doc={seed['id']}"
+    assert frame.get_attribute("src") == f"{qa_url}/embed?hl=zh&doc={seed['id']}"
     chat = page.frame_locator("iframe.article-qa-frame")
     expect(chat.locator("#about-link")).to_have_text(seed["title"])
     assert chat.locator("#scope").is_hidden()  # the host page chose the article; the reader does not pick
@@ -979,3 +993,149 @@ def test_in_an_archive_the_reader_finds_an_article_by_title(page: Page, many_art
     ratios = page.locator(".scope label, #doc-picker, #doc-search").evaluate_all(CONTRAST)
     assert len(ratios) == 3 and min(ratio for _, ratio in ratios) >= 4.5
     page.screenshot(path=SHOTS / "chat-archive-search.png")
+
+
+# ---- from a review of the pages as a news site would use them ----
+
+
+@pytest.mark.browser
+def test_each_new_answer_shows_above_the_question_box(browser: Browser, problems: list[str], live_url: str) -> None:
+    """From the third question on, the new answer sat under the question box (stuck to the window's bottom): the
+    page only scrolled when the empty turn was added. Screen readers heard "answer ready" and never the answer."""
+    page = open_page(browser, problems, viewport={"width": 1280, "height": 720})
+    page.goto(live_url + "/")
+    for question in [QUESTION, FOLLOW_UP, "烏克蘭打算購買多少架戰鬥機？", "特朗普為什麼取消布達佩斯的會晤？"]:
+        answer = ask(page, question)
+        top = answer.bounding_box()
+        form = page.locator("#ask-form").bounding_box()
+        assert top is not None and form is not None
+        assert 0 <= top["y"] < form["y"], (question, top, form)
+        status = page.locator("#status").text_content() or ""
+        assert status.startswith("回答已完成") and answer.locator(".answer-text").inner_text()[:20] in status
+    page.context.close()
+    assert problems == []
+
+
+@pytest.mark.browser
+def test_a_question_that_fails_goes_back_in_the_box(browser: Browser, problems: list[str], live_url: str) -> None:
+    """The box was emptied when a question was sent: one that failed (a 503, a 429, a lost connection) was gone."""
+    page = open_page(browser, problems)
+    page.route(
+        "**/ask/stream",
+        lambda route: route.fulfill(status=503, json={"error": {"code": "not_ready", "message": "loading"}}),
+    )
+    page.goto(live_url + "/")
+    failed = ask(page, QUESTION)
+    assert "error" in (failed.get_attribute("class") or "")
+    assert page.locator("#question").input_value() == QUESTION
+    page.context.close()
+    assert problems and all("503" in p for p in problems)
+
+
+@pytest.mark.browser
+def test_an_answer_that_lands_after_the_article_changed_is_no_part_of_the_new_conversation(
+    tmp_path: Path, page: Page, settings: Settings, index_dir: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """Picking another article while an answer was on its way: the answer joined the new article's conversation, and
+    the next question carried it as history (a follow-up about the other article)."""
+    from qa.indexing.library import add_document
+    from qa.indexing.sources import Sources
+    from qa.indexing.store import load
+    from qa.types import NewDocument
+
+    shutil.copytree(index_dir, tmp_path / "index")
+    two = configured(settings, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
+    sources = Sources(two.seeds_dir, two.library_dir)
+    add_document(load(tmp_path / "index"), tmp_path / "index", sources, NewDocument(**BRIEF_DOC), embedder)
+    pipeline = build_pipeline(two, embedder=embedder)
+    gate = threading.Event()
+    app = build_app(two, pipeline=replace(pipeline, engine=GatedEngine(pipeline.engine, gate)))
+    bodies = asked_bodies(page)
+    with serve(app) as url:
+        seed = next(d["id"] for d in httpx.get(url + "/documents").json()["documents"] if d["id"] != BRIEF_DOC["id"])
+        page.goto(f"{url}/?doc={seed}")
+        page.locator("#question").fill(QUESTION)
+        page.locator("#question").press("Enter")
+        page.locator(".answer.streaming").wait_for()
+        page.locator("#doc-picker").select_option(BRIEF_DOC["id"])
+        gate.set()
+        page.locator(".answer:not(.pending)").wait_for()
+        ask(page, "短期合約何時停止？")
+    assert [b.get("docs") for b in bodies] == [[seed], [BRIEF_DOC["id"]]]
+    assert "history" not in bodies[1], bodies[1]
+
+
+@pytest.mark.browser
+def test_arrow_keys_on_the_picker_leave_one_note(page: Page, two_articles: tuple[str, str]) -> None:
+    """Each arrow key on the picker changes the article: each added a note "From here on, answers come from …"."""
+    qa_url, _ = two_articles
+    page.goto(qa_url + "/")
+    ask(page, QUESTION)
+    page.locator("#doc-picker").focus()
+    for _ in range(2):
+        page.keyboard.press("ArrowDown")
+    notes = page.locator(".scope-change")
+    expect(notes).to_have_count(1)
+    expect(notes).to_have_text(re.compile(BRIEF_DOC["title"]))
+
+
+@pytest.mark.browser
+def test_the_widget_is_drawn_whatever_the_page_styles(page: Page, widget_site: tuple[str, str]) -> None:
+    """The widget's element was a plain div on the host page: `body > * { transform: … }` put its open panel above
+    the window, `contain: paint` clipped its button to nothing, `div { display: none !important }` hid it."""
+    _, host = widget_site
+    page.goto(host + "/hostile")
+    button = page.locator("[data-article-qa-widget] button")
+    button.click()
+    panel = page.locator("[data-article-qa-widget] .article-qa-panel")
+    panel.wait_for()
+    assert in_viewport(page, button) and in_viewport(page, panel)
+    chat = page.frame_locator("iframe.article-qa-frame")
+    expect(chat.locator("#question")).to_be_focused()  # opened from the keyboard, it takes what is typed next
+    page.keyboard.type("北約")
+    expect(chat.locator("#question")).to_have_value("北約")
+
+
+@pytest.mark.browser
+def test_a_widget_the_service_may_not_be_framed_by_says_so(
+    browser: Browser, problems: list[str], widget_site: tuple[str, str]
+) -> None:
+    """A host origin missing from QA_ALLOWED_ORIGINS (or a host CSP without frame-src) showed a blank panel."""
+    qa_url, _ = widget_site
+    page = open_page(browser, problems)
+    with serve(host_app(qa_url)) as elsewhere:  # an origin the service does not let frame /embed
+        page.goto(elsewhere + "/")
+        page.locator("[data-article-qa-widget] button").click()
+        notice = page.locator("[data-article-qa-widget] [role=alert]")
+        notice.wait_for(timeout=20_000)
+        assert "QA_ALLOWED_ORIGINS" in notice.inner_text()
+    page.context.close()
+    assert problems  # the browser's own refusal of the frame
+
+
+@pytest.mark.browser
+def test_a_fixed_article_in_the_widget_is_not_offered_a_choice(page: Page, two_articles: tuple[str, str]) -> None:
+    """With data-doc on a service of several articles, the intro said the reader could pick one; there is no picker."""
+    qa_url, host = two_articles
+    seed = seed_of(qa_url)
+    page.goto(f"{host}/story?doc={seed['id']}")
+    page.locator("[data-article-qa-widget] button").click()
+    chat = page.frame_locator("iframe.article-qa-frame")
+    expect(chat.locator("#about-link")).to_have_text(seed["title"])  # the list of articles has been read
+    assert chat.locator("#intro-text").inner_text().startswith("就這篇文章提問")
+    assert chat.locator("#scope").is_hidden()
+
+
+@pytest.mark.browser
+def test_the_readers_language_wins_over_the_pages(page: Page, widget_site: tuple[str, str]) -> None:
+    """The widget's data-lang came before the reader's own choice, so switching to English lasted one page."""
+    qa_url, host = widget_site
+    for shown in ["English", "中文"]:  # the switch offers the other language: first Chinese, then English, is shown
+        page.goto(host + "/")  # data-lang="zh"
+        page.locator("[data-article-qa-widget] button").click()
+        switch = page.frame_locator("iframe.article-qa-frame").locator("[data-lang-switch]")
+        expect(switch).to_have_text(shown)
+        if shown == "English":
+            switch.click()  # the reader reads English
+    page.goto(qa_url + "/?lang=zh")  # a link that asks for a language still gets it
+    expect(page.locator("[data-lang-switch]")).to_have_text("English")

@@ -22,6 +22,7 @@ if (embedded) {
   document.querySelector(".skip-link")?.remove();
 }
 const history = []; // [{question, answer}] of the answered turns, oldest first
+let conversation = 0; // counts the conversations: an answer that lands after the article changed joins none
 let busy = false;
 let activeMarker = null;
 // The server's document-id pattern: an id from the address (?doc=, or the widget's data-doc) must match it before
@@ -214,6 +215,24 @@ function copyButton(answer) {
   return tools;
 }
 
+/** Scroll a turn's newest part into view above the question box, which stays stuck to the window's bottom: the top
+ * of an answer taller than the room left, the whole of a shorter one. */
+function reveal(node) {
+  const room = $("ask-form").getBoundingClientRect().top;
+  const box = node.getBoundingClientRect();
+  if (box.top >= 0 && box.bottom <= room) return;
+  node.scrollIntoView({ block: box.height > room ? "start" : "nearest" });
+}
+
+/** Keep what the sticky question box covers out of what scrolling into view counts as visible. */
+function padForQuestionBox() {
+  const set = () => {
+    document.documentElement.style.scrollPaddingBottom = `${$("ask-form").offsetHeight + 8}px`;
+  };
+  set();
+  if (window.ResizeObserver) new ResizeObserver(set).observe($("ask-form"));
+}
+
 function addTurn(question) {
   const item = el("li", { cls: "turn" });
   const asked = el("div", { cls: "question" });
@@ -225,12 +244,14 @@ function addTurn(question) {
   item.append(asked, reply);
   $("conversation").append(item);
   $("intro").hidden = true;
-  item.scrollIntoView({ block: "nearest" });
+  reveal(item);
 
   return {
     delta(piece) {
+      const first = !reply.classList.contains("streaming");
       text.append(piece);
       reply.classList.add("streaming");
+      if (first) reveal(item);
     },
     finish(answer) {
       reply.classList.remove("pending", "streaming");
@@ -262,6 +283,7 @@ function addTurn(question) {
       if (answer.citations.length) reply.append(sourcesList(answer));
       else if (answer.abstained && answer.passages?.length) reply.append(closestPassage(answer.passages[0]));
       reply.append(copyButton(answer));
+      reveal(reply);
     },
     fail(message) {
       reply.classList.remove("pending", "streaming");
@@ -271,6 +293,7 @@ function addTurn(question) {
       label.dataset.i18n = "error";
       label.textContent = t("error");
       text.textContent = message;
+      reveal(reply);
     },
   };
 }
@@ -280,16 +303,23 @@ async function ask(question) {
   $("ask-button").disabled = true;
   const turn = addTurn(question);
   await scopeReady; // a question asked while the page loads waits to know which article it is about
+  const asked = conversation;
   const body = { question };
   if (scope) body.docs = [scope];
   if (history.length) body.history = history.slice(-MAX_HISTORY);
   try {
     const answer = await request(body, (piece) => turn.delta(piece));
     turn.finish(answer);
-    history.push({ question, answer: answer.answer });
-    $("status").textContent = t("answerReady");
+    // A follow-up is about this answer only while the conversation it was asked in goes on (the article can change
+    // while it is on its way).
+    if (asked === conversation) history.push({ question, answer: answer.answer });
+    // Said to screen readers once it is whole (the streamed text is not announced piece by piece).
+    $("status").textContent = `${t("answerReady")}: ${answer.answer.slice(0, 600)}`;
   } catch (error) {
     turn.fail(error instanceof ApiFailure ? error.message : t("networkError"));
+    // The question is not lost: back in the box, unless another is being written there.
+    const box = $("question");
+    if (!box.value.trim()) box.value = question;
   } finally {
     busy = false;
     $("ask-button").disabled = false;
@@ -421,12 +451,16 @@ function changeScope(next) {
   if (next === scope) return;
   scope = next;
   history.length = 0; // a follow-up is about the article the conversation was about; start afresh
+  conversation += 1;
   const doc = namedDoc();
   const note = el("li", { cls: "scope-change", attrs: { role: "note" } });
   note.dataset.i18n = scope ? "scopeOne" : "scopeAll";
   if (doc) note.dataset.title = docName(doc);
   note.textContent = t(note.dataset.i18n, { title: note.dataset.title });
-  if ($("conversation").children.length) $("conversation").append(note);
+  const last = $("conversation").lastElementChild;
+  // Arrow keys on the picker change the article once a key: one note for the article finally picked.
+  if (last?.classList.contains("scope-change")) last.replaceWith(note);
+  else if (last) $("conversation").append(note);
   $("status").textContent = note.textContent;
   $("scope-notice").hidden = true;
   reflectInAddress();
@@ -456,10 +490,10 @@ async function loadScope() {
     scope = null; // an article this service does not have: answer from all of them rather than fail every question
     showUnknown(wanted);
   }
-  if (total > 1) $("intro-text").dataset.i18n = "introMany";
-  $("intro-text").textContent = t($("intro-text").dataset.i18n);
   // One document leaves nothing to choose; in the widget, an article the host page named stays fixed.
   const fixed = embedded && scope !== null;
+  if (total > 1 && !fixed) $("intro-text").dataset.i18n = "introMany";
+  $("intro-text").textContent = t($("intro-text").dataset.i18n);
   fillPicker(documents.slice(0, PAGE));
   $("scope").hidden = total < 2 || fixed;
   $("doc-search").hidden = total <= SEARCH_FROM;
@@ -509,7 +543,10 @@ function init() {
   // The page starts with the question box disabled (index.html): it takes questions from now on.
   box.disabled = false;
   $("ask-button").disabled = false;
-  if (!embedded) box.focus();
+  padForQuestionBox();
+  // The widget makes its frame when the reader opens it: the box takes what they type next.
+  box.focus();
+  if (embedded && window.parent !== window) window.parent.postMessage({ type: "article-qa:ready" }, "*");
 }
 
 init();

@@ -122,8 +122,10 @@ function stored() {
 }
 
 function initial() {
-  const asked = new URLSearchParams(window.location.search).get("lang");
-  for (const choice of [asked, stored()]) {
+  // ?lang= asks for a language (a link to the page in it); ?hl= only offers one (the widget's data-lang: the host
+  // page's), after the reader's own choice, remembered.
+  const params = new URLSearchParams(window.location.search);
+  for (const choice of [params.get("lang"), stored(), params.get("hl")]) {
     if (choice && choice in LABELS) return choice;
   }
   return (navigator.language || "").toLowerCase().startsWith("zh") ? "zh" : "en";

@@ -3,16 +3,25 @@
 // adds a floating button; it opens the compact chat (/embed, next to this script) in a frame. With data-doc, every
 // question is about that one article (/embed?doc=ID); without it, about all of them.
 // Styles are set through element.style (allowed by any host CSP) inside a shadow root, so the host's CSS and
-// the widget's do not meet; nothing is read from or written to the host page beyond the button itself.
+// the widget's do not meet; nothing is read from or written to the host page beyond the button itself. Its host
+// element is one of its own (<article-qa-widget>, which no `div` rule reaches) whose inline !important styles keep
+// any rule of the page (`* { transform: … }`, `display: none !important`) from hiding it or from becoming what its
+// fixed button and panel are placed against. The service is served at its origin's root (the chat's pages call
+// /ask/stream, /documents, /static/… from there). One widget a page: a second tag is ignored, with a warning.
 (function () {
   "use strict";
   var script = document.currentScript;
-  if (!script || !script.src || window.__articleQaWidget) return;
+  if (!script || !script.src) return;
+  if (window.__articleQaWidget) {
+    console.warn("article-qa widget: this page already has one; this tag (" + script.src + ") is ignored");
+    return;
+  }
   window.__articleQaWidget = true;
 
   var lang = script.getAttribute("data-lang") === "en" ? "en" : "zh";
-  var embed = new URL("embed", script.src); // /widget.js -> /embed; /qa/widget.js -> /qa/embed
-  var query = new URLSearchParams({ lang: lang });
+  var embed = new URL("/embed", script.src);
+  // The page's language is the chat's first language only: a reader's own choice, remembered, comes first.
+  var query = new URLSearchParams({ hl: lang });
   var doc = (script.getAttribute("data-doc") || "").trim();
   if (doc) {
     // The chat checks the id again and says so when it does not know it; here it only travels URL-encoded.
@@ -24,10 +33,37 @@
   embed.search = query.toString();
   var label = lang === "en" ? "Ask about the article" : "文章問答";
   var closeLabel = lang === "en" ? "Close the Q&A window" : "關閉問答視窗";
+  var blocked =
+    lang === "en"
+      ? "The Q&A could not be loaded on this page. The site's settings may not allow it (its Content-Security-Policy " +
+        "frame-src, or the service's QA_ALLOWED_ORIGINS)."
+      : "無法在此頁面載入問答。可能是網站的設定不允許（其 Content-Security-Policy 的 frame-src，或服務的 QA_ALLOWED_ORIGINS）。";
+  // How long the chat has to say it is ready before the panel says it could not load (a frame the host's CSP or the
+  // service's frame-ancestors refuses shows the browser's blank error page, and no event tells the page so).
+  var READY_MS = 10000;
+  var HOST_STYLES = {
+    display: "block",
+    position: "static",
+    transform: "none",
+    filter: "none",
+    perspective: "none",
+    contain: "none",
+    "will-change": "auto",
+    "backdrop-filter": "none",
+    "content-visibility": "visible",
+    visibility: "visible",
+    opacity: "1",
+    width: "0",
+    height: "0",
+    margin: "0",
+    padding: "0",
+    border: "0",
+    overflow: "visible",
+  };
   var SVG = "http://www.w3.org/2000/svg";
 
-  function css(node, styles) {
-    for (var name in styles) node.style.setProperty(name, styles[name]);
+  function css(node, styles, priority) {
+    for (var name in styles) node.style.setProperty(name, styles[name], priority || "");
     return node;
   }
 
@@ -49,7 +85,7 @@
   var CLOSE = "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6l5.6-5.6L5 6.4z";
 
   function mount() {
-    var host = document.createElement("div");
+    var host = css(document.createElement("article-qa-widget"), HOST_STYLES, "important");
     host.setAttribute("data-article-qa-widget", "");
     var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
 
@@ -91,6 +127,26 @@
     panel.id = "article-qa-panel";
     button.setAttribute("aria-controls", panel.id);
     var frame = null;
+    var ready = false;
+    var notice = null;
+
+    function watch() {
+      setTimeout(function () {
+        if (ready || notice) return;
+        notice = css(document.createElement("p"), {
+          position: "absolute",
+          inset: "0",
+          margin: "0",
+          padding: "24px",
+          background: "#ffffff",
+          color: "#1f1f1f",
+          font: "15px/1.6 system-ui, sans-serif",
+        });
+        notice.setAttribute("role", "alert");
+        notice.textContent = blocked;
+        panel.appendChild(notice);
+      }, READY_MS);
+    }
 
     function place() {
       var small = window.innerWidth < 480;
@@ -111,6 +167,7 @@
         frame.src = embed.href;
         frame.setAttribute("allow", "clipboard-write");
         panel.appendChild(frame);
+        watch();
       }
       place();
       panel.style.display = "block";
@@ -137,7 +194,12 @@
     });
     window.addEventListener("message", function (event) {
       var fromFrame = frame && event.source === frame.contentWindow && event.origin === embed.origin;
-      if (fromFrame && event.data && event.data.type === "article-qa:close") close();
+      if (!fromFrame || !event.data) return;
+      if (event.data.type === "article-qa:close") close();
+      if (event.data.type === "article-qa:ready") {
+        ready = true;
+        if (notice) notice.remove();
+      }
     });
 
     root.appendChild(panel);
