@@ -298,7 +298,12 @@ def test_an_abstention_looks_different_from_an_answer(page: Page, live_url: str,
     assert "abstained" not in (answered.get_attribute("class") or "")
     assert abstained.locator(".answer-label").inner_text().endswith("文章沒有提到")
     # ... and says why it did not answer; an answer has no such line
-    assert abstained.locator(".abstain-reason").inner_text() == f"原因： {expected['reason']}"
+    # in the page's language (it was the service's English in the Chinese page), and again on a switch
+    assert expected["reason"] == "the article does not mention 北韓"
+    assert abstained.locator(".abstain-reason").inner_text() == "原因： 文章沒有提到北韓。"
+    page.locator("[data-lang-switch]").click()
+    assert abstained.locator(".abstain-reason").inner_text() == f"Why: {expected['reason']}"
+    page.locator("[data-lang-switch]").click()
     assert answered.locator(".abstain-reason").count() == 0
     assert abstained.locator(".cite").count() == 0
     style = "e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).borderTopStyle, getComputedStyle(e).color]"
@@ -481,11 +486,12 @@ def test_errors_and_broken_streams_show_a_message(browser: Browser, problems: li
         page.goto(live_url + "/")
         failed = ask(page, QUESTION)
         assert "error" in (failed.get_attribute("class") or "") and failed.get_attribute("role") == "alert"
-        assert failed.locator(".answer-text").inner_text() == "the index is still loading"
+        assert failed.locator(".answer-text").inner_text() == "問答服務正在載入，請稍後再試。"  # not_ready, said here
         cut = ask(page, QUESTION)
         assert cut.locator(".answer-text").inner_text() == "連線中斷，沒有收到完整回答。"
         page.locator("[data-lang-switch]").click()
         assert cut.locator(".answer-label").inner_text() == "Something went wrong"
+        assert failed.locator(".answer-text").inner_text() == "The Q&A service is still loading; try again shortly."
     finally:
         page.context.close()
     assert problems and all("503" in p for p in problems)
@@ -1139,3 +1145,47 @@ def test_the_readers_language_wins_over_the_pages(page: Page, widget_site: tuple
             switch.click()  # the reader reads English
     page.goto(qa_url + "/?lang=zh")  # a link that asks for a language still gets it
     expect(page.locator("[data-lang-switch]")).to_have_text("English")
+
+
+@pytest.mark.browser
+def test_the_question_box_takes_what_the_service_takes_and_says_when_full(
+    browser: Browser, problems: list[str], settings: Settings, pipeline: Pipeline
+) -> None:
+    """The box took 2,000 characters whatever QA_MAX_QUESTION_CHARS was (the service's English 422 came after the
+    reader had written the rest), and cut a longer paste at 2,000 without a word."""
+    app = build_app(
+        configured(settings, max_question_chars=50, rate_limit_rps=0.02, rate_limit_burst=2), pipeline=pipeline
+    )
+    page = open_page(browser, problems)
+    with serve(app) as url:
+        page.goto(url + "/")
+        box = page.locator("#question")
+        assert box.get_attribute("maxlength") == "50"
+        box.fill("北約" * 40)
+        assert len(box.input_value()) == 50
+        expect(page.locator("#ask-hint")).to_have_text("已達 50 字的上限")
+        box.fill(QUESTION)
+        expect(page.locator("#ask-hint")).to_have_text("按 Enter 送出，Shift + Enter 換行")
+        # A 429 is said in the page's language, with the wait (the service's own words were English). The page and
+        # its files are not counted: the bucket of two runs out on the questions (and the list of articles).
+        texts = [ask(page, QUESTION).locator(".answer-text").inner_text() for _ in range(3)]
+        assert re.fullmatch(r"提問太頻繁，請在 \d+ 秒後再試。", texts[-1]), texts
+    page.context.close()
+    assert problems and all("429" in p for p in problems)
+
+
+@pytest.mark.browser
+def test_streamed_words_are_labelled_a_draft_until_checked(page: Page, settings: Settings, pipeline: Pipeline) -> None:
+    """An LLM's streamed words went into the answer under "searching the article…", as if they were the answer."""
+    gate = threading.Event()
+    app = build_app(settings, pipeline=replace(pipeline, engine=GatedEngine(pipeline.engine, gate)))
+    with serve(app) as url:
+        page.goto(url + "/")
+        page.locator("#question").fill(QUESTION)
+        page.locator("#question").press("Enter")
+        page.locator(".answer.streaming").wait_for()
+        assert page.locator(".answer.streaming .answer-label").inner_text() == "草稿，正在核對原文…"
+        gate.set()
+        done = page.locator(".answer:not(.pending)")
+        done.wait_for()
+        assert "草稿" not in done.inner_text()

@@ -63,7 +63,15 @@ def page_csp(ancestors: str) -> str:
     )
 
 
-def _page(name: str, ancestors: str, *, cookie: str | None = None) -> Response:
+@cache
+def _chat_html(question_chars: int) -> bytes:
+    """The chat page, its question box bounded by the service's own limit (QA_MAX_QUESTION_CHARS): the page said 2,000
+    whatever the service took, and the service's 422 came after the reader had written the rest."""
+    html = (WEB_DIR / "index.html").read_text(encoding="utf-8")
+    return html.replace('maxlength="2000"', f'maxlength="{question_chars}"', 1).encode("utf-8")
+
+
+def _page(name: str, ancestors: str, *, cookie: str | None = None, question_chars: int | None = None) -> Response:
     headers = {
         "Content-Security-Policy": page_csp(ancestors),
         "X-Content-Type-Options": "nosniff",
@@ -76,6 +84,8 @@ def _page(name: str, ancestors: str, *, cookie: str | None = None) -> Response:
     if cookie is not None:
         headers["Set-Cookie"] = cookie
         headers["Cache-Control"] = "private, no-cache"  # no shared cache may hand one visitor's session to another
+    if question_chars is not None:
+        return Response(_chat_html(question_chars), media_type="text/html; charset=utf-8", headers=headers)
     return FileResponse(WEB_DIR / name, media_type="text/html; charset=utf-8", headers=headers)
 
 
@@ -112,7 +122,12 @@ GET_HEAD = ["GET", "HEAD"]
 @router.api_route("/", methods=GET_HEAD)
 def chat_page(request: Request, settings: SettingsDep) -> Response:
     """The chat page (with a page-session cookie when API keys are set)."""
-    return _page("index.html", "'none'", cookie=_session_cookie(request, settings))
+    return _page(
+        "index.html",
+        "'none'",
+        cookie=_session_cookie(request, settings),
+        question_chars=settings.server.max_question_chars,
+    )
 
 
 @router.api_route("/article", methods=GET_HEAD)
@@ -128,7 +143,8 @@ def embed_page(settings: SettingsDep) -> Response:
     No cookie: framed by another site it would be a third-party cookie, which browsers drop; its script asks
     POST /page-token for a page session instead.
     """
-    return _page("index.html", _embed_ancestors(tuple(settings.server.allowed_origins)))
+    ancestors = _embed_ancestors(tuple(settings.server.allowed_origins))
+    return _page("index.html", ancestors, question_chars=settings.server.max_question_chars)
 
 
 @router.post(TOKEN_PATH)

@@ -108,19 +108,19 @@ async function request(body, onDelta) {
       return response.json();
     }
   } catch (error) {
-    throw error instanceof ApiFailure ? error : new ApiFailure(t("networkError"));
+    throw error instanceof ApiFailure ? error : new ApiFailure(t("networkError"), "network");
   }
   if (!response.ok) throw await failure(response);
   try {
     for await (const { event, data } of events(response)) {
       if (event === "delta") onDelta(String(data.text ?? ""));
       else if (event === "final") return data;
-      else if (event === "error") throw new ApiFailure(data.error?.message || t("interrupted"));
+      else if (event === "error") throw new ApiFailure(data.error?.message || t("interrupted"), data.error?.code);
     }
   } catch (error) {
-    throw error instanceof ApiFailure ? error : new ApiFailure(t("interrupted"));
+    throw error instanceof ApiFailure ? error : new ApiFailure(t("interrupted"), "interrupted");
   }
-  throw new ApiFailure(t("interrupted"));
+  throw new ApiFailure(t("interrupted"), "interrupted");
 }
 
 // ---- One question and its answer ----
@@ -233,6 +233,70 @@ function padForQuestionBox() {
   if (window.ResizeObserver) new ResizeObserver(set).observe($("ask-form"));
 }
 
+// The service's reasons for not answering, as the labels that say them in either language ({what}: a name, or the
+// kind of value asked for); a reason not listed is shown as the service wrote it.
+const REASONS = [
+  [/^the article does not mention (.+)$/, "reasonNotMentioned"],
+  [/^no passage holds the (.+) the question asks for$/, "reasonNoValue"],
+  [/^no passage holds a value the question asks for beyond the ones it names$/, "reasonOnlyGiven"],
+  [/^the passages found share too little with the question$/, "reasonTooLittle"],
+  [/^no (?:passage|sentence) matches the question$/, "reasonNoMatch"],
+  [/^the question asks what an article says as a whole/, "reasonWhole"],
+];
+const VALUE_KINDS = {
+  number: "數字",
+  "amount of money": "金額",
+  "length of time": "時間長短",
+  "month or day": "月份或日期",
+  "kind of value": "那類數值",
+  date: "日期",
+  money: "金額",
+  unit: "數量",
+  percent: "百分比",
+};
+
+/** A reason's text, labelled so that it changes language with the page. */
+function reasonNode(reason) {
+  const node = el("span", { cls: "abstain-reason-text", text: reason });
+  for (const [pattern, key] of REASONS) {
+    const found = reason.match(pattern);
+    if (!found) continue;
+    const what = found[1] ?? "";
+    if (key === "reasonNoValue" && !(what in VALUE_KINDS)) break;
+    node.dataset.what = what;
+    if (key === "reasonNoValue") node.dataset.whatZh = VALUE_KINDS[what];
+    node.dataset.i18n = key;
+    node.textContent = t(key, { what, whatZh: node.dataset.whatZh });
+    break;
+  }
+  return node;
+}
+
+// The API's error codes the page says in its own words (the message the service wrote otherwise).
+const ERRORS = {
+  rate_limited: "rateLimited",
+  question_too_long: "questionTooLong",
+  empty_question: "emptyQuestion",
+  not_ready: "notReady",
+  network: "networkError",
+  interrupted: "interrupted",
+};
+
+/** What to say of a failed question, labelled so that it changes language with the page. */
+function failureText(node, error) {
+  const key = error instanceof ApiFailure ? ERRORS[error.code] : "networkError";
+  if (!key) {
+    delete node.dataset.i18n;
+    node.textContent = error.message;
+    return;
+  }
+  node.dataset.i18n = key;
+  if (error.retryAfter !== null && error.retryAfter !== undefined) node.dataset.s = String(error.retryAfter);
+  const limit = /limit is (\d+)/.exec(error.message || "");
+  if (limit) node.dataset.limit = limit[1];
+  node.textContent = t(key, { ...node.dataset });
+}
+
 function addTurn(question) {
   const item = el("li", { cls: "turn" });
   const asked = el("div", { cls: "question" });
@@ -251,7 +315,12 @@ function addTurn(question) {
       const first = !reply.classList.contains("streaming");
       text.append(piece);
       reply.classList.add("streaming");
-      if (first) reveal(item);
+      if (first) {
+        // An LLM's words as they come are a draft: checked against the article, they may be replaced in full.
+        label.dataset.i18n = "drafting";
+        label.textContent = t("drafting");
+        reveal(item);
+      }
     },
     finish(answer) {
       reply.classList.remove("pending", "streaming");
@@ -273,7 +342,7 @@ function addTurn(question) {
         // the reader can reword or ask about something else.
         const why = el("p", { cls: "abstain-reason" });
         why.append(el("span", { cls: "abstain-reason-label", i18n: "reason" }), " ");
-        why.append(el("span", { cls: "abstain-reason-text", text: answer.reason }));
+        why.append(reasonNode(answer.reason));
         text.after(why);
       }
       if (answer.short_answer && !answer.abstained) {
@@ -285,14 +354,15 @@ function addTurn(question) {
       reply.append(copyButton(answer));
       reveal(reply);
     },
-    fail(message) {
+    fail(error) {
       reply.classList.remove("pending", "streaming");
       reply.classList.add("error");
       reply.removeAttribute("aria-busy");
       reply.setAttribute("role", "alert");
       label.dataset.i18n = "error";
       label.textContent = t("error");
-      text.textContent = message;
+      text.replaceChildren();
+      failureText(text, error);
       reveal(reply);
     },
   };
@@ -316,7 +386,7 @@ async function ask(question) {
     // Said to screen readers once it is whole (the streamed text is not announced piece by piece).
     $("status").textContent = `${t("answerReady")}: ${answer.answer.slice(0, 600)}`;
   } catch (error) {
-    turn.fail(error instanceof ApiFailure ? error.message : t("networkError"));
+    turn.fail(error);
     // The question is not lost: back in the box, unless another is being written there.
     const box = $("question");
     if (!box.value.trim()) box.value = question;
@@ -513,6 +583,14 @@ function init() {
     if (!question || busy) return;
     box.value = "";
     ask(question);
+  });
+  box.addEventListener("input", () => {
+    // A question cut at the box's limit (a long paste) says so, not silently.
+    const hint = $("ask-hint");
+    const full = box.maxLength > 0 && box.value.length >= box.maxLength;
+    hint.dataset.i18n = full ? "atLimit" : "hint";
+    hint.dataset.limit = String(box.maxLength);
+    hint.textContent = t(hint.dataset.i18n, { limit: box.maxLength });
   });
   box.addEventListener("keydown", (event) => {
     // Enter sends; Shift+Enter is a new line; Enter that ends an IME composition only picks the characters.

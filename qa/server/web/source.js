@@ -2,19 +2,28 @@
 // Offsets from the API count Unicode code points (Python str indices), so documents are kept as arrays of
 // code points and sliced there, never with JavaScript's UTF-16 string indices.
 
-/** An API failure with the message to show. */
-export class ApiFailure extends Error {}
+/** An API failure with the message to show, the API's error code and, for a 429, the seconds to wait. */
+export class ApiFailure extends Error {
+  constructor(message, code = null, retryAfter = null) {
+    super(message);
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
 
-/** The error message of a failed response: the API's error.message, or the HTTP status. */
+/** The error of a failed response: the API's error.message and code, or the HTTP status. */
 export async function failure(response) {
   let message = `HTTP ${response.status}`;
+  let code = null;
   try {
     const body = await response.json();
     if (body && body.error && typeof body.error.message === "string") message = body.error.message;
+    if (body && body.error && typeof body.error.code === "string") code = body.error.code;
   } catch {
     // not the API's JSON; keep the status
   }
-  return new ApiFailure(message);
+  const wait = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+  return new ApiFailure(message, code, Number.isFinite(wait) ? wait : null);
 }
 
 // ---- The page session: what the pages carry instead of an API key when the service has keys ----
