@@ -7,6 +7,7 @@ from pathlib import Path
 
 from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
+from qa.answering.unknown_names import unknown_names
 from qa.indexing.build import build
 from qa.indexing.index import Index
 from qa.indexing.sources import Sources
@@ -65,13 +66,13 @@ def test_an_english_question_finds_a_chinese_name_written_in_pinyin(
     assert "翁素霖" in fold(top.chunk.text)
     stats = SentenceStats(index)
     # ... and the answerer does not take it for a name the article never mentions; a name it lacks still is.
-    assert stats.unknown_names(Question.parse("What did the painter Weng Sulin show?"), index.lexicon) == []
-    assert stats.unknown_names(Question.parse("What did the painter Okonkwo show?"), index.lexicon) == ["Okonkwo"]
+    assert unknown_names(stats, Question.parse("What did the painter Weng Sulin show?"), index.lexicon) == []
+    assert unknown_names(stats, Question.parse("What did the painter Okonkwo show?"), index.lexicon) == ["Okonkwo"]
     assert index.spellings(["Weng", "Sulin"]) == ("翁素霖",)  # kept for the question's other steps
     # A question is looked for in pinyin for its first MOST_SPELLED names only (each costs a search): past them, a
     # name is taken for one the article does not mention.
     many = "What did Okonkwo, Adebayo, Chukwu, Nnamdi and Weng Sulin show?"
-    assert MOST_SPELLED == 4 and "Weng Sulin" in stats.unknown_names(Question.parse(many), index.lexicon)
+    assert MOST_SPELLED == 4 and "Weng Sulin" in unknown_names(stats, Question.parse(many), index.lexicon)
 
 
 def test_the_corpus_characters_only_narrow_the_search(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
@@ -108,9 +109,9 @@ def test_a_name_whose_surname_english_uses_too_is_read_in_pinyin_whole(
     top = retriever.search(retriever.prepare("What did Pan Shicheng fund?"), 1)[0]
     assert "潘仕成" in fold(top.chunk.text)
     stats = SentenceStats(index)
-    assert stats.unknown_names(Question.parse("What did Pan Shicheng fund?"), index.lexicon) == []
+    assert unknown_names(stats, Question.parse("What did Pan Shicheng fund?"), index.lexicon) == []
     # ... also as a question's first words; a question word or an English word before a name is no part of it.
-    assert stats.unknown_names(Question.parse("Pan Shicheng funded what?"), index.lexicon) == []
-    assert stats.unknown_names(Question.parse("Did Okonkwo fund the school?"), index.lexicon) == ["Okonkwo"]
-    assert stats.unknown_names(Question.parse("Describe Okonkwo's school."), index.lexicon) == ["Okonkwo"]
-    assert stats.unknown_names(Question.parse("Okonkwo funded what?"), index.lexicon) == []  # a first word alone
+    assert unknown_names(stats, Question.parse("Pan Shicheng funded what?"), index.lexicon) == []
+    assert unknown_names(stats, Question.parse("Did Okonkwo fund the school?"), index.lexicon) == ["Okonkwo"]
+    assert unknown_names(stats, Question.parse("Describe Okonkwo's school."), index.lexicon) == ["Okonkwo"]
+    assert unknown_names(stats, Question.parse("Okonkwo funded what?"), index.lexicon) == []  # a first word alone

@@ -171,9 +171,10 @@ def test_names_are_not_fragments_or_other_names_of_what_the_article_mentions(
 def test_a_localiser_after_a_noun_is_no_part_of_a_name(pipeline: Pipeline, question: str, names: list[str]) -> None:
     from qa.answering.matching import SentenceStats
     from qa.answering.question import Question
+    from qa.answering.unknown_names import unknown_names
 
     index = pipeline.answerer.retriever.index
-    found = SentenceStats(index).unknown_names(Question.parse(question), index.lexicon)
+    found = unknown_names(SentenceStats(index), Question.parse(question), index.lexicon)
     assert [fold(n) for n in found] == [fold(n) for n in names]
 
 

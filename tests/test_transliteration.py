@@ -9,6 +9,7 @@ import pytest
 
 from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
+from qa.answering.unknown_names import unknown_names
 from qa.indexing.build import build
 from qa.indexing.index import Index
 from qa.indexing.sources import Sources
@@ -95,11 +96,11 @@ def test_an_english_question_finds_the_passage_that_names_its_people_in_chinese(
     assert "卡利诺夫斯卡" in fold(top.chunk.text)
     # ... and the answerer does not take the name for one the article never mentions (it would abstain).
     stats = SentenceStats(index)
-    assert stats.unknown_names(Question.parse("What did Kalinowska announce?"), index.lexicon) == []
-    assert stats.unknown_names(Question.parse("What did Okonkwo announce?"), index.lexicon) == ["Okonkwo"]
+    assert unknown_names(stats, Question.parse("What did Kalinowska announce?"), index.lexicon) == []
+    assert unknown_names(stats, Question.parse("What did Okonkwo announce?"), index.lexicon) == ["Okonkwo"]
     # A Roman numeral names nothing by itself (World War II opening a question leaves `War II`); a name beside one does.
-    assert stats.unknown_names(Question.parse("War II changed what in Valmiera?"), index.lexicon) == []
-    assert stats.unknown_names(Question.parse("What did Okonkwo II announce?"), index.lexicon) == ["Okonkwo II"]
+    assert unknown_names(stats, Question.parse("War II changed what in Valmiera?"), index.lexicon) == []
+    assert unknown_names(stats, Question.parse("What did Okonkwo II announce?"), index.lexicon) == ["Okonkwo II"]
 
 
 def test_a_question_of_many_unknown_names_is_matched_by_sound_for_a_bounded_number(
@@ -123,11 +124,11 @@ def test_a_language_named_in_a_question_is_not_a_name_the_article_lacks(
     index = _baltic_index(tmp_path, embedder)
     stats = SentenceStats(index)
     # CC-CEDICT glosses 英文 `English (language)`: capitalised, but the name of a language, not of a subject.
-    assert stats.unknown_names(Question.parse("瓦爾米耶拉的英文怎麼寫？"), index.lexicon) == []
-    assert stats.unknown_names(Question.parse("這份報告用中文還是法文寫的？"), index.lexicon) == []
+    assert unknown_names(stats, Question.parse("瓦爾米耶拉的英文怎麼寫？"), index.lexicon) == []
+    assert unknown_names(stats, Question.parse("這份報告用中文還是法文寫的？"), index.lexicon) == []
     # ... while people and places the article never mentions still are.
-    assert stats.unknown_names(Question.parse("梅德韋傑夫宣布了什麼？"), index.lexicon) == ["梅德韦杰夫"]
-    assert stats.unknown_names(Question.parse("議員在巴黎宣布了什麼？"), index.lexicon) == ["巴黎"]
+    assert unknown_names(stats, Question.parse("梅德韋傑夫宣布了什麼？"), index.lexicon) == ["梅德韦杰夫"]
+    assert unknown_names(stats, Question.parse("議員在巴黎宣布了什麼？"), index.lexicon) == ["巴黎"]
 
 
 def _one_by_one(english: str, lexicon: dict[str, list[str]]) -> tuple[str, float] | None:

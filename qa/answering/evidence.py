@@ -10,6 +10,7 @@ import jieba
 
 from qa.answering.matching import SentenceStats, Term, match, proximity, support
 from qa.answering.question import Expectation, Question
+from qa.answering.unknown_names import unknown_names
 from qa.config import AnsweringSettings
 from qa.retrieval.fusion import normalise
 from qa.retrieval.retriever import Query, Retriever
@@ -203,7 +204,7 @@ class EvidenceSelector:
         cfg = self.settings
         if not hits or not query.tokens:
             return Evidence((), 0.0, "no passage matches the question")
-        unknown = self.stats.unknown_names(question, self.retriever.index.lexicon)
+        unknown = unknown_names(self.stats, question, self.retriever.index.lexicon)
         if unknown:
             return Evidence((), 0.0, f"the article does not mention {as_asked(unknown, question)}")
         expectation = question.expectation

@@ -27,6 +27,7 @@ from qa.answering.matching import SentenceStats, Term, match, proximity
 from qa.answering.question import Question
 from qa.answering.sentence_facts import Facts, SentenceFacts
 from qa.answering.units import UnitStats, units
+from qa.answering.unknown_names import unknown_names
 from qa.retrieval.retriever import Query, Retriever
 from qa.types import Hit, Sentence
 
@@ -189,7 +190,7 @@ class FeatureBuilder:
             matrix,
             coverage=math.fsum(w for u, w in asked.items() if self.units.known(u)) / (asked.total or 1.0),
             terms_found=sum(t.weight for t in terms if t.in_corpus) / (sum(t.weight for t in terms) or 1.0),
-            unknown=tuple(self.stats.unknown_names(question, self.index.lexicon)),
+            unknown=tuple(unknown_names(self.stats, question, self.index.lexicon)),
             given_missing=not all(self.stats.contains(g) for g in question.expectation.given),
             terms=tuple(terms),
         )

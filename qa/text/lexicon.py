@@ -156,3 +156,19 @@ def proper_names() -> dict[str, tuple[str, ...]]:
         first = re.split(r"[,(;]", senses[0], maxsplit=1)[0].strip()
         names.setdefault(first.lower(), []).append(parts[1])
     return {name: tuple(dict.fromkeys(heads)) for name, heads in names.items()}
+
+
+@cache
+def name_glosses() -> dict[str, tuple[str, ...]]:
+    """The English of the CC-CEDICT entries that are proper names (first sense capitalised), by Simplified headword:
+    the part of each sense before its first comma, without bracketed notes."""
+    glosses: dict[str, tuple[str, ...]] = {}
+    for line in _cedict_lines():
+        parts = line.split(" ", 2)
+        if len(parts) < 3 or "]" not in parts[2]:
+            continue
+        senses = [_PAREN_RE.sub(" ", s).split(",")[0].strip() for s in parts[2].split("]", 1)[1].strip().split("/")]
+        senses = [s for s in senses if s]
+        if senses and senses[0][:1].isupper():
+            glosses[parts[1]] = (*glosses.get(parts[1], ()), *senses[:3])
+    return glosses
