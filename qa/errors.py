@@ -57,7 +57,11 @@ class DocumentNotFound(QAError):
 
 
 class DocumentRejected(QAError, ValueError):
-    """A document cannot be indexed as given; the message names the reason."""
+    """A document cannot be indexed as given; the message names the reason, `field` the part of it at fault."""
+
+    def __init__(self, message: str, *, field: str = "text") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class LLMError(QAError):

@@ -222,3 +222,28 @@ def test_not_ready_until_the_index_loads(tmp_path: Any, seeds_dir: Any) -> None:
         assert "index" in health.json()["detail"]
         error = assert_error(httpx.post(f"{url}/ask", json={"question": "北約"}), 503, "not_ready")
         assert "failed to load" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "param"),
+    [
+        ("post", "/ask", {"json": {"question": "北約？", "top_k": 0}}, "top_k"),
+        ("post", "/ask", {"json": {"question": 5}}, "question"),
+        ("post", "/ask", {"json": {"question": "北約？", "docs": []}}, "docs"),
+        (
+            "post",
+            "/ask",
+            {"json": {"question": "北約？", "history": [{"question": "q", "answer": 5}]}},
+            "history.0.answer",
+        ),
+        ("get", "/search", {"params": {"q": "北約", "k": 0}}, "k"),
+        ("get", "/search", {"params": {"q": "北約", "k": 51}}, "k"),
+    ],
+)
+def test_an_invalid_field_is_named_in_param(
+    client: httpx.Client, method: str, path: str, kwargs: dict[str, Any], param: str
+) -> None:
+    """`param` named a field only when a route checked it itself (top_k 21); the schema's own checks (top_k 0, a
+    question that is no string, docs: []) said null, though details.loc named it."""
+    reply = getattr(client, method)(path, **kwargs)
+    assert reply.status_code == 422 and reply.json()["error"]["param"] == param, reply.text

@@ -121,6 +121,15 @@ def test_bad_documents_get_a_clear_4xx_and_change_nothing(service: tuple[str, Se
         reply = httpx.post(f"{url}/documents", json=body, headers=ADMIN, timeout=60)
         assert reply.status_code in ((413, 422) if status is None else (status,)), (body, reply.text)
         assert reply.json()["error"]["message"]
+    # The error names the field at fault (a NUL in the title was `param: "text"`).
+    for body, field in [
+        ({"text": "港口今日照常運作。", "title": "標題\x00"}, "title"),
+        ({"text": "港口今日照常運作。", "date": "7 Nov 2025"}, "date"),
+        ({"id": "../x", "text": "港口今日照常運作。"}, "id"),
+        ({"text": "港口今日\x00照常運作。"}, "text"),
+    ]:
+        reply = httpx.post(f"{url}/documents", json=body, headers=ADMIN, timeout=60)
+        assert reply.json()["error"]["param"] == field, (body, reply.text)
     for text in ("", "  \n "):  # the same mistake, the same code (an empty one was pydantic's invalid_request)
         reply = httpx.post(f"{url}/documents", json={"text": text}, headers=ADMIN, timeout=60)
         assert reply.json()["error"]["code"] == "document_rejected", reply.text

@@ -363,6 +363,9 @@ def test_errors_written_before_any_route_read_as_openais_on_v1(settings: Setting
     [
         ({"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]}, "tools"),
         ({"tool_choice": "required"}, "tool_choice"),
+        # the older API's names are named as sent (param was `tools` for `functions`)
+        ({"functions": [{"name": "f", "parameters": {"type": "object"}}]}, "functions"),
+        ({"function_call": {"name": "f"}}, "function_call"),
         ({"response_format": {"type": "json_object"}}, "response_format"),
     ],
 )

@@ -66,26 +66,29 @@ def check_new(doc: NewDocument, *, max_chars: int) -> str:
     """The id the document will have; DocumentRejected naming what is wrong with it."""
     if doc.id is not None and not DOCUMENT_ID_RE.fullmatch(doc.id):
         raise DocumentRejected(
-            f"id {doc.id!r} is not usable: 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit"
+            f"id {doc.id!r} is not usable: 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            field="id",
         )
     if not doc.text.strip():
         raise DocumentRejected("text is empty")
     if len(doc.text) > max_chars:
         raise DocumentRejected(f"text is {len(doc.text)} characters; the limit is {max_chars}")
     if doc.date is not None and not _is_date(doc.date):
-        raise DocumentRejected(f"date {doc.date!r} is not a calendar date written YYYY-MM-DD")
+        raise DocumentRejected(f"date {doc.date!r} is not a calendar date written YYYY-MM-DD", field="date")
     for name, value, most in (("title", doc.title, MAX_TITLE_CHARS), ("url", doc.url, MAX_URL_CHARS)):
         if value is not None and len(value) > most:
-            raise DocumentRejected(f"{name} is {len(value)} characters; the limit is {most}")
+            raise DocumentRejected(f"{name} is {len(value)} characters; the limit is {most}", field=name)
     for name, value in (("text", doc.text), ("title", doc.title), ("url", doc.url)):
         try:
             (value or "").encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise DocumentRejected(f"{name} is not valid Unicode text (lone surrogate at {exc.start})") from exc
+            message = f"{name} is not valid Unicode text (lone surrogate at {exc.start})"
+            raise DocumentRejected(message, field=name) from exc
         if control := _CONTROL_RE.search(value or ""):
             # A NUL (or a terminal's control code) is no part of an article's text: one made its sentences unanswerable.
             at, code = control.start(), ord(control.group())
-            raise DocumentRejected(f"{name} holds a control character (U+{code:04X} at {at}), which is not text")
+            message = f"{name} holds a control character (U+{code:04X} at {at}), which is not text"
+            raise DocumentRejected(message, field=name)
     return doc.id or f"doc-{uuid.uuid4().hex[:12]}"
 
 

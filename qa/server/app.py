@@ -133,11 +133,12 @@ def _install_error_handlers(app: FastAPI) -> None:
             sent = request.headers.get("content-type") or "none"
             message = f"the request body must be JSON sent with Content-Type: application/json (got {sent})"
             return error_response(415, "unsupported_media_type", message)
+        param = _param(errors)
         if named := _named_error(exc.errors(), request.app.state.settings):
             # As the route's own check words it: the schema's bound (top_k <= 50) is not the configured one.
-            return error_response(422, *named)
+            return error_response(422, *named, param=param)
         where = ", ".join(".".join(str(p) for p in e["loc"]) + f": {e['msg']}" for e in errors)
-        return error_response(422, "invalid_request", f"invalid request: {where}", errors)
+        return error_response(422, "invalid_request", f"invalid request: {where}", errors, param=param)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -160,6 +161,13 @@ def _not_json(request: Request, errors: Sequence[dict[str, Any]]) -> bool:
 
 
 _NOT_AN_OBJECT = frozenset({"model_attributes_type", "dict_type"})
+
+
+def _param(errors: Sequence[dict[str, Any]]) -> str | None:
+    """The request field the first error is about (`top_k`, `docs`, `history.0.answer`), as `param` names it; None for
+    the body as a whole. It was null for a field the schema checks, named only for those a route checks itself."""
+    loc = errors[0]["loc"] if errors else []
+    return ".".join(str(p) for p in loc[1:]) or None
 
 
 def _named_error(errors: Sequence[Any], settings: Settings) -> tuple[str, str] | None:

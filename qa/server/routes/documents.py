@@ -109,7 +109,7 @@ async def add_document(
     except DocumentExists as exc:
         raise ApiError(409, "document_exists", str(exc), param="id") from exc
     except DocumentRejected as exc:
-        raise ApiError(422, "document_rejected", str(exc), param="text") from exc
+        raise ApiError(422, "document_rejected", str(exc), param=exc.field) from exc
     except ReindexBusy as exc:
         raise ApiError(409, "index_busy", str(exc), headers={"Retry-After": "5"}) from exc
     except IndexWriteError as exc:

@@ -203,11 +203,12 @@ def _unsupported(body: ChatCompletionRequest) -> tuple[str, str] | None:
     they made `chat.completions.parse` fail on prose and `tool_choice="required"` return no call. Sampling
     parameters (temperature, max_tokens, stop...) are still accepted and ignored: the answer is the cited one."""
     extra = body.model_extra or {}
-    if extra.get("tools") or extra.get("functions"):
-        return "tools", "tools are not supported: the answer is cited text, never a tool call"
-    choice = extra.get("tool_choice", extra.get("function_call"))
-    if choice not in (None, "none", "auto"):
-        return "tool_choice", "tool_choice must be none or auto: the answer is cited text, never a tool call"
+    for name in ("tools", "functions"):  # the field as sent (functions: the older API's name)
+        if extra.get(name):
+            return name, f"{name} are not supported: the answer is cited text, never a tool call"
+    for name in ("tool_choice", "function_call"):
+        if extra.get(name) not in (None, "none", "auto"):
+            return name, f"{name} must be none or auto: the answer is cited text, never a tool call"
     form = extra.get("response_format")
     if form is not None and (not isinstance(form, dict) or form.get("type") != "text"):
         return "response_format", 'only response_format {"type": "text"} is supported: the answer is cited prose'
