@@ -59,6 +59,10 @@ def preflight(settings: Settings) -> None:
         load_ranker(settings.answering.ranker_dir)
     if settings.retrieval.store == "milvus" and not settings.retrieval.milvus_uri:
         raise ConfigurationError("QA_STORE=milvus needs QA_MILVUS_URI: a .db file (Milvus Lite) or http://host:19530")
+    if settings.retrieval.store == "milvus":
+        from qa.retrieval.milvus import check_uri
+
+        check_uri(settings.retrieval.milvus_uri)
     if settings.retrieval.embedding_model:
         make_embedder(settings).embed(["preflight"])
 

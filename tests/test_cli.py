@@ -313,6 +313,7 @@ def test_a_build_into_a_folder_holding_other_files_is_refused_and_deletes_nothin
     refused = qa("index", "build", "--seeds-dir", str(seeds_dir), "--index-dir", str(project))
     assert refused.returncode == 2 and "will not write the index" in refused.stderr, refused.stderr[-300:]
     assert (project / "docs" / "thesis.tex").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]  # nor its lock's file (.project.lock) beside it
     empty = qa("index", "build", "--seeds-dir", str(seeds_dir), "--index-dir", "", cwd=project)
     assert empty.returncode == 2 and "an empty path names no folder" in empty.stderr
     assert sorted(p.name for p in project.iterdir()) == ["docs"]
@@ -335,6 +336,17 @@ def test_a_setting_no_retry_can_fix_is_a_one_line_error_and_stops_serve(tmp_path
         )
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-500:]
         assert "cannot load the ranker's model files" in done.stderr and "QA_RANKER_DIR" in done.stderr
+    # A Milvus Lite path without .db: the server started and answered 503, retrying every few seconds.
+    lite = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_STORE": "milvus", "QA_MILVUS_URI": str(tmp_path / "m.sqlite")}
+    served = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
+        cwd=ROOT,
+        env=lite,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert served.returncode == 2 and "ending in .db" in served.stderr, served.stderr[-500:]
 
 
 def test_add_reads_no_more_than_its_limit_and_replaces_by_the_id_given(

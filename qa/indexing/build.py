@@ -15,7 +15,7 @@ from qa.indexing.chunking import ChunkerSettings
 from qa.indexing.index import Index
 from qa.indexing.segments import Segment, build_segment
 from qa.indexing.sources import Sources, Unreadable, as_sources
-from qa.indexing.store import FORMAT_VERSION, read_manifest, write_lock, write_streamed
+from qa.indexing.store import FORMAT_VERSION, read_manifest, replaceable, write_lock, write_streamed
 from qa.text.tokens import tokenizer_signature
 from qa.types import Document, Embedder
 
@@ -79,6 +79,9 @@ def build_into(
     chunker = chunker or ChunkerSettings()
     sources = as_sources(sources)
     started = time.perf_counter()
+    # A folder no index may replace is refused before its lock is taken: the lock's file beside it (`.seeds.lock` for
+    # `--index-dir seeds`) was left in the project. The swap checks again, under the lock.
+    replaceable(index_dir)
     # Under the folder's write lock, which adds and removals take too: a document added by another worker while this
     # build read the sources would be lost when the build is swapped in.
     with write_lock(index_dir):

@@ -78,15 +78,21 @@ def _both(*filters: str) -> str:
     return " and ".join(f"({f})" for f in filters if f)
 
 
-def _client_uri(uri: str) -> str:
-    """A Milvus server's URL as given; a file path for Milvus Lite made absolute, its folder created."""
+def check_uri(uri: str) -> None:
+    """ConfigurationError unless the URI is a Milvus server's URL or a Milvus Lite file path ending in .db (checked
+    before a server starts, too: no retry makes another suffix work)."""
     if not uri:
         raise ConfigurationError("no Milvus URI: set QA_MILVUS_URI to a .db file (Milvus Lite) or http://host:19530")
+    if not uri.startswith(SERVER_SCHEMES) and Path(uri).suffix != ".db":
+        raise ConfigurationError(f"a Milvus Lite URI is a file path ending in .db (pymilvus needs it), not {uri!r}")
+
+
+def _client_uri(uri: str) -> str:
+    """A Milvus server's URL as given; a file path for Milvus Lite made absolute, its folder created."""
+    check_uri(uri)
     if uri.startswith(SERVER_SCHEMES):
         return uri
     path = Path(uri).expanduser().resolve()
-    if path.suffix != ".db":
-        raise ValueError(f"a Milvus Lite URI is a file path ending in .db (pymilvus needs it), not {uri!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     return str(path)
 
