@@ -64,10 +64,10 @@ def page_csp(ancestors: str) -> str:
 
 
 @cache
-def _chat_html(question_chars: int) -> bytes:
-    """The chat page, its question box bounded by the service's own limit (QA_MAX_QUESTION_CHARS): the page said 2,000
-    whatever the service took, and the service's 422 came after the reader had written the rest."""
-    html = (WEB_DIR / "index.html").read_text(encoding="utf-8")
+def _bounded(name: str, question_chars: int) -> bytes:
+    """A page whose question box is bounded by the service's own limit (QA_MAX_QUESTION_CHARS): the chat page said
+    2,000 whatever the service took, and the service's 422 came after the reader had written the rest."""
+    html = (WEB_DIR / name).read_text(encoding="utf-8")
     return html.replace('maxlength="2000"', f'maxlength="{question_chars}"', 1).encode("utf-8")
 
 
@@ -85,7 +85,7 @@ def _page(name: str, ancestors: str, *, cookie: str | None = None, question_char
         headers["Set-Cookie"] = cookie
         headers["Cache-Control"] = "private, no-cache"  # no shared cache may hand one visitor's session to another
     if question_chars is not None:
-        return Response(_chat_html(question_chars), media_type="text/html; charset=utf-8", headers=headers)
+        return Response(_bounded(name, question_chars), media_type="text/html; charset=utf-8", headers=headers)
     return FileResponse(WEB_DIR / name, media_type="text/html; charset=utf-8", headers=headers)
 
 
