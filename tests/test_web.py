@@ -608,6 +608,18 @@ def host_app(qa_url: str) -> FastAPI:
             f'<script src="{qa_url}/widget.js" data-lang="zh"></script></body></html>'
         )
 
+    @app.get("/two")
+    def two(first: str, second: str) -> HTMLResponse:
+        """A page with two widget tags, loaded async (either may run first)."""
+        tags = "".join(
+            f'<script src="{qa_url}/widget.js" data-lang="zh" data-doc="{html.escape(doc)}" async></script>'
+            for doc in (first, second)
+        )
+        return HTMLResponse(
+            '<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">'
+            f"<title>Two</title></head><body><h1>Two tags</h1>{tags}</body></html>"
+        )
+
     @app.get("/framed")
     def framed() -> HTMLResponse:
         return HTMLResponse(
@@ -1189,3 +1201,22 @@ def test_streamed_words_are_labelled_a_draft_until_checked(page: Page, settings:
         done = page.locator(".answer:not(.pending)")
         done.wait_for()
         assert "草稿" not in done.inner_text()
+
+
+@pytest.mark.browser
+def test_of_two_widget_tags_the_first_mounts(browser: Browser, two_articles: tuple[str, str]) -> None:
+    """Two async tags mounted one widget, whichever script ran first (three loads in four framed the second tag's
+    article, for the helper who found it)."""
+    qa_url, host = two_articles
+    seed = seed_of(qa_url)["id"]
+    for _ in range(4):
+        problems: list[str] = []
+        page = open_page(browser, problems)
+        page.goto(f"{host}/two?{httpx.QueryParams(first=seed, second=BRIEF_DOC['id'])}")
+        buttons = page.locator("[data-article-qa-widget] button")
+        buttons.first.wait_for()
+        page.wait_for_load_state("load")
+        assert buttons.count() == 1
+        buttons.click()
+        assert page.locator("iframe.article-qa-frame").get_attribute("src") == f"{qa_url}/embed?hl=zh&doc={seed}"
+        page.context.close()

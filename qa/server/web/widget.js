@@ -7,13 +7,20 @@
 // element is one of its own (<article-qa-widget>, which no `div` rule reaches) whose inline !important styles keep
 // any rule of the page (`* { transform: … }`, `display: none !important`) from hiding it or from becoming what its
 // fixed button and panel are placed against. The service is served at its origin's root (the chat's pages call
-// /ask/stream, /documents, /static/… from there). One widget a page: a second tag is ignored, with a warning.
+// /ask/stream, /documents, /static/… from there). One widget a page: the first tag in the page's order; another is
+// ignored, with a warning.
 (function () {
   "use strict";
   var script = document.currentScript;
   if (!script || !script.src) return;
-  if (window.__articleQaWidget) {
-    console.warn("article-qa widget: this page already has one; this tag (" + script.src + ") is ignored");
+  // The first tag in the page's order mounts, whichever an async load ran first (it was random with two).
+  var tags = document.querySelectorAll("script[src]");
+  var first = null;
+  for (var i = 0; i < tags.length && first === null; i++) {
+    if (tags[i].src === script.src) first = tags[i];
+  }
+  if (window.__articleQaWidget || (first !== null && first !== script)) {
+    console.warn("article-qa widget: one widget a page; this tag (" + script.src + ") is ignored");
     return;
   }
   window.__articleQaWidget = true;
