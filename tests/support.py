@@ -1,8 +1,12 @@
-"""Helpers shared by the tests: a real uvicorn server on a free loopback port."""
+"""Helpers shared by the tests: a real uvicorn server on a free loopback port, and the `qa` command run as users run
+it."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +20,23 @@ from fastapi import FastAPI
 from qa.config import LLMSettings, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_qa(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The `qa` command in a process of its own, offline, with these environment variables set besides."""
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", *args],
+        cwd=cwd,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def folder_options(seeds_dir: Path, index_dir: Path, library_dir: Path) -> list[str]:
+    """The command line's options naming the three folders."""
+    return ["--seeds-dir", str(seeds_dir), "--index-dir", str(index_dir), "--library-dir", str(library_dir)]
 
 
 def free_port() -> int:

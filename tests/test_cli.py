@@ -14,14 +14,9 @@ from typing import IO
 
 import pytest
 
-from tests.support import ROOT, gold_path
+from tests.support import ROOT, folder_options, gold_path, run_qa
 
-
-def qa(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "qa.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
-    )
+qa = run_qa
 
 
 def test_index_build_and_info(tmp_path: Path, seeds_dir: Path) -> None:
@@ -329,23 +324,13 @@ def test_serve_refuses_a_port_outside_the_tcp_range(port: str) -> None:
 def test_a_setting_no_retry_can_fix_is_a_one_line_error_and_stops_serve(tmp_path: Path) -> None:
     """A ranker folder without the model files was a FileNotFoundError traceback in `qa ask`, and `qa serve`
     answered 503 forever, trying again every few seconds."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_RANKER_DIR": str(tmp_path / "none")}
     for args in (["ask", "北約在擔心什麼？"], ["serve", "--host", "127.0.0.1", "--port", "0"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "qa.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-        )
+        done = qa(*args, env={"QA_RANKER_DIR": str(tmp_path / "none")})
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-500:]
         assert "cannot load the ranker's model files" in done.stderr and "QA_RANKER_DIR" in done.stderr
     # A Milvus Lite path without .db: the server started and answered 503, retrying every few seconds.
-    lite = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_STORE": "milvus", "QA_MILVUS_URI": str(tmp_path / "m.sqlite")}
-    served = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "serve", "--host", "127.0.0.1", "--port", "0"],
-        cwd=ROOT,
-        env=lite,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    lite = {"QA_STORE": "milvus", "QA_MILVUS_URI": str(tmp_path / "m.sqlite")}
+    served = qa("serve", "--host", "127.0.0.1", "--port", "0", env=lite)
     assert served.returncode == 2 and "ending in .db" in served.stderr, served.stderr[-500:]
 
 
@@ -356,14 +341,7 @@ def test_add_reads_no_more_than_its_limit_and_replaces_by_the_id_given(
     each time; a 100,000-character title was stored."""
 
     shutil.copytree(index_dir, tmp_path / "index")
-    common = [
-        "--seeds-dir",
-        str(seeds_dir),
-        "--index-dir",
-        str(tmp_path / "index"),
-        "--library-dir",
-        str(tmp_path / "lib"),
-    ]
+    common = folder_options(seeds_dir, tmp_path / "index", tmp_path / "lib")
     named = tmp_path / "sp ace.txt"
     named.write_text("火星有兩顆衛星，分別是火衛一和火衛二。", encoding="utf-8")
     refused = qa("add", "--replace", str(named), *common)
@@ -372,10 +350,7 @@ def test_add_reads_no_more_than_its_limit_and_replaces_by_the_id_given(
         added = qa("add", "--replace", "--id", "mars", str(named), *common)
         assert added.returncode == 0 and "added mars" in added.stdout, added.stderr[-300:]
     assert sorted(p.name for p in (tmp_path / "lib").glob("*.txt")) == ["mars.txt"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_MAX_DOCUMENT_CHARS": "1000"}
-    limited = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "add", "/dev/zero", *common], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    limited = qa("add", "/dev/zero", *common, env={"QA_MAX_DOCUMENT_CHARS": "1000"})
     assert limited.returncode == 2 and "longer than the limit of 1000 characters" in limited.stderr
     titled = qa("add", "--id", "t", "--title", "長" * 1001, str(named), *common)
     assert titled.returncode == 2 and "title is 1001 characters; the limit is 1000" in titled.stderr
@@ -386,15 +361,8 @@ def test_ask_says_when_the_llm_could_not_be_used(seeds_dir: Path, index_dir: Pat
     the reason was only in --json."""
     from tests.support import free_port
 
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "QA_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"}
     question = "歐盟第19輪制裁禁止了什麼進入歐洲市場？"
-    done = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "ask", question, "--seeds-dir", str(seeds_dir), "--index-dir", str(index_dir)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    folders = ["--seeds-dir", str(seeds_dir), "--index-dir", str(index_dir)]
+    done = qa("ask", question, *folders, env={"QA_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1"})
     assert done.returncode == 0 and "[1]" in done.stdout
     assert "note: the LLM's answer was not used" in done.stderr and "extractive" in done.stderr

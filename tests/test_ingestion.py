@@ -270,25 +270,15 @@ def test_questions_can_be_scoped_to_documents(service: tuple[str, Settings]) -> 
 
 def test_cli_adds_and_removes_documents(tmp_path: Path, seeds_dir: Path, index_dir: Path) -> None:
     import subprocess
-    import sys
 
-    from tests.support import ROOT
+    from tests.support import folder_options, run_qa
 
     shutil.copytree(index_dir, tmp_path / "index")
     (tmp_path / "polar-report.txt").write_text(POLAR, encoding="utf-8")
-    dirs = [
-        "--seeds-dir",
-        str(seeds_dir),
-        "--index-dir",
-        str(tmp_path / "index"),
-        "--library-dir",
-        str(tmp_path / "lib"),
-    ]
+    dirs = folder_options(seeds_dir, tmp_path / "index", tmp_path / "lib")
 
     def qa(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "qa.cli", *args, *dirs], cwd=ROOT, capture_output=True, text=True, timeout=300
-        )
+        return run_qa(*args, *dirs)
 
     added = qa("add", str(tmp_path / "polar-report.txt"), "--title", "北極熊", "--date", "2025-11-07")
     assert added.returncode == 0, added.stderr
