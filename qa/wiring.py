@@ -13,7 +13,7 @@ from qa.answering.engine import Engine, ExtractiveEngine
 from qa.answering.extractive import ExtractiveAnswerer
 from qa.answering.ranker import load_ranker
 from qa.config import LLMSettings, Settings, settings_with
-from qa.errors import ConfigurationError, IndexUnusable
+from qa.errors import IndexUnusable
 from qa.indexing.build import build_into
 from qa.indexing.freshness import open_index
 from qa.indexing.index import Index
@@ -57,8 +57,6 @@ def preflight(settings: Settings) -> None:
     loaded (it is loaded here once more: seconds, at start only)."""
     if settings.answering.ranker_dir is not None:
         load_ranker(settings.answering.ranker_dir)
-    if settings.retrieval.store == "milvus" and not settings.retrieval.milvus_uri:
-        raise ConfigurationError("QA_STORE=milvus needs QA_MILVUS_URI: a .db file (Milvus Lite) or http://host:19530")
     if settings.retrieval.store == "milvus":
         from qa.retrieval.milvus import check_uri
 

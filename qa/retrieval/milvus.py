@@ -82,7 +82,7 @@ def check_uri(uri: str) -> None:
     """ConfigurationError unless the URI is a Milvus server's URL or a Milvus Lite file path ending in .db (checked
     before a server starts, too: no retry makes another suffix work)."""
     if not uri:
-        raise ConfigurationError("no Milvus URI: set QA_MILVUS_URI to a .db file (Milvus Lite) or http://host:19530")
+        raise ConfigurationError("QA_STORE=milvus needs QA_MILVUS_URI: a .db file (Milvus Lite) or http://host:19530")
     if not uri.startswith(SERVER_SCHEMES) and Path(uri).suffix != ".db":
         raise ConfigurationError(f"a Milvus Lite URI is a file path ending in .db (pymilvus needs it), not {uri!r}")
 
