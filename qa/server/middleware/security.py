@@ -18,24 +18,21 @@ from qa.server.session import (
     presented_session,
 )
 
-# Open even when API keys are set: probes, the web pages and their files, and the API's own documentation.
-OPEN_PATHS = frozenset(
-    {"/", "/article", "/embed", "/widget.js", TOKEN_PATH, "/favicon.ico", "/docs", "/docs/oauth2-redirect"}
-    | {"/openapi.json", "/health", "/ready", "/live"}
-)
-
-
-OPEN_PREFIXES = ("/static/",)
-OPS_PATHS = frozenset({"/health", "/ready", "/live", "/metrics"})
 # Files served as they are (the pages, their scripts and styles, the API's documentation): a page load fetched
 # seven of them, and with a strict rate limit they took the tokens of the reader's first question, or a script's 429
 # left the page unable to ask at all. Only what answers, lists or signs counts.
-FILE_PATHS = frozenset({"/", "/article", "/embed", "/widget.js", "/favicon.ico", "/docs", "/docs/oauth2-redirect"})
+FILE_PATHS = frozenset(
+    {"/", "/article", "/embed", "/widget.js", "/favicon.ico", "/docs", "/docs/oauth2-redirect", "/openapi.json"}
+)
+OPEN_PREFIXES = ("/static/",)
+OPS_PATHS = frozenset({"/health", "/ready", "/live", "/metrics"})
+# Open even when API keys are set: probes, the web pages and their files, and the API's own documentation.
+OPEN_PATHS = FILE_PATHS | {TOKEN_PATH, "/health", "/ready", "/live"}
 
 
 def not_rate_limited(path: str) -> bool:
     """Whether requests for the path are never counted against a client's rate limit: probes, and files."""
-    return path in OPS_PATHS or path in FILE_PATHS or path == "/openapi.json" or path.startswith(OPEN_PREFIXES)
+    return path in OPS_PATHS or path in FILE_PATHS or path.startswith(OPEN_PREFIXES)
 
 
 METRICS_PATH = "/metrics"
