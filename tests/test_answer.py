@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from qa.answering.alignment import points_back
+from qa.answering.alignment import gives_reason, points_back
 from qa.answering.extractive import ExtractiveAnswerer
 from qa.config import AnsweringSettings, Settings
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.server.state import Pipeline
-from qa.text.folding import to_simplified
+from qa.text.folding import fold, to_simplified
 from qa.types import Answer, Citation, ShortAnswer
 from qa.wiring import build_pipeline
 
@@ -411,6 +411,33 @@ def test_a_likeliest_sentence_without_the_date_asked_for_is_cited_with_the_one_b
     # A sentence that writes the date itself stands alone.
     sold = pipeline.answerer.answer("港務局在哪一年把舊碼頭賣給航運公司？")
     assert [c.quote for c in sold.citations] == ["1958年，港務局把舊碼頭賣給一家航運公司。"]
+
+
+def test_a_why_question_whose_likeliest_sentence_gives_no_reason_is_cited_with_the_one_beside_it_that_does(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    pipeline = pipeline_of(
+        tmp_path,
+        embedder,
+        "北港漁業\n\n北港的漁獲今年大減。由於海水溫度連月偏高，魚群都往北方移動了。港口的新碼頭在三月啟用。\n\n"
+        "南港的漁獲今年增加，因為新的漁船陸續下水。\n",
+    )
+    answer = pipeline.answerer.answer("為什麼北港的漁獲今年大減？")
+    quotes = [c.quote for c in answer.citations]
+    assert not answer.abstained and "北港的漁獲今年大減。" in quotes
+    assert "由於海水溫度連月偏高，魚群都往北方移動了。" in quotes
+    assert "港口的新碼頭在三月啟用。" not in quotes  # beside it too, but it gives no reason
+    # A likeliest sentence that gives its reason itself stands alone; a question that asks no reason is not widened.
+    south = pipeline.answerer.answer("為什麼南港的漁獲今年增加？")
+    assert [c.quote for c in south.citations] == ["南港的漁獲今年增加，因為新的漁船陸續下水。"]
+    what = pipeline.answerer.answer("北港的漁獲今年怎麼了？")
+    assert "由於海水溫度連月偏高，魚群都往北方移動了。" not in [c.quote for c in what.citations]
+
+
+def test_a_reason_is_told_by_its_words() -> None:
+    assert gives_reason(fold("由於海水溫度連月偏高")) and gives_reason(fold("因此得名"))
+    assert gives_reason("because of it")
+    assert not gives_reason(fold("北港的漁獲今年大減。")) and not gives_reason("the catch fell this year")
 
 
 def _thread_ids(answerer: ExtractiveAnswerer, together: int, chars: int | None = 20) -> tuple[int, int, list[int]]:

@@ -54,6 +54,18 @@ def asks_why(folded_question: str) -> bool:
     return bool(_WHY_RE.search(folded_question))
 
 
+# Words that give a reason or a purpose (folded: Simplified, lower case).
+_REASON_RE = re.compile(
+    r"因为|由于|所以|因此|之所以|毕竟|导致|原因|理由|旨在|为了|以便|致使|使得|以致|因而|缘于|源于|出于|起于|鉴于|基于|"
+    r"在于|\bbecause\b|\bdue to\b|\btherefore\b|\bin order to\b|\bas a result\b|\breasons?\b"
+)
+
+
+def gives_reason(folded: str) -> bool:
+    """The (folded) text gives a reason or a purpose: 因为, 由于, 所以, 旨在, because ..."""
+    return bool(_REASON_RE.search(folded))
+
+
 def wh_context(folded_question: str) -> tuple[str, str]:
     """The question's words just before and just after its question word (punctuation dropped); ("", "") when it
     has none."""
