@@ -434,6 +434,24 @@ def test_a_why_question_whose_likeliest_sentence_gives_no_reason_is_cited_with_t
     assert "由於海水溫度連月偏高，魚群都往北方移動了。" not in [c.quote for c in what.citations]
 
 
+def test_a_question_that_asks_for_several_things_is_cited_clause_by_clause(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    pipeline = pipeline_of(
+        tmp_path,
+        embedder,
+        "兩港動態\n\n東港的碼頭工程由市政府出資，今年擴建了貨櫃碼頭；西港則把舊倉庫改建成郵輪中心。"
+        "兩港的新設施都在秋天啟用。\n\n北港今年沒有新工程。西港的郵輪去年增加了一成。\n",
+    )
+    both = pipeline.answerer.answer("東港和西港今年各自做了什麼工程？")
+    quotes = [c.quote for c in both.citations]
+    assert not both.abstained and "東港的碼頭工程由市政府出資，今年擴建了貨櫃碼頭；" in quotes
+    assert "西港則把舊倉庫改建成郵輪中心。" in quotes  # unlikely to the ranker alone: it shares only 西港
+    # Asked of one of them, the clause is cited alone.
+    one = pipeline.answerer.answer("東港今年擴建了什麼碼頭？")
+    assert [c.quote for c in one.citations] == ["東港的碼頭工程由市政府出資，今年擴建了貨櫃碼頭；"]
+
+
 def test_a_reason_is_told_by_its_words() -> None:
     assert gives_reason(fold("由於海水溫度連月偏高")) and gives_reason(fold("因此得名"))
     assert gives_reason("because of it")
