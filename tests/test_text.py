@@ -9,7 +9,7 @@ from qa.text.folding import _fold, as_written, fold
 from qa.text.language import detect_lang
 from qa.text.lexicon import english_groups, expand
 from qa.text.sentences import sentence_spans
-from qa.text.tokens import _cut, english_terms, tokens
+from qa.text.tokens import _cut, base_stems, english_terms, tokens
 
 
 def test_fold_joins_scripts_width_and_name_variants() -> None:
@@ -110,6 +110,17 @@ def test_lexicon_maps_english_to_corpus_chinese(article: str) -> None:
     assert all(term in folded or term in months for terms in lexicon.values() for term in terms)
     groups = dict(english_groups("the game of chicken in 2025", lexicon))
     assert "game_chicken" in groups and "2025" in groups
+
+
+def test_an_irregular_form_finds_what_its_dictionary_form_is_glossed_with() -> None:
+    lexicon = build_lexicon(["港務局週二在港口大樓舉行記者會，碼頭工人隨後凍結了加班。"])
+    assert "举行" in lexicon["hold"] and "冻结" in lexicon["freez"]
+    question = "Where was the press conference held, and what was frozen?"
+    assert base_stems(question) == {"held": "hold", "frozen": "freez"}
+    groups = dict(english_groups(question, lexicon))
+    assert "举行" in groups["held"] and "冻结" in groups["frozen"]
+    # A regular form stems to its dictionary form's stem already; acronyms and stopwords are left alone.
+    assert base_stems("the cities escalated talks at the US embassy; it was said") == {}
 
 
 def test_a_gloss_keys_its_word_unless_its_other_words_make_an_idiom_of_it() -> None:

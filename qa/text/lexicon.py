@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from importlib import resources
 
-from qa.text.tokens import STOPWORDS, english_terms, stem
+from qa.text.tokens import STOPWORDS, base_stems, english_terms, stem
 from qa.text.transliteration import THRESHOLD, best_match
 
 _PAREN_RE = re.compile(r"\([^)]*\)")
@@ -45,6 +45,7 @@ def english_groups(
     (`game of chicken`, `united states`) stands as one term in place of its words. Given the corpus's speller of
     names (Index.spellings), Chinese names written in pinyin are found too (pinyin_heard)."""
     terms = english_terms(question)
+    bases = base_stems(question)
     groups: list[tuple[str, list[str]]] = [(n, []) for n in re.findall(r"\d+(?:\.\d+)?", question)]
     heard = transliterations(question, lexicon)
     if spell is not None:
@@ -56,7 +57,9 @@ def english_groups(
             groups.append((phrase, lexicon[phrase]))
             i += 2
         else:
-            groups.append((terms[i], lexicon.get(terms[i]) or heard.get(terms[i], [])))
+            # An irregular form (`flew`, `held`) finds what the dictionary glosses its dictionary form with too.
+            found = list(dict.fromkeys([*lexicon.get(terms[i], ()), *lexicon.get(bases.get(terms[i], ""), ())]))
+            groups.append((terms[i], found or heard.get(terms[i], [])))
             i += 1
     return groups
 
