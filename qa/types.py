@@ -103,6 +103,8 @@ class ShortAnswer:
     start: int
     end: int
     doc: str
+    # How an English answer's text says it (`October 30` for 10月30日), when the text opens with it; None otherwise.
+    said: str | None = None
 
 
 @dataclass(frozen=True)

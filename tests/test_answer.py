@@ -63,8 +63,10 @@ def test_an_english_question_gets_its_short_answer_said_in_english_first(pipelin
     answer = pipeline.answerer.answer("How many Gripen fighter jets does Ukraine plan to buy?")
     assert answer.short_answer is not None and answer.short_answer.text == "100至150架"
     assert answer.answer.startswith("Short answer: 100 to 150 [2]. According to the article (quoted in the original")
+    assert answer.short_answer.said == "100 to 150"  # what the text opens with, for a page not to show it twice
     chinese = pipeline.answerer.answer("烏克蘭打算購買多少架鷹獅戰鬥機？")  # a Chinese question quotes only
     assert chinese.answer.startswith("根據文章：")
+    assert chinese.short_answer is not None and chinese.short_answer.said is None
 
 
 def test_the_english_short_answer_points_at_the_citation_that_holds_it() -> None:

@@ -47,6 +47,15 @@ def test_ask_returns_the_contract(client: httpx.Client, article: str) -> None:
     assert data["timings"]["total_ms"] > 0
 
 
+def test_a_short_answer_says_how_an_english_answer_gives_it(client: httpx.Client, article: str) -> None:
+    english = client.post("/ask", json={"question": "How many Gripen fighter jets does Ukraine plan to buy?"}).json()
+    short = english["short_answer"]
+    assert article[short["start"] : short["end"]] == short["text"] == "100至150架"
+    assert short["said"] == "100 to 150" and english["answer"].startswith(f"Short answer: {short['said']} [")
+    chinese = client.post("/ask", json={"question": "烏克蘭打算購買多少架鷹獅戰鬥機？"}).json()
+    assert chinese["short_answer"]["text"] == "100至150架" and chinese["short_answer"]["said"] is None
+
+
 def test_top_k_and_history(client: httpx.Client) -> None:
     data = client.post("/ask", json={"question": "北約軍援", "top_k": 2}).json()  # many passages match: two are shown
     assert len(data["passages"]) == 2

@@ -352,6 +352,13 @@ def test_a_short_answer_shows_above_the_answer_and_only_when_given(
     assert box is not None and text_box is not None and box["y"] < text_box["y"]  # above the cited sentence
     assert answer.evaluate("e => getComputedStyle(e.querySelector('.short-answer')).fontWeight") in ("700", "bold")
     assert untyped.locator(".short-answer").count() == 0
+    # An English answer that opens by saying it in English (`Short answer: 100 to 150 [2].`) shows it once.
+    english = "How many Gripen fighter jets does Ukraine plan to buy?"
+    said = api(client, english)["short_answer"]["said"]
+    assert said
+    once = ask(page, english)
+    expect(once.locator(".answer-text")).to_contain_text(f"Short answer: {said}")
+    assert once.locator(".short-answer").count() == 0
 
 
 @pytest.mark.browser

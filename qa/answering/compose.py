@@ -60,16 +60,22 @@ def compose(
     return to_simplified(text) if lang == "zh-Hans" else text
 
 
-def _in_short(short: ShortAnswer | None, citations: Sequence[Citation]) -> str:
-    """`Short answer: October 30 [1]. ` for a short answer in a Chinese citation that can be said in English; the
-    marker is that of the citation that holds it."""
+def said_in_english(short: ShortAnswer | None, citations: Sequence[Citation]) -> tuple[str, int] | None:
+    """How an English answer says a short answer in a Chinese citation (`October 30` for 10月30日), with the marker of
+    the citation that holds it; None when it cannot be said in English."""
     if short is None or not CJK_RE.search(short.text):
-        return ""
+        return None
     for c in citations:
         holds = c.doc == short.doc and c.start <= short.start and short.end <= c.end
         if holds and (said := in_english(short, c)) is not None:
-            return f"Short answer: {said} [{c.n}]. "
-    return ""
+            return said, c.n
+    return None
+
+
+def _in_short(short: ShortAnswer | None, citations: Sequence[Citation]) -> str:
+    """`Short answer: October 30 [1]. ` for a short answer that can be said in English."""
+    found = said_in_english(short, citations)
+    return f"Short answer: {found[0]} [{found[1]}]. " if found else ""
 
 
 def abstention(lang: Lang) -> str:

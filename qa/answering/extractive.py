@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from typing import TypeVar
 
 import anyio
 import anyio.lowlevel
 from anyio.lowlevel import RunVar
 
-from qa.answering.compose import abstention, citations_for, compose
+from qa.answering.compose import abstention, citations_for, compose, said_in_english
 from qa.answering.english import names_in_english
 from qa.answering.evidence import Evidence, EvidenceSelector
 from qa.answering.gist import Gist, asks_gist
@@ -132,6 +133,8 @@ class ExtractiveAnswerer:
             if question and citations and not evidence.abstained
             else None
         )
+        if lang == "en" and short is not None and (found := said_in_english(short, citations)) is not None:
+            short = replace(short, said=found[0])  # the text opens with it (compose): the page shows it once
         documents = self.retriever.index.documents
         names = (
             names_in_english(citations, {c.doc: documents[c.doc].text for c in citations if c.doc in documents})

@@ -58,11 +58,16 @@ class ShortAnswerOut(BaseModel):
     start: int = Field(description="Character offset of its start in the document text")
     end: int = Field(description="Character offset just past its end")
     doc: str = Field(description="Id of the document it is quoted from")
+    said: str | None = Field(
+        None,
+        description="How the answer text says it in English (`October 30` for `10月30日`), when the question is "
+        "English and the answer opens with it (`Short answer: October 30 [1].`); null otherwise",
+    )
 
     @classmethod
     def of(cls, s: ShortAnswer) -> ShortAnswerOut:
         """From the internal short answer."""
-        return cls(text=s.text, start=s.start, end=s.end, doc=s.doc)
+        return cls(text=s.text, start=s.start, end=s.end, doc=s.doc, said=s.said)
 
 
 class PassageOut(BaseModel):

@@ -70,6 +70,7 @@ class ShortAnswer:
     start: int
     end: int
     doc: str
+    said: str | None = None  # how an English answer's text says it (`October 30` for 10月30日), when it opens with it
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> ShortAnswer:

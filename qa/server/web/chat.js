@@ -345,8 +345,9 @@ function addTurn(question) {
         why.append(reasonNode(answer.reason));
         text.after(why);
       }
-      if (answer.short_answer && !answer.abstained) {
-        // The value asked for (a date, number, name), quoted from a cited sentence: shown as text, in bold.
+      if (answer.short_answer && !answer.abstained && !answer.short_answer.said) {
+        // The value asked for (a date, number, name), quoted from a cited sentence: shown as text, in bold. An English
+        // answer that opens by saying it in English (`Short answer: October 30 [1].`) is not given it a second time.
         text.before(el("p", { cls: "short-answer", text: answer.short_answer.text }));
       }
       if (answer.citations.length) reply.append(sourcesList(answer));
