@@ -17,6 +17,11 @@ from qa.types import Answer, Citation, ShortAnswer
 from qa.wiring import build_pipeline
 
 
+def quoted(answer: Answer) -> list[str]:
+    """The answer's cited quotes, in order."""
+    return [c.quote for c in answer.citations]
+
+
 def check_citations(pipeline: Pipeline, answer_text: str, citations: tuple) -> None:  # type: ignore[type-arg]
     for c in citations:
         doc = pipeline.index.documents[c.doc]
@@ -193,7 +198,7 @@ def test_an_order_sharing_a_sentence_with_the_question_leaves_the_question(
     answer, alone = pipeline.answerer.answer(ordered), pipeline.answerer.answer(plain)
     assert not alone.abstained
     assert not answer.abstained
-    assert [c.quote for c in answer.citations] == [c.quote for c in alone.citations]
+    assert quoted(answer) == quoted(alone)
 
 
 def test_an_order_that_asks_nothing_is_not_taken_for_a_question(pipeline: Pipeline) -> None:
@@ -232,7 +237,7 @@ def test_an_english_article_is_quoted_sentence_by_sentence(
     answerer = pipeline_of(tmp_path, embedder, text).answerer
     answer = answerer.answer("What did the union say about wages?")
     assert not answer.abstained
-    quotes = [c.quote for c in answer.citations]
+    quotes = quoted(answer)
     assert "The union said wages would rise by four percent." in quotes
     assert all(q.count(". ") == 0 or q.startswith("Mr. ") for q in quotes)  # one sentence each
     # ... and a number written in words is one: it was abstained ("no passage holds the number the question asks for")
@@ -355,11 +360,11 @@ def test_a_cited_sentence_comes_with_what_it_needs_to_stand_on_its_own(
     stopped = next(s for s in sentences if s.text.startswith("此舉"))
     before = sentences[pipeline.index.sentence_position[stopped.id] - 1]
     answer = pipeline.answerer.answer("什麼令港口全面停頓？")
-    assert not answer.abstained and stopped.text in [c.quote for c in answer.citations]
-    assert before.text in [c.quote for c in answer.citations] and before.text.startswith("碼頭工人")
+    assert not answer.abstained and stopped.text in quoted(answer)
+    assert before.text in quoted(answer) and before.text.startswith("碼頭工人")
     demands = pipeline.answerer.answer("工會提出了哪兩項要求？")
-    quoted = "".join(c.quote for c in demands.citations)
-    assert "提高工資" in quoted and "二是縮短工時" in quoted
+    joined = "".join(quoted(demands))
+    assert "提高工資" in joined and "二是縮短工時" in joined
     check_citations(pipeline, demands.answer, demands.citations)
     # Clauses side by side (；) with no list opened (：) are different points: the next is not cited with the first.
     shipping = pipeline.answerer.answer("長榮宣布了什麼？")
@@ -391,7 +396,7 @@ def test_a_likeliest_sentence_that_points_back_after_an_opening_is_cited_with_th
         "毫無疑問，這個決定讓港口有望在週末前重開。貨主仍在觀望。\n",
     )
     answer = pipeline.answerer.answer("什麼讓港口有望在週末前重開？")
-    quotes = [c.quote for c in answer.citations]
+    quotes = quoted(answer)
     assert not answer.abstained and "毫無疑問，這個決定讓港口有望在週末前重開。" in quotes
     assert "勞資雙方昨晚同意恢復談判。" in quotes
 
@@ -406,13 +411,13 @@ def test_a_likeliest_sentence_without_the_date_asked_for_is_cited_with_the_one_b
         "貨主對此十分滿意。\n",
     )
     answer = pipeline.answerer.answer("港口從哪一年開始在夜間裝卸貨櫃？")
-    quotes = [c.quote for c in answer.citations]
+    quotes = quoted(answer)
     assert not answer.abstained and "也正是在這一年，港口開始在夜間裝卸貨櫃。" in quotes
     assert "1958年，港務局把舊碼頭賣給一家航運公司。" in quotes
     assert answer.short_answer is not None and answer.short_answer.text == "1958年"  # read from that sentence too
     # A sentence that writes the date itself stands alone.
     sold = pipeline.answerer.answer("港務局在哪一年把舊碼頭賣給航運公司？")
-    assert [c.quote for c in sold.citations] == ["1958年，港務局把舊碼頭賣給一家航運公司。"]
+    assert quoted(sold) == ["1958年，港務局把舊碼頭賣給一家航運公司。"]
 
 
 def test_a_why_question_whose_likeliest_sentence_gives_no_reason_is_cited_with_the_one_beside_it_that_does(
@@ -425,15 +430,15 @@ def test_a_why_question_whose_likeliest_sentence_gives_no_reason_is_cited_with_t
         "南港的漁獲今年增加，因為新的漁船陸續下水。\n",
     )
     answer = pipeline.answerer.answer("為什麼北港的漁獲今年大減？")
-    quotes = [c.quote for c in answer.citations]
+    quotes = quoted(answer)
     assert not answer.abstained and "北港的漁獲今年大減。" in quotes
     assert "由於海水溫度連月偏高，魚群都往北方移動了。" in quotes
     assert "港口的新碼頭在三月啟用。" not in quotes  # beside it too, but it gives no reason
     # A likeliest sentence that gives its reason itself stands alone; a question that asks no reason is not widened.
     south = pipeline.answerer.answer("為什麼南港的漁獲今年增加？")
-    assert [c.quote for c in south.citations] == ["南港的漁獲今年增加，因為新的漁船陸續下水。"]
+    assert quoted(south) == ["南港的漁獲今年增加，因為新的漁船陸續下水。"]
     what = pipeline.answerer.answer("北港的漁獲今年怎麼了？")
-    assert "由於海水溫度連月偏高，魚群都往北方移動了。" not in [c.quote for c in what.citations]
+    assert "由於海水溫度連月偏高，魚群都往北方移動了。" not in quoted(what)
 
 
 def test_a_question_that_asks_for_several_things_is_cited_clause_by_clause(
@@ -446,12 +451,12 @@ def test_a_question_that_asks_for_several_things_is_cited_clause_by_clause(
         "兩港的新設施都在秋天啟用。\n\n北港今年沒有新工程。西港的郵輪去年增加了一成。\n",
     )
     both = pipeline.answerer.answer("東港和西港今年各自做了什麼工程？")
-    quotes = [c.quote for c in both.citations]
+    quotes = quoted(both)
     assert not both.abstained and "東港的碼頭工程由市政府出資，今年擴建了貨櫃碼頭；" in quotes
     assert "西港則把舊倉庫改建成郵輪中心。" in quotes  # unlikely to the ranker alone: it shares only 西港
     # Asked of one of them, the clause is cited alone.
     one = pipeline.answerer.answer("東港今年擴建了什麼碼頭？")
-    assert [c.quote for c in one.citations] == ["東港的碼頭工程由市政府出資，今年擴建了貨櫃碼頭；"]
+    assert quoted(one) == ["東港的碼頭工程由市政府出資，今年擴建了貨櫃碼頭；"]
 
 
 def test_a_reason_is_told_by_its_words() -> None:
@@ -605,10 +610,10 @@ def test_the_gist_of_one_article_of_several_is_asked_of_that_article(
     across = answerer.answer("這篇文章在講什麼？")
     assert across.abstained and "one article" in (across.reason or "")
     one = answerer.answer("這篇文章在講什麼？", docs=["strike"])
-    assert [c.quote for c in one.citations] == [
+    assert quoted(one) == [
         "碼頭工人昨日開始罷工，要求提高工資與改善工時。",
         "工會表示，罷工會持續到資方讓步為止。",
         "資方則說，工資已經高於同業，並呼籲工人盡快復工。",
     ]
     brief = answerer.answer("What is this article about?", docs=["brief"])
-    assert [c.quote for c in brief.citations] == ["港口今日復工。"]
+    assert quoted(brief) == ["港口今日復工。"]
