@@ -41,7 +41,7 @@ class Evidence:
 
 
 # A question that asks for several things at once (not one that merely names two subjects: 甲和乙何時...).
-_MULTI_RE = re.compile(
+MULTI_RE = re.compile(
     r"各自|分别|哪些|哪两|哪几|两场|两个|不同|对比|比较|异同|\beach\b|\bboth\b|\bcompare|\bdiffer|"
     r"\band (?:from |in |to |for |by )?(?:which|what|who|whom|when|where|why|how)\b"
 )
@@ -230,7 +230,7 @@ class EvidenceSelector:
             chosen = follow if self._echoes(first[0], question) else [first[0], *follow]
         if _is_topic(question):
             chosen += [s for s, v in ranked[1:2] if v >= cfg.topic_second_ratio * first[1] and s not in chosen]
-        if _MULTI_RE.search(question.folded):
+        if MULTI_RE.search(question.folded):
             covered = support(terms, " ".join(s.text for s in chosen), english=english)
             for sentence, value in ranked[1:]:
                 if len(chosen) >= cfg.max_sentences or value < cfg.second_sentence_ratio * first[1]:

@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from qa.answering.alignment import asks_why, gives_reason, points_back, runs_on
-from qa.answering.evidence import Evidence, as_asked, select_by_parts
+from qa.answering.evidence import MULTI_RE, Evidence, as_asked, select_by_parts
 from qa.answering.features import Candidates, FeatureBuilder
 from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
@@ -29,10 +29,6 @@ from qa.text.folding import fold
 from qa.text.lexicon import proper_names
 from qa.types import Hit, Sentence
 
-_MULTI_RE = re.compile(
-    r"各自|分别|哪些|哪两|哪几|两场|两个|不同|对比|比较|异同|\beach\b|\bboth\b|\bcompare|\bdiffer|"
-    r"\band (?:from |in |to |for |by )?(?:which|what|who|whom|when|where|why|how)\b"
-)
 # A question that asks for a reason, a manner or a view: its answer runs longer than one fact.
 _WHY_RE = re.compile(
     r"为什么|为何|原因|根源|怎么|如何|怎样|理由|作用|反应|解读|看法|不同|区别|差别|差异|\bwhy\b|"
@@ -64,7 +60,7 @@ def wants_more(question: Question) -> bool:
     """A why-, how- or multi-part question, or a bare topic (`芬蘭？`: what does the article say of it): its
     answer is cited until the cited sentences are likelier to hold all of it."""
     bare_topic = not _QUESTION_WORD_RE.search(question.folded) and len(question.terms) <= 2
-    return bool(_MULTI_RE.search(question.folded) or _WHY_RE.search(question.folded)) or bare_topic
+    return bool(MULTI_RE.search(question.folded) or _WHY_RE.search(question.folded)) or bare_topic
 
 
 class LearnedSelector:
@@ -271,7 +267,7 @@ class LearnedSelector:
         # asked of stand clause by clause (美國方面…； 歐洲方面…； 特朗普主張…； 俄羅斯卻表示…). On held-out train-split
         # corpora this cited 11 more sentences for 8 of 106 such questions, 4 of them holding the answer and 2 the only
         # cited ones that did (cite_hit +2, none lost).
-        opens_list = runs_on(first) and ("：" in first or ":" in first or bool(_MULTI_RE.search(question.folded)))
+        opens_list = runs_on(first) and ("：" in first or ":" in first or bool(MULTI_RE.search(question.folded)))
         while opens_list and k - at < _CLAUSES and runs_on(sentences[k].text.rstrip()) and (after := beside(k + 1)):
             out.append(after)
             k += 1
