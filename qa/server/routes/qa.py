@@ -6,7 +6,7 @@ import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from qa.answering.engine import ExtractiveEngine
 from qa.server.deps import (
@@ -46,7 +46,7 @@ def _parse(body: AskRequest, s: Serving) -> tuple[str, int, list[Turn], Docs]:
 
 
 @router.post("/ask", response_model=AskResponse)
-async def ask(body: AskRequest, s: ServingDep, request: Request) -> AskResponse:
+async def ask(body: AskRequest, s: ServingDep, request: Request) -> Response:
     """Answer a question with citations that point at the exact words of the source."""
     question, k, history, docs = _parse(body, s)
     answering = s.pipeline.engine.ask(question, top_k=k, history=history, docs=docs)
@@ -54,7 +54,10 @@ async def ask(body: AskRequest, s: ServingDep, request: Request) -> AskResponse:
     slow = not isinstance(s.pipeline.engine, ExtractiveEngine)
     answer = await (unless_gone(request, answering) if slow else answering)
     s.metrics.record_answer(answer)
-    return AskResponse.of(answer)
+    # Written by the model itself: FastAPI would validate the model it was given against response_model again and
+    # go through its own JSON encoder (~0.11 ms a question, a twentieth of answering one on one article). The
+    # schema is still AskResponse's (response_model), and the body the same JSON.
+    return Response(AskResponse.of(answer).model_dump_json(), media_type="application/json")
 
 
 @router.post(
