@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.answering.alignment import gives_reason, points_back
+from qa.answering.alignment import gives_reason, opens_with_consequence, points_back
 from qa.answering.extractive import ExtractiveAnswerer
 from qa.config import AnsweringSettings, Settings
 from qa.retrieval.embedding import SentenceTransformerEmbedder
@@ -441,6 +441,25 @@ def test_a_why_question_whose_likeliest_sentence_gives_no_reason_is_cited_with_t
     assert "由於海水溫度連月偏高，魚群都往北方移動了。" not in quoted(what)
 
 
+def test_a_why_question_whose_likeliest_sentence_opens_with_what_follows_is_cited_with_the_cause_before_it(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    pipeline = pipeline_of(
+        tmp_path,
+        embedder,
+        "西灣牧場\n\n西灣位於島的西岸，人口約三萬。這裡夏季日照很長，河流又帶來充足的水源。"
+        "因此，西灣的畜牧業十分發達。當地的羊毛大多運往北方。\n\n東灣以漁業為主，畜牧業並不發達。\n",
+    )
+    answer = pipeline.answerer.answer("為什麼西灣的畜牧業十分發達？")
+    quotes = quoted(answer)
+    assert not answer.abstained and "因此，西灣的畜牧業十分發達。" in quotes
+    assert "這裡夏季日照很長，河流又帶來充足的水源。" in quotes  # the cause: it shares no word with the question
+    assert "西灣位於島的西岸，人口約三萬。" not in quotes
+    # Asked what, not why, the sentence that follows from it is not widened to its cause.
+    what = pipeline.answerer.answer("西灣的什麼產業十分發達？")
+    assert "這裡夏季日照很長，河流又帶來充足的水源。" not in quoted(what)
+
+
 def test_a_question_that_asks_for_several_things_is_cited_clause_by_clause(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
@@ -463,6 +482,8 @@ def test_a_reason_is_told_by_its_words() -> None:
     assert gives_reason(fold("由於海水溫度連月偏高")) and gives_reason(fold("因此得名"))
     assert gives_reason("because of it")
     assert not gives_reason(fold("北港的漁獲今年大減。")) and not gives_reason("the catch fell this year")
+    assert opens_with_consequence(fold("因此，畜牧業發達；")) and opens_with_consequence("therefore, it fell")
+    assert not opens_with_consequence(fold("牧場因此擴大了。")) and not opens_with_consequence("so far it held")
 
 
 def _thread_ids(answerer: ExtractiveAnswerer, together: int, chars: int | None = 20) -> tuple[int, int, list[int]]:

@@ -66,6 +66,18 @@ def gives_reason(folded: str) -> bool:
     return bool(_REASON_RE.search(folded))
 
 
+# Words that open a sentence with what follows from the one before it (folded).
+_CONSEQUENCE_RE = re.compile(
+    r"^[「（(]?(?:因此|所以|因而|故而|故此|于是|从而|是以|由此|\b(?:therefore|thus|hence|consequently|as a result)\b)"
+)
+
+
+def opens_with_consequence(folded: str) -> bool:
+    """The (folded) sentence opens with what follows from the one before it (因此，畜牧業發達；, Therefore, …): the
+    cause it follows from is stated before it."""
+    return bool(_CONSEQUENCE_RE.match(folded.lstrip()))
+
+
 def wh_context(folded_question: str) -> tuple[str, str]:
     """The question's words just before and just after its question word (punctuation dropped); ("", "") when it
     has none."""
