@@ -378,6 +378,9 @@ def test_a_cited_sentence_comes_with_what_it_needs_to_stand_on_its_own(
         ("這條紅線降低了風險。", True),
         ("毫無疑問，這條紅線降低了風險。", True),  # after a short opening clause
         ("而這種作法正在成為籌碼。", True),  # after a conjunction
+        ("在此背景下，各方同意恢復談判。", True),  # after a preposition
+        ("為此，港務局延長了開放時間。", True),
+        ("在港口罷工期間，貨主仍在觀望。", False),  # a preposition before a word that points nowhere
         ("美國在戰爭之初劃下紅線，這降低了風險。", False),  # a clause of its own before 這 is no opening
         ("紅線降低了風險。", False),
     ],

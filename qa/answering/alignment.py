@@ -132,10 +132,19 @@ def opens_with_reference(text: str) -> bool:
     return bool(_REFERENCE_RE.match(text))
 
 
+# A preposition that a word pointing back may follow (在此背景下, 為此, 對這些…).
+_PREPOSITION_RE = re.compile(
+    r"^(?:在|對|对|為|为|於|于|就|據|据|從|从|由|基於|基于|鑑於|鉴于|針對|针对|按照|根據|根据)"
+)
+
+
 def points_back(text: str) -> bool:
-    """The sentence points back (opens_with_reference) at its start or after a short opening: a conjunction or an
-    adverbial clause (而這種作法…, 毫無疑問，這條紅線…, 此外，該…)."""
+    """The sentence points back (opens_with_reference) at its start, after a preposition (在此背景下…, 為此…) or after
+    a short opening: a conjunction or an adverbial clause (而這種作法…, 毫無疑問，這條紅線…, 此外，該…)."""
     if opens_with_reference(text):
+        return True
+    preposition = _PREPOSITION_RE.match(text)
+    if preposition is not None and opens_with_reference(text[preposition.end() :]):
         return True
     opening = _OPENING_RE.match(text)
     return opening is not None and opens_with_reference(text[opening.end() :])

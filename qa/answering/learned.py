@@ -237,7 +237,9 @@ class LearnedSelector:
 
     def _completed(self, chosen: list[Sentence], question: Question) -> list[Sentence]:
         """The cited sentences, and what the likeliest needs to stand on its own: the sentence before it when it
-        points back at its start or after a short opening (這次事件…, 他呼籲…, 毫無疑問，這條紅線…), when the question
+        points back at its start, after a preposition or after a short opening (這次事件…, 他呼籲…, 在此背景下…,
+        毫無疑問，這條紅線…: a preposition before the word that points back, held out, cited 13 more sentences for
+        13 questions and covered 3 more answers, none lost), when the question
         asks why and it opens with what follows from the one before (因此，…), or when the question asks for a kind
         of value (a date, a number) that it does not write and the sentence before does
         (`1388年，…。李成桂反對出兵…`, `也正是在這一年…`: on four train-split corpora of 40 articles each, cite_hit
