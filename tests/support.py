@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 from qa.config import LLMSettings, Settings
 
@@ -47,7 +47,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(app: FastAPI, *, port: int | None = None, **config: Any) -> Iterator[str]:
+def serve(app: Starlette, *, port: int | None = None, **config: Any) -> Iterator[str]:
     """Run app with uvicorn in a thread (extra uvicorn.Config options given); yield its base URL; stop it after."""
     port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config))

@@ -28,6 +28,12 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
+from qa_client import QAClient
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request as StarletteRequest
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
 
 from qa.answering.engine import Engine, Event
 from qa.config import Settings
@@ -84,8 +90,9 @@ def test_pages_forbid_inline_code(client: httpx.Client, path: str) -> None:
     assert not re.search(r"<script(?![^>]*\bsrc=)", html), "inline script"
     assert not re.search(r"\s(on\w+|style)\s*=", html, re.IGNORECASE), "inline handler or style"
     assert "http://" not in html and "https://" not in html, "nothing from another host"
-    for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', html):
-        assert client.get(asset).status_code == 200, asset
+    assert not re.search(r'(?:src|href)="/', html), "relative to the page: the service may sit under a prefix"
+    for asset in re.findall(r'(?:src|href)="(static/[^"]+)"', html):
+        assert client.get("/" + asset).status_code == 200, asset
 
 
 def test_embed_may_be_framed_only_by_allowed_origins(settings: Settings, pipeline: Pipeline) -> None:
@@ -138,6 +145,14 @@ def test_scripts_never_turn_strings_into_html_or_code() -> None:
         source = path.read_text(encoding="utf-8")
         for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"]:
             assert sink not in source, f"{path.name} uses {sink}"
+
+
+def test_scripts_address_the_service_relative_to_the_page() -> None:
+    # `/ask` would leave a service served under a path prefix (https://news.example/news-qa/) for the origin's root.
+    routes = "|".join(["ask", "documents", "article", "embed", "static", "page-token", "widget"])
+    for path in sorted(WEB_DIR.glob("*.js")):
+        found = re.findall(f"[\"'`]/(?:{routes})\\b", path.read_text(encoding="utf-8"))
+        assert found == [], f"{path.name}: {found}"
 
 
 # ---- in Chromium ----
@@ -237,7 +252,7 @@ def test_answer_with_a_citation_opens_the_quote_in_its_paragraph(
     paragraph = page.locator("#source-body p").inner_text()
     assert first["quote"] in paragraph and len(paragraph) > len(first["quote"])
     link = page.locator("#source-link").get_attribute("href")
-    assert link == f"/article?doc={first['doc']}#c-{first['start']}-{first['end']}"
+    assert link == f"article?doc={first['doc']}#c-{first['start']}-{first['end']}"
     page.screenshot(path=SHOTS / "chat-answer-citation.png")
 
 
@@ -376,7 +391,7 @@ def test_markup_in_a_question_is_shown_as_text(page: Page, live_url: str) -> Non
     assert answer.locator(".answer-text").inner_text()  # answered (or abstained), not an error
     assert page.locator("img").count() == 0
     scripts = page.locator("script").evaluate_all("els => els.map(e => e.getAttribute('src'))")
-    assert scripts == ["/static/chat.js"]
+    assert scripts == ["static/chat.js"]
     assert dialogs == []
     assert page.evaluate("window.__pwned") is None
 
@@ -674,6 +689,70 @@ def test_the_widget_opens_and_answers_on_another_origin(
     assert button.get_attribute("aria-expanded") == "false"
 
 
+PREFIX = "/news-qa"
+
+
+def behind_prefix(upstream: str) -> Starlette:
+    """A reverse proxy that serves upstream under PREFIX, as nginx's `location /news-qa/ { proxy_pass http://qa/;
+    proxy_set_header Host $host; proxy_buffering off; }` does: the prefix is cut off before a request goes on (its
+    Host header kept, its reply streamed back as it comes); anything outside the prefix is not the service's."""
+    client = httpx.AsyncClient(base_url=upstream, timeout=30)
+
+    async def forward(request: StarletteRequest) -> Response:
+        path = request.url.path
+        if not path.startswith(PREFIX + "/"):
+            return PlainTextResponse("the host's own page", status_code=404)
+        target = httpx.URL(path=path[len(PREFIX) :], query=request.url.query.encode())
+        sent = client.build_request(request.method, target, headers=request.headers.raw, content=await request.body())
+        reply = await client.send(sent, stream=True)
+        hop = {"connection", "keep-alive", "transfer-encoding"}
+        headers = {k: v for k, v in reply.headers.multi_items() if k.lower() not in hop}
+        return StreamingResponse(
+            reply.aiter_raw(), status_code=reply.status_code, headers=headers, background=BackgroundTask(reply.aclose)
+        )
+
+    return Starlette(routes=[Route("/{path:path}", forward, methods=["GET", "HEAD", "POST", "DELETE"])])
+
+
+@pytest.mark.browser
+def test_the_chat_and_the_widget_work_under_a_path_prefix(
+    page: Page, settings: Settings, pipeline: Pipeline, client: httpx.Client
+) -> None:
+    # A newsroom serves the service at https://news.example/news-qa/ through its proxy: every address the pages and
+    # scripts use is relative to the page, so the chat, its sources, the article view and the widget find the
+    # service there (they asked /ask, /static/chat.js, /embed at the origin's root before: the proxy's 404s).
+    expected = api(client, QUESTION)
+    first = expected["citations"][0]
+    port = free_port()
+    host = f"http://127.0.0.1:{port}"
+    qa_app = build_app(configured(settings, **{"allowed_origins": [host]}), pipeline=pipeline)
+    with serve(qa_app) as qa_url, serve(behind_prefix(qa_url)) as proxy:
+        base = proxy + PREFIX
+        page.goto(base + "/")
+        answer = ask(page, QUESTION)
+        assert answer.locator(".answer-text").inner_text() == expected["answer"]
+        answer.locator(".answer-text .cite").first.click()
+        assert page.locator("#source-body mark").inner_text() == first["quote"]  # documents/ID, through the proxy
+        page.locator("#source-link").click()
+        page.wait_for_url(f"{base}/article?doc={first['doc']}#c-{first['start']}-{first['end']}")
+        page.locator("mark").wait_for()
+        assert page.locator("mark").inner_text() == first["quote"]
+        page.locator("a.back").click()
+        page.wait_for_url(base + "/")
+        with QAClient(base) as api_client:  # an app takes the prefix in its base URL
+            assert api_client.ask(QUESTION).answer == expected["answer"]
+
+        # The widget on a news page, its script loaded from under the prefix: it frames the chat from there too.
+        with serve(host_app(base), port=port):
+            page.goto(host + "/")
+            page.locator("[data-article-qa-widget] button").click()
+            assert page.locator("iframe.article-qa-frame").get_attribute("src") == base + "/embed?hl=zh"
+            chat = page.frame_locator("iframe.article-qa-frame")
+            framed = ask(page, QUESTION, scope=chat)
+            assert framed.locator(".answer-text").inner_text() == expected["answer"]
+            expect(chat.locator("body")).to_have_class(re.compile(r"\bembed\b"))  # the compact chat
+
+
 @pytest.mark.browser
 def test_pages_refuse_to_be_framed_where_not_allowed(
     browser: Browser, problems: list[str], live_url: str, widget_site: tuple[str, str]
@@ -862,7 +941,7 @@ def cited_docs(scope: Page | FrameLocator, answer: Locator) -> set[str]:
     for n in range(answer.locator(".sources .cite").count()):
         answer.locator(".sources .cite").nth(n).click()
         href = scope.locator("#source-link").get_attribute("href") or ""
-        found.add(re.sub(r"^/article\?doc=([^#]+)#.*$", r"\1", href))
+        found.add(re.sub(r"^article\?doc=([^#]+)#.*$", r"\1", href))
         scope.locator("#source-close").click()
     return found
 
@@ -891,7 +970,7 @@ def test_the_picker_asks_about_one_article_or_all(page: Page, two_articles: tupl
     assert answer.locator(".answer-text").inner_text() == about_seed["answer"]
     assert cited_docs(page, answer) == {seed["id"]}
     expect(page.locator("#about-link")).to_have_text(seed["title"])
-    assert page.locator("[data-article-link]").get_attribute("href") == f"/article?doc={seed['id']}"
+    assert page.locator("[data-article-link]").get_attribute("href") == f"article?doc={seed['id']}"
     page.screenshot(path=SHOTS / "chat-picker.png")
 
     picker.select_option("")  # back to all the articles

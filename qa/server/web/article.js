@@ -88,13 +88,13 @@ async function chooseDocument() {
   const wanted = new URLSearchParams(window.location.search).get("doc");
   if (wanted) return wanted;
   // The first LISTED of an archive's articles (the chat page finds the others by title).
-  const { documents, total = documents.length } = await getJson(`/documents?limit=${LISTED}`);
+  const { documents, total = documents.length } = await getJson(`documents?limit=${LISTED}`);
   if (!documents.length) throw new Error(t("noDocuments"));
   if (documents.length > 1) {
     const list = $("doc-list-items");
     for (const d of documents) {
       const a = document.createElement("a");
-      a.href = `/article?doc=${encodeURIComponent(d.id)}`;
+      a.href = `article?doc=${encodeURIComponent(d.id)}`;
       a.textContent = d.title || d.id;
       const item = document.createElement("li");
       item.append(a);

@@ -14,8 +14,9 @@ import {
 } from "./source.js";
 
 const MAX_HISTORY = 10;
-// One page serves both the chat (/) and the compact chat that widget.js frames (/embed).
-const embedded = location.pathname.replace(/\/+$/, "") === "/embed";
+// One page serves both the chat (/) and the compact chat that widget.js frames (/embed), at the root or under a
+// path prefix (/news-qa/embed): every address below is relative to the page.
+const embedded = /\/embed\/*$/.test(location.pathname);
 if (embedded) {
   useSessionToken(); // framed by another site, the page-session cookie would be a third-party one
   document.body.classList.add("embed");
@@ -100,10 +101,10 @@ async function request(body, onDelta) {
   };
   let response;
   try {
-    response = await apiFetch("/ask/stream", init);
+    response = await apiFetch("ask/stream", init);
     if (response.status === 404 || response.status === 405) {
       // no streaming route: ask for the whole answer
-      response = await apiFetch("/ask", { ...init, headers: { "content-type": "application/json" } });
+      response = await apiFetch("ask", { ...init, headers: { "content-type": "application/json" } });
       if (!response.ok) throw await failure(response);
       return response.json();
     }
@@ -452,7 +453,7 @@ function namedDoc() {
 
 function showAbout() {
   const doc = namedDoc();
-  const href = doc ? `/article?doc=${encodeURIComponent(doc.id)}` : "/article"; // /article lists them all
+  const href = doc ? `article?doc=${encodeURIComponent(doc.id)}` : "article"; // the article view lists them all
   const about = link($("about-link"));
   about.textContent = doc ? docName(doc) : "";
   about.href = href;
@@ -501,7 +502,7 @@ async function searchArticles(text) {
   const query = text.trim() ? `&q=${encodeURIComponent(text.trim())}` : "";
   let documents;
   try {
-    ({ documents } = await getJson(`/documents?limit=${PAGE}${query}`));
+    ({ documents } = await getJson(`documents?limit=${PAGE}${query}`));
   } catch {
     return; // the picker keeps what it shows
   }
@@ -545,11 +546,11 @@ async function loadScope() {
   let documents;
   let total;
   try {
-    ({ documents, total } = await getJson(`/documents?limit=${PAGE}`));
+    ({ documents, total } = await getJson(`documents?limit=${PAGE}`));
     total ??= documents.length;
     if (scope && total > documents.length && !documents.some((d) => d.id === scope)) {
       // An article past the first page: look it up by its id.
-      const found = await getJson(`/documents?limit=${PAGE}&q=${encodeURIComponent(scope)}`);
+      const found = await getJson(`documents?limit=${PAGE}&q=${encodeURIComponent(scope)}`);
       documents = [...documents, ...found.documents.filter((d) => d.id === scope)];
     }
   } catch {

@@ -40,7 +40,7 @@ export function useSessionToken() {
 }
 
 async function newSession() {
-  const response = await fetch("/page-token", { method: "POST", headers: { accept: "application/json" } });
+  const response = await fetch("page-token", { method: "POST", headers: { accept: "application/json" } });
   if (!response.ok) throw await failure(response);
   const { token, expires_in: lifetime } = await response.json();
   return { token: token || null, until: token ? Date.now() + Math.max(0, lifetime - 30) * 1000 : Infinity };
@@ -75,7 +75,7 @@ const documents = new Map();
 /** A document with its text as code points (fetched once per page). */
 export function loadDocument(id) {
   if (!documents.has(id)) {
-    const loading = getJson(`/documents/${encodeURIComponent(id)}`).then((doc) => ({
+    const loading = getJson(`documents/${encodeURIComponent(id)}`).then((doc) => ({
       ...doc,
       chars: Array.from(doc.text),
     }));
@@ -141,5 +141,5 @@ export function fillParagraph(el, doc, [s, e], start = -1, end = -1) {
 
 /** The article view's address of a quote: it opens with the quote highlighted. */
 export function quoteHref(doc, start, end) {
-  return `/article?doc=${encodeURIComponent(doc)}#c-${start}-${end}`;
+  return `article?doc=${encodeURIComponent(doc)}#c-${start}-${end}`;
 }

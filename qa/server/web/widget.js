@@ -26,7 +26,7 @@
   window.__articleQaWidget = true;
 
   var lang = script.getAttribute("data-lang") === "en" ? "en" : "zh";
-  var embed = new URL("/embed", script.src);
+  var embed = new URL("embed", script.src);
   // The page's language is the chat's first language only: a reader's own choice, remembered, comes first.
   var query = new URLSearchParams({ hl: lang });
   var doc = (script.getAttribute("data-doc") || "").trim();
