@@ -817,6 +817,22 @@ def test_with_api_keys_the_chat_page_answers_with_citations(
 
 
 @pytest.mark.browser
+def test_with_api_keys_the_chat_page_answers_under_a_path_prefix(
+    page: Page, keyed_site: tuple[str, str], client: httpx.Client
+) -> None:
+    # The page session's cookie and its same-origin check (Origin against Host) hold through the proxy.
+    qa_url, _ = keyed_site
+    expected = api(client, QUESTION)
+    with serve(behind_prefix(qa_url)) as proxy:
+        assert httpx.post(proxy + PREFIX + "/ask", json={"question": QUESTION}).status_code == 401
+        page.goto(proxy + PREFIX + "/")
+        answer = ask(page, QUESTION)
+        assert answer.locator(".answer-text").inner_text() == expected["answer"]
+        answer.locator(".answer-text .cite").first.click()
+        expect(page.locator("#source-body mark")).to_have_text(expected["citations"][0]["quote"])
+
+
+@pytest.mark.browser
 def test_with_api_keys_the_article_view_loads_a_document(
     page: Page, keyed_site: tuple[str, str], client: httpx.Client
 ) -> None:
