@@ -144,6 +144,18 @@ def test_candidates_keep_exact_offsets_and_quoted_names() -> None:
     assert all(ship.quote[c.start : c.end] == c.text and len(c.features) == len(FEATURES) for c in found)
 
 
+def test_a_name_written_after_the_title_asked_of_stands_next_to_the_question_words() -> None:
+    # `港務局局長是誰？` of `…港務局局長陳大文…`: the sentence writes no 是 between the title and the name, so the
+    # question's words before its question word are matched without the joining word they end in.
+    meeting = alone("會議前夕，市長王小明與港務局局長陳大文會面。")
+    found = {
+        c.text: dict(zip(FEATURES, c.features, strict=True))
+        for c in candidates(Question.parse("港務局局長是誰？"), [meeting])
+    }
+    assert found["陳大文"]["left"] == 5 / 8 and found["陳大文"]["left_adjacent"] == 1.0  # 港務局局長, of 8 at most
+    assert found["王小明"]["left"] == 1 / 8 and found["王小明"]["left_adjacent"] == 0.0  # only the 長 of 市長
+
+
 def test_the_shipped_scorer_is_trees_over_the_current_features() -> None:
     scorer = default_scorer()
     assert scorer.booster is not None and scorer.booster.num_feature() == len(FEATURES)

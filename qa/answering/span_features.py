@@ -136,6 +136,7 @@ class _Shared:
 
     kind: Kind
     left: str
+    bare_left: str  # left without the joining words it ends in (財長是 -> 財長): an apposition writes none
     right: str
     pairs: set[str]
     chars: set[str]
@@ -147,7 +148,7 @@ def _features(q: _Shared, order: int, item: _Found) -> tuple[float, ...]:
     """A candidate's features (rank, best, inside, holds and longest are set once all are known)."""
     number, text, start, end, src, tag, gap, hits, anchors = item[0], *item[2:]
     near = pairs(text[max(0, start - 12) : start] + "|" + text[end : end + 12]) & q.pairs
-    lft = suffix_before(q.left, text, start)
+    lft = max(suffix_before(q.left, text, start), suffix_before(q.bare_left, text, start))
     rgt = prefix_after(q.right, text, end)
     value = PLAIN_RE.sub("", text[start:end])
     overlap = 0.0
@@ -178,7 +179,7 @@ def _features(q: _Shared, order: int, item: _Found) -> tuple[float, ...]:
         start / max(1, len(text)),
         float(min(number, 3)),
         float(bool(suffixes) and value.endswith(suffixes)),
-        float(_adjacent_before(q.left, text, start)),
+        float(_adjacent_before(q.left, text, start) or _adjacent_before(q.bare_left, text, start)),
         float(_adjacent_after(q.right, text, end)),
         float(len(CJK_RE.findall(value))),
         float(q.count),
@@ -257,6 +258,6 @@ def candidates(question: Question, citations: Sequence[Citation]) -> list[Candid
         float(len(left)),
         float(len(right)),
     )
-    shared = _Shared(kind, left, right, question_pairs, asked_chars, len(found), asks)
+    shared = _Shared(kind, left, left.rstrip(LEADING), right, question_pairs, asked_chars, len(found), asks)
     rows = [(f.citation, f.start, f.end, _features(shared, order, f)) for order, f in enumerate(found)]
     return _ranked(rows)
