@@ -13,6 +13,7 @@ from qa.indexing.index import Index
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.fusion import dense_weight, fuse
 from qa.retrieval.retriever import Retriever, best
+from qa.text.abbreviations import abbreviations, named_in, named_in_english, paired
 from qa.wiring import build_pipeline
 from tests.support import gold_path
 
@@ -134,3 +135,36 @@ def test_a_model_folder_says_its_vector_size_only_when_plain(tmp_path: Path) -> 
     pooling.write_text(json.dumps({**config, "pooling_mode_max_tokens": True}), encoding="utf-8")
     joined = SentenceTransformerEmbedder(str(tmp_path / "model"))
     assert joined.dim == 768 == joined.embed(["港口罷工"]).shape[1]
+
+
+def test_two_places_asked_of_find_the_passage_that_writes_them_as_one_word(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    # Chinese news writes two countries together by a character each (俄烏 for 俄羅斯 and 烏克蘭, 中美, 美歐).
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "talks.txt").write_text(
+        "停火談判\n\n俄羅斯和烏克蘭的代表昨天都抵達日內瓦，俄羅斯代表團人數較多。\n\n"
+        "俄烏雙方同意在日內瓦交換戰俘。\n\n烏克蘭的農業出口在夏天恢復。\n",
+        encoding="utf-8",
+    )
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
+    retriever = build_pipeline(settings, embedder=embedder).retriever
+    for question in ("What did Russia and Ukraine agree on?", "俄羅斯和烏克蘭同意了什麼？"):
+        query = retriever.prepare(question)
+        assert "#俄乌" in query.tokens and "#乌俄" not in query.tokens  # only the order the corpus writes
+        ranked = [h.chunk.text for h in retriever.search(query, 3)]
+        assert ranked.index("俄烏雙方同意在日內瓦交換戰俘。") < ranked.index("烏克蘭的農業出口在夏天恢復。"), question
+    assert "#俄乌" not in retriever.prepare("What did Russia agree on?").tokens  # one place is no pair
+    # An English word's other glosses name no place: `person` is glossed 中國人 and 法國人, among others.
+    assert not [t for t in retriever.prepare("Which person agreed?").tokens if t in ("#中法", "#法中")]
+
+
+def test_places_and_the_characters_that_stand_for_them_come_from_the_dictionary() -> None:
+    table = abbreviations()
+    assert table["俄罗斯"] == "俄" and table["乌克兰"] == "乌"  # `abbr. for 俄羅斯`, `abbr. for Ukraine 烏克蘭`
+    assert table["中国"] == "中" and table["台湾"] == "台"  # glossed as the place is (`China`), or `Taiwan (abbr.)`
+    assert paired(["美国", "中国", "美国人"]) == ["美中", "中美"]
+    assert set(named_in("中国和美国的关税休战")) == {"中国", "美国"}
+    groups = [("russia", ["俄罗斯"]), ("us", ["美国", "美欧"]), ("person", ["中国人", "法国"])]
+    assert named_in_english("Did Russia and the US agree on any person?", groups) == ["俄罗斯", "美国"]

@@ -13,8 +13,10 @@ from qa.retrieval.backend import SearchBackend
 from qa.retrieval.dense import dense_scores
 from qa.retrieval.fusion import dense_weight, fuse
 from qa.retrieval.lexical import lexical_scores, sentence_bm25
+from qa.text.abbreviations import named_in, named_in_english, paired
+from qa.text.folding import fold
 from qa.text.language import Lang, detect_lang
-from qa.text.lexicon import expand
+from qa.text.lexicon import english_groups
 from qa.text.tokens import tokens
 from qa.types import Embedder, Hit, Sentence
 
@@ -79,9 +81,13 @@ class Retriever:
         """Tokenise (with English expansion and any extra terms) and, when it can help, embed the question."""
         lang = lang or detect_lang(question)
         toks = tokens(question, drop_stopwords=True)
-        expansion = expand(question, self.index.lexicon, self.index.spellings) if lang == "en" else []
+        groups = english_groups(question, self.index.lexicon, self.index.spellings) if lang == "en" else []
+        expansion = list(dict.fromkeys(c for _, chinese in groups for c in chinese))
         for term in [*expansion, *extra_terms]:
             toks.extend(tokens(term, drop_stopwords=True))
+        # Two places named together are written together too (Russia and Ukraine, 俄羅斯和烏克蘭: 俄烏停火).
+        places = named_in_english(question, groups) if lang == "en" else named_in(fold(question))
+        toks.extend(p for p in (f"#{pair}" for pair in paired(places)) if self.index.term_df(p))
         weight = self.dense_weight(question)
         needs_vector = weight > 0 or self.fusion in ("dense", "rrf")
         vector = self.embedder.embed([question])[0] if needs_vector else None

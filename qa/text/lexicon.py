@@ -110,11 +110,6 @@ def _english(word: str, lexicon: dict[str, list[str]]) -> bool:
     return stem(word) in lexicon or lower in STOPWORDS or lower in english_common_words()
 
 
-def expand(question: str, lexicon: dict[str, list[str]], spell: Spell | None = None) -> list[str]:
-    """Chinese corpus terms for the English words of a question."""
-    return list(dict.fromkeys(c for _, chinese in english_groups(question, lexicon, spell) for c in chinese))
-
-
 @cache
 def common_words() -> frozenset[str]:
     """Simplified CC-CEDICT headwords whose first sense is a common word (lower case), not a proper name; nor is the
