@@ -155,7 +155,8 @@ def test_two_places_asked_of_find_the_passage_that_writes_them_as_one_word(
         assert "#俄乌" in query.tokens and "#乌俄" not in query.tokens  # only the order the corpus writes
         ranked = [h.chunk.text for h in retriever.search(query, 3)]
         assert ranked.index("俄烏雙方同意在日內瓦交換戰俘。") < ranked.index("烏克蘭的農業出口在夏天恢復。"), question
-    assert "#俄乌" not in retriever.prepare("What did Russia agree on?").tokens  # one place is no pair
+    alone = retriever.prepare("What did Russia agree on?").tokens
+    assert "#俄乌" not in alone and "俄" in alone  # one place is no pair, but its character is a word of 俄烏雙方
     # An English word's other glosses name no place: `person` is glossed 中國人 and 法國人, among others.
     assert not [t for t in retriever.prepare("Which person agreed?").tokens if t in ("#中法", "#法中")]
 
@@ -168,3 +169,24 @@ def test_places_and_the_characters_that_stand_for_them_come_from_the_dictionary(
     assert set(named_in("中国和美国的关税休战")) == {"中国", "美国"}
     groups = [("russia", ["俄罗斯"]), ("us", ["美国", "美欧"]), ("person", ["中国人", "法国"])]
     assert named_in_english("Did Russia and the US agree on any person?", groups) == ["俄罗斯", "美国"]
+
+
+def test_a_place_asked_of_finds_the_compound_that_writes_it_by_one_character(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    # 對俄制裁 (sanctions on Russia) writes 俄羅斯 by its character alone, a word of its own to the tokens.
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "trade.txt").write_text(
+        "制裁與出口\n\n歐盟對俄制裁再度加碼。\n\n日本的出口管制與制裁清單更新，涉及多家企業與多種零件。\n\n"
+        "俄羅斯的天然氣出口減少，冬季的天然氣價格可能上漲。\n\n俄羅斯總統將出席峰會。\n\n俄羅斯的小麥收成創新高。\n",
+        encoding="utf-8",
+    )
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
+    retriever = build_pipeline(settings, embedder=embedder).retriever
+    english = [
+        h.chunk.text for h in retriever.search(retriever.prepare("What new sanctions on Russia were announced?"), 3)
+    ]
+    chinese = [h.chunk.text for h in retriever.search(retriever.prepare("對俄羅斯的新制裁是什麼？"), 3)]
+    assert "歐盟對俄制裁再度加碼。" in english  # without 俄 it was not among the first three, behind 俄羅斯's three
+    assert chinese[0] == "歐盟對俄制裁再度加碼。"

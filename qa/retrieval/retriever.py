@@ -13,11 +13,11 @@ from qa.retrieval.backend import SearchBackend
 from qa.retrieval.dense import dense_scores
 from qa.retrieval.fusion import dense_weight, fuse
 from qa.retrieval.lexical import lexical_scores, sentence_bm25
-from qa.text.abbreviations import named_in, named_in_english, paired
+from qa.text.abbreviations import named_in, named_in_english, paired, standing_for
 from qa.text.folding import fold
 from qa.text.language import Lang, detect_lang
 from qa.text.lexicon import english_groups
-from qa.text.tokens import tokens
+from qa.text.tokens import STOPWORDS, tokens
 from qa.types import Embedder, Hit, Sentence
 
 # Candidates asked of a search backend for each side, before fusion picks the k best.
@@ -85,9 +85,11 @@ class Retriever:
         expansion = list(dict.fromkeys(c for _, chinese in groups for c in chinese))
         for term in [*expansion, *extra_terms]:
             toks.extend(tokens(term, drop_stopwords=True))
-        # Two places named together are written together too (Russia and Ukraine, 俄羅斯和烏克蘭: 俄烏停火).
+        # A place is also written by one character: two together (Russia and Ukraine, 俄羅斯和烏克蘭: 俄烏停火), or
+        # one in a compound (對俄制裁, 援烏, 俄方), where it is a word of its own to the tokens.
         places = named_in_english(question, groups) if lang == "en" else named_in(fold(question))
         toks.extend(p for p in (f"#{pair}" for pair in paired(places)) if self.index.term_df(p))
+        toks.extend(c for c in standing_for(places) if c not in STOPWORDS and c not in toks and self.index.term_df(c))
         weight = self.dense_weight(question)
         needs_vector = weight > 0 or self.fusion in ("dense", "rrf")
         vector = self.embedder.embed([question])[0] if needs_vector else None

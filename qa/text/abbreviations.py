@@ -1,6 +1,6 @@
 """Places that Chinese writes with one character when it names two together (俄烏 for 俄羅斯 and 烏克蘭, 中美 for
-中國 and 美國): the single-character entries of CC-CEDICT that say they abbreviate a place, or that gloss it as a
-place's own entry does (中 `China`, as 中國)."""
+中國 and 美國) or one in a compound (對俄制裁, 援烏, 俄方): the single-character entries of CC-CEDICT that say they
+abbreviate a place, or that gloss it as a place's own entry does (中 `China`, as 中國)."""
 
 from __future__ import annotations
 
@@ -61,8 +61,13 @@ def named_in_english(question: str, groups: Sequence[tuple[str, Sequence[str]]])
     return [c for term, chinese in groups if set(term.split("_")) <= proper for c in chinese if c in table]
 
 
+def standing_for(names: Iterable[str]) -> list[str]:
+    """The characters that stand for these places (俄羅斯: 俄), once each."""
+    table = abbreviations()
+    return list(dict.fromkeys(table[name] for name in names if name in table))
+
+
 def paired(names: Iterable[str]) -> list[str]:
     """The two-character compounds, in both orders, of these places (俄羅斯 and 烏克蘭: 俄烏, 烏俄)."""
-    table = abbreviations()
-    chars = dict.fromkeys(table[name] for name in names if name in table)
+    chars = standing_for(names)
     return [a + b for a in chars for b in chars if a != b]
