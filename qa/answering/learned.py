@@ -238,13 +238,13 @@ class LearnedSelector:
     def _completed(self, chosen: list[Sentence], question: Question) -> list[Sentence]:
         """The cited sentences, and what the likeliest needs to stand on its own: the sentence before it when it
         points back at its start, after a preposition or after a short opening (這次事件…, 他呼籲…, 在此背景下…,
-        毫無疑問，這條紅線…: a preposition before the word that points back, held out, cited 13 more sentences for
-        13 questions and covered 3 more answers, none lost), when the question
-        asks why and it opens with what follows from the one before (因此，…), or when the question asks for a kind
-        of value (a date, a number) that it does not write and the sentence before does
-        (`1388年，…。李成桂反對出兵…`, `也正是在這一年…`: on four train-split corpora of 40 articles each, cite_hit
-        +2 and +0 of 1,200 DRCD and CMRC 2018 questions, none lost, citations a little more precise), a sentence beside
-        it that gives the reason a why-question asks for when it gives none, the clauses after it when it opens a list
+        毫無疑問，這條紅線…: held out, the preposition cited 13 more sentences for 13 questions and covered 3 more
+        answers, none lost), when the question asks why and it opens with what follows from the one before (因此，…),
+        or when the question asks for a kind of value (a date, a number) that it does not write and the sentence
+        before does (`1388年，…。李成桂反對出兵…`, `也正是在這一年…`: on four train-split corpora of 40 articles
+        each, cite_hit +2 and +0 of 1,200 DRCD and CMRC 2018 questions, none lost, citations a little more precise), a
+        sentence beside it that gives the reason a why-question asks for when it gives none, the clauses after it
+        when it opens a list
         (ends in ：, or in ； after a ：: 職能有四個方面：一是…； 二是…；), or ends in ； and the question asks for
         several things.
         Held out (DRCD / CMRC 2018), a cited set then covers the whole answer for 0.928 / 0.874 of the questions
