@@ -17,7 +17,7 @@ from qa.text.abbreviations import named_in, named_in_english, paired, standing_f
 from qa.text.folding import fold
 from qa.text.language import Lang, detect_lang
 from qa.text.lexicon import english_groups
-from qa.text.tokens import STOPWORDS, tokens
+from qa.text.tokens import STOPWORDS, folded_tokens, tokens
 from qa.types import Embedder, Hit, Sentence
 
 # Candidates asked of a search backend for each side, before fusion picks the k best.
@@ -85,14 +85,15 @@ class Retriever:
     ) -> Query:
         """Tokenise (with English expansion and any extra terms) and, when it can help, embed the question."""
         lang = lang or detect_lang(question)
-        toks = tokens(question, drop_stopwords=True)
+        folded = fold(question)
+        toks = folded_tokens(folded, drop_stopwords=True)
         groups = english_groups(question, self.index.lexicon, self.index.spellings) if lang == "en" else []
         expansion = list(dict.fromkeys(c for _, chinese in groups for c in chinese))
         for term in [*expansion, *extra_terms]:
             toks.extend(tokens(term, drop_stopwords=True))
         # A place is also written by one character: two together (Russia and Ukraine, 俄羅斯和烏克蘭: 俄烏停火), or
         # one in a compound (對俄制裁, 援烏, 俄方), where it is a word of its own to the tokens.
-        places = named_in_english(question, groups) if lang == "en" else named_in(fold(question))
+        places = named_in_english(question, groups) if lang == "en" else named_in(folded)
         toks.extend(p for p in (f"#{pair}" for pair in paired(places)) if self.index.term_df(p))
         toks.extend(
             c
