@@ -138,19 +138,25 @@ def test_a_model_folder_says_its_vector_size_only_when_plain(tmp_path: Path) -> 
     assert joined.dim == 768 == joined.embed(["港口罷工"]).shape[1]
 
 
+def retriever_of(tmp_path: Path, embedder: SentenceTransformerEmbedder, text: str) -> Retriever:
+    """The retriever of the real pipeline over one self-written document."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "doc.txt").write_text(text, encoding="utf-8")
+    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
+    return build_pipeline(settings, embedder=embedder).retriever
+
+
 def test_two_places_asked_of_find_the_passage_that_writes_them_as_one_word(
     tmp_path: Path, embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Chinese news writes two countries together by a character each (俄烏 for 俄羅斯 and 烏克蘭, 中美, 美歐).
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    (seeds / "talks.txt").write_text(
+    retriever = retriever_of(
+        tmp_path,
+        embedder,
         "停火談判\n\n俄羅斯和烏克蘭的代表昨天都抵達日內瓦，俄羅斯代表團人數較多。\n\n"
         "俄烏雙方同意在日內瓦交換戰俘。\n\n烏克蘭的農業出口在夏天恢復。\n",
-        encoding="utf-8",
     )
-    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
-    retriever = build_pipeline(settings, embedder=embedder).retriever
     for question in ("What did Russia and Ukraine agree on?", "俄羅斯和烏克蘭同意了什麼？"):
         query = retriever.prepare(question)
         assert "#俄乌" in query.tokens and "#乌俄" not in query.tokens  # only the order the corpus writes
@@ -179,15 +185,12 @@ def test_a_place_asked_of_finds_the_compound_that_writes_it_by_one_character(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     # 對俄制裁 (sanctions on Russia) writes 俄羅斯 by its character alone, a word of its own to the tokens.
-    seeds = tmp_path / "seeds"
-    seeds.mkdir()
-    (seeds / "trade.txt").write_text(
+    retriever = retriever_of(
+        tmp_path,
+        embedder,
         "制裁與出口\n\n歐盟對俄制裁再度加碼。\n\n日本的出口管制與制裁清單更新，涉及多家企業與多種零件。\n\n"
         "俄羅斯的天然氣出口減少，冬季的天然氣價格可能上漲。\n\n俄羅斯總統將出席峰會。\n\n俄羅斯的小麥收成創新高。\n",
-        encoding="utf-8",
     )
-    settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
-    retriever = build_pipeline(settings, embedder=embedder).retriever
     english = [
         h.chunk.text for h in retriever.search(retriever.prepare("What new sanctions on Russia were announced?"), 3)
     ]
