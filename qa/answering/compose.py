@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from qa.answering.english import in_english
 from qa.text.folding import to_simplified
@@ -34,6 +35,27 @@ def citations_for(sentences: Sequence[Sentence]) -> tuple[Citation, ...]:
         Citation(n=i, doc=s.doc, chunk_id=s.chunk_id, quote=s.text, start=s.start, end=s.end)
         for i, s in enumerate(sentences, start=1)
     )
+
+
+def joined(citations: Sequence[Citation], texts: Mapping[str, str]) -> tuple[Citation, ...]:
+    """The citations renumbered, each run of sentences that follow one another on a line of one passage (nothing but
+    spaces between them) quoted as one excerpt: the reader gets `再來是俄烏戰爭。這場衝突爭起於…` once, not as two
+    quotes with two markers. The words quoted are the same. `texts`: each cited document's text."""
+    runs: list[Citation] = []
+    for c in citations:
+        last = runs[-1] if runs else None
+        text = texts.get(c.doc)
+        if (
+            last is not None
+            and text is not None
+            and (last.doc, last.chunk_id) == (c.doc, c.chunk_id)
+            and last.end <= c.start
+            and not text[last.end : c.start].strip(" \t\u3000")
+        ):
+            runs[-1] = replace(last, quote=text[last.start : c.end], end=c.end)
+        else:
+            runs.append(c)
+    return tuple(replace(c, n=i) for i, c in enumerate(runs, start=1))
 
 
 def compose(

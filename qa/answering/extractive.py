@@ -11,7 +11,7 @@ import anyio
 import anyio.lowlevel
 from anyio.lowlevel import RunVar
 
-from qa.answering.compose import abstention, citations_for, compose, said_in_english
+from qa.answering.compose import abstention, citations_for, compose, joined, said_in_english
 from qa.answering.english import names_in_english
 from qa.answering.evidence import Evidence, EvidenceSelector
 from qa.answering.gist import Gist, asks_gist
@@ -133,14 +133,12 @@ class ExtractiveAnswerer:
             if question and citations and not evidence.abstained
             else None
         )
+        documents = self.retriever.index.documents
+        texts = {c.doc: documents[c.doc].text for c in citations if c.doc in documents}
+        citations = joined(citations, texts)
         if lang == "en" and short is not None and (found := said_in_english(short, citations)) is not None:
             short = replace(short, said=found[0])  # the text opens with it (compose): the page shows it once
-        documents = self.retriever.index.documents
-        names = (
-            names_in_english(citations, {c.doc: documents[c.doc].text for c in citations if c.doc in documents})
-            if lang == "en" and citations
-            else []
-        )
+        names = names_in_english(citations, texts) if lang == "en" and citations else []
         text = compose(lang, citations, short, names) if citations else abstention(lang)
         timings = {**timings, "total_ms": (time.perf_counter() - started) * 1000}
         return Answer(
