@@ -13,7 +13,7 @@ from qa.indexing.index import Index
 from qa.retrieval import retriever as retriever_module
 from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.fusion import dense_weight, fuse
-from qa.retrieval.retriever import Retriever, best
+from qa.retrieval.retriever import Retriever, best, shortest
 from qa.text.abbreviations import abbreviations, named_in, named_in_english, paired
 from qa.wiring import build_pipeline
 from tests.support import gold_path
@@ -145,6 +145,24 @@ def retriever_of(tmp_path: Path, embedder: SentenceTransformerEmbedder, text: st
     (seeds / "doc.txt").write_text(text, encoding="utf-8")
     settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
     return build_pipeline(settings, embedder=embedder).retriever
+
+
+def test_an_english_word_is_searched_for_by_its_renderings_that_hold_no_other(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """`Gaza` is rendered 加沙 and 加沙地帶 (the Gaza Strip). Both were searched for, so 加沙 counted twice and 地帶
+    once more, and a passage that wrote 加沙地帶 outranked the one that answered. 加沙 finds both passages."""
+    retriever = retriever_of(
+        tmp_path,
+        embedder,
+        "加沙局勢\n\n加沙地帶糧食短缺，民眾排隊領取糧食。\n\n加沙停火協議昨天生效，雙方交換人質。\n\n"
+        "烏克蘭的農業出口在夏天恢復。\n",
+    )
+    assert "加沙地带" in retriever.index.lexicon["gaza"]  # the renderings, as CC-CEDICT and the corpus give them
+    query = retriever.prepare("When did the Gaza ceasefire take effect?")
+    assert query.tokens.count("加沙") == 1 and query.tokens.count("#加沙") == 1 and "地带" not in query.tokens
+    assert retriever.search(query, 1)[0].chunk.text == "加沙停火協議昨天生效，雙方交換人質。"
+    assert shortest(["总统", "国家主席", "主席"]) == ["总统", "主席"]
 
 
 def test_two_places_asked_of_find_the_passage_that_writes_them_as_one_word(
