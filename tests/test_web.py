@@ -208,6 +208,13 @@ def ask(page: Page, question: str, *, scope: FrameLocator | None = None) -> Loca
     return answer
 
 
+def asked_as_the_api(page: Page, expected: dict[str, Any], *, scope: FrameLocator | None = None) -> None:
+    """Ask QUESTION, check that the page shows the API's answer, and open its first citation in the source panel."""
+    answer = ask(page, QUESTION, scope=scope)
+    assert answer.locator(".answer-text").inner_text() == expected["answer"]
+    answer.locator(".answer-text .cite").first.click()
+
+
 def api(client: httpx.Client, question: str, history: Sequence[dict[str, str]] = ()) -> dict[str, Any]:
     """What the API answers (the extractive pipeline is deterministic)."""
     body: dict[str, Any] = {"question": question}
@@ -678,9 +685,7 @@ def test_the_widget_opens_and_answers_on_another_origin(
     assert button.get_attribute("aria-expanded") == "true"
     assert page.locator("iframe.article-qa-frame").get_attribute("src") == qa_url + "/embed?hl=zh"
     chat = page.frame_locator("iframe.article-qa-frame")
-    answer = ask(page, QUESTION, scope=chat)
-    assert answer.locator(".answer-text").inner_text() == expected["answer"]
-    answer.locator(".answer-text .cite").first.click()
+    asked_as_the_api(page, expected, scope=chat)
     assert chat.locator("#source-body mark").inner_text() == expected["citations"][0]["quote"]
     page.screenshot(path=SHOTS / "widget-open.png")
 
@@ -729,9 +734,7 @@ def test_the_chat_and_the_widget_work_under_a_path_prefix(
     with serve(qa_app) as qa_url, serve(behind_prefix(qa_url)) as proxy:
         base = proxy + PREFIX
         page.goto(base + "/")
-        answer = ask(page, QUESTION)
-        assert answer.locator(".answer-text").inner_text() == expected["answer"]
-        answer.locator(".answer-text .cite").first.click()
+        asked_as_the_api(page, expected)
         assert page.locator("#source-body mark").inner_text() == first["quote"]  # documents/ID, through the proxy
         page.locator("#source-link").click()
         page.wait_for_url(f"{base}/article?doc={first['doc']}#c-{first['start']}-{first['end']}")
@@ -808,9 +811,7 @@ def test_with_api_keys_the_chat_page_answers_with_citations(
     page.goto(qa_url + "/")
     (cookie,) = page.context.cookies(qa_url)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["value"] != "k"
-    answer = ask(page, QUESTION)
-    assert answer.locator(".answer-text").inner_text() == expected["answer"]
-    answer.locator(".answer-text .cite").first.click()
+    asked_as_the_api(page, expected)
     expect(page.locator("#source-body mark")).to_have_text(expected["citations"][0]["quote"])
     expect(page.locator("#about-link")).not_to_be_empty()  # /documents answered too
     assert tokens == []  # the cookie was enough
@@ -826,9 +827,7 @@ def test_with_api_keys_the_chat_page_answers_under_a_path_prefix(
     with serve(behind_prefix(qa_url)) as proxy:
         assert httpx.post(proxy + PREFIX + "/ask", json={"question": QUESTION}).status_code == 401
         page.goto(proxy + PREFIX + "/")
-        answer = ask(page, QUESTION)
-        assert answer.locator(".answer-text").inner_text() == expected["answer"]
-        answer.locator(".answer-text .cite").first.click()
+        asked_as_the_api(page, expected)
         expect(page.locator("#source-body mark")).to_have_text(expected["citations"][0]["quote"])
 
 
@@ -856,9 +855,7 @@ def test_with_api_keys_the_widget_answers_on_another_site(
     page.goto(host + "/")
     page.locator("[data-article-qa-widget] button").click()
     chat = page.frame_locator("iframe.article-qa-frame")
-    answer = ask(page, QUESTION, scope=chat)
-    assert answer.locator(".answer-text").inner_text() == expected["answer"]
-    answer.locator(".answer-text .cite").first.click()
+    asked_as_the_api(page, expected, scope=chat)
     expect(chat.locator("#source-body mark")).to_have_text(expected["citations"][0]["quote"])
     # framed by another site, the chat holds no cookie; it sends the token it asked /page-token for
     assert page.context.cookies(qa_url) == []
