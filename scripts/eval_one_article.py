@@ -41,7 +41,9 @@ def main() -> None:
         t = run_one_article(run, range(1, args.articles + 1), Path(tmp), Settings(), embedder=embedder)
     print(
         f"{args.articles} one-article corpora: {t.asked} questions, answered {t.answered / t.asked:.3f}, "
-        f"cite_hit {t.cited / t.asked:.3f}; {t.foreign} foreign, abstained {t.abstained / t.foreign:.3f}"
+        f"cite_hit {t.cited / t.asked:.3f}, cite_precision {t.precise / max(t.citations, 1):.3f} at "
+        f"{t.citations / max(t.answered, 1):.2f} per answer; "
+        f"{t.foreign} foreign, abstained {t.abstained / t.foreign:.3f}"
         + (f"; {t.near} near misses, abstained {t.near_abstained / t.near:.3f}" if t.near else "")
     )
 

@@ -135,13 +135,15 @@ def _score(q: SquadQuestion, reply: dict[str, Any], texts: dict[str, str], tally
     tally.answered.append(not abstained)
     cited = _spans(reply.get("citations") or [], q.article)
     tally.cite.append(not abstained and _covers(q.spans, cited))
+    row: dict[str, Any] = {"id": q.id, "abstained": abstained, "cite_hit": tally.cite[-1], "passages": len(passages)}
     if not abstained:
-        tally.cited.append(len(reply.get("citations") or []))
-        for c in reply.get("citations") or []:
+        citations = reply.get("citations") or []
+        tally.cited.append(len(citations))
+        for c in citations:
             own = str(c.get("doc")) == q.article
             tally.precise.append(own and any(_overlap((int(c["start"]), int(c["end"])), g) for g in q.spans))
+        row["citations"], row["precise"] = len(citations), sum(tally.precise[-len(citations) :]) if citations else 0
     _check_offsets(reply, texts, tally)
-    row: dict[str, Any] = {"id": q.id, "abstained": abstained, "cite_hit": tally.cite[-1], "passages": len(passages)}
     short = reply.get("short_answer")
     # Typed: asks for a date, number, amount, person, place or organisation (what the short answer extracts).
     typed = kind_of(Question.parse(q.text)) is not None
@@ -149,7 +151,7 @@ def _score(q: SquadQuestion, reply: dict[str, Any], texts: dict[str, str], tally
     if isinstance(short, dict) and short.get("text"):
         em, f1 = short_f1(str(short["text"]), q.answers)
         tally.short.append((em, f1))
-        row["short_f1"] = f1
+        row["short_f1"], row["short"] = f1, str(short["text"])
     if typed:
         tally.typed.append((em, row.get("short_f1", 0.0)))
         tally.typed_given.append("short_f1" in row)
@@ -367,6 +369,8 @@ class OneArticleTally:
     abstained: int = 0
     near: int = 0
     near_abstained: int = 0
+    citations: int = 0  # citations of the answered questions
+    precise: int = 0  # ... that hold some of the gold answer
 
 
 def run_one_article(
@@ -390,4 +394,6 @@ def run_one_article(
                 tally.asked += 1
                 tally.answered += not row["abstained"]
                 tally.cited += row["cite_hit"]
+                tally.citations += row.get("citations", 0)
+                tally.precise += row.get("precise", 0)
     return tally
