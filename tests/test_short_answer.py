@@ -76,6 +76,20 @@ def test_a_two_character_unit_is_kept_whole() -> None:
     assert short is not None and short.text == "1432毫米"  # not 1432毫: the reading 毫 (of 毫米|毫) comes second
 
 
+def test_a_unit_written_in_latin_letters_is_kept_with_its_number() -> None:
+    for text, asked, value in (
+        ("他身高182CM，是隊中最高的球員。", "他的身高是多少？", "182CM"),
+        ("雷達的偵測距離為10 km，追蹤範圍較短。", "雷達的偵測距離有多遠？", "10 km"),
+    ):
+        quote = Citation(n=1, doc="unit", chunk_id="unit-0", quote=text, start=0, end=len(text))
+        short = short_answer(Question.parse(asked), [quote], threshold=0.0)
+        assert short is not None and short.text == text[short.start : short.end] == value, (asked, short)
+    # A word that starts with a unit's letters is no unit: the number stands alone.
+    plain = "球隊在2019 marks的比賽中得到15分。"
+    quote = Citation(n=1, doc="unit", chunk_id="unit-0", quote=plain, start=0, end=len(plain))
+    assert "2019 m" not in {c.text for c in candidates(Question.parse("球隊得到幾分？"), [quote])}
+
+
 def test_a_unit_jieba_knows_as_a_measure_word_is_kept_whole_and_a_cut_range_drops_its_joining_word() -> None:
     garden = flat(fold("植物園佔地92英畝。"))
     found = {garden[s:e] for s, e, _, _ in cited_spans(Question.parse("植物園佔地幾英畝？"), "unit", garden, None)}

@@ -13,7 +13,9 @@ BIG = rf"{NUM}(?:\s*[万亿千百]+)?(?:多|余)?"
 MEASURE = (
     "(?:[个座间部名位次人只条种件所家架辆艘本篇首台场届年岁倍项支队枚颗株层栋米吨元]"
     "|平方公里|平方千米|平方米|平方英里|立方米|公里|公尺|公顷|公斤|公分|千米|厘米|毫米|英尺|英里|千克|公升|毫升|小时"
-    "|分钟|人次|[秒天周户票席克磅度升亩吋呎码])"
+    "|分钟|人次|[秒天周户票席克磅度升亩吋呎码]"
+    # ... and the metric and computing units written in Latin letters (182cm, 4.7 ghz, 128kb), as a whole word
+    "|(?:cm|mm|km|kg|mg|ml|kb|mb|gb|tb|ghz|mhz|hz|kw|mw|m|g|w|v)(?![a-z]))"
 )
 _CN_YEAR = "[〇零一二三四五六七八九]{2,4}年"
 _DATE = (
