@@ -243,6 +243,14 @@ def test_a_count_of_years_is_never_a_year_of_the_calendar() -> None:
     assert "2019年" in dated  # an era makes it a year
 
 
+def test_which_year_is_answered_with_a_year_never_with_a_month_alone() -> None:
+    quit_ = "十一月，港務局長宣布辭職，1975年由副局長接任。"
+    quote = Citation(n=1, doc="quit", chunk_id="quit-0", quote=quit_, start=0, end=len(quit_))
+    which_year = {c.text for c in candidates(Question.parse("港務局長在哪一年宣布辭職？"), [quote])}
+    assert "十一月" not in which_year and "1975年" in which_year
+    assert "十一月" in {c.text for c in candidates(Question.parse("港務局長在哪個月宣布辭職？"), [quote])}
+
+
 def test_a_span_that_cannot_answer_the_question_is_no_candidate() -> None:
     """A time of the day for which day, a day of the calendar for how long, a numeral inside a word, a pointer."""
 
