@@ -120,6 +120,20 @@ def test_a_price_asked_for_is_money_and_time_spent_is_not(question: str, kind: s
     assert Question.parse(question).expectation.expect == kind
 
 
+@pytest.mark.parametrize(
+    ("question", "kind", "finer"),
+    [
+        ("新港口於何年啟用？", "date", False),  # 何年, 何月, 何日: which year, month, day
+        ("颱風於何月何日登陸？", "date", True),
+        ("為何年輕人不去投票？", "any", False),  # 為何 (why) before 年輕人
+        ("任何年齡的人都能參加什麼活動？", "any", False),
+    ],
+)
+def test_which_year_month_or_day_asked_with_he_asks_for_a_date(question: str, kind: str, finer: bool) -> None:
+    asked = Question.parse(question).expectation
+    assert (asked.expect, asked.finer) == (kind, finer)
+
+
 @pytest.mark.parametrize(("question", "kind"), [("這座塔有多高？", "number"), ("塔高多少公尺？", "unit")])
 def test_a_question_word_that_stands_alone_still_asks(question: str, kind: str) -> None:
     assert Question.parse(question).expectation.expect == kind

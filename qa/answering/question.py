@@ -16,8 +16,11 @@ from qa.text.tokens import content_terms, word_starts
 
 Expect = Literal["date", "number", "percent", "money", "ordinal", "unit", "any"]
 # Question patterns, matched on folded (Simplified, lower-case) text.
+# 何年, 何月, 何日 (which year, month, day, as DRCD often asks: 82 of its 3,524 questions, every gold answer a year)
+# but not inside another word (为何年轻人…, 任何年龄).
+_HE_DATE = r"(?<![为如任])何[年月日](?![轻纪龄级代])"
 _ASK_DATE = re.compile(
-    r"哪一?天|几号|几月|几日|哪一?年|何时|什么时候|什么时间|哪个月|^\W*when\b|since when|"
+    rf"哪一?天|几号|几月|几日|哪一?年|何时|{_HE_DATE}|什么时候|什么时间|哪个月|^\W*when\b|since when|"
     r"\bwhen (?:did|was|were|is|are|will|do|does|had|has)\b|"
     r"what (?:exact |specific |precise |particular )?(?:date|day|year|month|time)|"
     r"which (?:exact |specific )?(?:day|year|month)"
@@ -113,7 +116,8 @@ _ASK_DURATION = re.compile(
 
 # A month or a day asked for, not only a year.
 _ASK_MONTH_OR_DAY = re.compile(
-    r"几月|哪一?个月|什么月|几号|几日|哪一?天|what (?:exact |specific )?(?:month|date|day)\b|which (?:month|day)\b"
+    r"几月|哪一?个月|什么月|几号|几日|哪一?天|(?<![为如任])何[月日]|"
+    r"what (?:exact |specific )?(?:month|date|day)\b|which (?:month|day)\b"
 )
 
 
