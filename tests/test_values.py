@@ -127,11 +127,23 @@ def test_a_price_asked_for_is_money_and_time_spent_is_not(question: str, kind: s
         ("颱風於何月何日登陸？", "date", True),
         ("為何年輕人不去投票？", "any", False),  # 為何 (why) before 年輕人
         ("任何年齡的人都能參加什麼活動？", "any", False),
+        ("這座教堂建於哪一個世紀？", "date", False),  # a century, a decade
+        ("這種音樂流行於什麼年代？", "date", False),
+        ("城門在什麼時後被攻破？", "date", False),  # 時後: a common slip for 時候
+        ("西瓜節在每年的哪一個月舉辦？", "date", True),
     ],
 )
-def test_which_year_month_or_day_asked_with_he_asks_for_a_date(question: str, kind: str, finer: bool) -> None:
+def test_which_year_month_day_century_or_decade_asks_for_a_date(question: str, kind: str, finer: bool) -> None:
     asked = Question.parse(question).expectation
     assert (asked.expect, asked.finer) == (kind, finer)
+
+
+def test_a_century_or_a_decade_in_chinese_numerals_is_a_date() -> None:
+    for text, value in (("該學派誕生於二十世紀初。", "二十世纪初"), ("運動於七十年代展開。", "七十年代")):
+        found = DATE_RE.search(fold(text))
+        assert found is not None and found.group() == value
+        assert holds("date", fold(text))
+    assert not holds("date", fold("十年代表一個世代"))
 
 
 @pytest.mark.parametrize(("question", "kind"), [("這座塔有多高？", "number"), ("塔高多少公尺？", "unit")])

@@ -20,7 +20,9 @@ Expect = Literal["date", "number", "percent", "money", "ordinal", "unit", "any"]
 # but not inside another word (为何年轻人…, 任何年龄).
 _HE_DATE = r"(?<![为如任])何[年月日](?![轻纪龄级代])"
 _ASK_DATE = re.compile(
-    rf"哪一?天|几号|几月|几日|哪一?年|何时|{_HE_DATE}|什么时候|什么时间|哪个月|^\W*when\b|since when|"
+    rf"哪一?天|几号|几月|几日|哪一?年|何时|{_HE_DATE}|什么时[候后]|什么时间|哪一?个月|^\W*when\b|since when|"
+    # a century or a decade (哪一個世紀, 什麼年代: 12世紀, 1980年代); 什麼時後 is a common slip for 什麼時候
+    r"哪一?个?世纪|什么世纪|哪一?个?年代|什么年代|"
     r"\bwhen (?:did|was|were|is|are|will|do|does|had|has)\b|"
     r"what (?:exact |specific |precise |particular )?(?:date|day|year|month|time)|"
     r"which (?:exact |specific )?(?:day|year|month)"
