@@ -166,6 +166,8 @@ def test_names_are_not_fragments_or_other_names_of_what_the_article_mentions(
         ("歐洲內部還在哪個問題上喬不攏？", []),
         ("20世紀中至下半葉時倫大學院與哪一個機構合辦了醫學院？", ["倫大"]),  # 世纪|中至 (an external question)
         ("折上原之戰發生在什麼時候？", ["上原"]),  # after a numeral, not a noun: a name (an external question)
+        # 葉|有: a particle glued to the word before it (上部叶有什么特点 was said not to be mentioned: 叶有)
+        ("哪些國家的上部葉有特點？", []),
     ],
 )
 def test_a_localiser_after_a_noun_is_no_part_of_a_name(pipeline: Pipeline, question: str, names: list[str]) -> None:

@@ -24,8 +24,8 @@ from qa.text.tokens import STOPWORDS, stem
 # jieba's part-of-speech tags for names of people, places, organisations and other proper nouns.
 _NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
 # Particles, conjunctions and prepositions: a "name" with one of these at its edge is a fragment of the words
-# around it (和普京 from 特朗普和普京), not a name.
-_FUNCTION_CHARS = "的了是在和与及或也都就又还而对把被给让向从到于之其这那吗呢吧啊么着过跟同并但将由"
+# around it (和普京 from 特朗普和普京; 鸡毛松|才, 上部叶|有), not a name.
+_FUNCTION_CHARS = "的了是在和与及或也都就又还而对把被给让向从到于之其这那吗呢吧啊么着过跟同并但将由才有"
 # Localisers: after a noun one belongs to it (问题上, 世纪中), so a name the HMM guesses that opens with one right after
 # a noun (问题|上乔|不拢 of 在哪个问题上乔不拢) is that localiser glued to what follows it.
 _LOCALISERS = "上下中内外里前后间旁边"
