@@ -138,6 +138,20 @@ def test_which_year_month_day_century_or_decade_asks_for_a_date(question: str, k
     assert (asked.expect, asked.finer) == (kind, finer)
 
 
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("全省人口中漢人約佔多少比例？", "percent"),
+        ("森林面積占全縣土地的多少？", "percent"),  # a share, written 占…多少
+        ("市場上以哪一種米的比例最多？", "any"),  # which kind: a name, not a share
+        ("該校的女職員佔有多少名？", "unit"),  # a count of people, not a share
+        ("軍隊攻佔該島時派了多少人？", "unit"),
+    ],
+)
+def test_a_share_asked_for_is_a_percentage_but_not_which_one_or_how_many(question: str, kind: str) -> None:
+    assert Question.parse(question).expectation.expect == kind
+
+
 def test_a_century_or_a_decade_in_chinese_numerals_is_a_date() -> None:
     for text, value in (("該學派誕生於二十世紀初。", "二十世纪初"), ("運動於七十年代展開。", "七十年代")):
         found = DATE_RE.search(fold(text))
