@@ -45,6 +45,11 @@ def test_questions_asking_for_names_and_for_explanations_are_told_apart() -> Non
     assert wants(fold("會議在哪個城市舉行？")) == "place"
     assert wants(fold("這是哪一家公司？")) == "organisation"
     assert wants(fold("會議在哪一年舉行？")) == "any"
+    # 哪, 哪一, 哪個, 哪一個 alike before the noun; 什麼國家 too; 哪一個人口 asks for no person
+    assert wants(fold("條約是與哪一個國家簽訂的？")) == wants(fold("什麼國家的政策與此類似？")) == "place"
+    assert wants(fold("哪一個人擔任了首任校長？")) == "person"
+    assert wants(fold("哪一個公司收購了該廠？")) == "organisation"
+    assert wants(fold("哪一個城市的人口最多？")) == "place" and wants(fold("哪一個人口普查最準？")) == "any"
     assert wants_more(Question.parse("為什麼停火難以持久？"))
     assert wants_more(Question.parse("芬蘭？"))
     assert not wants_more(Question.parse("會議在哪一年舉行？"))

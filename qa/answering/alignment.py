@@ -23,13 +23,16 @@ _OPENING_RE = re.compile(
 _WHY_RE = re.compile(r"(?<![名称叫作是成])为(?:什么|何)(?![物人时地])|原因|理由|根源|缘故|怎么会|\bwhy\b|\bhow come\b")
 _PUNCT_RE = re.compile(r"[\W_]+")
 _NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
-_ASK_PERSON = re.compile(r"谁|何人|哪一?位|什么人|哪个人|\bwho(?:m|se)?\b")
+# 哪, 哪一, 哪个 and 哪一个 before the noun alike (哪一個國家 was read as asking for no name: 66 DRCD and CMRC 2018
+# questions with 哪一個國家 or 什麼國家, 11 with 哪一個人).
+_WHICH = "哪一?个?"
+_ASK_PERSON = re.compile(rf"谁|何人|哪一?位|什么人|{_WHICH}人(?![口数民员工类种们群])|\bwho(?:m|se)?\b")
 _ASK_PLACE = re.compile(
-    r"哪里|哪儿|何处|何地|什么地方|哪[一个]?(?:国家?|座|个?城市|地区|省|州|地方|区域|岛|洲)|"
+    rf"哪里|哪儿|何处|何地|什么地方|{_WHICH}(?:国家?|座|城市|地区|省|州|地方|区域|岛|洲)|什么(?:国家|城市|地区)|"
     r"\bwhere\b|which (?:country|city|place)"
 )
 _ASK_ORG = re.compile(
-    r"哪[一个]?(?:家|间|所|个?(?:单位|组织|机构|公司|部门|团体|政党|大学|学校|球队))|什么(?:单位|组织|机构)"
+    rf"哪[一个]?(?:家|间|所)|{_WHICH}(?:单位|组织|机构|公司|部门|团体|政党|大学|学校|球队)|什么(?:单位|组织|机构)"
 )
 
 
