@@ -138,11 +138,13 @@ def _score(q: SquadQuestion, reply: dict[str, Any], texts: dict[str, str], tally
     row: dict[str, Any] = {"id": q.id, "abstained": abstained, "cite_hit": tally.cite[-1], "passages": len(passages)}
     if not abstained:
         citations = reply.get("citations") or []
+        precise = [
+            str(c.get("doc")) == q.article and any(_overlap((int(c["start"]), int(c["end"])), g) for g in q.spans)
+            for c in citations
+        ]
         tally.cited.append(len(citations))
-        for c in citations:
-            own = str(c.get("doc")) == q.article
-            tally.precise.append(own and any(_overlap((int(c["start"]), int(c["end"])), g) for g in q.spans))
-        row["citations"], row["precise"] = len(citations), sum(tally.precise[-len(citations) :]) if citations else 0
+        tally.precise += precise
+        row["citations"], row["precise"] = len(citations), sum(precise)
     _check_offsets(reply, texts, tally)
     short = reply.get("short_answer")
     # Typed: asks for a date, number, amount, person, place or organisation (what the short answer extracts).
