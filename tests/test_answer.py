@@ -577,6 +577,7 @@ def test_the_dictionarys_english_names_are_read_when_the_pipeline_warms(
         ("港務局為何要負擔額外費用？", None),
         ("簽約儀式持續了多長時間？", "length of time"),
         ("How long is the new pier?", None),  # a length, not a length of time
+        ("港務局是哪一天購買拖船的？", None),  # 3月5日 is a day
     ],
 )
 def test_what_a_best_sentence_lacks_is_read_only_of_questions_that_ask_for_an_amount(
@@ -595,6 +596,17 @@ def test_what_a_best_sentence_lacks_is_read_only_of_questions_that_ask_for_an_am
         text="2024年3月5日，港務局購買12艘拖船，以應付額外的運輸需求。",
     )
     assert LearnedSelector._kind_missing(Question.parse(question), best) == missing
+
+
+def test_a_day_asked_of_a_best_sentence_that_writes_only_its_month_is_missing() -> None:
+    from qa.answering.learned import LearnedSelector
+    from qa.answering.question import Question
+    from qa.types import Sentence
+
+    text = "港務局在2024年3月購買12艘拖船。"
+    best = Sentence(id="d:s1", doc="d", chunk_id="d:c0", start=0, end=len(text), text=text)
+    assert LearnedSelector._kind_missing(Question.parse("港務局是3月幾號購買拖船的？"), best) == "day"
+    assert LearnedSelector._kind_missing(Question.parse("港務局是幾月購買拖船的？"), best) is None
 
 
 @pytest.mark.parametrize(

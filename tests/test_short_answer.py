@@ -50,6 +50,14 @@ def test_a_month_question_gets_the_month_only() -> None:
     assert short is not None and DOC[short.start : short.end] == short.text == "2019年5月"
 
 
+def test_a_day_question_gets_no_year_or_month_alone() -> None:
+    """`9月幾號` of a sentence that says only `2025年9月`: neither the year nor the month answers which day."""
+    ceasefire = "停火協議在2025年9月生效。"
+    citation = Citation(n=1, doc="d", chunk_id="d-0", quote=ceasefire, start=0, end=len(ceasefire))
+    assert short_answer(Question.parse("停火協議是9月幾號生效的？"), [citation], threshold=0.0) is None
+    assert short_answer(Question.parse("停火協議是哪一年生效的？"), [citation], threshold=0.0) is not None
+
+
 def test_a_number_question_gets_the_number_from_the_sentence_that_holds_it() -> None:
     short = short_answer(Question.parse("碼頭每年可處理幾個貨櫃？"), [SENTENCE, BOXES], threshold=0.0)
     assert short is not None and DOC[short.start : short.end] == short.text

@@ -11,6 +11,7 @@ from qa.answering.values import (
     DATE_RE,
     EXTRA,
     holds,
+    holds_a_day,
     holds_a_duration,
     holds_a_month_or_day,
     holds_a_quantity,
@@ -68,6 +69,18 @@ def test_a_month_or_a_day_asked_for_needs_one_written() -> None:
     assert not holds_a_month_or_day(fold("俄羅斯於2023年在白羅斯部署了戰術性核力量"))
     for written in ("2023年5月", "10月30日", "昨日", "星期五", "初五", "in october"):
         assert holds_a_month_or_day(fold(written)), written
+
+
+def test_a_day_asked_for_needs_a_day_written_not_only_its_month() -> None:
+    for asked in ("停火是9月幾號生效的？", "條約在幾月幾日簽訂？", "他哪一天離開？", "On what date was it signed?"):
+        assert Question.parse(asked).expectation.day, asked
+    # A month or a year asked for; 幾日 alone may count days.
+    for asked in ("俄羅斯是在幾月部署的？", "俄羅斯是在哪一年部署的？", "上映期間不得少於幾日？"):
+        assert not Question.parse(asked).expectation.day, asked
+    for written in ("2025年9月", "在2023年", "September 2025"):
+        assert not holds_a_day(fold(written)), written
+    for written in ("10月30日", "三十號", "十月廿一", "七月初十", "昨日", "星期五", "October 30", "30 October"):
+        assert holds_a_day(fold(written)), written
 
 
 def test_an_english_question_about_revenue_or_funding_asks_for_money() -> None:

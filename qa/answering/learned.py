@@ -16,6 +16,7 @@ from qa.answering.question import Question
 from qa.answering.ranker import Ranker, load_ranker
 from qa.answering.values import (
     MONEY_RE,
+    holds_a_day,
     holds_a_duration,
     holds_a_month_or_day,
     holds_a_quantity,
@@ -208,7 +209,7 @@ class LearnedSelector:
         when it writes none (of the 10 DRCD and CMRC 2018 questions that ask for one, all of them, the sentence holding
         the gold answer writes one for 9: not 四百萬兩, silver by weight), a length of time when it writes none (22 of
         24 such questions; not 前1500年 for `多久前`, nor 1-3月 for a flowering season), a month or a day when it
-        writes only years (values.holds_a_month_or_day)."""
+        writes only years (values.holds_a_month_or_day), a day when it writes no day (values.holds_a_day)."""
         asked, text = question.expectation, fold(best.text)
         if asked.expect == "money" and _ASKS_AMOUNT_RE.search(question.folded) and MONEY_RE.search(text) is None:
             return "amount of money"
@@ -216,6 +217,8 @@ class LearnedSelector:
             return "length of time"
         if asked.finer and not holds_a_month_or_day(text):  # `In what month…` of `2023年…`
             return "month or day"
+        if asked.day and not holds_a_day(text):  # `9月几号` of `在2025年9月…`
+            return "day"
         return None
 
     @staticmethod

@@ -18,7 +18,17 @@ import jieba
 
 from qa.answering.alignment import wants
 from qa.answering.question import Question
-from qa.answering.values import BIG, DATE_RE, EXTRA, MEASURE, MONEY_RE, NUMBER_RE, ORDINAL_RE, PERCENT_RE
+from qa.answering.values import (
+    BIG,
+    DATE_RE,
+    EXTRA,
+    MEASURE,
+    MONEY_RE,
+    NUMBER_RE,
+    ORDINAL_RE,
+    PERCENT_RE,
+    holds_a_day,
+)
 from qa.text.folding import to_simplified
 from qa.text.postags import dictionary_tag, pos_cut
 
@@ -372,8 +382,8 @@ _CN_DIGIT_RE = re.compile(r"[零〇一二两三四五六七八九十百千万亿
 def _ruled_out(question: Question, kind: Kind, text: str, start: int, end: int) -> bool:
     """A span of the kind that cannot answer the question: a year of the calendar for a count of years, a day or year
     of the calendar for how long, a time of the day for which day or year, a date without a year for which year, a
-    lone Chinese numeral inside a word that is not a number (两 of 两用导弹, 一 of 统一: jieba does not tag the word
-    `m`)."""
+    date without a day for which day, a lone Chinese numeral inside a word that is not a number (两 of 两用导弹, 一 of
+    统一: jieba does not tag the word `m`)."""
     if _counts_years(question, kind) and _CALENDAR_YEAR_RE.fullmatch(text, start, end):
         return True
     folded = question.folded
@@ -384,6 +394,8 @@ def _ruled_out(question: Question, kind: Kind, text: str, start: int, end: int) 
     if kind == "date" and _TIME_OF_DAY_RE.fullmatch(text, start, end) and _ASKS_CALENDAR_RE.search(folded):
         return True
     if kind == "date" and _ASKS_YEAR_RE.search(folded) and not _HOLDS_YEAR_RE.search(text, start, end):
+        return True
+    if kind == "date" and question.expectation.day and not holds_a_day(text[start:end]):  # 2025年 for 9月几号
         return True
     if end - start == 1 and _CN_DIGIT_RE.fullmatch(text, start, end):
         at = 0

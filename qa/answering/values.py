@@ -115,6 +115,21 @@ def holds_a_month_or_day(text: str) -> bool:
     return _MONTH_OR_DAY_RE.search(text) is not None
 
 
+# A day of the calendar (30日, 三十号, 廿一 of 十月廿一, 初五, a feast, a weekday, 昨日, 当天, October 30).
+_DAY_RE = re.compile(
+    r"\d{1,2}\s*[日号]|[一二三四五六七八九十]{1,3}[日号]|[廿卅][一二三四五六七八九]?|初[一二三四五六七八九十]|节|"
+    r"(?:星期|礼拜|周)[一二三四五六日天]|[今昨明前后当同翌次隔][天日]|"
+    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\s+\d{1,2}\b|"
+    r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:january|february|march|april|may|june|july|august|september|october|"
+    r"november|december)\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+)
+
+
+def holds_a_day(text: str) -> bool:
+    """True when a folded text writes a day, not only a month or a year (`2025年9月` does not)."""
+    return _DAY_RE.search(text) is not None
+
+
 # A number written in English words (an English article's `four percent`, `two dozen`).
 _EN_NUMBER_RE = re.compile(
     r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
