@@ -83,6 +83,18 @@ def test_a_day_asked_for_needs_a_day_written_not_only_its_month() -> None:
         assert holds_a_day(fold(written)), written
 
 
+def test_colloquial_question_words_are_read_as_the_standard_ones() -> None:
+    from qa.answering.alignment import asks_why
+
+    why = Question.parse("俄烏停火為啥比加沙難？")
+    assert asks_why(why.folded) and "啥" not in "".join(why.terms)
+    assert asks_why(Question.parse("北约干嘛要给乌克兰军援？").folded)
+    assert Question.parse("啥时候开始停火的？").expectation.expect == "date"
+    assert Question.parse("特朗普咋看这事？").terms == Question.parse("特朗普怎么看这事？").terms
+    # 干嘛 is `why` only before what it asks about (干嘛要, 干嘛还); 你在干嘛 asks what someone is doing.
+    assert not asks_why(Question.parse("他们在干嘛？").folded)
+
+
 def test_an_english_question_about_revenue_or_funding_asks_for_money() -> None:
     assert Question.parse("How much tax revenue did the city lose?").expectation.expect == "money"
     assert Question.parse("How much funding did the council approve?").expectation.expect == "money"

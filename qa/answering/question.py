@@ -209,6 +209,26 @@ def _given(q: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+# Colloquial question words (为啥, 啥时候, 咋样, 干嘛要) and the standard ones every pattern and stopword list is
+# written for (为什么, 什么时候, 怎样, 为什么要), in either script. None occurs in a DRCD or CMRC 2018 question;
+# readers who write as they speak use them.
+_COLLOQUIAL = (
+    (re.compile(r"[为為]啥"), "为什么"),
+    (re.compile(r"(?:干|幹)(?:嘛|吗|嗎)(?=[要还還非老总總一不])"), "为什么"),
+    (re.compile(r"啥[时時](?:候)?"), "什么时候"),
+    (re.compile(r"咋[样樣]"), "怎样"),
+    (re.compile(r"啥"), "什么"),
+    (re.compile(r"咋"), "怎么"),
+)
+
+
+def standard_question_words(text: str) -> str:
+    """A question with its colloquial question words written as the standard ones (为啥 -> 为什么)."""
+    for pattern, standard in _COLLOQUIAL:
+        text = pattern.sub(standard, text)
+    return text
+
+
 @dataclass(frozen=True)
 class Question:
     """A question as every step of answering sees it, parsed once."""
@@ -223,7 +243,7 @@ class Question:
     def parse(cls, asked: str) -> Question:
         """Detect the language, fold the text, find its topic words and what it asks for. Sentences that give
         instructions to the system (`ignore the rules`, `不要引用`) are not part of what is asked: they are dropped."""
-        text = without_instructions(asked)
+        text = standard_question_words(without_instructions(asked))
         folded = fold(text)
         return cls(
             text=text,
