@@ -452,6 +452,24 @@ def test_a_likeliest_sentence_without_the_date_asked_for_is_cited_with_the_one_b
     assert quoted(sold) == ["1958年，港務局把舊碼頭賣給一家航運公司。"]
 
 
+def test_a_likeliest_sentence_with_a_day_but_no_year_is_cited_with_the_one_before_that_writes_the_year(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    pipeline = pipeline_of(
+        tmp_path,
+        embedder,
+        "港口史話\n\n1958年，港務局把舊碼頭賣給一家航運公司。9月3日，港口首次在夜間裝卸貨櫃。貨主對此十分滿意。\n",
+    )
+    answer = pipeline.answerer.answer("港口在哪一年首次在夜間裝卸貨櫃？")
+    quotes = cited(answer)
+    assert not answer.abstained and "9月3日，港口首次在夜間裝卸貨櫃。" in quotes
+    assert "1958年，港務局把舊碼頭賣給一家航運公司。" in quotes
+    assert answer.short_answer is not None and answer.short_answer.text == "1958年"
+    # Which day: 9月3日 answers it alone.
+    day = pipeline.answerer.answer("港口在哪一天首次在夜間裝卸貨櫃？")
+    assert quoted(day) == ["9月3日，港口首次在夜間裝卸貨櫃。"]
+
+
 def test_a_why_question_whose_likeliest_sentence_gives_no_reason_is_cited_with_the_one_beside_it_that_does(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

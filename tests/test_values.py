@@ -15,6 +15,7 @@ from qa.answering.values import (
     holds_a_duration,
     holds_a_month_or_day,
     holds_a_quantity,
+    holds_a_year,
     in_calendar_units,
     without_calendar_dates,
 )
@@ -81,6 +82,16 @@ def test_a_day_asked_for_needs_a_day_written_not_only_its_month() -> None:
         assert not holds_a_day(fold(written)), written
     for written in ("10月30日", "三十號", "十月廿一", "七月初十", "昨日", "星期五", "October 30", "30 October"):
         assert holds_a_day(fold(written)), written
+
+
+def test_a_year_is_written_in_digits_not_pointed_back_to() -> None:
+    assert Question.parse("九三砲戰於何年爆發？").expectation.year
+    assert Question.parse("In which year did it end?").expectation.year
+    assert not Question.parse("九三砲戰於何時爆發？").expectation.year
+    for written in ("1954年", "前221年", "in 1954,"):
+        assert holds_a_year(fold(written)), written
+    for written in ("9月3日", "同年", "第12345號"):
+        assert not holds_a_year(fold(written)), written
 
 
 def test_colloquial_question_words_are_read_as_the_standard_ones() -> None:

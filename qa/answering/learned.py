@@ -20,6 +20,7 @@ from qa.answering.values import (
     holds_a_duration,
     holds_a_month_or_day,
     holds_a_quantity,
+    holds_a_year,
     in_calendar_units,
     names_a_number,
     without_calendar_dates,
@@ -52,9 +53,15 @@ _QUESTION_WORD_RE = re.compile(
 
 def _supplies_value(question: Question, likeliest: Sentence, before: Sentence) -> bool:
     """Whether the sentence before the likeliest writes the kind of value asked for (a date, a number) that the
-    likeliest does not."""
+    likeliest does not, or the year asked for when the likeliest writes a date without one (`9月3日，…九三砲戰` after
+    `1954年，…`: on held-out train-split corpora, 3 of 207 DRCD which-year questions, 2 more answers covered)."""
     asked = question.expectation
-    return asked.expect != "any" and not asked.written_in(fold(likeliest.text)) and asked.written_in(fold(before.text))
+    if asked.expect == "any":
+        return False
+    likely, earlier = fold(likeliest.text), fold(before.text)
+    if asked.year and asked.written_in(likely) and not holds_a_year(likely):
+        return holds_a_year(earlier)
+    return not asked.written_in(likely) and asked.written_in(earlier)
 
 
 def wants_more(question: Question) -> bool:

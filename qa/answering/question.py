@@ -94,6 +94,7 @@ class Expectation:
     duration: bool = False  # the number asked for is a length of time (多久, 几个小时, how long did it last)
     finer: bool = False  # the date asked for is a month or a day (几月, 哪一天, what month), not a year
     day: bool = False  # ... and a day, not a month (几号, 哪一天, what date)
+    year: bool = False  # the date asked for is a year (哪一年, 何年, which year)
 
     def satisfied_by(self, text: str) -> bool:
         """True when text holds a value of the expected kind (and unit)."""
@@ -129,6 +130,8 @@ _ASK_MONTH_OR_DAY = re.compile(
     r"几月|哪一?个月|什么月|几号|几日|哪一?天|(?<![为如任])何[月日]|"
     r"what (?:exact |specific )?(?:month|date|day)\b|which (?:month|day)\b"
 )
+# A year asked for.
+_ASK_YEAR = re.compile(r"哪一?年(?!代)|(?<![为如任])何年(?![轻纪龄级代])|which year|what year")
 # A day asked for, not a month: of the 6 DRCD and CMRC 2018 questions (all of them) that ask for one, the sentence that
 # holds the gold answer writes a day for 6 (values.holds_a_day). 幾日 alone can be a count of days (不得少於幾日).
 _ASK_DAY = re.compile(
@@ -141,7 +144,7 @@ def _analyse_folded(q: str, question: str) -> Expectation:
     given = _given(q)
     if _ASK_DATE.search(q):
         finer, day = _ASK_MONTH_OR_DAY.search(q) is not None, _ASK_DAY.search(q) is not None
-        return Expectation("date", given=given, finer=finer, day=day)
+        return Expectation("date", given=given, finer=finer, day=day, year=_ASK_YEAR.search(q) is not None)
     if _ASK_MONEY.search(q):
         return Expectation("money", given=given)
     if _ASK_PERCENT.search(q) or (_ASK_SHARE.search(q) and not _NAME_QUESTION_WORD.search(q)):

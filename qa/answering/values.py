@@ -115,6 +115,16 @@ def holds_a_month_or_day(text: str) -> bool:
     return _MONTH_OR_DAY_RE.search(text) is not None
 
 
+# A year of the calendar (1954年, 前221年, 公元1054年, or the digits of one: 1954).
+_YEAR_RE = re.compile(r"\d{1,4}\s*年|(?<!\d)(?:1\d|20)\d{2}(?!\d)")
+
+
+def holds_a_year(text: str) -> bool:
+    """True when a folded text writes a year in digits, not only a month or a day (`9月3日`) or one it points back
+    to (`同年`)."""
+    return _YEAR_RE.search(text) is not None
+
+
 # A day of the calendar (30日, 三十号, 廿一 of 十月廿一, 初五, a feast, a weekday, 昨日, 当天, October 30).
 _DAY_RE = re.compile(
     r"\d{1,2}\s*[日号]|[一二三四五六七八九十]{1,3}[日号]|[廿卅][一二三四五六七八九]?|初[一二三四五六七八九十]|节|"
