@@ -313,8 +313,11 @@ def test_a_best_sentence_whose_only_value_is_the_date_the_question_names_is_abst
         embedder,
         "港口擴建\n\n港務局在2019年5月開始擴建北碼頭，工程由本地公司承包。南碼頭則在2021年3月18日動工。\n",
     ).answerer
-    day = answerer.answer("北碼頭在2019年5月的哪一天開始擴建？")
-    assert day.abstained and day.reason == "no passage holds a value the question asks for beyond the ones it names"
+    planned = answerer.answer("2019年5月開始擴建的北碼頭是哪一年規劃的？")
+    assert planned.abstained
+    assert planned.reason == "no passage holds a value the question asks for beyond the ones it names"
+    day = answerer.answer("北碼頭在2019年5月的哪一天開始擴建？")  # a day asked of a sentence that writes none
+    assert day.abstained and day.reason == "no passage holds the day the question asks for"
     month = answerer.answer("北碼頭在2019年的哪個月開始擴建？")  # 5月 is more than the 2019 it names
     assert not month.abstained and "2019年5月" in month.citations[0].quote
     south = answerer.answer("南碼頭在2021年3月的哪一天動工？")
