@@ -50,7 +50,9 @@ def qa_serve(*args: str, env: dict[str, str]) -> Iterator[tuple[str, subprocess.
 
 def document_count(url: str) -> int:
     # A new connection each time: the kernel hands it to either worker (a kept-alive one would stay on one).
-    return len(httpx.get(f"{url}/documents", timeout=10).json()["documents"])
+    reply = httpx.get(f"{url}/documents", timeout=10)
+    assert reply.status_code == 200, f"GET /documents: {reply.status_code} {reply.text[:300]}"
+    return len(reply.json()["documents"])
 
 
 def test_a_reindex_on_one_worker_reaches_every_worker(tmp_path: Path, seeds_copy: Path, index_dir: Path) -> None:
