@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from qa.text.lexicon import MONTHS
+
 CN = "零〇一二两三四五六七八九十百千万亿"
 NUM = rf"(?:\d+(?:[,.]\d+)*|[{CN}]+)"
 BIG = rf"{NUM}(?:\s*[万亿千百]+)?(?:多|余)?"
@@ -100,12 +102,12 @@ def in_calendar_units(unit: str | None) -> bool:
     return unit is not None and _CALENDAR_WORD_RE.search(unit) is not None
 
 
-# A month or a day of the calendar (10月, 十月, 30日, 初五, a season or a feast, a weekday, 昨日, 当天), or an
-# English month.
+# English months, and the days of the calendar written as words: 初五, a feast, a weekday, 昨日, 当天.
+_EN_MONTH = "|".join(MONTHS)
+_DAY_WORDS = r"初[一二三四五六七八九十]|节|(?:星期|礼拜|周)[一二三四五六日天]|[今昨明前后当同翌次隔][天日]"
+# A month or a day of the calendar (10月, 十月, 30日, a season, _DAY_WORDS), or an English month.
 _MONTH_OR_DAY_RE = re.compile(
-    r"\d{1,2}\s*月|[一二三四五六七八九十正腊冬]{1,3}月|\d{1,2}\s*[日号]|初[一二三四五六七八九十]|[春夏秋冬]|节|"
-    r"(?:星期|礼拜|周)[一二三四五六日天]|[今昨明前后当同翌次隔][天日]|"
-    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\b"
+    rf"\d{{1,2}}\s*月|[一二三四五六七八九十正腊冬]{{1,3}}月|\d{{1,2}}\s*[日号]|[春夏秋冬]|{_DAY_WORDS}|\b(?:{_EN_MONTH})\b"
 )
 
 
@@ -125,13 +127,11 @@ def holds_a_year(text: str) -> bool:
     return _YEAR_RE.search(text) is not None
 
 
-# A day of the calendar (30日, 三十号, 廿一 of 十月廿一, 初五, a feast, a weekday, 昨日, 当天, October 30).
+# A day of the calendar (30日, 三十号, 廿一 of 十月廿一, _DAY_WORDS, October 30).
 _DAY_RE = re.compile(
-    r"\d{1,2}\s*[日号]|[一二三四五六七八九十]{1,3}[日号]|[廿卅][一二三四五六七八九]?|初[一二三四五六七八九十]|节|"
-    r"(?:星期|礼拜|周)[一二三四五六日天]|[今昨明前后当同翌次隔][天日]|"
-    r"\b(?:january|february|march|april|may|june|july|august|september|october|november|december)\s+\d{1,2}\b|"
-    r"\b\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:january|february|march|april|may|june|july|august|september|october|"
-    r"november|december)\b|\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+    rf"\d{{1,2}}\s*[日号]|[一二三四五六七八九十]{{1,3}}[日号]|[廿卅][一二三四五六七八九]?|{_DAY_WORDS}|"
+    rf"\b(?:{_EN_MONTH})\s+\d{{1,2}}\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_EN_MONTH})\b|"
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
 )
 
 
