@@ -130,8 +130,8 @@ _ASK_MONTH_OR_DAY = re.compile(
     r"几月|哪一?个月|什么月|几号|几日|哪一?天|(?<![为如任])何[月日]|"
     r"what (?:exact |specific )?(?:month|date|day)\b|which (?:month|day)\b"
 )
-# A year asked for.
-_ASK_YEAR = re.compile(r"哪一?年(?!代)|(?<![为如任])何年(?![轻纪龄级代])|which year|what year")
+# A year asked for (of a question that asks for a date: 民国几年).
+_ASK_YEAR = re.compile(r"哪一?年(?!代)|(?<![为如任])何年(?![轻纪龄级代])|几年|which year|what year")
 # A day asked for, not a month: of the 6 DRCD and CMRC 2018 questions (all of them) that ask for one, the sentence that
 # holds the gold answer writes a day for 6 (values.holds_a_day). 幾日 alone can be a count of days (不得少於幾日).
 _ASK_DAY = re.compile(

@@ -35,7 +35,6 @@ from qa.text.postags import dictionary_tag, pos_cut
 Kind = Literal["date", "number", "percent", "money", "ordinal", "unit", "person", "place", "organisation"]
 
 # Questions that ask for a year only: a full date found is cut back to its year.
-_ASKS_YEAR_RE = re.compile(r"哪一?年(?!代)|何年|几年|which year|what year")
 _YEAR_RE = re.compile(r"(?:公元前?|前)?\d{1,4}年|(?:1\d|20)\d{2}")
 _ASKS_MONTH_RE = re.compile(r"几月|哪一?个?月|which month|what month")
 _MONTH_RE = re.compile(r"(?:(?:公元前?|前)?\d{1,4}年)?\d{1,2}月")
@@ -329,7 +328,7 @@ def _trimmed(question: Question, kind: Kind, text: str, start: int, end: int) ->
             end = at
             dangling = _DANGLING_RE.search(text, start, end)
             end = dangling.start() if dangling and dangling.start() > start else end
-    if _ASKS_YEAR_RE.search(question.folded):
+    if question.expectation.year:
         m = _YEAR_RE.match(text, start, end)
         if m:
             end = m.end()
@@ -371,7 +370,7 @@ _ASKS_CALENDAR_RE = re.compile(
     r"哪一?[天日年]|何[日年]|几[号日月]|哪一?个?月|\b(?:what|which) (?:day|date|year|month)\b"
 )
 _TIME_OF_DAY_RE = re.compile(r"\d{1,2}[时点](?:\d{1,2}分)?")
-# A question that asks which year (_ASKS_YEAR_RE) is answered with a year: of the 314 such questions of DRCD and CMRC
+# A question that asks which year (Expectation.year) is answered with a year: of the 314 such questions of DRCD and CMRC
 # 2018 (all of them, train and test), the gold answer writes one (年, or the digits of one) for 313; a month or a day
 # alone (十一月 for `田中角榮在哪一年宣布辭職`) is not its answer.
 _HOLDS_YEAR_RE = re.compile(r"年|\d{3,4}")
@@ -393,7 +392,7 @@ def _ruled_out(question: Question, kind: Kind, text: str, start: int, end: int) 
         return True
     if kind == "date" and _TIME_OF_DAY_RE.fullmatch(text, start, end) and _ASKS_CALENDAR_RE.search(folded):
         return True
-    if kind == "date" and _ASKS_YEAR_RE.search(folded) and not _HOLDS_YEAR_RE.search(text, start, end):
+    if kind == "date" and question.expectation.year and not _HOLDS_YEAR_RE.search(text, start, end):
         return True
     if kind == "date" and question.expectation.day and not holds_a_day(text[start:end]):  # 2025年 for 9月几号
         return True
