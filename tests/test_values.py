@@ -18,6 +18,7 @@ from qa.answering.values import (
     holds_a_year,
     in_calendar_units,
     without_calendar_dates,
+    without_counts_of,
 )
 from qa.text.folding import fold
 
@@ -61,6 +62,16 @@ def test_days_and_years_of_the_calendar_count_nothing() -> None:
     assert without_calendar_dates(fold("1694")) == "1694"
     assert in_calendar_units(Question.parse("抗日戰爭是在西元幾年結束？").expectation.unit)
     assert not in_calendar_units(Question.parse("會議有多少人出席？").expectation.unit)
+
+
+def test_a_count_the_question_writes_is_blanked() -> None:
+    question = fold("以色列在第三次停火後違反了幾次協議？")
+    sentence = fold("在第三次停火後，以色列多次違反協議。")
+    assert holds_a_quantity(sentence)
+    assert not holds_a_quantity(without_counts_of(sentence, question))
+    # ... but not a count the question does not write, nor the same numeral counting something else
+    assert holds_a_quantity(without_counts_of(fold("在第三次停火後，以色列違反協議兩次。"), question))
+    assert holds_a_quantity(without_counts_of(fold("停火後三天，以色列違反協議。"), question))
 
 
 def test_a_month_or_a_day_asked_for_needs_one_written() -> None:

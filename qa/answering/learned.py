@@ -24,6 +24,7 @@ from qa.answering.values import (
     in_calendar_units,
     names_a_number,
     without_calendar_dates,
+    without_counts_of,
 )
 from qa.config import AnsweringSettings
 from qa.retrieval.retriever import Query, Retriever
@@ -187,8 +188,11 @@ class LearnedSelector:
         many people) whose best sentence writes no number at all, in digits or in Chinese numerals: held out, 1 of
         115 answerable such questions (哪几座, which asks for names) and 27 of 200 foreign, near-miss or swapped-name
         ones (a unit's number written with another unit, 1100公尺 for 多少米, still counts). A day or a year of the
-        calendar is no count (values.without_calendar_dates)."""
+        calendar is no count (values.without_calendar_dates), and nor is a count the question writes itself
+        (values.without_counts_of: `第三次停火後違反了幾次` of a sentence whose only number is that 第三次)."""
         asked, text = question.expectation, fold(found.sentences[best].text)
+        if asked.expect in ("number", "unit"):
+            text = without_counts_of(text, question.folded)
         if asked.expect == "number" and found.column("typed_miss")[best]:
             return not holds_a_quantity(text)  # typed_miss misses a quantity in Chinese numerals (六百二十公里)
         # Days and years of the calendar count nothing (`多少個百分點`, `How many civilians` of `在2024年11月前…`), but
