@@ -321,6 +321,23 @@ def test_a_count_the_question_writes_itself_is_no_answer_to_it(
     assert not answered.abstained and "三項要求" in answered.citations[0].quote
 
 
+def test_a_measure_asked_for_needs_a_number_with_a_unit_of_that_measure(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """`有多長` asks for a length: a best sentence that counts ships (三艘) but measures nothing does not say."""
+    pier = "港口擴建\n\n港務局去年開始擴建北碼頭，工程由本地公司承包。北碼頭建成後可停靠三艘貨輪。\n"
+    for name in ("without", "with"):
+        (tmp_path / name).mkdir()
+    without = pipeline_of(tmp_path / "without", embedder, pier).answerer
+    long = without.answer("北碼頭建成後有多長？")
+    assert long.abstained and long.reason == "no passage holds the length the question asks for"
+    counted = without.answer("北碼頭建成後可停靠幾艘貨輪？")  # a count asked of the same sentence
+    assert not counted.abstained and counted.short_answer is not None and counted.short_answer.text == "三艘"
+    measured = pipeline_of(tmp_path / "with", embedder, pier.replace("建成後可", "建成後全長八百米，可")).answerer
+    answered = measured.answer("北碼頭建成後有多長？")
+    assert not answered.abstained and answered.short_answer is not None and answered.short_answer.text == "八百米"
+
+
 def test_a_best_sentence_whose_only_value_is_the_date_the_question_names_is_abstained(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

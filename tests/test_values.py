@@ -13,6 +13,7 @@ from qa.answering.values import (
     holds,
     holds_a_day,
     holds_a_duration,
+    holds_a_measure,
     holds_a_month_or_day,
     holds_a_quantity,
     holds_a_year,
@@ -72,6 +73,33 @@ def test_a_count_the_question_writes_is_blanked() -> None:
     # ... but not a count the question does not write, nor the same numeral counting something else
     assert holds_a_quantity(without_counts_of(fold("在第三次停火後，以色列違反協議兩次。"), question))
     assert holds_a_quantity(without_counts_of(fold("停火後三天，以色列違反協議。"), question))
+
+
+@pytest.mark.parametrize(
+    ("question", "measure", "sentence"),
+    [
+        ("這座山的海拔有多高？", "length", "主峰海拔三千九百五十二公尺。"),
+        ("這種魚體長多少？", "length", "成魚體長可達50 cm。"),
+        ("How far is the port from the city?", "length", "港口距離市區約12公里。"),
+        ("公園的面積是多少？", "area", "公園占地約22平方公里。"),
+        ("這條船的航速有多快？", "speed", "這條船時速可達三十節。"),
+        ("處理器的速度是多少？", "speed", "處理器的速度為4.7 GHz。"),
+        ("成年大象的體重是多少？", "weight", "成年大象重約六噸。"),
+        ("當地夏天的氣溫有多少？", "temperature", "當地夏天氣溫可達攝氏35度。"),
+    ],
+)
+def test_a_measure_asked_for_is_held_by_a_number_with_its_unit(question: str, measure: str, sentence: str) -> None:
+    assert Question.parse(question).expectation.measure == measure
+    assert holds_a_measure(fold(sentence), measure)
+    assert not holds_a_measure(fold("這裡共有三個港口，兩座公園。"), measure)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["這場戰爭持續了多長時間？", "醫院是在距離現在多久以前蓋的？", "面積是曼哈頓島的幾倍？", "這座山有多少個山峰？"],
+)
+def test_a_length_of_time_a_ratio_or_a_count_measures_nothing(question: str) -> None:
+    assert Question.parse(question).expectation.measure is None
 
 
 def test_a_month_or_a_day_asked_for_needs_one_written() -> None:

@@ -18,6 +18,7 @@ from qa.answering.values import (
     MONEY_RE,
     holds_a_day,
     holds_a_duration,
+    holds_a_measure,
     holds_a_month_or_day,
     holds_a_quantity,
     holds_a_year,
@@ -226,6 +227,8 @@ class LearnedSelector:
             return "amount of money"
         if asked.duration and not holds_a_duration(text):
             return "length of time"
+        if asked.measure and not holds_a_measure(text, asked.measure):  # `体长多少` of `黄鳍紫鱼，又称黄鳍姬鲷…`
+            return asked.measure
         if asked.finer and not holds_a_month_or_day(text):  # `In what month…` of `2023年…`
             return "month or day"
         if asked.day and not holds_a_day(text):  # `9月几号` of `在2025年9月…`

@@ -95,6 +95,7 @@ class Expectation:
     finer: bool = False  # the date asked for is a month or a day (几月, 哪一天, what month), not a year
     day: bool = False  # ... and a day, not a month (几号, 哪一天, what date)
     year: bool = False  # the date asked for is a year (哪一年, 何年, which year)
+    measure: str | None = None  # the number asked for measures a length, an area, a weight, a speed or a temperature
 
     def satisfied_by(self, text: str) -> bool:
         """True when text holds a value of the expected kind (and unit)."""
@@ -157,11 +158,36 @@ def _analyse_folded(q: str, question: str) -> Expectation:
         return Expectation(given=given)
     unit = _unit(q)
     duration = _ASK_DURATION.search(q) is not None
+    measure = None if duration or (unit and not _MEASURE_UNIT_RE.match(unit)) else _measure(q)
     if unit:
-        return Expectation("unit", unit=unit, given=given, duration=duration)
+        return Expectation("unit", unit=unit, given=given, duration=duration, measure=measure)
     if _asking(_ASK_NUMBER, q):
-        return Expectation("number", given=given, duration=duration)
+        return Expectation("number", given=given, duration=duration, measure=measure)
     return Expectation(given=given)
+
+
+# What a number asked for measures, by the words that ask for it (海拔多少, 体长多少, 面积多大, how far, how fast): of
+# the DRCD and CMRC 2018 questions (all of them) that ask for a number so, the sentence that holds the gold answer
+# writes a number with a unit of that measure (values.holds_a_measure) for 53 of 54 (not `级别有多高`, a rank). Not a
+# length of time (多长时间, 距离现在多久), nor a ratio or a count (多少倍, 多少个: a unit asked for that measures
+# nothing).
+_ASK_MEASURE = {
+    "length": re.compile(
+        r"多长(?!时间|的时间)|多高|多深|多远|多宽|长度|高度|深度|距离|体长|身长|全长|海拔|宽度|直径|半径|周长|身高|降雪|降雨量|"
+        r"\bhow (?:far|tall|high|deep|wide)\b|\bwhat (?:is|was) the (?:length|height|depth|distance|range)\b"
+    ),
+    "area": re.compile(r"面积|占地|\bhow (?:big|large) an area\b|\bwhat (?:is|was) the (?:area|size)\b"),
+    "weight": re.compile(r"多重|重量|体重|\bhow heavy\b|\bweigh"),
+    "speed": re.compile(r"多快|速度|时速|航速|速率|\bhow fast\b|\bwhat speed\b"),
+    "temperature": re.compile(r"温度|气温|\btemperature\b"),
+}
+# A unit asked for (多少公里) that is one of a measure: others (多少倍, 多少个) measure nothing.
+_MEASURE_UNIT_RE = re.compile(r"米|公|里|英|厘|毫|千|平方|亩|吨|克|斤|磅|度|节|尺|海")
+
+
+def _measure(q: str) -> str | None:
+    """The kind of measure a (folded) question asks a number of, or None."""
+    return next((kind for kind, pattern in _ASK_MEASURE.items() if pattern.search(q)), None)
 
 
 def _asking(pattern: re.Pattern[str], q: str) -> re.Match[str] | None:

@@ -110,6 +110,31 @@ def without_counts_of(text: str, question: str) -> str:
     return _CN_QUANTITY_RE.sub(lambda m: " " if m.group() in question else m.group(), text)
 
 
+# A number with a unit of a kind of measure: a length (海拔, 体长, how far), an area, a weight, a speed (a processor's
+# too: GHz) or a temperature. A number before one of these units, in any numerals.
+_MEASURED = r"(?:\d[\d,.]*|[零〇一二两三四五六七八九十百千万亿]+)\s*(?:多|余|几)?\s*"
+_MEASURE_UNITS = {
+    "length": r"米|公尺|公分|公里|厘米|毫米|千米|英尺|英里|英寸|吋|呎|码|尺|丈|里|海里|光年|天文单位|秒差距"
+    r"|(?:cm|mm|km|m|ft|au|miles?|feet|foot|meters?|metres?|kilometers?|kilometres?)\b",
+    "area": r"平方|公顷|亩|英亩|甲|坪|(?:km²|m²|km2|m2|hectares?|acres?|square)",
+    "weight": r"克|公斤|千克|吨|磅|斤|两|(?:kg|g|t|tons?|tonnes?|pounds?)\b",
+    "speed": r"公里|千米|英里|米|节|马赫|海里|赫兹|(?:km|mph|knots?|mach|ghz|mhz|hz)\b",
+    "temperature": r"度|°|℃|℉",
+}
+_MEASURE_RES = {kind: re.compile(f"{_MEASURED}(?:{units})") for kind, units in _MEASURE_UNITS.items()}
+
+
+def holds_a_measure(text: str, kind: str) -> bool:
+    """True when a folded text writes a number with a unit of the kind of measure (MEASURES: `950公尺` for a
+    length, `时速` or `4.7 ghz` for a speed)."""
+    if kind == "speed" and ("时速" in text or "每小时" in text):
+        return True
+    return _MEASURE_RES[kind].search(text) is not None
+
+
+MEASURES = tuple(_MEASURE_UNITS)
+
+
 def in_calendar_units(unit: str | None) -> bool:
     """Whether a unit asked for (question.Expectation.unit, `年的|年`) is one of the calendar's: a date answers it."""
     return unit is not None and _CALENDAR_WORD_RE.search(unit) is not None
