@@ -43,14 +43,28 @@ class _Model:
             self.char_states[c] = np.zeros(n, dtype=bool)
             self.char_states[c][[number[s] for s in states]] = True
         self._emit: dict[str, np.ndarray] = {}
-        self._emit_p: dict[State, dict[str, float]] = pseg.emit_P
+        # Each character's states that emit it and their log probabilities (jieba keeps them by state): a column is
+        # made from these in a few microseconds, not by asking all 256 states (~0.14 ms, for each character not seen
+        # before: names' rare ones, ~0.09 ms a question on one article).
+        emitting: dict[str, tuple[list[int], list[float]]] = {}
+        for state, probabilities in pseg.emit_P.items():
+            for char, p in probabilities.items():
+                states, logs = emitting.setdefault(char, ([], []))
+                states.append(number[state])
+                logs.append(p)
+        self._emitting = {
+            c: (np.array(s, dtype=np.intp), np.array(p, dtype=np.float64)) for c, (s, p) in emitting.items()
+        }
         self.every = np.ones(n, dtype=bool)
 
     def emission(self, char: str) -> np.ndarray:
         """Each state's log probability of emitting the character (MIN_FLOAT when it never does)."""
         found = self._emit.get(char)
         if found is None:
-            found = np.array([self._emit_p[s].get(char, MIN_FLOAT) for s in self.states], dtype=np.float64)
+            found = np.full(len(self.states), MIN_FLOAT, dtype=np.float64)
+            emitting = self._emitting.get(char)
+            if emitting is not None:
+                found[emitting[0]] = emitting[1]
             if len(self._emit) < _EMISSIONS_KEPT:
                 self._emit[char] = found
         return found
