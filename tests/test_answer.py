@@ -437,6 +437,22 @@ def test_a_cited_sentence_comes_with_what_it_needs_to_stand_on_its_own(
     assert not any("零售商" in c.quote for c in shipping.citations)
 
 
+def test_a_question_that_asks_how_two_sides_differ_is_cited_with_both_sides(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """分歧, 差別, 區別 and 差異 ask, as 不同 does, for two things: the side after the ； is cited too."""
+    answerer = pipeline_of(
+        tmp_path,
+        embedder,
+        "停火談判\n\n雙方代表昨日在日內瓦會面，會談持續了六小時。會後雙方都表示談判有所進展。\n\n"
+        "不過，雙方在停火條件上仍有分歧。甲方主張，應按照目前的控制線劃界停火；乙方卻表示，立即停火等於無視衝突的根源。\n\n"
+        "調解國表示下月將再次召集會談。\n",
+    ).answerer
+    for asked in ("在停火問題上，甲方和乙方的主張有什麼分歧？", "甲乙兩方主張的差別在哪？"):
+        sides = "".join(quoted(answerer.answer(asked)))
+        assert "甲方主張" in sides and "乙方卻表示" in sides, asked
+
+
 @pytest.mark.parametrize(
     ("text", "back"),
     [

@@ -42,7 +42,7 @@ class Evidence:
 
 # A question that asks for several things at once (not one that merely names two subjects: 甲和乙何時...).
 MULTI_RE = re.compile(
-    r"各自|分别|哪些|哪两|哪几|两场|两个|不同|对比|比较|异同|\beach\b|\bboth\b|\bcompare|\bdiffer|"
+    r"各自|分别|哪些|哪两|哪几|两场|两个|不同|区别|差别|差异|分歧|对比|比较|异同|\beach\b|\bboth\b|\bcompare|\bdiffer|"
     r"\band (?:from |in |to |for |by )?(?:which|what|who|whom|when|where|why|how)\b"
 )
 
