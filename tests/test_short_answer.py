@@ -48,6 +48,9 @@ def test_a_year_question_gets_the_year_only() -> None:
 def test_a_month_question_gets_the_month_only() -> None:
     short = short_answer(Question.parse("新碼頭於哪個月啟用？"), [SENTENCE], threshold=0.0)
     assert short is not None and DOC[short.start : short.end] == short.text == "2019年5月"
+    # ... but a question that asks for the month and the day (幾月幾日) gets both
+    both = short_answer(Question.parse("新碼頭於幾月幾日啟用？"), [SENTENCE], threshold=0.0)
+    assert both is not None and both.text.endswith("5月12日")
 
 
 def test_a_day_question_gets_no_year_or_month_alone() -> None:

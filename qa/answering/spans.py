@@ -319,7 +319,9 @@ def gap_between(left: str, right: str, text: str) -> tuple[int, int] | None:
 
 
 def _trimmed(question: Question, kind: Kind, text: str, start: int, end: int) -> tuple[int, int]:
-    """A date cut back to its year or month when the question asks for one, or to before a date the question names."""
+    """A date cut back to its year or month when the question asks for one (and not for a day as well: `幾月幾日`, whose
+    gold answers are day and month, 3月16日, for all 3 such DRCD and CMRC 2018 questions), or to before a date the
+    question names."""
     if kind != "date":
         return start, end
     for given in question.expectation.given:
@@ -332,7 +334,7 @@ def _trimmed(question: Question, kind: Kind, text: str, start: int, end: int) ->
         m = _YEAR_RE.match(text, start, end)
         if m:
             end = m.end()
-    elif _ASKS_MONTH_RE.search(question.folded):
+    elif _ASKS_MONTH_RE.search(question.folded) and not question.expectation.day:
         m = _MONTH_RE.match(text, start, end)
         if m:
             end = m.end()
