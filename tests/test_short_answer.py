@@ -51,6 +51,9 @@ def test_a_month_question_gets_the_month_only() -> None:
     # ... but a question that asks for the month and the day (幾月幾日) gets both
     both = short_answer(Question.parse("新碼頭於幾月幾日啟用？"), [SENTENCE], threshold=0.0)
     assert both is not None and both.text.endswith("5月12日")
+    # ... and one that asks for the year and the month gets both
+    year_month = short_answer(Question.parse("新碼頭於哪一年的哪個月啟用？"), [SENTENCE], threshold=0.0)
+    assert year_month is not None and year_month.text.startswith("2019年5月")
 
 
 def test_a_day_question_gets_no_year_or_month_alone() -> None:

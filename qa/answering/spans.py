@@ -330,7 +330,7 @@ def _trimmed(question: Question, kind: Kind, text: str, start: int, end: int) ->
             end = at
             dangling = _DANGLING_RE.search(text, start, end)
             end = dangling.start() if dangling and dangling.start() > start else end
-    if question.expectation.year:
+    if question.expectation.year and not question.expectation.finer:  # not `哪一年的哪個月`
         m = _YEAR_RE.match(text, start, end)
         if m:
             end = m.end()
