@@ -308,17 +308,17 @@ def test_an_amount_whose_best_sentence_writes_no_number_is_abstained(
 def test_a_count_the_question_writes_itself_is_no_answer_to_it(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
-    """The 二 of 第二次 in `在第二次罷工中提出了幾項要求` is the question's own number: a sentence whose only count
+    """The 二 of 第二次 in `在第二次罷工中提出了幾個要求` is the question's own number: a sentence whose only count
     it is does not say how many."""
     strike = "港口工人罷工\n\n碼頭工人在第二次罷工中要求提高工資，資方仍未讓步。工會表示，罷工會持續到資方讓步為止。\n"
     for name in ("without", "with"):
         (tmp_path / name).mkdir()
     without = pipeline_of(tmp_path / "without", embedder, strike).answerer
-    asked = without.answer("工人在第二次罷工中提出了幾項要求？")
+    asked = without.answer("工人在第二次罷工中提出了幾個要求？")
     assert asked.abstained and asked.reason == "no passage holds the number the question asks for"
-    counted = pipeline_of(tmp_path / "with", embedder, strike.replace("要求提高工資", "提出三項要求")).answerer
-    answered = counted.answer("工人在第二次罷工中提出了幾項要求？")
-    assert not answered.abstained and "三項要求" in answered.citations[0].quote
+    counted = pipeline_of(tmp_path / "with", embedder, strike.replace("要求提高工資", "提出三個要求")).answerer
+    answered = counted.answer("工人在第二次罷工中提出了幾個要求？")
+    assert not answered.abstained and "三個要求" in answered.citations[0].quote
 
 
 def test_a_measure_asked_for_needs_a_number_with_a_unit_of_that_measure(

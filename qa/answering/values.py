@@ -100,8 +100,8 @@ def without_calendar_dates(text: str) -> str:
 def without_counts_of(text: str, question: str) -> str:
     """A folded text with the counts that the (folded) question writes too blanked, each read with the character after
     it (the 三 of 第三次 in `第三次停火後違反了幾次`, 两场 in `那两场战争各死了多少人`): a question's own number is no
-    answer to its 多少 or 幾. Of the DRCD and CMRC 2018 questions (all of them) that ask for a count, the sentence that
-    holds the gold answer still writes one, so read, for 121 of 121 (and 119 of 121 before)."""
+    answer to its 多少 or 幾. Of the 121 DRCD and CMRC 2018 questions (all of them) that ask for a count, the sentence
+    that holds the gold answer writes one for 119, and still does, so read, for all 119."""
 
     def blank(m: re.Match[str]) -> str:
         return " " if text[m.start() : m.end() + 1] in question else m.group()
