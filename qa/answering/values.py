@@ -99,9 +99,9 @@ def without_calendar_dates(text: str) -> str:
 
 def without_counts_of(text: str, question: str) -> str:
     """A folded text with the counts that the (folded) question writes too blanked, each read with the character after
-    it (the 三 of 第三次 in `第三次停火後違反了幾次`, 两场 in `那两场战争各死了多少人`): a question's own number is no
-    answer to its 多少 or 幾. Of the 121 DRCD and CMRC 2018 questions (all of them) that ask for a count, the sentence
-    that holds the gold answer writes one for 119, and still does, so read, for all 119."""
+    it (the 二 of 第二次 in `在第二次罷工中提出了幾個要求`, 两场 in `那两场战争里一共有几个国家参战`): a question's own
+    number is no answer to its 多少 or 幾. Of the 121 DRCD and CMRC 2018 questions (all of them) that ask for a count,
+    the sentence that holds the gold answer writes one for 119, and still does, so read, for all 119."""
 
     def blank(m: re.Match[str]) -> str:
         return " " if text[m.start() : m.end() + 1] in question else m.group()
@@ -125,14 +125,11 @@ _MEASURE_RES = {kind: re.compile(f"{_MEASURED}(?:{units})") for kind, units in _
 
 
 def holds_a_measure(text: str, kind: str) -> bool:
-    """True when a folded text writes a number with a unit of the kind of measure (MEASURES: `950公尺` for a
-    length, `时速` or `4.7 ghz` for a speed)."""
+    """True when a folded text writes a number with a unit of the kind of measure (a key of _MEASURE_UNITS: `950公尺`
+    for a length, `时速` or `4.7 ghz` for a speed)."""
     if kind == "speed" and ("时速" in text or "每小时" in text):
         return True
     return _MEASURE_RES[kind].search(text) is not None
-
-
-MEASURES = tuple(_MEASURE_UNITS)
 
 
 def in_calendar_units(unit: str | None) -> bool:
