@@ -712,6 +712,8 @@ def test_a_question_about_the_whole_article_is_answered_with_its_lead(pipeline: 
         "Quickly: summarize the piece",
         "能不能幫忙簡單概括一下這篇報道？",  # a request's politeness: jieba leaves 不能 of 能不能
         "可以用兩句話總結這篇文章嗎？",
+        "這篇報道整體來說主要在談什麼？",  # 整體來說 between the text and what it says
+        "文章總體而言在說什麼？",
     ],
 )
 def test_a_filler_word_leaves_a_question_about_the_whole_article_one(question: str) -> None:
@@ -723,7 +725,13 @@ def test_a_filler_word_leaves_a_question_about_the_whole_article_one(question: s
 
 @pytest.mark.parametrize(
     "question",
-    ["What does the article say about NATO?", "北約的主要目標是什麼？", "文章提到哪些國家？", "用兩句話說說北約的策略"],
+    [
+        "What does the article say about NATO?",
+        "北約的主要目標是什麼？",
+        "文章提到哪些國家？",
+        "用兩句話說說北約的策略",
+        "文章提到特朗普說了什麼？",
+    ],
 )
 def test_a_question_about_a_subject_of_the_article_is_not_one_about_its_gist(question: str) -> None:
     from qa.answering.gist import asks_gist
