@@ -321,6 +321,17 @@ def test_a_count_the_question_writes_itself_is_no_answer_to_it(
     assert not answered.abstained and "三個要求" in answered.citations[0].quote
 
 
+def test_a_length_of_time_is_no_count_of_something_else(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
+    """`How many dock workers` of a sentence whose only number is the strike's 三天 is abstained; how long it lasted is
+    answered from the same sentence."""
+    strike = "港口工人罷工\n\n碼頭工人的罷工已經持續了三天，貨櫃無法裝卸。工會表示，罷工會持續到資方讓步為止。\n"
+    answerer = pipeline_of(tmp_path, embedder, strike).answerer
+    workers = answerer.answer("How many dock workers joined the strike?")
+    assert workers.abstained and workers.reason == "no passage holds the number the question asks for"
+    days = answerer.answer("碼頭工人的罷工持續了幾天？")
+    assert not days.abstained and days.short_answer is not None and days.short_answer.text == "三天"
+
+
 def test_a_measure_asked_for_needs_a_number_with_a_unit_of_that_measure(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

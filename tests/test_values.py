@@ -20,6 +20,7 @@ from qa.answering.values import (
     in_calendar_units,
     without_calendar_dates,
     without_counts_of,
+    without_durations,
 )
 from qa.text.folding import fold
 
@@ -100,6 +101,13 @@ def test_a_measure_asked_for_is_held_by_a_number_with_its_unit(question: str, me
 )
 def test_a_length_of_time_a_ratio_or_a_count_measures_nothing(question: str) -> None:
     assert Question.parse(question).expectation.measure is None
+
+
+def test_a_length_of_time_is_blanked_and_a_day_of_the_calendar_is_not() -> None:
+    assert not holds_a_quantity(without_durations(fold("這場持續三年的戰爭")))
+    assert not holds_a_quantity(without_durations(fold("會談持續了90分鐘")))
+    assert "2025年" in without_durations(fold("2025年十月"))
+    assert holds_a_quantity(without_durations(fold("三年來有兩千人遇難")))
 
 
 def test_a_month_or_a_day_asked_for_needs_one_written() -> None:

@@ -26,6 +26,7 @@ from qa.answering.values import (
     names_a_number,
     without_calendar_dates,
     without_counts_of,
+    without_durations,
 )
 from qa.config import AnsweringSettings
 from qa.retrieval.retriever import Query, Retriever
@@ -192,10 +193,12 @@ class LearnedSelector:
         calendar is no count (values.without_calendar_dates), and nor is a count the question writes itself
         (values.without_counts_of: `在第二次罷工中提出了幾個要求` of a sentence whose only number is that
         第二次; not for an amount of a unit, 幾次 or 幾盤: `一場網球比賽最多有幾盤` of `一場網球比賽一般由一至五盤…`,
-        whose 五盤 no pattern reads, lost its answer on the test split)."""
+        whose 五盤 no pattern reads, lost its answer on the test split), nor, unless a length of time is asked for,
+        one of years (values.without_durations: `How many Palestinians have been killed` of `…持續三年的…代理戰爭`)."""
         asked, text = question.expectation, fold(found.sentences[best].text)
         if asked.expect == "number":
             text = without_counts_of(text, question.folded)
+            text = text if asked.duration else without_durations(text)
         if asked.expect == "number" and found.column("typed_miss")[best]:
             return not holds_a_quantity(text)  # typed_miss misses a quantity in Chinese numerals (六百二十公里)
         # Days and years of the calendar count nothing (`多少個百分點`, `How many civilians` of `在2024年11月前…`), but

@@ -79,6 +79,14 @@ _DURATION_RE = re.compile(
 _CALENDAR_RE = re.compile(r"(?:1\d|20)\d{2}\s*年|\d+\s*月|[一二三四五六七八九十]+月")
 
 
+def without_durations(text: str) -> str:
+    """A folded text with its lengths of time blanked (持續三年, 90分钟; not 2025年 or 十月, days of the calendar): a
+    count asked of something else (How many Palestinians have been killed) is not one of years. Of the 101 DRCD and
+    CMRC 2018 questions (all of them) that ask for a count and not for a length of time, the sentence that holds the
+    gold answer writes a count for 100, and still does, so read, for all 100."""
+    return _DURATION_RE.sub(lambda m: m.group() if _CALENDAR_RE.fullmatch(m.group()) else " ", text)
+
+
 def holds_a_duration(text: str) -> bool:
     """True when a folded text holds a length of time: a number of hours, days, weeks, months (with 个: 三个月; 三月
     is March) or years (not one of the calendar: 2025年)."""
