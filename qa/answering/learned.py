@@ -194,7 +194,7 @@ class LearnedSelector:
         (values.without_counts_of: `在第二次罷工中提出了幾個要求` of a sentence whose only number is that
         第二次; not for an amount of a unit, 幾次 or 幾盤: `一場網球比賽最多有幾盤` of `一場網球比賽一般由一至五盤…`,
         whose 五盤 no pattern reads, lost its answer on the test split), nor, unless a length of time is asked for,
-        one of years (values.without_durations: `How many Palestinians have been killed` of `…持續三年的…代理戰爭`)."""
+        one of days or years (values.without_durations: `How many dock workers joined` of `罷工已經持續了三天`)."""
         asked, text = question.expectation, fold(found.sentences[best].text)
         if asked.expect == "number":
             text = without_counts_of(text, question.folded)

@@ -81,7 +81,7 @@ _CALENDAR_RE = re.compile(r"(?:1\d|20)\d{2}\s*年|\d+\s*月|[一二三四五六�
 
 def without_durations(text: str) -> str:
     """A folded text with its lengths of time blanked (持續三年, 90分钟; not 2025年 or 十月, days of the calendar): a
-    count asked of something else (How many Palestinians have been killed) is not one of years. Of the 101 DRCD and
+    count asked of something else (How many dock workers joined the strike) is not one of days. Of the 101 DRCD and
     CMRC 2018 questions (all of them) that ask for a count and not for a length of time, the sentence that holds the
     gold answer writes a count for 100, and still does, so read, for all 100."""
     return _DURATION_RE.sub(lambda m: m.group() if _CALENDAR_RE.fullmatch(m.group()) else " ", text)
