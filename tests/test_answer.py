@@ -246,7 +246,7 @@ def test_follow_up_uses_the_previous_question(pipeline: Pipeline) -> None:
 def pipeline_of(tmp_path: Path, embedder: SentenceTransformerEmbedder, text: str = "", **documents: str) -> Pipeline:
     """The pipeline over a corpus of self-written documents: `text` as doc.txt, or each keyword's text as its id."""
     seeds = tmp_path / "seeds"
-    seeds.mkdir()
+    seeds.mkdir(parents=True)
     for doc_id, written in (documents or {"doc": text}).items():
         (seeds / f"{doc_id}.txt").write_text(written, encoding="utf-8")
     settings = Settings(seeds_dir=seeds, index_dir=tmp_path / "index", library_dir=tmp_path / "library")
@@ -311,8 +311,6 @@ def test_a_count_the_question_writes_itself_is_no_answer_to_it(
     """The 二 of 第二次 in `在第二次罷工中提出了幾個要求` is the question's own number: a sentence whose only count
     it is does not say how many."""
     strike = "港口工人罷工\n\n碼頭工人在第二次罷工中要求提高工資，資方仍未讓步。工會表示，罷工會持續到資方讓步為止。\n"
-    for name in ("without", "with"):
-        (tmp_path / name).mkdir()
     without = pipeline_of(tmp_path / "without", embedder, strike).answerer
     asked = without.answer("工人在第二次罷工中提出了幾個要求？")
     assert asked.abstained and asked.reason == "no passage holds the number the question asks for"
@@ -337,8 +335,6 @@ def test_a_measure_asked_for_needs_a_number_with_a_unit_of_that_measure(
 ) -> None:
     """`有多長` asks for a length: a best sentence that counts ships (三艘) but measures nothing does not say."""
     pier = "港口擴建\n\n港務局去年開始擴建北碼頭，工程由本地公司承包。北碼頭建成後可停靠三艘貨輪。\n"
-    for name in ("without", "with"):
-        (tmp_path / name).mkdir()
     without = pipeline_of(tmp_path / "without", embedder, pier).answerer
     long = without.answer("北碼頭建成後有多長？")
     assert long.abstained and long.reason == "no passage holds the length the question asks for"

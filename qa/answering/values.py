@@ -84,13 +84,18 @@ def without_durations(text: str) -> str:
     count asked of something else (How many dock workers joined the strike) is not one of days. Of the 101 DRCD and
     CMRC 2018 questions (all of them) that ask for a count and not for a length of time, the sentence that holds the
     gold answer writes a count for 100, and still does, so read, for all 100."""
-    return _DURATION_RE.sub(lambda m: m.group() if _CALENDAR_RE.fullmatch(m.group()) else " ", text)
+    return _DURATION_RE.sub(lambda m: m.group() if _of_the_calendar(m) else " ", text)
 
 
 def holds_a_duration(text: str) -> bool:
     """True when a folded text holds a length of time: a number of hours, days, weeks, months (with 个: 三个月; 三月
     is March) or years (not one of the calendar: 2025年)."""
-    return any(not _CALENDAR_RE.fullmatch(m.group()) for m in _DURATION_RE.finditer(text))
+    return any(not _of_the_calendar(m) for m in _DURATION_RE.finditer(text))
+
+
+def _of_the_calendar(match: re.Match[str]) -> bool:
+    """Whether what _DURATION_RE found is a year or a month of the calendar (2025年, 十月), not a length of time."""
+    return _CALENDAR_RE.fullmatch(match.group()) is not None
 
 
 _CALENDAR_WORD_RE = re.compile(r"[年月日号]|世纪")
@@ -120,7 +125,7 @@ def without_counts_of(text: str, question: str) -> str:
 
 # A number with a unit of a kind of measure: a length (海拔, 体长, how far), an area, a weight, a speed (a processor's
 # too: GHz) or a temperature. A number before one of these units, in any numerals.
-_MEASURED = r"(?:\d[\d,.]*|[零〇一二两三四五六七八九十百千万亿]+)\s*(?:多|余|几)?\s*"
+_MEASURED = rf"(?:\d[\d,.]*|[{CN}]+)\s*(?:多|余|几)?\s*"
 _MEASURE_UNITS = {
     "length": r"米|公尺|公分|公里|厘米|毫米|千米|英尺|英里|英寸|吋|呎|码|尺|丈|里|海里|光年|天文单位|秒差距"
     r"|(?:cm|mm|km|m|ft|au|miles?|feet|foot|meters?|metres?|kilometers?|kilometres?)\b",
