@@ -46,6 +46,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
         help="ask the questions in the other script, character by character (Simplified for DRCD, Traditional for "
         "CMRC 2018)",
     )
+    ev.add_argument(
+        "--translated",
+        metavar="FILE",
+        help="ask the questions in the translations this file gives them by id (JSON lines {id, question}, e.g. "
+        "eval/translated/DRCD_dev.en.jsonl); the questions it does not translate are left out",
+    )
     ev.add_argument("--seed", type=int, default=0, help="seed of the choice of articles and questions")
     ev.add_argument(
         "--work-dir",
@@ -95,6 +101,12 @@ def _squad(args: argparse.Namespace) -> int:
     """Build a corpus from a SQuAD-format file's split, serve it, and score passages, citations and abstention."""
     from qa.evaluation.external import ExternalRun, run_external, summary_line
 
+    if args.translated and (args.english or args.reworded or args.other_script):
+        print(
+            "error: --translated asks the questions as translated: not with --english, --reworded or --other-script",
+            file=sys.stderr,
+        )
+        return 2
     run = ExternalRun(
         data=Path(args.squad),
         split_file=Path(args.split_file),
@@ -107,6 +119,7 @@ def _squad(args: argparse.Namespace) -> int:
         reworded=args.reworded,
         english=args.english,
         other_script=args.other_script,
+        translations=Path(args.translated) if args.translated else None,
         work_dir=args.work_dir,
     )
     report = run_external(run, settings_of(args), url=args.url)

@@ -31,6 +31,7 @@ from qa.evaluation.squad import (
     split_articles,
     write_corpus,
 )
+from qa.evaluation.translations import in_translation, read_translations, translated
 from qa.indexing.chunking import chunk_document
 from qa.indexing.documents import load_documents
 from qa.text.folding import fold, to_simplified, to_traditional
@@ -221,6 +222,8 @@ class ExternalRun:
     reworded: bool = False  # ask the questions (and near misses) in other words, as qa/evaluation/rewording.py does
     english: bool = False  # ask the questions (and near misses) glossed into English (qa/evaluation/glossing.py)
     other_script: bool = False  # ask the questions (and near misses) in the other script, character by character
+    # ask the questions (and near misses) in the translations this file gives them (qa/evaluation/translations.py)
+    translations: Path | None = None
 
     def folder(self) -> Path:
         """Where the corpus and its index are kept between runs (the same run finds its index again): --work-dir
@@ -265,6 +268,8 @@ def _near_misses(run: ExternalRun, chosen: Sample, settings: Settings, embedder:
         questions = in_english(Sample(articles, questions, chosen.foreign)).questions
     if run.other_script:
         questions = in_other_script(Sample(articles, questions, chosen.foreign)).questions
+    if run.translations is not None:
+        questions = translated(questions, read_translations(run.translations))
     near = run.folder() / "near"
     write_corpus(articles, near / "seeds")
     ask = local_asker(build_pipeline(settings.model_copy(update=_corpus_settings(near)), embedder=embedder))
@@ -335,6 +340,8 @@ def run_external(
         chosen = in_english(chosen)
     if run.other_script:
         chosen = in_other_script(chosen)
+    if run.translations is not None:
+        chosen = in_translation(chosen, read_translations(run.translations))
     folder = run.folder()
     seeds_dir, index_dir, library_dir = folder / "seeds", folder / "index", folder / "library"
     write_corpus(chosen.corpus, seeds_dir)
