@@ -9,7 +9,7 @@ from qa.text.folding import _fold, as_written, fold
 from qa.text.language import detect_lang
 from qa.text.lexicon import english_groups
 from qa.text.sentences import sentence_spans
-from qa.text.tokens import _cut, base_stems, english_terms, tokens
+from qa.text.tokens import ROOT_KEY, _cut, american, base_stems, english_terms, root, tokens
 
 
 def test_fold_joins_scripts_width_and_name_variants() -> None:
@@ -121,6 +121,45 @@ def test_an_irregular_form_finds_what_its_dictionary_form_is_glossed_with() -> N
     assert "举行" in groups["held"] and "冻结" in groups["frozen"]
     # A regular form stems to its dictionary form's stem already; acronyms and stopwords are left alone.
     assert base_stems("the cities escalated talks at the US embassy; it was said") == {}
+
+
+def test_a_word_no_gloss_says_alone_or_in_its_own_form_is_found_by_the_glosses_that_hold_it() -> None:
+    lexicon = build_lexicon(["俄羅斯揚言動用核武器，並威脅西方。"])
+    # No gloss of a corpus word says `nuclear` alone: 核武器 `nuclear weapon` does, with another word.
+    assert "核武器" in lexicon["nuclear"]
+    # 威胁 is glossed `to threaten`, 扬言 `to threaten (to do something)`: a question that asks of threats finds them by
+    # their root; a word that has words of its own is not widened so.
+    assert "threat" not in lexicon and {"威胁", "扬言"} <= set(lexicon[ROOT_KEY + root("threaten")])
+    groups = dict(english_groups("Did Russia's nuclear threats work?", lexicon))
+    assert "核武器" in groups["nuclear"] and "威胁" in groups["threat"] and groups["russia"] == ["俄罗斯"]
+    assert root("threaten") == root("threat") == "threat" and root("government") == "govern"
+    assert root("restor") == "restor" and root("sanction") == "sanction"  # no ending a word derives by
+
+
+def test_a_word_with_too_many_glossed_words_keeps_those_it_translates_plainly() -> None:
+    text = "中國東北、華北、西北、華東、華南與中華民國時期的關東軍，中日之間，中華文化，中國通。"
+    lexicon = build_lexicon([text])
+    # Ten and more corpus words hold `China` in a gloss (东北 `Northeast China`, 中日 `China-Japan`); the ones glossed
+    # `China` alone stand for it, where before the word stood for none.
+    assert lexicon["china"] == ["中华", "中国"]
+
+
+def test_british_spellings_find_the_american_ones_the_dictionary_glosses_with() -> None:
+    assert [american(w) for w in ("metre", "colour", "defence", "organised", "travelled")] == [
+        "meter",
+        "color",
+        "defense",
+        "organized",
+        "traveled",
+    ]
+    assert [american(w) for w in ("promise", "surprise", "hour", "fire", "fence")] == [
+        "promise",
+        "surprise",
+        "hour",
+        "fire",
+        "fence",
+    ]
+    assert base_stems("How many metres high is the centre?") == {"metr": "meter", "centr": "center"}
 
 
 def test_a_gloss_keys_its_word_unless_its_other_words_make_an_idiom_of_it() -> None:

@@ -18,7 +18,7 @@ import jieba
 from qa.text.folding import fold
 from qa.text.language import CJK
 from qa.text.lexicon import _PAREN_RE, MONTHS, _cedict_lines
-from qa.text.tokens import english_terms, stem
+from qa.text.tokens import ROOT_KEY, english_terms, root, stem
 from qa.text.transliteration import (
     NAME_KEY,
     TRANSLITERATION_CHARS,
@@ -107,6 +107,11 @@ def _keys(gloss: str) -> list[str]:
     return phrase + stems if words and words[0][:1].isupper() else phrase
 
 
+# Number words: a count in a two-word gloss belongs to the gloss (三次 `three times`, 第二 `number two`), so a
+# question's `three` or `two` finds no word by it.
+_NUMBER_WORDS = frozenset(
+    stem(w) for w in "one two three four five six seven eight nine ten hundred thousand million billion".split()
+)
 _FILLERS = frozenset("to be a an the of for with at in on by from into up out off".split())
 
 
@@ -125,10 +130,23 @@ def build_lexicon(texts: list[str]) -> dict[str, list[str]]:
     corpus = "\n".join(fold(t) for t in texts)
     senses = _senses_of(vocabulary)
     table: dict[str, set[str]] = defaultdict(set)
+    loose: dict[str, set[str]] = defaultdict(set)  # each word of a two-word gloss (核武器 `nuclear weapon`: nuclear)
+    # How plainly a word translates a key: glossed by it alone (中国 `China`, not 东北 `Northeast China`), in its
+    # first sense; when a key has too many words, the plainest (then the most common, by jieba's counts) are kept.
+    plain: dict[tuple[str, str], tuple[bool, bool]] = {}
     for word, glosses in senses.items():
-        for gloss in glosses:
+        for k, gloss in enumerate(glosses):
+            stems = english_terms(gloss)
             for key in _keys(gloss):
                 table[key].add(word)
+                plain[key, word] = max(plain.get((key, word), (False, False)), (len(stems) == 1, k == 0))
+            if len(stems) == 2:
+                for part in stems:
+                    if len(part) >= 4 and part not in _NUMBER_WORDS:
+                        loose[part].add(word)
+    for part, words in loose.items():
+        if part not in table:  # a word no gloss says alone: the words whose two-word glosses hold it
+            table[part] = words
     names: set[str] = set()
     for text in texts:
         for run, name in _BRACKETED_NAME_RE.findall(text):
@@ -151,11 +169,29 @@ def build_lexicon(texts: list[str]) -> dict[str, list[str]]:
             for word in (fold(c) for c in chinese):
                 if word in corpus:
                     table[_phrase_key(english)].add(word)
-    return {
-        k: sorted(v)
-        for k, v in sorted(table.items())
-        if k and (len(v) <= MAX_TERMS_PER_WORD or k in names or k.startswith(NAME_KEY))
+    kept = {
+        k: v if len(v) <= MAX_TERMS_PER_WORD or k in names or k.startswith(NAME_KEY) else _plainest(k, v, plain)
+        for k, v in table.items()
+        if k
     }
+    for key, words in list(kept.items()):
+        if "_" not in key and not key.startswith(NAME_KEY) and key not in names and (base := root(key)) != key:
+            kept.setdefault(ROOT_KEY + base, set()).update(words)
+    return {k: sorted(v) for k, v in sorted(kept.items()) if not k.startswith(ROOT_KEY) or len(v) <= MAX_TERMS_PER_WORD}
+
+
+def _plainest(key: str, words: set[str], plain: dict[tuple[str, str], tuple[bool, bool]]) -> set[str]:
+    """The words that translate a key most plainly, at most MAX_TERMS_PER_WORD: those glossed by it alone when there
+    are any (words not from a gloss, such as a bracketed name, count as such), in their first sense first, the most
+    common first among equals."""
+    frequency = jieba.dt.FREQ
+
+    def rank(word: str) -> tuple[bool, bool, int, str]:
+        return (*plain.get((key, word), (True, True)), frequency.get(word, 0), word)
+
+    ranked = sorted(words, key=rank, reverse=True)[:MAX_TERMS_PER_WORD]
+    alone = [w for w in ranked if plain.get((key, w), (True, True))[0]]
+    return set(alone or ranked)
 
 
 def transliterated_names(texts: Iterable[str], vocabulary: set[str]) -> set[str]:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from importlib import resources
 
-from qa.text.tokens import STOPWORDS, base_stems, english_terms, stem
+from qa.text.tokens import ROOT_KEY, STOPWORDS, base_stems, english_terms, root, stem
 from qa.text.transliteration import THRESHOLD, best_match
 
 _PAREN_RE = re.compile(r"\([^)]*\)")
@@ -59,7 +59,9 @@ def english_groups(
         else:
             # An irregular form (`flew`, `held`) finds what the dictionary glosses its dictionary form with too.
             found = list(dict.fromkeys([*lexicon.get(terms[i], ()), *lexicon.get(bases.get(terms[i], ""), ())]))
-            groups.append((terms[i], found or heard.get(terms[i], [])))
+            # ... and a word the dictionary glosses only in another form (`threat`: 威胁 `to threaten`), by its root.
+            found = found or heard.get(terms[i], []) or lexicon.get(ROOT_KEY + root(terms[i]), [])
+            groups.append((terms[i], found))
             i += 1
     return groups
 

@@ -47,18 +47,55 @@ def stem(word: str) -> str:
     return str(_stemmer().stemWord(word.lower()))
 
 
+# Endings of a stem that derive one English word from another (threaten: threat, government: govern, deliveri(es):
+# deliver: deliv), taken off in turn while four letters stay; a lexicon key of a stem's root starts with ROOT_KEY.
+_DERIVED = ("ment", "ness", "ship", "al", "en", "er", "i", "y")
+ROOT_KEY = "^"
+
+
+def root(stemmed: str) -> str:
+    """The root of a stem: its derivational endings taken off (`threaten` and `threat` share `threat`)."""
+    cut = True
+    while cut:
+        cut = False
+        for ending in _DERIVED:
+            if stemmed.endswith(ending) and len(stemmed) - len(ending) >= 4:
+                stemmed, cut = stemmed[: -len(ending)], True
+                break
+    return stemmed
+
+
 def base_stems(text: str) -> dict[str, str]:
     """The stems of a text's English words whose dictionary form stems otherwise (`flew` -> `fli` of fly, `held` ->
-    `hold`, `frozen` -> `freez`): the Snowball stemmer leaves irregular forms as they are, and dictionaries gloss the
-    dictionary form. simplemma's English lemma table (bundled, read once: ~0.15 s)."""
+    `hold`, `frozen` -> `freez`, `metres` -> `meter`): the Snowball stemmer leaves irregular forms as they are, and
+    dictionaries gloss the dictionary form, in American spelling. simplemma's English lemma table (bundled, read once:
+    ~0.15 s)."""
     out = {}
     for word in re.findall(r"[A-Za-z]+", text):
         if len(word) < 3 or word.isupper() or word.lower() in STOPWORDS:
             continue
-        own, base = stem(word), stem(_lemma(word.lower()))
+        own, base = stem(word), stem(american(_lemma(word.lower())))
         if base != own:
             out[own] = base
     return out
+
+
+# British spellings and their American ones, which CC-CEDICT's glosses use (metre: meter, colour: color, defence:
+# defense, organise: organize, travelled: traveled).
+_BRITISH = (
+    (re.compile(r"(?<=[^aeiou])re$"), "er"),
+    (re.compile(r"(?<=[a-z]{2})our$"), "or"),
+    (re.compile(r"^(def|off|lic|pret)ence$"), r"\1ense"),  # not conference, evidence
+    (re.compile(r"(?<=[a-z]{2}[lng])is(e|ed|es|ing|ation)$"), r"iz\1"),  # not promise, surprise, exercise
+    (re.compile(r"(?<=[aeiou])ll(ed|ing)$"), r"l\1"),
+)
+
+
+def american(word: str) -> str:
+    """A lower-case English word in American spelling (`metre` -> `meter`); other words as they are."""
+    for pattern, spelled in _BRITISH:
+        word = pattern.sub(spelled, word)
+    return word
 
 
 @lru_cache(maxsize=4096)
@@ -156,7 +193,9 @@ def content_terms(text: str) -> list[str]:
     return [w for w in words(text) if w not in STOPWORDS]
 
 
-TOKENIZER_VERSION = 2  # 2: script folding goes through Traditional with Taiwan's words (qa.text.folding)
+# 2: script folding goes through Traditional with Taiwan's words (qa.text.folding); 3: the English lexicon an index
+# holds keeps the plainest translations of a word glossed by too many, words of two-word glosses, and roots (`threat`)
+TOKENIZER_VERSION = 3
 
 
 def tokenizer_signature() -> dict[str, str | int]:
