@@ -56,6 +56,18 @@ def test_a_name_is_spelt_by_characters_whose_pairs_the_corpus_holds() -> None:
     assert spellings(["Wang", "Shouren"], holds) == ()  # no such pairs: no name
 
 
+def test_a_name_of_two_syllables_is_looked_for_as_a_surname_and_a_given_name() -> None:
+    pairs = {"李晨", "黎辰", "蔡敏", "西安"}
+
+    def holds(asked: list[str]) -> list[bool]:
+        return [p in pairs for p in asked]
+
+    # 李 is a common surname, 黎 one of the hundred commonest too: both are read; 西安 is no surname and a name.
+    assert set(spellings(["Li", "Chen"], holds)) == {"李晨", "黎辰"} and spellings(["Cai", "Min"], holds) == ("蔡敏",)
+    assert spellings(["Xi", "An"], holds) == ()
+    assert spellings(["Xian"], holds) == ()  # one word of two syllables: as before, too few to tell
+
+
 def test_an_english_question_finds_a_chinese_name_written_in_pinyin(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

@@ -17,6 +17,13 @@ from pypinyin import Style, pinyin
 # corpus: 事失, 使一), at most four (a surname and a given name of up to three; a place and its suffix).
 FEWEST_SYLLABLES = 3
 MOST_SYLLABLES = 4
+# The hundred commonest Chinese surnames (Simplified, as text is folded). A name of two syllables written as a surname
+# and a given name (`Li Chen`, `Cai Min`) is looked for only as one of them and one more character: two common
+# syllables alone read as some pair of characters in any corpus, a surname and a syllable far less often.
+SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔"
+    "钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
 # Pairs of characters tried for a name's first two syllables at most (looked up together, ~0.3 us a pair): `gu
 # zheng` is 10,080, `wen xi` 27,720; `shi yi` (107,865) is not tried.
 MOST_PAIRS = 60_000
@@ -60,17 +67,23 @@ def syllables(word: str) -> list[tuple[str, ...]]:
 def spellings(
     words: Sequence[str], holds_pairs: Callable[[list[str]], Iterable[bool]], chars: Collection[str] | None = None
 ) -> tuple[str, ...]:
-    """The corpus's runs of characters that read as these words (a name's words, `Gu Zhenglun`), at most MOST_FOUND;
-    none when they do not split into pinyin syllables. holds_pairs says which pairs of characters the corpus holds
-    (Index.holds_pairs; Index.spellings keeps the answers, as one question asks of its names several times); chars,
-    when given, holds every character of those pairs (Index.pair_chars): a character outside it is never looked up
-    (the same spellings, found among far fewer pairs: a name's first step tries up to MOST_PAIRS)."""
+    """The corpus's runs of characters that read as these words (a name's words, `Gu Zhenglun`; or a surname and a
+    given name of one syllable each, `Li Chen`), at most MOST_FOUND; none when they do not split into pinyin
+    syllables. holds_pairs says which pairs of characters the corpus holds (Index.holds_pairs; Index.spellings keeps
+    the answers, as one question asks of its names several times); chars, when given, holds every character of those
+    pairs (Index.pair_chars): a character outside it is never looked up (the same spellings, found among far fewer
+    pairs: a name's first step tries up to MOST_PAIRS)."""
     sounds = readings()
     found: list[str] = []
-    for split in syllables("".join(w.lower() for w in words)):
-        if len(sounds[split[0]]) * len(sounds[split[1]]) > MOST_PAIRS:
+    splits: list[tuple[tuple[str, ...], bool]] = [(s, False) for s in syllables("".join(w.lower() for w in words))]
+    if len(words) == 2 and all(w.lower() in sounds for w in words):
+        # A surname and a one-syllable given name (`Li Chen`): the first character one of SURNAMES.
+        splits.append((tuple(w.lower() for w in words), True))
+    for split, surnamed in splits:
+        first = [c for c in sounds[split[0]] if (chars is None or c in chars) and (not surnamed or c in SURNAMES)]
+        if len(first if surnamed else sounds[split[0]]) * len(sounds[split[1]]) > MOST_PAIRS:
             continue
-        partial = [c for c in sounds[split[0]] if chars is None or c in chars]
+        partial = first
         for sound in split[1:]:
             following = [c for c in sounds[sound] if chars is None or c in chars]
             longer = [p + c for p in partial for c in following]
