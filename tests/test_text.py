@@ -136,6 +136,15 @@ def test_a_word_no_gloss_says_alone_or_in_its_own_form_is_found_by_the_glosses_t
     assert root("restor") == "restor" and root("sanction") == "sanction"  # no ending a word derives by
 
 
+def test_a_name_the_dictionary_gives_two_ways_is_found_either_way() -> None:
+    # CC-CEDICT: 彰化 `Zhanghua or Changhua city and county in west Taiwan`, 共产国际 `Communist International or
+    # Comintern (1919-1943)`: a sense too long to be a gloss, that opens with a name given in two spellings.
+    lexicon = build_lexicon(["彰化市的市長任期為四年。共產國際協助建立了這所學校。"])
+    assert "彰化" in lexicon["changhua"] and "彰化" in lexicon["zhanghua"]
+    assert lexicon["comintern"] == ["共产国际"] and "共产国际" in lexicon["communist_internat"]
+    assert "city" not in lexicon and "taiwan" not in lexicon  # the rest of the sense describes, it does not gloss
+
+
 def test_a_word_with_too_many_glossed_words_keeps_those_it_translates_plainly() -> None:
     text = "中國東北、華北、西北、華東、華南與中華民國時期的關東軍，中日之間，中華文化，中國通。"
     lexicon = build_lexicon([text])

@@ -34,6 +34,9 @@ _CJK_RUN_RE = re.compile(f"[{CJK}]+")
 _TRANSLITERATION_RUN_RE = re.compile(f"[{TRANSLITERATION_CHARS}]{{2,8}}")
 # 特朗普（Donald Trump，又譯川普）: a Chinese run, then an English name in brackets.
 _BRACKETED_NAME_RE = re.compile(f"([{CJK}]+)\\s*[（(]\\s*([A-Za-z][A-Za-z .'\\-]*[A-Za-z])")
+# A sense that opens with a name given two ways: `Zhanghua or Changhua city …`.
+_NAME_WORDS = r"[A-Z][A-Za-z'\-]+(?: [A-Z][A-Za-z'\-]+)*"
+_EITHER_RE = re.compile(f"({_NAME_WORDS}) or ({_NAME_WORDS})\\b")
 # An English word that stands for this many corpus terms or more says too little to expand.
 MAX_TERMS_PER_WORD = 10
 # Least likeness of a CC-CEDICT name to its English gloss for it to count as a transliteration (Budapest ~ 布达佩斯
@@ -51,7 +54,11 @@ def _primary_senses(definitions: str) -> Iterator[str]:
             continue
         for part in sense.split(";"):
             head = _PAREN_RE.sub(" ", part).split(",")[0]
-            if head.strip() and len(english_terms(head)) <= MAX_GLOSS_WORDS:
+            if either := _EITHER_RE.match(head.strip()):
+                # A name given two ways, in pinyin and as Taiwan or the West spells it (`Zhanghua or Changhua city and
+                # county in west Taiwan`, `Communist International or Comintern`): each way is a gloss.
+                yield from (name for name in either.groups() if len(english_terms(name)) <= MAX_GLOSS_WORDS)
+            elif head.strip() and len(english_terms(head)) <= MAX_GLOSS_WORDS:
                 yield head
 
 

@@ -194,8 +194,9 @@ def content_terms(text: str) -> list[str]:
 
 
 # 2: script folding goes through Traditional with Taiwan's words (qa.text.folding); 3: the English lexicon an index
-# holds keeps the plainest translations of a word glossed by too many, words of two-word glosses, and roots (`threat`)
-TOKENIZER_VERSION = 3
+# holds keeps the plainest translations of a word glossed by too many, words of two-word glosses, and roots (`threat`);
+# 4: ... and both ways a CC-CEDICT sense gives a name (`Zhanghua or Changhua`)
+TOKENIZER_VERSION = 4
 
 
 def tokenizer_signature() -> dict[str, str | int]:
