@@ -48,7 +48,8 @@ MAX_GLOSS_WORDS = 2
 
 def _primary_senses(definitions: str) -> Iterator[str]:
     """Short glosses of an entry: each `;`-separated part of each sense, up to its first comma, without
-    bracketed notes, and only when it has at most MAX_GLOSS_WORDS content words (longer ones describe)."""
+    bracketed notes, and only when it has at most MAX_GLOSS_WORDS content words (longer ones describe); a part that
+    opens with a name given two ways (`Zhanghua or Changhua city …`) gives each way."""
     for sense in definitions.strip("/\n").split("/"):
         if sense.startswith(("CL:", "variant of", "old variant", "see ", "abbr. for", "surname ", "lit. ")):
             continue
