@@ -62,7 +62,7 @@ def test_a_name_of_two_syllables_is_looked_for_as_a_surname_and_a_given_name() -
     def holds(asked: list[str]) -> list[bool]:
         return [p in pairs for p in asked]
 
-    # 李 is a common surname, 黎 one of the hundred commonest too: both are read; 西安 is no surname and a name.
+    # 李 and 黎 are both among the hundred commonest surnames: both are read. 西安 is a name, but 西 is no surname.
     assert set(spellings(["Li", "Chen"], holds)) == {"李晨", "黎辰"} and spellings(["Cai", "Min"], holds) == ("蔡敏",)
     assert spellings(["Xi", "An"], holds) == ()
     assert spellings(["Xian"], holds) == ()  # one word of two syllables: as before, too few to tell
