@@ -130,8 +130,12 @@ def test_a_failed_load_says_why_and_recovers_by_itself(tmp_path: Path, seeds_dir
         assert ready.status_code == 503 and str(missing) in ready.json()["detail"]
         asked = httpx.post(f"{url}/ask", json={"question": "北約在擔心什麼？"}, timeout=10)
         assert asked.status_code == 503 and str(missing) in asked.json()["error"]["message"]
-        # Retry-After says when the next attempt is, as the reason does (within a second here), not a fixed 2 s.
-        assert ready.headers["Retry-After"] == asked.headers["Retry-After"] == "1"
+        # Retry-After says when the next attempt is, as the reason does (within a second here), not a fixed 2 s; a
+        # request that comes while an attempt is loading gets 2 (state.retry_after), and attempts come every 0.2-1 s
+        # here: one of CI's runs asked during one.
+        assert {ready.headers["Retry-After"], asked.headers["Retry-After"]} <= {"1", "2"}
+        again = [httpx.get(f"{url}/ready", timeout=5).headers["Retry-After"] for _ in range(20)]
+        assert "1" in again and set(again) <= {"1", "2"}, again
         shutil.copytree(index_dir, missing)  # the problem is fixed: the next attempt loads it
         seconds = wait_for(lambda: httpx.get(f"{url}/health", timeout=5).status_code == 200, 60)
         assert seconds < 30
