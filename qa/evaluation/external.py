@@ -257,8 +257,11 @@ def claimed(folder: Path) -> Path:
     return folder
 
 
-def _near_misses(run: ExternalRun, chosen: Sample, settings: Settings, embedder: Embedder | None) -> list[bool]:
-    """Whether each near-miss question (asked of the corpus with its answer's sentences cut out) was abstained."""
+def _near_misses(
+    run: ExternalRun, chosen: Sample, settings: Settings, embedder: Embedder | None, table: dict[str, str] | None
+) -> list[bool]:
+    """Whether each near-miss question (asked of the corpus with its answer's sentences cut out) was abstained; table:
+    the run's translations (read_translations), when it asks them."""
     from qa.wiring import build_pipeline
 
     articles, questions = near_misses(chosen.corpus, run.seed)
@@ -268,8 +271,8 @@ def _near_misses(run: ExternalRun, chosen: Sample, settings: Settings, embedder:
         questions = in_english(Sample(articles, questions, chosen.foreign)).questions
     if run.other_script:
         questions = in_other_script(Sample(articles, questions, chosen.foreign)).questions
-    if run.translations is not None:
-        questions = translated(questions, read_translations(run.translations))
+    if table is not None:
+        questions = translated(questions, table)
     near = run.folder() / "near"
     write_corpus(articles, near / "seeds")
     ask = local_asker(build_pipeline(settings.model_copy(update=_corpus_settings(near)), embedder=embedder))
@@ -340,8 +343,9 @@ def run_external(
         chosen = in_english(chosen)
     if run.other_script:
         chosen = in_other_script(chosen)
-    if run.translations is not None:
-        chosen = in_translation(chosen, read_translations(run.translations))
+    table = read_translations(run.translations) if run.translations is not None else None
+    if table is not None:
+        chosen = in_translation(chosen, table)
     folder = run.folder()
     seeds_dir, index_dir, library_dir = folder / "seeds", folder / "index", folder / "library"
     write_corpus(chosen.corpus, seeds_dir)
@@ -355,7 +359,7 @@ def run_external(
         ask = local_asker(build_pipeline(local, embedder=embedder))
     report = evaluate_sample(chosen, ask, sentences)
     if run.near and not url:
-        asked = _near_misses(run, chosen, settings, embedder)
+        asked = _near_misses(run, chosen, settings, embedder, table)
         report["summary"] |= {"near_questions": len(asked), "abstain_near": _share(asked)}
     report["corpus"] = {
         "seeds_dir": str(seeds_dir),
