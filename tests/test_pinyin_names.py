@@ -15,7 +15,7 @@ from qa.retrieval.embedding import SentenceTransformerEmbedder
 from qa.retrieval.retriever import Retriever
 from qa.text.folding import fold
 from qa.text.lexicon import MOST_SPELLED
-from qa.text.pinyin_names import spellings, syllables
+from qa.text.pinyin_names import Pair, spellings, syllables
 
 # A short article of our own: two Chinese names CC-CEDICT does not hold (翁素霖, 鎮淮樓), each in a paragraph among
 # others about other things.
@@ -42,7 +42,8 @@ def test_a_word_splits_into_pinyin_syllables() -> None:
     assert ("weng", "su", "lin") in syllables("wengsulin")
     assert ("zhen", "huai", "lou") in syllables("zhenhuailou")
     assert syllables("okonkwo") == []  # not pinyin
-    assert syllables("xuzhou") == []  # two syllables: too few to tell a name from any pair of characters
+    assert syllables("xuzhou") == []  # two syllables: too few to tell a name from any pair of characters ...
+    assert ("xu", "zhou") in syllables("xuzhou", 2)  # ... but for a name of one word (Pair, below)
 
 
 def test_a_name_is_spelt_by_characters_whose_pairs_the_corpus_holds() -> None:
@@ -127,3 +128,45 @@ def test_a_name_whose_surname_english_uses_too_is_read_in_pinyin_whole(
     assert unknown_names(stats, Question.parse("Did Okonkwo fund the school?"), index.lexicon) == ["Okonkwo"]
     assert unknown_names(stats, Question.parse("Describe Okonkwo's school."), index.lexicon) == ["Okonkwo"]
     assert unknown_names(stats, Question.parse("Okonkwo funded what?"), index.lexicon) == []  # a first word alone
+
+
+def test_a_name_of_one_word_and_two_syllables_is_the_likeliest_pair_the_corpus_holds() -> None:
+    pairs = {"海南", "还难", "大理", "大利", "芙蓉", "夫荣"}
+    counts = {"海南": 5, "还难": 1, "大理": 1, "大利": 4, "芙蓉": 6, "夫荣": 1}
+
+    def holds(asked: list[str]) -> list[bool]:
+        return [p in pairs for p in asked]
+
+    pair = Pair(counts.__getitem__, names={"海南", "大理"})
+    # The pair written most often (还难 of 还难以 is a chance pair); a name CC-CEDICT knows before one that is not
+    # (大利 of 意大利 is written more often than 大理 here); one spelling only.
+    assert spellings(["Hainan"], holds, pair=pair) == ("海南",)
+    assert spellings(["Dali"], holds, pair=pair) == ("大理",)
+    assert spellings(["Furong"], holds, pair=pair) == ("芙蓉",)
+    assert spellings(["Furong"], holds) == ()  # without a way to weigh the pairs, none is taken
+    assert spellings(["Okonkwo"], holds, pair=pair) == ()  # not pinyin
+
+
+# A cave whose name is written in pinyin by English (芙蓉洞, Furong Cave), beside a paragraph about a writer whose
+# name sounds a little like it (伊夫林, Evelyn: yi-fu-lin).
+CAVE = """山中的溶洞
+
+芙蓉洞於1993年被發現，1994年對遊人開放，洞內的鐘乳石和石筍形態各異，每年吸引數十萬遊客。
+
+英國作家伊夫林在倫敦出版了她的第一部小說，書中描寫了一個沒落貴族家庭的故事。
+
+當地政府計劃在溶洞附近修建新的公路，以方便遊客前往。
+"""
+
+
+def test_a_place_english_writes_in_pinyin_is_read_so_before_any_name_that_sounds_like_it(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    index = _index(tmp_path, embedder, CAVE)
+    retriever = Retriever(index, embedder)
+    # `Furong` is one word of two syllables: 芙蓉, which the corpus writes, not 伊夫林, which sounds a little like it.
+    for question in ("When did Furong Cave open to visitors?", "What is Furong Cave known for?"):
+        top = retriever.search(retriever.prepare(question), 1)[0]
+        assert "芙蓉洞" in fold(top.chunk.text), question
+    stats = SentenceStats(index)
+    assert unknown_names(stats, Question.parse("What is Furong Cave known for?"), index.lexicon) == []

@@ -18,8 +18,9 @@ from qa.indexing.postings import Postings
 from qa.indexing.segments import Segment
 from qa.memo import Memo
 from qa.text.folding import fold
+from qa.text.lexicon import name_glosses
 from qa.text.names import Names
-from qa.text.pinyin_names import spellings
+from qa.text.pinyin_names import Pair, spellings
 from qa.types import Chunk, Document, Sentence
 
 # Most terms whose document frequency an index remembers (a plain bound: emptied when full).
@@ -247,7 +248,13 @@ class Index:
     def spellings(self, words: Sequence[str]) -> tuple[str, ...]:
         """The corpus's spellings of a Chinese name written in pinyin (qa.text.pinyin_names), kept: the search, the
         topic words and the unknown-name check each ask of a question's names."""
-        return self._spellings.get_or(tuple(words), lambda key: spellings(key, self.holds_pairs, self.pair_chars))
+        return self._spellings.get_or(
+            tuple(words), lambda key: spellings(key, self.holds_pairs, self.pair_chars, self._pair)
+        )
+
+    @cached_property
+    def _pair(self) -> Pair:
+        return Pair(lambda pair: self.term_df("#" + pair), name_glosses())
 
     @cached_property
     def _spellings(self) -> Memo[tuple[str, ...], tuple[str, ...]]:
