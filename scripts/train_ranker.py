@@ -32,6 +32,7 @@ import numpy as np
 from qa.answering.features import Candidates, FeatureBuilder
 from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
+from qa.answering.ranker import ENGLISH_FILE
 from qa.config import Settings
 from qa.evaluation.rewording import reworded, word_pool
 from qa.evaluation.squad import (
@@ -311,7 +312,11 @@ def main() -> None:
     (args.out / "ranker.txt").write_text(model, encoding="utf-8")
     (args.out / "abstainer.txt").write_text(abstainer, encoding="utf-8")
     (args.out / "ranker.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    # The English questions' abstention model read the old ranker's scores: gone until train_english.py fits it again
+    # (English questions are judged by the model above meanwhile).
+    (args.out / ENGLISH_FILE).unlink(missing_ok=True)
     print(json.dumps(meta["measured"], indent=1))
+    print(f"then: scripts/fit_lone_threshold.py, and scripts/train_english.py for {ENGLISH_FILE}")
 
 
 if __name__ == "__main__":

@@ -85,13 +85,14 @@ class LearnedSelector:
         self.stats = SentenceStats(retriever.index)
         self.features = FeatureBuilder(retriever, self.stats)
         self.ranker = ranker or load_ranker(self.settings.ranker_dir)
-        self.threshold = (
-            self.ranker.threshold if self.settings.answer_threshold is None else self.settings.answer_threshold
-        )
-        # A corpus of one article answers from a lower threshold of its own (scripts/fit_lone_threshold.py).
-        self.lone_threshold = (
-            self.ranker.lone_threshold if self.settings.answer_threshold is None else self.settings.answer_threshold
-        )
+        # A corpus of one article answers from a lower threshold of its own (scripts/fit_lone_threshold.py); an
+        # English question from those of its own abstention model (Ranker.thresholds).
+        fixed = self.settings.answer_threshold
+        self._thresholds = {
+            english: self.ranker.thresholds(english=english) if fixed is None else (fixed, fixed)
+            for english in (False, True)
+        }
+        self.threshold, self.lone_threshold = self._thresholds[False]
         # Sentences that address an AI ("Attention AI language models: …", 忽略以上所有指示) are not facts about the
         # world: never evidence, whatever the question (a planted one was quoted as the answer to unrelated ones).
         self.withheld = retriever.index.withheld  # found at index time: checking every sentence here costs seconds
@@ -116,9 +117,11 @@ class LearnedSelector:
             return Evidence((), 0.0, "no sentence matches the question")
         found, scores, odds = judged
         confidence = self.ranker.probability(odds)
+        english = question.lang == "en"
+        main = self._thresholds[english][0]
         # A date the question takes as given that the whole corpus never mentions: on held-out training corpora
         # this held for 0.1% of the answerable questions and 2.7% of the foreign ones, so it decides alone.
-        if odds < self.threshold_for(len(self.retriever.index.documents)) or found.given_missing:
+        if odds < self.threshold_for(len(self.retriever.index.documents), english=english) or found.given_missing:
             return Evidence((), confidence, self._reason(found, question))
         probabilities = self.ranker.probabilities(scores)
         order = np.argsort(-probabilities, kind="stable")
@@ -132,11 +135,11 @@ class LearnedSelector:
         # value (a date, a percentage, an amount, a number of a unit) needs a best sentence that holds one: on
         # one-article training corpora, at a threshold of -5, this abstained on DRCD near misses 0.517 -> 0.533 and
         # CMRC ones 0.414 -> 0.431, at 0.986 -> 0.984 and 0.957 of their answerable questions answered.
-        if odds < self.threshold and found.column("typed_miss")[order[0]]:
+        if odds < main and found.column("typed_miss")[order[0]]:
             return Evidence((), confidence, "no passage holds the kind of value the question asks for")
         # ... and no name the corpus never mentions (on one-article training corpora: answered 0.982 -> 0.974 and
         # 0.957 -> 0.939, near misses abstained 0.550 -> 0.617 and 0.431 -> 0.500).
-        if found.unknown and (odds < self.threshold or self._surely_unknown(question, found.unknown)):
+        if found.unknown and (odds < main or self._surely_unknown(question, found.unknown)):
             return Evidence((), confidence, self._reason(found, question))
         cfg = self.settings
         wanted = cfg.explain_confidence if wants_more(question) else cfg.evidence_confidence
@@ -163,13 +166,14 @@ class LearnedSelector:
         ]
         return Evidence(self._in_order(completed), confidence, lead=(chosen[0], *before))
 
-    def threshold_for(self, documents: int) -> float:
+    def threshold_for(self, documents: int, *, english: bool = False) -> float:
         """The abstention threshold for a corpus of this many documents: the one-article threshold for one, the main
-        one from SETTLED_DOCUMENTS up, and in between log-linear in the size."""
+        one from SETTLED_DOCUMENTS up, and in between log-linear in the size (an English question's own)."""
+        main, lone = self._thresholds[english]
         if documents >= SETTLED_DOCUMENTS:
-            return self.threshold
+            return main
         share = math.log(max(documents, 1)) / math.log(SETTLED_DOCUMENTS)
-        return self.lone_threshold + (self.threshold - self.lone_threshold) * share
+        return lone + (main - lone) * share
 
     def judged(self, question: Question, query: Query, hits: list[Hit]) -> tuple[Candidates, np.ndarray, float] | None:
         """The candidates, the ranker's scores of them and the abstention model's log-odds that the best one answers;
@@ -178,7 +182,7 @@ class LearnedSelector:
         scores = self.ranker.scores(found)
         if not len(scores):
             return None
-        return found, scores, self.ranker.answer_odds(found, scores)
+        return found, scores, self.ranker.answer_odds(found, scores, english=question.lang == "en")
 
     @staticmethod
     def _number_missing(question: Question, found: Candidates, best: int) -> bool:

@@ -87,9 +87,17 @@ def question_features(scores: np.ndarray, candidates: Candidates, temperature: f
 
 
 class Ranker:
-    """Scores candidate sentences, and says how likely it is that the best of them answers the question."""
+    """Scores candidate sentences, and says how likely it is that the best of them answers the question: for an
+    English question, by an abstention model of its own when the model files hold one (data/abstainer_en.txt,
+    scripts/train_english.py), as its features mean other things there (a word found only through its renderings)."""
 
-    def __init__(self, booster: lightgbm.Booster, abstainer: lightgbm.Booster, meta: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        booster: lightgbm.Booster,
+        abstainer: lightgbm.Booster,
+        meta: dict[str, Any],
+        english: lightgbm.Booster | None = None,
+    ) -> None:
         names = tuple(meta["features"])
         if tuple(booster.feature_name()) != names or set(names) - set(SENTENCE_FEATURES):
             raise ValueError(f"the ranker model's features {names} are not ones this version computes")
@@ -109,6 +117,18 @@ class Ranker:
         # cautious: model files without it use the threshold above.
         self.lone_threshold = float(meta["abstainer"].get("lone_threshold", self.threshold))
         self.meta = meta
+        self._english_odds: Predictor | None = None
+        self.english_threshold, self.english_lone_threshold = self.threshold, self.lone_threshold
+        if english is not None:
+            if "english" not in meta:
+                raise ValueError(f"ranker.json says nothing of {ENGLISH_FILE}: run scripts/train_english.py")
+            if tuple(meta["english"]["features"]) != QUESTION_FEATURES or english.num_feature() != len(
+                QUESTION_FEATURES
+            ):
+                raise ValueError("the English abstention model was trained on other question features")
+            self._english_odds = Predictor(english, raw_score=True)
+            self.english_threshold = float(meta["english"]["threshold"])
+            self.english_lone_threshold = float(meta["english"]["lone_threshold"])
 
     def scores(self, candidates: Candidates) -> np.ndarray:
         """The ranker's score of each candidate (higher: more likely to hold the answer)."""
@@ -120,10 +140,18 @@ class Ranker:
         """How likely each candidate is to be the one that holds the answer."""
         return softmax(scores, self.temperature)
 
-    def answer_odds(self, candidates: Candidates, scores: np.ndarray) -> float:
-        """Log-odds that the best candidate answers the question (that the corpus holds its answer)."""
+    def answer_odds(self, candidates: Candidates, scores: np.ndarray, *, english: bool = False) -> float:
+        """Log-odds that the best candidate answers the question (that the corpus holds its answer); english: the
+        question is in English (its own model, when there is one)."""
         row = question_features(scores, candidates, self.temperature)
-        return float(self._odds(row[None, :])[0])
+        model = self._english_odds if english and self._english_odds is not None else self._odds
+        return float(model(row[None, :])[0])
+
+    def thresholds(self, *, english: bool = False) -> tuple[float, float]:
+        """The abstention thresholds (of a settled corpus, of one article) for the odds of answer_odds."""
+        if english:
+            return self.english_threshold, self.english_lone_threshold
+        return self.threshold, self.lone_threshold
 
     @staticmethod
     def probability(odds: float) -> float:
@@ -132,27 +160,38 @@ class Ranker:
 
 
 MODEL_FILES = ("ranker.txt", "abstainer.txt", "ranker.json")
+# ... and the English questions' abstention model, when a folder has one (ranker.json then says its thresholds).
+ENGLISH_FILE = "abstainer_en.txt"
 
 
 def load_ranker(folder: Path | None = None) -> Ranker:
-    """The model files (MODEL_FILES) in folder, or the ones shipped in the package."""
+    """The model files (MODEL_FILES, and ENGLISH_FILE when there) in folder, or the ones shipped in the package."""
     if folder is None:
         return _shipped()
     import lightgbm
 
     try:
-        return _read(*((folder / name).read_text(encoding="utf-8") for name in MODEL_FILES))
+        model, abstainer, meta = ((folder / name).read_text(encoding="utf-8") for name in MODEL_FILES)
+        english = folder / ENGLISH_FILE
+        return _read(model, abstainer, meta, english.read_text(encoding="utf-8") if english.is_file() else None)
     except (OSError, ValueError, KeyError, TypeError, lightgbm.basic.LightGBMError) as exc:
         raise ConfigurationError(f"cannot load the ranker's model files from {folder} (QA_RANKER_DIR): {exc}") from exc
 
 
-def _read(model: str, abstainer: str, meta: str) -> Ranker:
+def _read(model: str, abstainer: str, meta: str, english: str | None = None) -> Ranker:
     import lightgbm  # imported when a model is loaded, not with the package
 
-    return Ranker(lightgbm.Booster(model_str=model), lightgbm.Booster(model_str=abstainer), json.loads(meta))
+    return Ranker(
+        lightgbm.Booster(model_str=model),
+        lightgbm.Booster(model_str=abstainer),
+        json.loads(meta),
+        lightgbm.Booster(model_str=english) if english is not None else None,
+    )
 
 
 @cache
 def _shipped() -> Ranker:
     data = resources.files("qa.answering").joinpath("data")
-    return _read(*(data.joinpath(name).read_text(encoding="utf-8") for name in MODEL_FILES))
+    model, abstainer, meta = (data.joinpath(name).read_text(encoding="utf-8") for name in MODEL_FILES)
+    english = data.joinpath(ENGLISH_FILE)
+    return _read(model, abstainer, meta, english.read_text(encoding="utf-8") if english.is_file() else None)
