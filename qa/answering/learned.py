@@ -110,7 +110,10 @@ class LearnedSelector:
     def _select_one(self, question: Question, query: Query, hits: list[Hit]) -> Evidence:
         """The learned ranker orders the candidates; the abstention model decides whether the best answers; the
         answer cites candidates in rank order until they are likely enough to hold it."""
-        if not hits or not query.tokens:
+        # Passages that share no word with the question (listed by index order only, where no dense side ranks
+        # them) hold nothing to cite, whatever a model makes of them: the English questions' model, which never saw
+        # such a question, answered `qwertyuiop` from them.
+        if not query.tokens or not Retriever.matched(hits):
             return Evidence((), 0.0, "no passage matches the question")
         judged = self.judged(question, query, hits)
         if judged is None:
