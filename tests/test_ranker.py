@@ -261,6 +261,10 @@ def test_an_english_question_is_judged_by_the_english_model_and_its_thresholds(
     asked_in_english = _select(tmp_path / "en", embedder, [_STRIKE], models, "Why did the dock workers strike?")
     assert asked_in_chinese.abstained is (chinese > 0)
     assert asked_in_english.abstained is (english > 0)
+    # A question taken for English that holds Chinese too is none of those the English model learned from.
+    mixed = "Why did the dock 工人 go on strike?"
+    assert Question.parse(mixed).lang == "en"
+    assert _select(tmp_path / "mixed", embedder, [_STRIKE], models, mixed).abstained is (chinese > 0)
 
 
 def test_an_english_model_for_other_features_is_refused(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from qa.answering.values import (
 from qa.config import AnsweringSettings
 from qa.retrieval.retriever import Query, Retriever
 from qa.text.folding import fold
+from qa.text.language import CJK_RE
 from qa.text.lexicon import proper_names
 from qa.types import Hit, Sentence
 
@@ -65,6 +66,13 @@ def _supplies_value(question: Question, likeliest: Sentence, before: Sentence) -
     if asked.year and asked.written_in(likely) and not holds_a_year(likely):
         return holds_a_year(earlier)
     return not asked.written_in(likely) and asked.written_in(earlier)
+
+
+def _in_english(question: Question) -> bool:
+    """Whether the English questions' models judge the question: one written in English only. A question mostly in
+    Latin letters that holds Chinese as well (`「Early cultivators of science in Japan」是誰的論文作品?`, taken for
+    English) is none of the questions they learned from, and their threshold answered it of a corpus without it."""
+    return question.lang == "en" and not CJK_RE.search(question.text)
 
 
 def wants_more(question: Question) -> bool:
@@ -120,7 +128,7 @@ class LearnedSelector:
             return Evidence((), 0.0, "no sentence matches the question")
         found, scores, odds = judged
         confidence = self.ranker.probability(odds)
-        english = question.lang == "en"
+        english = _in_english(question)
         main = self._thresholds[english][0]
         # A date the question takes as given that the whole corpus never mentions: on held-out training corpora
         # this held for 0.1% of the answerable questions and 2.7% of the foreign ones, so it decides alone.
@@ -185,7 +193,7 @@ class LearnedSelector:
         scores = self.ranker.scores(found)
         if not len(scores):
             return None
-        return found, scores, self.ranker.answer_odds(found, scores, english=question.lang == "en")
+        return found, scores, self.ranker.answer_odds(found, scores, english=_in_english(question))
 
     @staticmethod
     def _number_missing(question: Question, found: Candidates, best: int) -> bool:
