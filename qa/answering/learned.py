@@ -69,9 +69,10 @@ def _supplies_value(question: Question, likeliest: Sentence, before: Sentence) -
 
 
 def _in_english(question: Question) -> bool:
-    """Whether the English questions' models judge the question: one written in English only. A question mostly in
-    Latin letters that holds Chinese as well (`「Early cultivators of science in Japan」是誰的論文作品?`, taken for
-    English) is none of the questions they learned from, and their threshold answered it of a corpus without it."""
+    """Whether the English questions' abstention model judges the question: one written in English only. A question
+    mostly in Latin letters that holds Chinese as well (`「Early cultivators of science in Japan」是誰的論文作品?`,
+    taken for English) is none of the questions it learned from, and its threshold answered it of a corpus without
+    its article."""
     return question.lang == "en" and not CJK_RE.search(question.text)
 
 
