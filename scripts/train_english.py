@@ -12,9 +12,10 @@ shipped ranker's scores) and learns from English questions about the TRAIN split
   sample (seed 0, drawn as `qa eval --squad` draws it, so no test-part question is read): its questions asked of
   their corpus, and its foreign ones.
 Near misses (asked of the corpus with their answer cut out) of both kinds are asked too, and measured held out; they
-are learned from with NEAR_WEIGHT. The threshold keeps FOREIGN_TARGET of the translated foreign questions abstained, measured on corpora held out of
-each fit (five folds by article); the one-article threshold keeps ANSWERED_TARGET of the translated questions
-answered, each sample article indexed alone and asked its own questions (as scripts/fit_lone_threshold.py does).
+are learned from with NEAR_WEIGHT. The threshold keeps FOREIGN_TARGET of the translated foreign questions abstained,
+measured on corpora held out of each fit (five folds by article); the one-article threshold keeps ANSWERED_TARGET of
+the translated questions answered, each sample article indexed alone and asked its own questions (as
+scripts/fit_lone_threshold.py does).
 """
 
 from __future__ import annotations
