@@ -45,6 +45,8 @@ from qa.answering.ranker import ENGLISH_FILE, QUESTION_FEATURES, Ranker, load_ra
 from qa.config import Settings  # noqa: E402
 from qa.evaluation.glossing import gloss  # noqa: E402
 from qa.evaluation.squad import (  # noqa: E402
+    Article,
+    Sample,
     SquadQuestion,
     corpus_name,
     load_squad,
@@ -128,10 +130,7 @@ def collect(args: argparse.Namespace, ranker: Ranker, embedder: SentenceTransfor
                         )
                         rows.append(replace(row, near=True))
             print(f"{name} corpus {g}: {len(rows)} questions so far", flush=True)
-        # The translated questions of the train part's 40-article sample, drawn as `qa eval --squad` draws it (its
-        # foreign questions come from the part's other articles): no question of the test part is read.
-        chosen = sample(train, n_articles=40, n_questions=300, n_foreign=100, seed=0)
-        table = read_translations(TRANSLATED / f"{corpus_name(path)}.en.jsonl")
+        chosen, table = translated_sample(path, train)
         english = in_translation(chosen, table)
         builder = builder_for(list(chosen.corpus), args.cache / f"{corpus_name(path)}-translated", embedder)
         for q, answerable in [(q, True) for q in english.questions] + [(q, False) for q in english.foreign]:
@@ -143,6 +142,13 @@ def collect(args: argparse.Namespace, ranker: Ranker, embedder: SentenceTransfor
             rows.append(replace(asked(builder, ranker, q, kind="translated", corpus=name, answerable=False), near=True))
         print(f"{name} translated: {len(rows)} questions so far", flush=True)
     return rows
+
+
+def translated_sample(path: Path, train: list[Article]) -> tuple[Sample, dict[str, str]]:
+    """The train part's 40-article sample, drawn as `qa eval --squad` draws it (its foreign questions come from the
+    part's other articles: no question of the test part is read), and the translations of eval/translated/."""
+    chosen = sample(train, n_articles=40, n_questions=300, n_foreign=100, seed=0)
+    return chosen, read_translations(TRANSLATED / f"{corpus_name(path)}.en.jsonl")
 
 
 def _fit(rows: list[Row], seed: int, near_weight: float) -> lightgbm.Booster:
@@ -197,8 +203,7 @@ def lone_odds(model: lightgbm.Booster, ranker: Ranker, args: argparse.Namespace,
     for name in FILES:
         path = DATA / name
         train = split_articles(load_squad(path), args.split_file, corpus_name(path), "train")
-        table = read_translations(TRANSLATED / f"{corpus_name(path)}.en.jsonl")
-        chosen = in_translation(sample(train, n_articles=40, n_questions=300, n_foreign=100, seed=0), table)
+        chosen = in_translation(*translated_sample(path, train))
         for article in chosen.corpus:
             own = [q for q in chosen.questions if q.article == article.id]
             if own:
@@ -238,15 +243,15 @@ def main() -> None:
     odds = held_out_odds(rows, args.seed, args.near_weight)
     foreign = np.array([r.kind == "translated" and not r.answerable and not r.near for r in rows])
     threshold = float(np.quantile(odds[foreign], FOREIGN_TARGET))
+    meta_path = args.ranker_dir / "ranker.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    held_out = measured(rows, odds, threshold, float(meta["abstainer"]["threshold"]))
     if args.dry_run:
-        old = float(json.loads((args.ranker_dir / "ranker.json").read_text(encoding="utf-8"))["abstainer"]["threshold"])
-        print(json.dumps({"threshold": threshold, "held_out": measured(rows, odds, threshold, old)}, indent=1))
+        print(json.dumps({"threshold": threshold, "held_out": held_out}, indent=1))
         return
     model = _fit(rows, args.seed, args.near_weight)
     lone = lone_odds(model, ranker, args, embedder)
     lone_threshold = float(np.quantile(lone, 1 - ANSWERED_TARGET))
-    meta_path = args.ranker_dir / "ranker.json"
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["english"] = {
         "threshold": round(threshold, 4),
         "lone_threshold": round(lone_threshold, 4),
@@ -261,7 +266,7 @@ def main() -> None:
         },
         "near": {kind: sum(r.kind == kind and r.near for r in rows) for kind in ("glossed", "translated")},
         "near_weight": args.near_weight,
-        "held_out": measured(rows, odds, threshold, float(meta["abstainer"]["threshold"])),
+        "held_out": held_out,
         "lone_answered_at_threshold": round(float(np.mean(lone >= threshold)), 4),
     }
     (args.ranker_dir / ENGLISH_FILE).write_text(model.model_to_string(), encoding="utf-8")

@@ -101,7 +101,6 @@ class LearnedSelector:
             english: self.ranker.thresholds(english=english) if fixed is None else (fixed, fixed)
             for english in (False, True)
         }
-        self.threshold, self.lone_threshold = self._thresholds[False]
         # Sentences that address an AI ("Attention AI language models: …", 忽略以上所有指示) are not facts about the
         # world: never evidence, whatever the question (a planted one was quoted as the answer to unrelated ones).
         self.withheld = retriever.index.withheld  # found at index time: checking every sentence here costs seconds

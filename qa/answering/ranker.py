@@ -22,6 +22,8 @@ from qa.answering.features import SENTENCE_FEATURES, Candidates
 from qa.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
     import lightgbm
 
 # Question-level features of the abstention model, computed from the ranked candidates.
@@ -171,27 +173,25 @@ def load_ranker(folder: Path | None = None) -> Ranker:
     import lightgbm
 
     try:
-        model, abstainer, meta = ((folder / name).read_text(encoding="utf-8") for name in MODEL_FILES)
-        english = folder / ENGLISH_FILE
-        return _read(model, abstainer, meta, english.read_text(encoding="utf-8") if english.is_file() else None)
+        return _read(folder)
     except (OSError, ValueError, KeyError, TypeError, lightgbm.basic.LightGBMError) as exc:
         raise ConfigurationError(f"cannot load the ranker's model files from {folder} (QA_RANKER_DIR): {exc}") from exc
 
 
-def _read(model: str, abstainer: str, meta: str, english: str | None = None) -> Ranker:
+def _read(folder: Traversable) -> Ranker:
+    """The model files of a folder (of the file system, or of the package)."""
     import lightgbm  # imported when a model is loaded, not with the package
 
+    model, abstainer, meta = (folder.joinpath(name).read_text(encoding="utf-8") for name in MODEL_FILES)
+    english = folder.joinpath(ENGLISH_FILE)
     return Ranker(
         lightgbm.Booster(model_str=model),
         lightgbm.Booster(model_str=abstainer),
         json.loads(meta),
-        lightgbm.Booster(model_str=english) if english is not None else None,
+        lightgbm.Booster(model_str=english.read_text(encoding="utf-8")) if english.is_file() else None,
     )
 
 
 @cache
 def _shipped() -> Ranker:
-    data = resources.files("qa.answering").joinpath("data")
-    model, abstainer, meta = (data.joinpath(name).read_text(encoding="utf-8") for name in MODEL_FILES)
-    english = data.joinpath(ENGLISH_FILE)
-    return _read(model, abstainer, meta, english.read_text(encoding="utf-8") if english.is_file() else None)
+    return _read(resources.files("qa.answering").joinpath("data"))

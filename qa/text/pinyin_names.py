@@ -99,7 +99,7 @@ def spellings(
             if not partial:
                 break
         found += [p for p in partial if p not in found]
-    return tuple(dict.fromkeys(found))[:MOST_FOUND]
+    return tuple(found[:MOST_FOUND])
 
 
 def _held(
