@@ -587,6 +587,24 @@ def test_a_question_that_asks_for_several_things_is_cited_clause_by_clause(
     assert quoted(one) == ["東港的碼頭工程由市政府出資，今年擴建了貨櫃碼頭；"]
 
 
+def test_a_likeliest_clause_that_continues_the_one_before_is_cited_with_it(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    pipeline = pipeline_of(
+        tmp_path,
+        embedder,
+        "港口年報\n\n2014年，南港的貨櫃吞吐量為八十萬箱，同比增長百分之五；"
+        "人均收入首次超過九萬元，失業率降到百分之二。北港的吞吐量則持平。\n",
+    )
+    answer = pipeline.answerer.answer("人均收入首次超過九萬元的是哪個港口？")
+    quotes = cited(answer)
+    assert not answer.abstained and "人均收入首次超過九萬元，失業率降到百分之二。" in quotes
+    assert "2014年，南港的貨櫃吞吐量為八十萬箱，同比增長百分之五；" in quotes  # the port and the year are there
+    # A clause that ends a sentence of its own (。) is not widened to the one before it.
+    north = pipeline.answerer.answer("北港的吞吐量怎麼樣？")
+    assert quoted(north) == ["北港的吞吐量則持平。"]
+
+
 def test_a_reason_is_told_by_its_words() -> None:
     assert gives_reason(fold("由於海水溫度連月偏高")) and gives_reason(fold("因此得名"))
     assert gives_reason("because of it")
