@@ -177,6 +177,10 @@ def test_a_gloss_keys_its_word_unless_its_other_words_make_an_idiom_of_it() -> N
     # 至今 `to this day` says nothing of a day, 只要 `so long as` nothing of length, 多次 `many times` nothing of time.
     assert _keys("to this day") == [] and _keys("so long as") == [] and _keys("many times") == []
     assert _keys("United States") == ["unit_state", "unit", "state"]  # a name keys its words too
+    # Two words make a phrase when little else is said with them, and nothing turns them around.
+    assert _keys("nuclear weapon") == ["nuclear_weapon"] and _keys("arteries and veins") == ["arteri_vein"]
+    assert _keys("to go on an inspection tour") == ["inspect_tour"]
+    assert _keys("the people have no way to make a living") == [] and _keys("not long before") == []
 
 
 def test_remembered_folds_and_cuts_are_those_made_afresh(article: str) -> None:
