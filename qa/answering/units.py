@@ -24,6 +24,7 @@ _UNIT_RE = re.compile(f"[{CJK}]+|[a-z]+|\\d+(?:\\.\\d+)?")
 _PLAIN_RE = re.compile(f"[a-z]+|\\d+(?:\\.\\d+)?|(?<![{CJK}])[{CJK}](?![{CJK}])")
 # Most sentences, passages and documents whose units are kept (a plain bound: emptied when full).
 _CACHE = 200_000
+_PAIR = "#"  # what a character pair's unit opens with
 
 
 def _plain_units(folded: str) -> set[str]:
@@ -46,7 +47,9 @@ def units(folded: str) -> set[str]:
         elif piece[0].isdigit() or len(piece) == 1:
             out.add(piece)
         else:
-            out.update("#" + piece[i : i + 2] for i in range(len(piece) - 1))
+            # Each character joined to the next, by map (a quarter faster than a generator of slices: a cold
+            # sentence at 10,000 articles is cut into units once, ~130 of them a question).
+            out.update(map(_PAIR.__add__, map(str.__add__, piece, piece[1:])))
     return out
 
 
@@ -126,7 +129,7 @@ class UnitStats:
         # fsum is exactly rounded: the same sum in any order. A unit's rarity is looked up directly when kept (a cold
         # sentence at 10,000 articles has ~40 units, most of them kept from earlier sentences).
         kept, idf = self._idf, self.idf
-        return math.fsum(kept[u] if u in kept else idf(u) for u in self.of_sentence(i))
+        return math.fsum([kept[u] if u in kept else idf(u) for u in self.of_sentence(i)])
 
     def of_heading(self, chunk: Chunk) -> frozenset[str]:
         """The units of a passage's section heading (which names its subject: a title, in an encyclopedia)."""
