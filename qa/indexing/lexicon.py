@@ -106,12 +106,12 @@ def _keys(gloss: str) -> list[str]:
     (capitalised) also gives each of its words."""
     words = re.findall(r"[A-Za-z]+", gloss)
     stems = english_terms(gloss)
+    others = [w.lower() for w in words if stem(w) not in stems]  # what the gloss says besides its content words
     if len(stems) == 1:
         # ... unless its other words make an idiom of it: `to this day` (至今) says nothing of `day`, `so long as`
         # (只要) nothing of `long`; a leading `to`, an article or a preposition (`to look for`, `one of`) may stand.
-        others = [w.lower() for w in words if stem(w) != stems[0]]
         return stems if all(w in _FILLERS for w in others) else []
-    phrase = [f"{stems[0]}_{stems[1]}"] if len(stems) == 2 and _plain_pair(words, stems) else []
+    phrase = [f"{stems[0]}_{stems[1]}"] if len(stems) == 2 and _plain_pair(others) else []
     return phrase + stems if words and words[0][:1].isupper() else phrase
 
 
@@ -119,13 +119,13 @@ def _keys(gloss: str) -> list[str]:
 _NEGATIONS = frozenset("no not never nothing without non".split())
 
 
-def _plain_pair(words: list[str], stems: list[str]) -> bool:
-    """Whether a gloss of two content words says them as a phrase: at most one more word that is no filler (`to go
-    on an inspection tour`: 出巡), and no negation. `the people have no way to make a living` (民不聊生) is no phrase
-    `people live`: an English question's `most of Rwanda's people live` found that idiom's sentence in another
-    article; on the translated English questions of the train split that question was answered right, none lost."""
-    rest = [w.lower() for w in words if stem(w) not in stems]
-    rest = [w for w in rest if len(w) > 1 and w not in _FILLERS and w not in ("and", "or")]
+def _plain_pair(others: list[str]) -> bool:
+    """Whether a gloss of two content words, with these other words, says them as a phrase: at most one more word
+    that is no filler (`to go on an inspection tour`: 出巡), and no negation. `the people have no way to make a
+    living` (民不聊生) is no phrase `people live`: an English question's `most of Rwanda's people live` found that
+    idiom's sentence in another article; on the translated English questions of the train split that question was
+    answered right, none lost."""
+    rest = [w for w in others if len(w) > 1 and w not in _FILLERS and w not in ("and", "or")]
     return len(rest) <= 1 and not _NEGATIONS.intersection(rest)
 
 
