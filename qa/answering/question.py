@@ -10,9 +10,10 @@ from typing import Literal
 from qa.answering.values import DATE_RE, holds
 from qa.text.folding import fold
 from qa.text.injection import without_instructions
-from qa.text.language import CJK_RE, Lang, detect_lang
+from qa.text.language import CJK, CJK_RE, Lang, detect_lang
 from qa.text.lexicon import MONTHS
-from qa.text.tokens import content_terms, word_starts
+from qa.text.postags import pos_cut
+from qa.text.tokens import STOPWORDS, content_terms, word_starts
 
 Expect = Literal["date", "number", "percent", "money", "ordinal", "unit", "any"]
 # Question patterns, matched on folded (Simplified, lower-case) text.
@@ -96,6 +97,7 @@ class Expectation:
     day: bool = False  # ... and a day, not a month (几号, 哪一天, what date)
     year: bool = False  # the date asked for is a year (哪一年, 何年, which year)
     measure: str | None = None  # the number asked for measures a length, an area, a weight, a speed or a temperature
+    counted: tuple[str, ...] = ()  # the words of the thing a count is asked of (戰斧, 導彈 of 多少枚戰斧導彈)
 
     def satisfied_by(self, text: str) -> bool:
         """True when text holds a value of the expected kind (and unit)."""
@@ -159,10 +161,11 @@ def _analyse_folded(q: str, question: str) -> Expectation:
     unit = _unit(q)
     duration = _ASK_DURATION.search(q) is not None
     measure = None if duration or (unit and not _MEASURE_UNIT_RE.match(unit)) else _measure(q)
+    counted = _counted(q)
     if unit:
-        return Expectation("unit", unit=unit, given=given, duration=duration, measure=measure)
+        return Expectation("unit", unit=unit, given=given, duration=duration, measure=measure, counted=counted)
     if _asking(_ASK_NUMBER, q):
-        return Expectation("number", given=given, duration=duration, measure=measure)
+        return Expectation("number", given=given, duration=duration, measure=measure, counted=counted)
     return Expectation(given=given)
 
 
@@ -226,6 +229,28 @@ def _unit(q: str) -> str | None:
             return re.escape(word[0])
         return f"{re.escape(word)}|{re.escape(word[0])}"
     return None
+
+
+# A count asked of a thing by its measure word (多少枚戰斧導彈, 幾座中世紀的塔樓, 多少個國家): the thing's words follow.
+_COUNTED_RE = re.compile(f"(?:多少|几)个?([个座间部名位次只条种件所家架辆艘本篇首台场届枚颗株层栋支队项])([{CJK}]+)")
+# The part-of-speech tags of the words a thing's name is made of (nouns, names, attributes: 輕型 is `b`).
+_THING_TAGS = frozenset({"a", "b", "j", "eng"})
+
+
+def _counted(q: str) -> tuple[str, ...]:
+    """The words (of two characters or more, no stopwords) of the thing a (folded) question counts by a measure word:
+    the nouns and attributes after it, up to the first word of another kind (多少名士兵參加了戰鬥: 士兵;
+    幾家騎士團的大團長: 騎士團)."""
+    m = _asking(_COUNTED_RE, q)
+    if m is None:
+        return ()
+    found: list[str] = []
+    for word, tag in pos_cut(m.group(2)):
+        if not (tag.startswith("n") or tag in _THING_TAGS):
+            break
+        if len(word) > 1 and word not in STOPWORDS:
+            found.append(word)
+    return tuple(found)
 
 
 def _given(q: str) -> tuple[str, ...]:
