@@ -113,6 +113,7 @@ def test_a_length_of_time_a_ratio_or_a_count_measures_nothing(question: str) -> 
         ("莫扎伊斯克有多少居民？", ()),  # no measure word: the unit asked for is the thing
         ("戰斧導彈的射程有多少公里？", ()),  # a unit, no thing after it
         ("How many Tomahawk missiles did Ukraine ask for?", ()),
+        ("有多少枚" + "戰斧導彈" * 500 + "？", ("战斧", "导弹")),  # a name is short: its start, each word once
     ],
 )
 def test_the_thing_a_count_is_asked_of_is_read_by_its_words(question: str, counted: tuple[str, ...]) -> None:

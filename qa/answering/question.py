@@ -232,7 +232,9 @@ def _unit(q: str) -> str | None:
 
 
 # A count asked of a thing by its measure word (多少枚戰斧導彈, 幾座中世紀的塔樓, 多少個國家): the thing's words follow.
-_COUNTED_RE = re.compile(f"(?:多少|几)个?([个座间部名位次只条种件所家架辆艘本篇首台场届枚颗株层栋支队项])([{CJK}]+)")
+# (A thing's name is short: a question's run of 2,000 characters is not tagged whole.)
+_MEASURE_WORDS = "个座间部名位次只条种件所家架辆艘本篇首台场届枚颗株层栋支队项"
+_COUNTED_RE = re.compile(f"(?:多少|几)个?([{_MEASURE_WORDS}])([{CJK}]{{1,20}})")
 # The part-of-speech tags of the words a thing's name is made of (nouns, names, attributes: 輕型 is `b`).
 _THING_TAGS = frozenset({"a", "b", "j", "eng"})
 
@@ -250,7 +252,7 @@ def _counted(q: str) -> tuple[str, ...]:
             break
         if len(word) > 1 and word not in STOPWORDS:
             found.append(word)
-    return tuple(found)
+    return tuple(dict.fromkeys(found))
 
 
 def _given(q: str) -> tuple[str, ...]:
