@@ -106,14 +106,14 @@ def test_a_length_of_time_a_ratio_or_a_count_measures_nothing(question: str) -> 
 @pytest.mark.parametrize(
     ("question", "counted"),
     [
-        ("烏克蘭要求提供多少枚戰斧導彈？", ("战斧", "导弹")),  # folded: Simplified
+        ("港口今年停靠了多少艘貨櫃船？", ("货柜船",)),  # folded: Simplified
         ("古監獄保存了幾座中世紀的塔樓？", ("中世纪",)),  # what 的 ties to it is another word's
         ("有多少名士兵參加了戰鬥？", ("士兵",)),  # up to the verb
         ("多少個國家簽署了協議？", ("国家",)),
         ("莫扎伊斯克有多少居民？", ()),  # no measure word: the unit asked for is the thing
-        ("戰斧導彈的射程有多少公里？", ()),  # a unit, no thing after it
-        ("How many Tomahawk missiles did Ukraine ask for?", ()),
-        ("有多少枚" + "戰斧導彈" * 500 + "？", ("战斧", "导弹")),  # a name is short: its start, each word once
+        ("貨櫃碼頭離市區有多少公里？", ()),  # a unit, no thing after it
+        ("How many container ships docked this year?", ()),
+        ("有多少艘" + "貨櫃船郵輪" * 400 + "？", ("货柜船", "邮轮")),  # a name is short: its start, each word once
     ],
 )
 def test_the_thing_a_count_is_asked_of_is_read_by_its_words(question: str, counted: tuple[str, ...]) -> None:

@@ -97,7 +97,7 @@ class Expectation:
     day: bool = False  # ... and a day, not a month (几号, 哪一天, what date)
     year: bool = False  # the date asked for is a year (哪一年, 何年, which year)
     measure: str | None = None  # the number asked for measures a length, an area, a weight, a speed or a temperature
-    counted: tuple[str, ...] = ()  # the words of the thing a count is asked of (戰斧, 導彈 of 多少枚戰斧導彈)
+    counted: tuple[str, ...] = ()  # the words of the thing a count is asked of (貨櫃船 of 多少艘貨櫃船)
 
     def satisfied_by(self, text: str) -> bool:
         """True when text holds a value of the expected kind (and unit)."""
@@ -231,11 +231,11 @@ def _unit(q: str) -> str | None:
     return None
 
 
-# A count asked of a thing by its measure word (多少枚戰斧導彈, 幾座中世紀的塔樓, 多少個國家): the thing's words follow.
+# A count asked of a thing by its measure word (多少艘貨櫃船, 幾座中世紀的塔樓, 多少個國家): the thing's words follow.
 # (A thing's name is short: a question's run of 2,000 characters is not tagged whole.)
 _MEASURE_WORDS = "个座间部名位次只条种件所家架辆艘本篇首台场届枚颗株层栋支队项"
 _COUNTED_RE = re.compile(f"(?:多少|几)个?([{_MEASURE_WORDS}])([{CJK}]{{1,20}})")
-# The part-of-speech tags of the words a thing's name is made of (nouns, names, attributes: 輕型 is `b`).
+# The part-of-speech tags of the words a thing's name is made of (nouns, names, attributes: 大型 is `b`).
 _THING_TAGS = frozenset({"a", "b", "j", "eng"})
 
 
