@@ -263,8 +263,8 @@ class LearnedSelector:
         writes no character of, which decides alone: a count of another thing (120艘貨櫃船) is no answer.
         Of the 34 DRCD and CMRC 2018 questions (all of them) that count a thing so (Expectation.counted), the sentence
         that holds the gold answer writes a character of each word for all 34 (子女 for 孩子, 三國 for 國家; whole
-        words: 30). On the 40-article samples (train and test splits, seeds 0 to 3, both files) it abstained on 2
-        more foreign or near-miss questions and on no answerable one."""
+        words: 31). On the 40-article samples (test split seeds 0 to 3, train split seeds 1 to 3, both files) it
+        abstained on 2 more foreign or near-miss questions and on no answerable one."""
         counted = question.expectation.counted
         if not counted:
             return False
