@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from qa.answering.values import DATE_RE, holds
+from qa.answering.values import COUNTERS, DATE_RE, holds
 from qa.text.folding import fold
 from qa.text.injection import without_instructions
 from qa.text.language import CJK, CJK_RE, Lang, detect_lang
@@ -233,8 +233,7 @@ def _unit(q: str) -> str | None:
 
 # A count asked of a thing by its measure word (多少艘貨櫃船, 幾座中世紀的塔樓, 多少個國家): the thing's words follow.
 # (A thing's name is short: a question's run of 2,000 characters is not tagged whole.)
-_MEASURE_WORDS = "个座间部名位次只条种件所家架辆艘本篇首台场届枚颗株层栋支队项"
-_COUNTED_RE = re.compile(f"(?:多少|几)个?([{_MEASURE_WORDS}])([{CJK}]{{1,20}})")
+_COUNTED_RE = re.compile(f"(?:多少|几)个?([{COUNTERS}])([{CJK}]{{1,20}})")
 # The part-of-speech tags of the words a thing's name is made of (nouns, names, attributes: 大型 is `b`).
 _THING_TAGS = frozenset({"a", "b", "j", "eng"})
 

@@ -12,8 +12,10 @@ from qa.text.lexicon import MONTHS
 CN = "零〇一二两三四五六七八九十百千万亿"
 NUM = rf"(?:\d+(?:[,.]\d+)*|[{CN}]+)"
 BIG = rf"{NUM}(?:\s*[万亿千百]+)?(?:多|余)?"
+# Measure words that count things (艘, 座, 个), not units of a quantity (年, 米, 元) nor people (人).
+COUNTERS = "个座间部名位次只条种件所家架辆艘本篇首台场届枚颗株层栋支队项"
 MEASURE = (
-    "(?:[个座间部名位次人只条种件所家架辆艘本篇首台场届年岁倍项支队枚颗株层栋米吨元]"
+    f"(?:[{COUNTERS}人年岁倍米吨元]"
     "|平方公里|平方千米|平方米|平方英里|立方米|公里|公尺|公顷|公斤|公分|千米|厘米|毫米|英尺|英里|千克|公升|毫升|小时"
     "|分钟|人次|[秒天周户票席克磅度升亩吋呎码]"
     # ... and the metric and computing units written in Latin letters (182cm, 4.7 ghz, 128kb), as a whole word
