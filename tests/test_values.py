@@ -170,6 +170,27 @@ def test_colloquial_question_words_are_read_as_the_standard_ones() -> None:
     assert not asks_why(Question.parse("他们在干嘛？").folded)
 
 
+def test_the_article_named_as_the_one_who_says_is_not_part_of_what_is_asked() -> None:
+    """Readers ask about an article through it (照這篇報道的分析, 作者認為, 文中提及, according to the article): the
+    pairs of those words (#報道, #者認) are no words of the answer, and they lowered the odds that it answers."""
+    plain = Question.parse("港務局為什麼延後碼頭擴建？")
+    for asked in (
+        "照這篇報道的分析，港務局為什麼延後碼頭擴建？",
+        "作者認為港務局為什麼延後碼頭擴建？",
+        "依文章所述，港務局為什麼延後碼頭擴建？",
+        "文中提及，港務局為什麼延後碼頭擴建？",
+        "按文章的说法，港務局為什麼延後碼頭擴建？",
+    ):
+        parsed = Question.parse(asked)
+        assert (parsed.text, parsed.terms) == (plain.text, plain.terms), asked
+    english = Question.parse("Why did the port authority delay the new quay?")
+    for asked in ("According to the article, why did", "In the author's view, why did"):
+        assert Question.parse(f"{asked} the port authority delay the new quay?").terms == english.terms, asked
+    # ... but not when nothing else would be asked (the article's gist), nor a book's author.
+    assert Question.parse("這篇文章說了什麼？").text == "這篇文章說了什麼？"
+    assert Question.parse("《國富論》的作者認為財富從哪裡來？").text == "《國富論》的作者認為財富從哪裡來？"
+
+
 def test_an_english_question_about_revenue_or_funding_asks_for_money() -> None:
     assert Question.parse("How much tax revenue did the city lose?").expectation.expect == "money"
     assert Question.parse("How much funding did the council approve?").expectation.expect == "money"

@@ -284,6 +284,40 @@ def standard_question_words(text: str) -> str:
     return text
 
 
+# The source named as the one who says what is asked (作者認為, 文中提及, 照這篇文章的分析, 依文章所述, according to the
+# article, the author argues): a reader's way of asking about the article, not words its sentences hold. Most of
+# these words are stopwords, but their character pairs (#作者, #者认, #文章) are matching units that no sentence holds,
+# and they lowered the odds that the best sentence answers. Not after 的 (`《國富論》的作者認為` is a book's author).
+# 22 DRCD questions open so (文中提及，…), 13 of them in the test and train samples: one answer cited one sentence
+# instead of two, nothing else moved; on the article's sets one more question was answered.
+_SOURCE_NOUN = (
+    r"(?:這篇|这篇|本篇|該篇|该篇|此篇)?"
+    r"(?:文章|文中|本文|原文|作者|評論|评论|報道|报道|報導|报导|社論|社论)(?:裡|里|中)?"
+)
+_SOURCE_SAYS = (
+    r"所?(?:說|说|提到|指出|認為|认为|覺得|觉得|表示|寫道|写道|分析|提及|稱|称|強調|强调|談到|谈到|講|讲)(?:的|說|说)?"
+)
+_SOURCE_VIEW = r"(?:的)?(?:分析|說法|说法|觀點|观点|看法|所述|所說|所说|所言|來看|来看|而言|看來|看来|論述|论述)"
+_SOURCE_RE = re.compile(
+    rf"(?:照|按照?|根據|根据|依照?|依據|依据|據|据)的?{_SOURCE_NOUN}(?:{_SOURCE_VIEW})?[，,：:]?"
+    rf"|(?<!的){_SOURCE_NOUN}(?:{_SOURCE_SAYS}|{_SOURCE_VIEW})[，,：:]?"
+    r"|\b(?:according to|in|per) (?:the|this) (?:article|piece|commentary|text|report|story|author|writer)"
+    r"(?:'s (?:view|opinion|account|analysis))?,?"
+    r"|\bin the (?:author|writer)'s (?:view|opinion|eyes|words),?"
+    r"|\b(?:the|this) (?:article|piece|commentary|author|writer) (?:says?|thinks?|argues?|claims?|believes?|mentions?|"
+    r"notes?|writes?|states?|suggests?)\b",
+    re.IGNORECASE,
+)
+
+
+def without_source_mentions(text: str) -> str:
+    """A question without the words that name the article or its author as the one who says what is asked
+    (`照這篇文章的分析，伊朗…` -> `伊朗…`); the question as it was when nothing else would be left of it (`文章說了什麼`
+    asks for the article's gist)."""
+    kept = _SOURCE_RE.sub(" ", text).strip()
+    return kept if content_terms(kept) else text
+
+
 @dataclass(frozen=True)
 class Question:
     """A question as every step of answering sees it, parsed once."""
@@ -298,7 +332,7 @@ class Question:
     def parse(cls, asked: str) -> Question:
         """Detect the language, fold the text, find its topic words and what it asks for. Sentences that give
         instructions to the system (`ignore the rules`, `不要引用`) are not part of what is asked: they are dropped."""
-        text = standard_question_words(without_instructions(asked))
+        text = without_source_mentions(standard_question_words(without_instructions(asked)))
         folded = fold(text)
         return cls(
             text=text,
