@@ -345,6 +345,23 @@ def test_a_count_of_another_thing_is_no_answer(tmp_path: Path, embedder: Sentenc
     assert named.short_answer is not None and "120" in named.short_answer.text
 
 
+def test_another_name_is_found_however_the_article_gives_it(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """`海燕號的別名是什麼` was answered with the one sentence that writes 別名, about another thing (the lighthouse),
+    not with the ferry's own `又稱小白船`: the words that give another name are one word to the matching."""
+    answerer = pipeline_of(
+        tmp_path,
+        embedder,
+        "港口風物\n\n港內有一座百年燈塔，別名老塔，至今仍在使用。海燕號是往返離島的渡輪，又稱小白船，每日開出六班。\n",
+    ).answerer
+    ferry = answerer.answer("海燕號的別名是什麼？")
+    assert not ferry.abstained and "小白船" in ferry.citations[0].quote
+    assert all("老塔" not in c.quote for c in ferry.citations)
+    tower = answerer.answer("那座燈塔又叫什麼？")
+    assert not tower.abstained and "老塔" in tower.citations[0].quote
+
+
 def test_a_measure_asked_for_needs_a_number_with_a_unit_of_that_measure(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

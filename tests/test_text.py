@@ -35,6 +35,16 @@ def test_a_word_folds_the_same_in_either_script_and_in_either_regions_words(arti
         assert fold(line) == fold(folding.to_simplified(line)), line
 
 
+def test_the_words_that_give_another_name_fold_to_one() -> None:
+    # 又名, 又稱, 俗稱, 也叫 and 別稱 give another name for a thing alike; each keeps its length (offsets hold).
+    for cue in ("又名", "又稱", "也稱為", "亦稱", "俗稱", "通稱", "或稱", "又叫做", "也叫", "又譯", "別稱", "别名"):
+        assert fold(f"渡輪{cue}小白船") == fold(f"渡輪別名{cue[2:]}小白船"), cue
+        assert len(fold(f"渡輪{cue}小白船")) == len(f"渡輪{cue}小白船")
+    # ... but not where the same characters say something else.
+    for other in ("他也稱讚了船員", "該港又稱霸一方", "他又名列前茅", "汽笛又叫了一聲"):
+        assert "别名" not in fold(other), other
+
+
 def test_alias_variants_are_never_part_of_their_canonical_form() -> None:
     # A variant inside its canonical name would be replaced within the name itself (伊斯坎德 -> 伊斯坎德爾爾).
     for variant, canonical in folding._aliases():

@@ -1,4 +1,5 @@
-"""Script folding: width, case, thousands separators, Traditional/Simplified (OpenCC) and name variants."""
+"""Script folding: width, case, thousands separators, Traditional/Simplified (OpenCC), name variants and the words
+that give another name."""
 
 from __future__ import annotations
 
@@ -66,7 +67,8 @@ _MEMO_CHARS = 200
 
 
 def fold(text: str) -> str:
-    """Fold width, case, thousands separators, script (to Simplified) and name variants."""
+    """Fold width, case, thousands separators, script (to Simplified), name variants and the words that give another
+    name (又稱 -> 别名)."""
     return _fold_short(text) if len(text) <= _MEMO_CHARS else _fold(text)
 
 
@@ -90,9 +92,23 @@ def _fold_short(text: str) -> str:
     return _fold(text)
 
 
+# The words that give another name for a thing (又名, 又稱, 也稱, 亦稱, 俗稱, 通稱, 或稱, 又叫, 也叫, 又譯, 別稱),
+# all folded to 别名 (two characters for two: offsets keep): a question that asks for a 別名 is answered by a sentence
+# that writes 別稱 (`盾柱木的别名是什么` of `盾柱木…，别称双翼豆…`). Not 也稱讚, 又稱霸, 又名列, 又叫了. Of the 155
+# DRCD and CMRC 2018 questions (all of them) that ask for a name so, the sentence that holds the gold answer wrote
+# another of these words than the question for 31. On the 40-article samples (test split seeds 0 to 3, train split
+# seeds 1 to 3, both files), 3 more CMRC 2018 questions were answered from the gold sentence (7 answers over the
+# samples; cite_hit 0.848 -> 0.854 on the test split's seed 0), 5 answers cited one sentence instead of two and 2 two
+# instead of one, one wrong answer became an abstention, and one more foreign question was answered.
+_ALIAS_CUE_RE = re.compile(
+    r"(?:又|也|亦|或|俗|通)称(?![赞霸职颂道许誉呼心王帝雄臣号])|(?:又|亦|俗)名(?!列)|(?:又|也|或)叫(?![了着起喊声醒来])"
+    r"|(?:又|也|亦|或)译|别称"
+)
+
+
 def _fold(text: str) -> str:
     text = _fold_script(text)
     for variant, canonical in _aliases():
         if variant in text:
             text = text.replace(variant, canonical)
-    return text
+    return _ALIAS_CUE_RE.sub("别名", text)
