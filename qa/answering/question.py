@@ -299,7 +299,7 @@ _SOURCE_SAYS = (
 )
 _SOURCE_VIEW = r"(?:的)?(?:分析|說法|说法|觀點|观点|看法|所述|所說|所说|所言|來看|来看|而言|看來|看来|論述|论述)"
 _SOURCE_RE = re.compile(
-    rf"(?:照|按照?|根據|根据|依照?|依據|依据|據|据)的?{_SOURCE_NOUN}(?:{_SOURCE_VIEW})?[，,：:]?"
+    rf"(?:照|按照?|根據|根据|依照?|依據|依据|據|据){_SOURCE_NOUN}(?:{_SOURCE_VIEW})?[，,：:]?"
     rf"|(?<!的){_SOURCE_NOUN}(?:{_SOURCE_SAYS}|{_SOURCE_VIEW})[，,：:]?"
     r"|\b(?:according to|in|per) (?:the|this) (?:article|piece|commentary|text|report|story|author|writer)"
     r"(?:'s (?:view|opinion|account|analysis))?,?"
