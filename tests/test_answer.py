@@ -362,6 +362,22 @@ def test_another_name_is_found_however_the_article_gives_it(
     assert not tower.abstained and "老塔" in tower.citations[0].quote
 
 
+def test_a_month_of_a_year_is_found_where_the_article_names_the_year_once(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """`2019年8月，…` was abstained as naming a date the article never mentions, of an article that writes
+    `2019年3月5日，…。同年8月，…`: news names a year once. A year it never names still is."""
+    answerer = pipeline_of(
+        tmp_path,
+        embedder,
+        "港口年報\n\n2019年3月5日，新郵輪碼頭動工。工程由本地公司承包，預計半年完工。同年8月，第一艘郵輪海洋號靠岸。\n",
+    ).answerer
+    named = answerer.answer("2019年8月，第一艘靠岸的郵輪叫什麼？")
+    assert not named.abstained and any("海洋號" in c.quote for c in named.citations)
+    other = answerer.answer("2021年8月，第一艘靠岸的郵輪叫什麼？")
+    assert other.abstained and "2021年8月" in other.reason
+
+
 def test_a_measure_asked_for_needs_a_number_with_a_unit_of_that_measure(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:

@@ -7,6 +7,7 @@ article and one of hundreds. The names are the columns the model file was traine
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -76,6 +77,22 @@ _CONTEXT = 6
 # first questions cost what later ones do (p50 9.9 -> 7.8 ms there); a larger corpus computes them as questions reach
 # them.
 WARM_SENTENCES = 20_000
+
+
+# A month of a year that a question names (1992年7月); a year written in a text, and a month.
+_MONTH_OF_YEAR_RE = re.compile(r"(\d{4})年(\d{1,2})月")
+_YEAR_OR_MONTH_RE = re.compile(r"(?<!\d)(\d{4})\s*年|(?<!\d)(\d{1,2})\s*月")
+
+
+def _month_of_year(text: str, year: str, month: str) -> bool:
+    """Whether a (folded) text names the month with the year as the last one named before it."""
+    last = None
+    for m in _YEAR_OR_MONTH_RE.finditer(text):
+        if m.group(1):
+            last = m.group(1)
+        elif last == year and m.group(2).lstrip("0") == month.lstrip("0"):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -191,9 +208,25 @@ class FeatureBuilder:
             coverage=math.fsum(w for u, w in asked.items() if self.units.known(u)) / (asked.total or 1.0),
             terms_found=sum(t.weight for t in terms if t.in_corpus) / (sum(t.weight for t in terms) or 1.0),
             unknown=tuple(unknown_names(self.stats, question, self.index.lexicon)),
-            given_missing=not all(self.stats.contains(g) for g in question.expectation.given),
+            given_missing=self._given_missing(question, {s.doc for s in sentences}),
             terms=tuple(terms),
         )
+
+    def _given_missing(self, question: Question, docs: set[str]) -> bool:
+        """Whether the question names a date the corpus does not hold: not as written, nor, for a month of a year
+        (1992年7月), as that month in a document of the passages found whose last year named before it is that year
+        (`1992年（平成4年）5月27日，…。同年7月，…`: news names a year once). Of the 358 DRCD and CMRC 2018 questions
+        (all of them) that name a date, 6 name one their article does not write as they do; 2 of those 6 are such
+        months of a year. On the 40-article samples (test split seeds 0 to 3, train split seeds 1 to 3, both files)
+        one CMRC 2018 question, in two samples, is answered instead of abstained (answered 0.98 -> 0.987 and 0.969 ->
+        0.975), from the sentence that gives its date; nothing else moved."""
+        for given in question.expectation.given:
+            if self.stats.contains(given):
+                continue
+            month = _MONTH_OF_YEAR_RE.fullmatch(given)
+            if month is None or not any(_month_of_year(self.units.document_text(d), *month.groups()) for d in docs):
+                return True
+        return False
 
     def _relative(self, rows: np.ndarray) -> None:
         """Fill in the columns that compare a candidate with the best of the others."""

@@ -182,6 +182,10 @@ class UnitStats:
             return sum(unit in _plain_units(texts[k]) for k in sentences_with(unit, joined, starts))
         return sum(unit in p for p in (self._plain(doc) if plain is None else plain))
 
+    def document_text(self, doc: str) -> str:
+        """A document's folded sentences, in order, joined by line breaks."""
+        return self._texts(doc)[1]
+
     def _texts(self, doc: str) -> tuple[tuple[str, ...], str, list[int]]:
         """A document's folded sentences; the same joined by line breaks, and where each starts in it."""
         return self._doc_texts.get_or(doc, self._read_texts)
