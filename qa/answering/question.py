@@ -257,7 +257,8 @@ def _counted(q: str) -> tuple[str, ...]:
 def _given(q: str) -> tuple[str, ...]:
     """Dates the (folded) question takes as given (`in December 2025`, `2025年12月`, `in 2026`), folded as the
     article writes them."""
-    found = re.findall(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{1,2}月|(?<!\d)(?:19|20)\d{2}(?!\d)", q)
+    # A year's digits, not a count of years or of things (`已有2000多年歷史`, `2000余人`).
+    found = re.findall(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{1,2}月|(?<!\d)(?:19|20)\d{2}(?![\d多余])", q)
     for number, month in enumerate(MONTHS, start=1):
         if re.search(rf"\b{month}\b", q):
             found.append(f"{number}月")
