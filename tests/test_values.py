@@ -18,6 +18,7 @@ from qa.answering.values import (
     holds_a_quantity,
     holds_a_year,
     in_calendar_units,
+    names_month_of_year,
     without_calendar_dates,
     without_counts_of,
     without_durations,
@@ -192,17 +193,15 @@ def test_the_article_named_as_the_one_who_says_is_not_part_of_what_is_asked() ->
 
 
 def test_a_date_a_question_names_is_a_date_and_is_found_however_the_article_writes_its_month() -> None:
-    from qa.answering.features import _month_of_year
-
     # `2000多年` counts years, and `2000余人` people: no date the article must mention (`2000年` is one).
     assert Question.parse("長城已有2000多年歷史，哪個朝代修得最多？").expectation.given == ()
     assert Question.parse("港口有2000余人罷工，持續了幾天？").expectation.given == ()
     assert Question.parse("2000年的奧運在哪裡舉行？").expectation.given == ("2000",)
     # A month of a year, in digits or in Chinese numerals, after the year last named before it.
-    assert _month_of_year("2019年3月5日，碼頭動工。同年8月，郵輪靠岸。", "2019", "8")
-    assert _month_of_year("根据2012年七月的人口普查", "2012", "7")
-    assert _month_of_year("2012年十二月", "2012", "12") and not _month_of_year("2012年十二月", "2012", "2")
-    assert not _month_of_year("2019年3月動工。2020年8月靠岸。", "2019", "8")
+    assert names_month_of_year("2019年3月5日，碼頭動工。同年8月，郵輪靠岸。", "2019", "8")
+    assert names_month_of_year("根据2012年七月的人口普查", "2012", "7")
+    assert names_month_of_year("2012年十二月", "2012", "12") and not names_month_of_year("2012年十二月", "2012", "2")
+    assert not names_month_of_year("2019年3月動工。2020年8月靠岸。", "2019", "8")
 
 
 def test_an_english_question_about_revenue_or_funding_asks_for_money() -> None:

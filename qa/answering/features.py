@@ -29,6 +29,7 @@ from qa.answering.question import Question
 from qa.answering.sentence_facts import Facts, SentenceFacts
 from qa.answering.units import UnitStats, units
 from qa.answering.unknown_names import unknown_names
+from qa.answering.values import names_month_of_year
 from qa.retrieval.retriever import Query, Retriever
 from qa.types import Hit, Sentence
 
@@ -79,23 +80,8 @@ _CONTEXT = 6
 WARM_SENTENCES = 20_000
 
 
-# A month of a year that a question names (1992年7月); a year written in a text, and a month.
+# A month of a year that a question names (1992年7月).
 _MONTH_OF_YEAR_RE = re.compile(r"(\d{4})年(\d{1,2})月")
-_YEAR_OR_MONTH_RE = re.compile(
-    r"(?<!\d)(\d{4})\s*年|(?<!\d)(\d{1,2})\s*月|(?<![一二三四五六七八九十])(十?[一二]|[一二三四五六七八九十])月"
-)
-_CN_MONTHS = {c: str(k) for k, c in enumerate("一二三四五六七八九十", start=1)} | {"十一": "11", "十二": "12"}
-
-
-def _month_of_year(text: str, year: str, month: str) -> bool:
-    """Whether a (folded) text names the month (7月, 七月) with the year as the last one named before it."""
-    last = None
-    for m in _YEAR_OR_MONTH_RE.finditer(text):
-        if m.group(1):
-            last = m.group(1)
-        elif last == year and (m.group(2) or _CN_MONTHS[m.group(3)]).lstrip("0") == month.lstrip("0"):
-            return True
-    return False
 
 
 @dataclass(frozen=True)
@@ -228,7 +214,9 @@ class FeatureBuilder:
             if self.stats.contains(given):
                 continue
             month = _MONTH_OF_YEAR_RE.fullmatch(given)
-            if month is None or not any(_month_of_year(self.units.document_text(d), *month.groups()) for d in docs):
+            if month is None or not any(
+                names_month_of_year(self.units.document_text(d), *month.groups()) for d in docs
+            ):
                 return True
         return False
 

@@ -315,7 +315,10 @@ def without_source_mentions(text: str) -> str:
     """A question without the words that name the article or its author as the one who says what is asked
     (`照這篇文章的分析，伊朗…` -> `伊朗…`); the question as it was when nothing else would be left of it (`文章說了什麼`
     asks for the article's gist)."""
-    kept = _SOURCE_RE.sub(" ", text).strip()
+    kept, found = _SOURCE_RE.subn(" ", text)
+    if not found:
+        return text
+    kept = kept.strip()
     return kept if content_terms(kept) else text
 
 

@@ -222,3 +222,22 @@ def holds(kind: str, text: str, unit: str | None = None) -> bool:
     if pattern is None:
         return True
     return any(m.group().strip() for m in pattern.finditer(text))
+
+
+# A year written in a text, and a month (7月, 七月).
+_YEAR_OR_MONTH_RE = re.compile(
+    r"(?<!\d)(\d{4})\s*年|(?<!\d)(\d{1,2})\s*月|(?<![一二三四五六七八九十])(十?[一二]|[一二三四五六七八九十])月"
+)
+_CN_MONTHS = {c: str(k) for k, c in enumerate("一二三四五六七八九十", start=1)} | {"十一": "11", "十二": "12"}
+
+
+def names_month_of_year(text: str, year: str, month: str) -> bool:
+    """Whether a (folded) text names the month (7月, 七月) with the year as the last one named before it
+    (`1992年5月27日，…。同年7月，…`)."""
+    last = None
+    for m in _YEAR_OR_MONTH_RE.finditer(text):
+        if m.group(1):
+            last = m.group(1)
+        elif last == year and (m.group(2) or _CN_MONTHS[m.group(3)]).lstrip("0") == month.lstrip("0"):
+            return True
+    return False
