@@ -253,6 +253,11 @@ def test_access_log_is_one_json_line_with_the_request_id(live_url: str) -> None:
     access.setLevel(logging.INFO)
     try:
         httpx.post(f"{live_url}/ask", json=QUESTION, headers={"X-Request-ID": "log-test-1"})
+        # The server (a thread of this process) writes the line once the response is sent, which the client may see
+        # first: wait for it (a CI run read the log before it was written).
+        deadline = time.monotonic() + 10
+        while "log-test-1" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
     finally:
         access.removeHandler(handler)
         access.setLevel(old_level)
