@@ -147,6 +147,22 @@ def test_a_name_of_one_word_and_two_syllables_is_the_likeliest_pair_the_corpus_h
     assert spellings(["Okonkwo"], holds, pair=pair) == ()  # not pinyin
 
 
+def test_a_name_the_dictionary_knows_in_english_is_spelt_only_as_one_of_its_names() -> None:
+    pairs = {"能免", "海南", "还难"}
+
+    def holds(asked: list[str]) -> list[bool]:
+        return [p in pairs for p in asked]
+
+    counts = {"能免": 3, "海南": 1, "还难": 5}
+    # `Taiwan` reads `tai wan`, as 能免 of 不能免除 does (能 may be read tai, 免 wan): the dictionary knows Taiwan as
+    # 台湾, which this corpus does not write, so it spells Taiwan nowhere. Without the dictionary's English it is 能免.
+    knows = Pair(counts.__getitem__, names={"台湾", "海南"}, english={"taiwan", "hainan"})
+    assert spellings(["Taiwan"], holds, pair=knows) == ()
+    assert spellings(["Taiwan"], holds, pair=Pair(counts.__getitem__, names={"台湾", "海南"})) == ("能免",)
+    # A name it knows is still found as one of its names, before a pair written more often (还难 of 还难以).
+    assert spellings(["Hainan"], holds, pair=knows) == ("海南",)
+
+
 # A cave whose name is written in pinyin by English (芙蓉洞, Furong Cave), beside a paragraph about a writer whose
 # name sounds a little like it (伊夫林, Evelyn: yi-fu-lin).
 CAVE = """山中的溶洞
@@ -170,3 +186,24 @@ def test_a_place_english_writes_in_pinyin_is_read_so_before_any_name_that_sounds
         assert "芙蓉洞" in fold(top.chunk.text), question
     stats = SentenceStats(index)
     assert unknown_names(stats, Question.parse("What is Furong Cave known for?"), index.lexicon) == []
+
+
+# A ferry article that writes 不能免除 (能 may be read tai, 免 wan: `tai wan`) and never 台灣.
+FERRY = """港口的渡輪
+
+渡輪公司表示，即使票價上漲，乘客也不能免除上船前的安全檢查。
+
+今年夏天，往返離島的渡輪增開了夜班，每晚九點從北碼頭出發。
+"""
+
+
+def test_a_place_the_dictionary_knows_is_not_read_as_the_pinyin_of_other_characters(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    index = _index(tmp_path, embedder, FERRY)
+    stats = SentenceStats(index)
+    # CC-CEDICT knows Taiwan as 台湾, which the article never writes: a question about it names something the
+    # article does not mention, not the 能免 of 不能免除 (before, it was read so, and answered from that sentence).
+    assert index.spellings(["Taiwan"]) == ()
+    asked = Question.parse("What do ferry passengers from Taiwan pay?")
+    assert unknown_names(stats, asked, index.lexicon) == ["Taiwan"]

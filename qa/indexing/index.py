@@ -18,7 +18,7 @@ from qa.indexing.postings import Postings
 from qa.indexing.segments import Segment
 from qa.memo import Memo
 from qa.text.folding import fold
-from qa.text.lexicon import name_glosses
+from qa.text.lexicon import name_glosses, proper_names
 from qa.text.names import Names
 from qa.text.pinyin_names import Pair, spellings
 from qa.types import Chunk, Document, Sentence
@@ -254,7 +254,7 @@ class Index:
 
     @cached_property
     def _pair(self) -> Pair:
-        return Pair(lambda pair: self.term_df("#" + pair), name_glosses())
+        return Pair(lambda pair: self.term_df("#" + pair), name_glosses(), proper_names())
 
     @cached_property
     def _spellings(self) -> Memo[tuple[str, ...], tuple[str, ...]]:

@@ -99,6 +99,11 @@ def spellings(
             if not partial:
                 break
         found += [p for p in partial if p not in found]
+    if pair is not None and len(words) == 1 and words[0].lower() in pair.english:
+        # A place (one word) the dictionary knows in English is one of its names or none (`Taiwan` is 台湾, never
+        # 能免 of 不能免除, which reads `tai wan` too; `Yunnan` is 云南). Not a person's name: many people share
+        # one spelling (`Li Chen`: 李晨 as well as the 李忱 CC-CEDICT knows).
+        found = [p for p in found if p in pair.names]
     return tuple(found[:MOST_FOUND])
 
 
@@ -127,6 +132,7 @@ class Pair:
 
     count: Callable[[str], int]  # chunks holding a pair of characters
     names: Collection[str]  # proper names
+    english: Collection[str] = ()  # the English of proper names (lower case)
 
     def best(self, pairs: Sequence[str]) -> list[str]:
         """The likeliest of these pairs, as a list of one (none of none)."""
