@@ -55,6 +55,16 @@ def test_a_name_does_not_sound_like_another(english: str, chinese: str) -> None:
     assert _likeness(english, chinese) < THRESHOLD
 
 
+def test_a_syllable_sounds_its_vowel_after_a_medial_glide() -> None:
+    # 加 jia writes `ga`, 连 lian `len`, 果 guo `go`: the vowel is the final's after its i or u, not the glide.
+    assert [c for c, _ in chinese_skeleton("加")] == ["J", "a"]
+    assert [c for c, _ in chinese_skeleton("连")] == ["L", "a", "N"]
+    assert [c for c, _ in chinese_skeleton("果")] == ["G", "o"]
+    assert [c for c, _ in chinese_skeleton("西")] == ["S", "i"]  # a lone i is the vowel itself
+    # Kaluga's 卡卢加 (ka lu jia) was 0.778, under the threshold, when 加 sounded as `ji`.
+    assert _likeness("Kaluga", "卡卢加") >= THRESHOLD
+
+
 def test_a_transliteration_beats_its_neighbours() -> None:
     pool = ["卡利諾夫斯卡", "卡拉斯", "加利福尼亚", "斯塔默"]
     assert max(pool, key=lambda c: _likeness("Kalinowska", c)) == "卡利諾夫斯卡"

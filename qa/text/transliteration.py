@@ -20,7 +20,7 @@ from pypinyin import Style, lazy_pinyin
 NAME_KEY = "~"
 # Lowest similarity at which an English name is taken to be a corpus name; measured on CC-CEDICT's transliterated
 # names (scripts/eval_transliteration.py, train split): see its report for the accuracy and the false matches.
-THRESHOLD = 0.8
+THRESHOLD = 0.81
 # The characters CC-CEDICT's transliterated names use most (three times or more in the train split of
 # scripts/eval_transliteration.py), less those that mostly translate (座 人 国 山 岛 ...), and 连 (泽连斯基, which the
 # dictionary's older names seldom use); Simplified, as folded.
@@ -108,7 +108,9 @@ def pinyin_skeleton(syllables: list[str]) -> Skeleton:
                     out.append((sound, 1.0))
                 rest = syllable[len(spelling) :]
                 break
-        vowel = next((c for c in rest if c in _VOWEL_CLASS), "")
+        # The final's vowel, after a medial glide (jia 加 for `ga`, lian 连 for `len`, guo 果 for `go`).
+        medial = len(rest) > 1 and rest[0] in "iuüv" and rest[1] in _VOWEL_CLASS
+        vowel = rest[1] if medial else next((c for c in rest if c in _VOWEL_CLASS), "")
         if vowel:
             bare = rest in ("i", "e", "u") and syllable != rest
             out.append((_VOWEL_CLASS[vowel], _EPENTHETIC_COST if bare else _VOWEL_COST))
