@@ -197,8 +197,9 @@ def content_terms(text: str) -> list[str]:
 # holds keeps the plainest translations of a word glossed by too many, words of two-word glosses, and roots (`threat`);
 # 4: ... and both ways a CC-CEDICT sense gives a name (`Zhanghua or Changhua`); 5: an idiom's two-word gloss keys no
 # phrase (民不聊生 `the people have no way to make a living` is no `people live`); 6: the words that give another name
-# fold to one (又稱, 俗稱, 又名 -> 别名: qa.text.folding)
-TOKENIZER_VERSION = 6
+# fold to one (又稱, 俗稱, 又名 -> 别名: qa.text.folding); 7: a pinyin syllable sounds the vowel after its medial glide
+# (qa.text.transliteration), which decides the corpus words the lexicon takes for transliterated names
+TOKENIZER_VERSION = 7
 
 
 def tokenizer_signature() -> dict[str, str | int]:
