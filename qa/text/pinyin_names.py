@@ -128,7 +128,8 @@ class Pair:
     reading of pinyin put before the match by sound (qa.text.lexicon.english_groups): train split cite_hit DRCD
     0.66 -> 0.673, CMRC 0.538 -> 0.545; test split 0.597 -> 0.64 and 0.417 -> 0.437, answered 0.733 -> 0.78 and
     0.642 -> 0.689, foreign questions abstained 0.85 -> 0.84 and 0.75 -> 0.75. Leaving out CC-CEDICT's common words
-    lost names that are common words too (芙蓉 `hibiscus`, 情人 `lover`); ranking them last changed nothing."""
+    lost names that are common words too (芙蓉 `hibiscus`, 情人 `lover`); ranking them last changed nothing. Given the
+    English of the names CC-CEDICT knows, a one-word name among them is read as one of its names only (spellings)."""
 
     count: Callable[[str], int]  # chunks holding a pair of characters
     names: Collection[str]  # proper names

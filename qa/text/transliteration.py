@@ -47,7 +47,7 @@ _PINYIN_INITIALS = (
     ("r", "L"), ("z", "S"), ("c", "S"), ("s", "S"), ("w", "F"), ("y", ""),
 )  # fmt: skip
 _VOWELS = frozenset("aeiouy")
-# Vowel classes of English letters and of pinyin finals (the first vowel of the final decides: jie -> e, jiao -> o).
+# Vowel classes of English letters and of pinyin finals (the vowel after a medial i or u decides: jie -> e, jia -> a).
 _VOWEL_CLASS = {"a": "a", "e": "e", "i": "i", "o": "o", "u": "u", "y": "i", "v": "u", "ü": "u"}
 _NEAR_VOWELS = frozenset(frozenset(p) for p in ("ei", "ou", "ae", "ao"))
 # Cost of leaving out a sound: an English vowel or a weak consonant (an `r` or `h` after a vowel, which Chinese
