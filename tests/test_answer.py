@@ -424,6 +424,11 @@ def test_an_english_question_naming_a_place_the_dictionary_knows_and_the_article
     assert away.abstained and away.reason == "the article does not mention Rotterdam"
     home = answerer.answer("When did the dock workers go on strike?")
     assert not home.abstained and "2024年3月5日" in home.citations[0].quote
+    # A question that shares no word with the article says which name it lacks, not only that nothing matches.
+    for question, name in (("What did Taiwan decide?", "Taiwan"), ("日本決定了什麼？", "日本")):
+        lacking = answerer.answer(question)
+        assert lacking.abstained and lacking.reason == f"the article does not mention {name}", question
+    assert answerer.answer("What did they decide?").reason == "no passage matches the question"
 
 
 def test_money_or_a_length_of_time_the_best_sentence_does_not_write_is_abstained(

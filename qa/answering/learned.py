@@ -14,6 +14,7 @@ from qa.answering.features import Candidates, FeatureBuilder
 from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
 from qa.answering.ranker import Ranker, load_ranker
+from qa.answering.unknown_names import unknown_names
 from qa.answering.values import (
     MONEY_RE,
     holds_a_day,
@@ -122,6 +123,10 @@ class LearnedSelector:
         # them) hold nothing to cite, whatever a model makes of them: the English questions' model, which never saw
         # such a question, answered `qwertyuiop` from them.
         if not query.tokens or not Retriever.matched(hits):
+            # ... and when the question names what the corpus never mentions, the reader is told that instead
+            # (`What does the article say about Taiwan?`: `the article does not mention Taiwan`).
+            if unknown := unknown_names(self.features.stats, question, self.retriever.index.lexicon):
+                return Evidence((), 0.0, f"the article does not mention {as_asked(unknown, question)}")
             return Evidence((), 0.0, "no passage matches the question")
         judged = self.judged(question, query, hits)
         if judged is None:
