@@ -62,9 +62,10 @@ _QUESTION_WORD_RE = re.compile(
 _FOLLOW_ON_RE = re.compile(r"^[「（(]?(?:例如|比如|譬如|包括|其中|具体|因为|由于|原因|首先|第一)")
 
 
-def as_asked(words: Sequence[str], question: Question) -> str:
-    """Folded words of the question as the reader wrote them, joined for a reason (北韓, not the folded 北韩)."""
-    return ", ".join(as_written(w, question.text) for w in words)
+def not_mentioned(words: Sequence[str], question: Question) -> str:
+    """The reason for abstaining on folded words of the question that the corpus never mentions, written as the
+    reader wrote them (北韓, not the folded 北韩)."""
+    return "the article does not mention " + ", ".join(as_written(w, question.text) for w in words)
 
 
 def _is_topic(question: Question) -> bool:
@@ -206,7 +207,7 @@ class EvidenceSelector:
             return Evidence((), 0.0, "no passage matches the question")
         unknown = unknown_names(self.stats, question, self.retriever.index.lexicon)
         if unknown:
-            return Evidence((), 0.0, f"the article does not mention {as_asked(unknown, question)}")
+            return Evidence((), 0.0, not_mentioned(unknown, question))
         expectation = question.expectation
         terms = self.stats.terms(question, self.retriever.index.lexicon)
         ranked = self._rank(terms, query, hits)
@@ -214,7 +215,7 @@ class EvidenceSelector:
             return Evidence((), 0.0, "no sentence matches the question")
         context = " ".join(h.chunk.text for h in hits[:3])
         if not expectation.names_given(context):
-            return Evidence((), 0.0, f"the article does not mention {as_asked(expectation.given, question)}")
+            return Evidence((), 0.0, not_mentioned(expectation.given, question))
         first = self._first(ranked, expectation)
         if first is None:
             return Evidence((), 0.0, f"no passage holds the {expectation.expect} the question asks for")

@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from qa.answering.alignment import asks_why, gives_reason, opens_with_consequence, points_back, runs_on
-from qa.answering.evidence import MULTI_RE, Evidence, as_asked, select_by_parts
+from qa.answering.evidence import MULTI_RE, Evidence, not_mentioned, select_by_parts
 from qa.answering.features import Candidates, FeatureBuilder
 from qa.answering.matching import SentenceStats
 from qa.answering.question import Question
@@ -126,7 +126,7 @@ class LearnedSelector:
             # ... and when the question names what the corpus never mentions, the reader is told that instead
             # (`What does the article say about Taiwan?`: `the article does not mention Taiwan`).
             if unknown := unknown_names(self.features.stats, question, self.retriever.index.lexicon):
-                return Evidence((), 0.0, f"the article does not mention {as_asked(unknown, question)}")
+                return Evidence((), 0.0, not_mentioned(unknown, question))
             return Evidence((), 0.0, "no passage matches the question")
         judged = self.judged(question, query, hits)
         if judged is None:
@@ -359,9 +359,9 @@ class LearnedSelector:
     @staticmethod
     def _reason(found: Candidates, question: Question) -> str:
         if found.unknown:
-            return f"the article does not mention {as_asked(found.unknown, question)}"
+            return not_mentioned(found.unknown, question)
         if found.given_missing:
-            return f"the article does not mention {as_asked(question.expectation.given, question)}"
+            return not_mentioned(question.expectation.given, question)
         return "the passages found share too little with the question"
 
     def _in_order(self, sentences: list[Sentence]) -> tuple[Sentence, ...]:
