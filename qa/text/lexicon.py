@@ -13,6 +13,8 @@ from qa.text.transliteration import THRESHOLD, best_match
 
 _PAREN_RE = re.compile(r"\([^)]*\)")
 _LANGUAGE_RE = re.compile(r"\blanguage\)?$")
+# A first sense that points at another headword (`variant of 臺灣|台湾`, `old variant of …`, `erhua variant of …`).
+_VARIANT_RE = re.compile(r"(?:[a-z]+ )?variant of ")
 # A capitalised word of three letters or more (`Zelensky`, `Budapest`): a name the corpus may spell in Chinese.
 _CAPITALISED_RE = re.compile(r"\b[A-Z][a-z]{2,}\b")
 # A run of capitalised words (`Gu Zhenglun`, `Sun Wen Xilu`): a name English may spell in pinyin.
@@ -121,15 +123,23 @@ def _english(word: str, lexicon: dict[str, list[str]]) -> bool:
 @cache
 def common_words() -> frozenset[str]:
     """Simplified CC-CEDICT headwords whose first sense is a common word (lower case), not a proper name; nor is the
-    name of a language (英文 `English (language)`): `what is it called in English` names no subject."""
-    common = set()
+    name of a language (英文 `English (language)`): `what is it called in English` names no subject.
+
+    A line that only points at another (`variant of 臺灣|台湾`) says nothing of what the word is: a headword whose
+    other lines are proper names is a name (台湾, 马德里, 索马里, 谷歌: 63 headwords, most of them one character). Only
+    a headword with nothing but such lines stays common, as before."""
+    common, referring, proper = set(), set(), set()
     for line in _cedict_lines():
         parts = line.split(" ", 2)
         if len(parts) == 3 and "]" in parts[2]:
             first = parts[2].split("]", 1)[1].strip().strip("/").split("/", 1)[0]
-            if first[:1].islower() or _LANGUAGE_RE.search(first):
+            if _VARIANT_RE.match(first):
+                referring.add(parts[1])
+            elif first[:1].islower() or _LANGUAGE_RE.search(first):
                 common.add(parts[1])
-    return frozenset(common)
+            else:
+                proper.add(parts[1])
+    return frozenset(common | (referring - proper))
 
 
 @cache
