@@ -169,6 +169,10 @@ def test_colloquial_question_words_are_read_as_the_standard_ones() -> None:
     assert Question.parse("特朗普咋看这事？").terms == Question.parse("特朗普怎么看这事？").terms
     # 干嘛 is `why` only before what it asks about (干嘛要, 干嘛还); 你在干嘛 asks what someone is doing.
     assert not asks_why(Question.parse("他们在干嘛？").folded)
+    # The written whys too (`…因何而得名？` was not read as asking for a reason, nor cited the sentence that gives it).
+    for written in ("碼頭因何停工？", "码头缘何停工？", "碼頭何故停工？"):
+        parsed = Question.parse(written)
+        assert asks_why(parsed.folded) and parsed.terms == Question.parse("碼頭為什麼停工？").terms, written
 
 
 def test_the_article_named_as_the_one_who_says_is_not_part_of_what_is_asked() -> None:
