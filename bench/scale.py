@@ -6,15 +6,17 @@
 
 A corpus of N articles is made from the paragraphs of ../shared/eval/external/*.json (DRCD and CMRC 2018),
 recombined into synthetic articles of about --chars characters when N asks for more than there is; one article means
-the project's own seed. Each size gets `qa index build` (its own process: its peak RSS is the build's), then
-`qa serve` on a free loopback port, --warm other questions (the first a fresh server answers, while it reads its index's
-pages and fills its caches: `ask_cold_p50_ms`), then --questions sequential POST /ask over the N articles (timed by a
-client on one kept-alive connection, `Asker`; `answering_p50_ms` is the server's own `timings.total_ms`, so that what
-HTTP and the client add is the difference), then ADDED articles posted one at a time (each timed until /search finds
-it), the same questions again over the N + ADDED articles (`ask_after_adds_p50_ms`), then the same questions glossed
-into English word by word (qa/evaluation/glossing.py: `ask_en_p50_ms`), whose names are looked for by sound and in
-pinyin, then the same questions each kept to one article chosen at random (`docs: [id]`, as the widget's data-doc asks:
-`ask_one_doc_p50_ms`).
+the project's own seed. Each line also gives `machine_reference_ms`, a fixed piece of pure-Python work timed on the
+machine at the time (reference_ms): latencies from two runs compare only beside it.
+
+Each size gets `qa index build` (its own process: its peak RSS is the build's), then `qa serve` on a free loopback port,
+--warm other questions (the first a fresh server answers, while it reads its index's pages and fills its caches:
+`ask_cold_p50_ms`), then --questions sequential POST /ask over the N articles (timed by a client on one kept-alive
+connection, `Asker`; `answering_p50_ms` is the server's own `timings.total_ms`, so that what HTTP and the client add is
+the difference), then ADDED articles posted one at a time (each timed until /search finds it), the same questions again
+over the N + ADDED articles (`ask_after_adds_p50_ms`), then the same questions glossed into English word by word
+(qa/evaluation/glossing.py: `ask_en_p50_ms`), whose names are looked for by sound and in pinyin, then the same questions
+each kept to one article chosen at random (`docs: [id]`, as the widget's data-doc asks: `ask_one_doc_p50_ms`).
 
 With --work-dir, each size's corpus and index are kept in DIR/N and built only when they are not there yet (the
 build figures are then null); every run serves a fresh copy of the index, so that the added articles do not
@@ -81,6 +83,26 @@ def write_corpus(folder: Path, n: int, chars: int, rng: random.Random, *, write:
             (folder / f"a{i:06d}.txt").write_text(text, encoding="utf-8")
         total += len(text)
     return total
+
+
+def reference_ms() -> float:
+    """A fixed piece of pure-Python work (dict and string operations, as answering does), best of five, in ms: how
+    fast this machine runs Python at the time, so that runs on other days and machines can be compared (the same code
+    measured 2-3 times slower on one day than on the day before)."""
+
+    def work() -> int:
+        seen: dict[str, int] = {}
+        for i in range(200_000):
+            key = str(i % 5000)
+            seen[key] = seen.get(key, 0) + len(key)
+        return len(seen)
+
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
 
 
 def build(corpus: Path, index: Path, env: dict[str, str]) -> tuple[float, float]:
@@ -215,6 +237,7 @@ def main() -> int:
             env["QA_MILVUS_URI"] = str(Path(tmp) / "milvus.db")
             total = write_corpus(corpus, n, args.chars, rng, write=not corpus.exists())
             result: dict[str, object] = {"articles": n, "store": args.store, "chars": total}
+            result["machine_reference_ms"] = reference_ms()
             if reuse:
                 result |= {"build_s": None, "build_chars_per_s": None, "build_peak_rss_mib": None}
             else:
