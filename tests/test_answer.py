@@ -770,16 +770,39 @@ def test_a_day_asked_of_a_best_sentence_that_writes_only_its_month_is_missing() 
 )
 def test_a_question_about_the_whole_article_is_answered_with_its_lead(pipeline: Pipeline, question: str) -> None:
     """`What is this article about?` shares no word with any passage: it was abstained on, or answered with whatever
-    sentence held `article` or `main`. It is answered with the article's first sentences, cited."""
+    sentence held `article` or `main`. It is answered with the article's first sentences, cited, and the first
+    sentence of its last paragraph, where the commentary sums up its argument."""
     answer = pipeline.answerer.answer(question)
     assert not answer.abstained
     check_citations(pipeline, answer.answer, answer.citations)
     first = [s.text for s in pipeline.index.sentences if s.doc == answer.citations[0].doc][:3]
-    assert "".join(quoted(answer)) == "".join(first)  # its first three sentences (those of one paragraph as one quote)
+    *lead, closing = answer.citations
+    assert "".join(c.quote for c in lead) == "".join(first)  # its first three sentences (one paragraph's as one quote)
     text = pipeline.index.documents[answer.citations[0].doc].text
     assert text.index(first[0]) < 40  # it opens the article
-    assert all(c.end <= text.index("首先是加沙戰爭") for c in answer.citations)  # the opening paragraphs, nothing later
+    assert all(c.end <= text.index("首先是加沙戰爭") for c in lead)  # the opening paragraphs
+    last_paragraph = text.rstrip().rsplit("\n", 1)[-1]
+    assert closing.start == text.rstrip().rindex(last_paragraph) and last_paragraph.startswith(closing.quote)
     assert {p.chunk.id for p in answer.passages} == {c.chunk_id for c in answer.citations}
+
+
+def test_the_gist_of_a_commentary_holds_the_opening_of_its_last_paragraph(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    """A commentary opens with its occasion and sums up its argument at its end: its gist is both."""
+    answerer = pipeline_of(
+        tmp_path,
+        embedder,
+        "港口罷工第三天，北碼頭的貨櫃船仍在外海排隊。工會與資方昨晚的談判持續到深夜，仍然沒有任何結果。\n\n"
+        "資方說工資已經高於同業，工會則指出物價三年來漲了兩成。雙方都在等市政府出面調解。\n\n"
+        "顯然，這場罷工的終局取決於誰先承受不起停工的損失。港口每停工一天，損失就多兩百萬元。\n",
+    ).answerer
+    answer = answerer.answer("這篇評論主要在講什麼？")
+    assert quoted(answer) == [  # the lead (its first paragraph's sentences as one quote), then the closing sentence
+        "港口罷工第三天，北碼頭的貨櫃船仍在外海排隊。工會與資方昨晚的談判持續到深夜，仍然沒有任何結果。",
+        "資方說工資已經高於同業，工會則指出物價三年來漲了兩成。",
+        "顯然，這場罷工的終局取決於誰先承受不起停工的損失。",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """A question about a whole article (`這篇文章在講什麼？`, `Summarize the article`, `What is its main argument?`): its
 answer is the article's lead, its first few sentences, as a news story puts what it is about first (on news, the first
 three sentences are the summary that extractive methods long failed to beat: Lead-3, See et al. 2017, CNN/Daily
-Mail). The passages that share the question's words would be the wrong ones: its only words are `文章`, `article`."""
+Mail), and the first sentence of its last paragraph, where a commentary sums up its argument. The passages that share
+the question's words would be the wrong ones: its only words are `文章`, `article`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Collection
 
 from qa.answering.evidence import Evidence
 from qa.answering.question import Question
+from qa.indexing.chunking import paragraph_spans
 from qa.indexing.index import Index
 from qa.text.tokens import content_terms
 from qa.types import Hit, Sentence
@@ -81,7 +83,14 @@ class Gist:
 
     def sentences(self, doc: str, k: int = GIST_SENTENCES) -> tuple[Sentence, ...]:
         """The document's first k sentences of its text (not captions, not ones addressed to an AI, not headings or
-        other lines too short to stand for it, unless it has no others: a one-line brief is its own gist)."""
+        other lines too short to stand for it, unless it has no others: a one-line brief is its own gist), and the
+        first such sentence of its last paragraph.
+
+        A commentary opens with its occasion and sums up its argument at its end (the article: `顯然，…俄烏戰爭也正在
+        進入停火博弈終局。`). Of the ten questions about the article's gist in its question sets (`eval/fresh*.jsonl`),
+        written apart from each other, six give that closing sentence as evidence of the answer, and two of them were
+        missed for want of its words; the lead alone covered the other four. No external question asks for a
+        gist, so this rests on those sets and on how commentaries are written."""
         text = sorted(
             (
                 s
@@ -93,4 +102,7 @@ class Gist:
             key=lambda s: s.start,
         )
         lead = [s for s in text if len(s.text.strip()) >= _MIN_CHARS] or text
-        return tuple(lead[:k])
+        spans = list(paragraph_spans(self.index.documents[doc].text)) if doc in self.index.documents else []
+        last = spans[-1][0] if spans else None
+        closing = next((s for s in lead if s.start >= last), None) if last is not None else None
+        return tuple(lead[:k]) + ((closing,) if closing is not None and closing not in lead[:k] else ())
