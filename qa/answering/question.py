@@ -267,8 +267,8 @@ def _given(q: str) -> tuple[str, ...]:
 
 # Colloquial question words (为啥, 啥时候, 咋样, 干嘛要) and the standard ones every pattern and stopword list is
 # written for (为什么, 什么时候, 怎样, 为什么要), in either script. None occurs in a DRCD or CMRC 2018 question;
-# readers who write as they speak use them. So are the written whys (因何, 缘何, 何故), in 3 of those questions
-# (`…因何原因作罷?`, `…是因何得名的?`, `…因何而得名?`): two were not read as asking for a reason.
+# readers who write as they speak use them. The written whys (因何, 缘何, 何故) are read as 为什么 too: 3 of those
+# questions ask so (`…因何原因作罷?`, `…是因何得名的?`, `…因何而得名?`), and two were not read as asking why before.
 _COLLOQUIAL = (
     (re.compile(r"[为為]啥|因何|[缘緣]何|何故"), "为什么"),
     (re.compile(r"(?:干|幹)(?:嘛|吗|嗎)(?=[要还還非老总總一不])"), "为什么"),
