@@ -102,7 +102,11 @@ class Gist:
             key=lambda s: s.start,
         )
         lead = [s for s in text if len(s.text.strip()) >= _MIN_CHARS] or text
-        spans = list(paragraph_spans(self.index.documents[doc].text)) if doc in self.index.documents else []
-        last = spans[-1][0] if spans else None
-        closing = next((s for s in lead if s.start >= last), None) if last is not None else None
+        closing = self._closing(doc, lead)
         return tuple(lead[:k]) + ((closing,) if closing is not None and closing not in lead[:k] else ())
+
+    def _closing(self, doc: str, sentences: list[Sentence]) -> Sentence | None:
+        """The first of the sentences (in order) that lies in the document's last paragraph (a non-blank line)."""
+        found = self.index.documents.get(doc)
+        starts = [start for start, _ in paragraph_spans(found.text)] if found is not None else []
+        return next((s for s in sentences if s.start >= starts[-1]), None) if starts else None
